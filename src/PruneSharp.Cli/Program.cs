@@ -1,0 +1,10 @@
+using System.CommandLine;
+using PruneSharp.Cli;
+using PruneSharp.Cli.Commands;
+
+var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
+{
+    InfoCommand.Create(),
+    DemoCommand.Create(),
+};
+return CommandRunner.Run(root, args);

@@ -1,0 +1,75 @@
+using System.Reflection;
+using TorchSharp;
+
+namespace PruneSharp.Engine;
+
+/// <summary>
+/// The tensor engine (TorchSharp over libtorch): loads it once, and describes what it runs on.
+/// Everything else uses TorchSharp's own API directly.
+/// </summary>
+public static class TorchEngine
+{
+    static readonly Lazy<Exception?> LoadFailure = new(TryLoad);
+
+    /// <summary>
+    /// Loads libtorch, or throws <see cref="EngineUnavailableException"/> with one sentence that names the cause and the fix.
+    /// </summary>
+    public static void EnsureLoaded()
+    {
+        if (LoadFailure.Value is { } failure)
+            throw new EngineUnavailableException(Explain(failure), failure);
+    }
+
+    /// <summary>Versions, devices and threads of the loaded engine.</summary>
+    public static EngineInfo Describe()
+    {
+        EnsureLoaded();
+        var devices = new List<string> { "cpu" };
+        if (torch.cuda.is_available()) devices.Add($"cuda (x{torch.cuda.device_count()})");
+        return new EngineInfo(
+            PruneSharpVersion: VersionOf(typeof(TorchEngine).Assembly),
+            TorchSharpVersion: VersionOf(typeof(torch).Assembly),
+            LibTorchVersion: torch.__version__,
+            Devices: devices,
+            Threads: torch.get_num_threads());
+    }
+
+    static Exception? TryLoad()
+    {
+        try
+        {
+            torch.InitializeDeviceType(DeviceType.CPU);
+            using var probe = torch.zeros(1);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    static string Explain(Exception failure)
+    {
+        string all = failure.ToString();
+        if (all.Contains("GLIBCXX", StringComparison.Ordinal) || all.Contains("libLibTorchSharp", StringComparison.Ordinal))
+            return "The libtorch engine (libLibTorchSharp.so) could not be loaded: rebuild with 'dotnet build' so that the " +
+                   "GLIBCXX_3.4.32 need is marked weak in the output folder (see README, Platform notes), or install a libstdc++ from GCC 13 or newer.";
+        return $"The libtorch engine could not be loaded ({failure.GetBaseException().Message.Split('\n')[0].Trim()}): " +
+               "check that the build output holds runtimes/linux-x64/native/libtorch_cpu.so and that this is a Linux x64 machine.";
+    }
+
+    static string VersionOf(Assembly assembly) =>
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? assembly.GetName().Version?.ToString() ?? "unknown";
+}
+
+/// <summary>What the engine runs on.</summary>
+/// <param name="PruneSharpVersion">This library's version.</param>
+/// <param name="TorchSharpVersion">The TorchSharp assembly's version.</param>
+/// <param name="LibTorchVersion">The native libtorch version.</param>
+/// <param name="Devices">Devices tensors can be placed on.</param>
+/// <param name="Threads">Intra-op threads libtorch uses.</param>
+public sealed record EngineInfo(string PruneSharpVersion, string TorchSharpVersion, string LibTorchVersion, IReadOnlyList<string> Devices, int Threads);
+
+/// <summary>The tensor engine could not be loaded; the message says why and how to fix it.</summary>
+public sealed class EngineUnavailableException(string message, Exception inner) : Exception(message, inner);
