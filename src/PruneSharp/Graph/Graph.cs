@@ -1,0 +1,78 @@
+using TorchSharp;
+
+namespace PruneSharp.Graph;
+
+/// <summary>
+/// A model graph: nodes, graph inputs and outputs, initializers (named constant tensors: weights and other
+/// constants) and the known types and shapes of intermediate values. This is the plain intermediate
+/// representation that ONNX import/export and the builder produce; <see cref="GraphModule"/> runs and trains it.
+/// </summary>
+public sealed class Graph
+{
+    /// <summary>The graph's name.</summary>
+    public string Name { get; set; } = "graph";
+    /// <summary>The default-domain opset version the nodes follow.</summary>
+    public int Opset { get; set; } = 17;
+    /// <summary>Nodes, in file order (not necessarily topological).</summary>
+    public List<Node> Nodes { get; } = new();
+    /// <summary>Graph inputs fed by the caller (initializers are not listed here).</summary>
+    public List<ValueInfo> Inputs { get; } = new();
+    /// <summary>Graph outputs.</summary>
+    public List<ValueInfo> Outputs { get; } = new();
+    /// <summary>Named constant tensors, in insertion order.</summary>
+    public Dictionary<string, torch.Tensor> Initializers { get; } = new();
+    /// <summary>Known types and shapes of intermediate values.</summary>
+    public Dictionary<string, ValueInfo> ValueInfos { get; } = new();
+    /// <summary>Free-form model metadata (producer, doc string, ...), kept through import and export.</summary>
+    public Dictionary<string, string> Metadata { get; } = new();
+
+    /// <summary>
+    /// The nodes in an order where every value is produced before it is used (stable: ties keep file order).
+    /// </summary>
+    /// <exception cref="GraphException">A value is used but never produced, produced twice, or the graph has a cycle.</exception>
+    public IReadOnlyList<Node> TopologicalOrder()
+    {
+        var available = new HashSet<string>(Inputs.Select(i => i.Name));
+        available.UnionWith(Initializers.Keys);
+        var producer = new Dictionary<string, int>();
+        for (int i = 0; i < Nodes.Count; i++)
+            foreach (string output in Nodes[i].Outputs)
+            {
+                if (output.Length == 0) continue;
+                if (producer.ContainsKey(output) || available.Contains(output))
+                    throw new GraphException($"value '{output}' is produced twice (second time by node '{Nodes[i].Name}')");
+                producer[output] = i;
+            }
+
+        var waiting = new int[Nodes.Count];
+        var consumers = new Dictionary<int, List<int>>();
+        for (int i = 0; i < Nodes.Count; i++)
+            foreach (string input in Nodes[i].Inputs.Where(n => n.Length > 0).Distinct())
+            {
+                if (available.Contains(input)) continue;
+                if (!producer.TryGetValue(input, out int from))
+                    throw new GraphException($"node '{Nodes[i].Name}' ({Nodes[i].OpType}) reads '{input}', which is neither a graph input, an initializer nor any node's output");
+                waiting[i]++;
+                (consumers.TryGetValue(from, out var list) ? list : consumers[from] = new()).Add(i);
+            }
+
+        var ready = new PriorityQueue<int, int>();
+        for (int i = 0; i < Nodes.Count; i++) if (waiting[i] == 0) ready.Enqueue(i, i);
+        var order = new List<Node>(Nodes.Count);
+        while (ready.TryDequeue(out int i, out _))
+        {
+            order.Add(Nodes[i]);
+            if (!consumers.TryGetValue(i, out var next)) continue;
+            foreach (int c in next) if (--waiting[c] == 0) ready.Enqueue(c, c);
+        }
+        if (order.Count != Nodes.Count)
+        {
+            var stuck = Enumerable.Range(0, Nodes.Count).Where(i => waiting[i] > 0).Select(i => $"'{Nodes[i].Name}'").Take(5);
+            throw new GraphException($"the graph has a cycle through nodes {string.Join(", ", stuck)}");
+        }
+        foreach (var output in Outputs)
+            if (!available.Contains(output.Name) && !producer.ContainsKey(output.Name))
+                throw new GraphException($"graph output '{output.Name}' is not produced by any node");
+        return order;
+    }
+}

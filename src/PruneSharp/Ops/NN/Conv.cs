@@ -1,0 +1,100 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// <c>Conv</c> over 1, 2 or 3 spatial dimensions: groups, dilations, strides, explicit pads (also asymmetric)
+/// and <c>auto_pad</c> (NOTSET, VALID, SAME_UPPER, SAME_LOWER).
+/// </summary>
+public sealed class Conv : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[] { "Conv" };
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        long groups = node.GetInt("group", 1);
+        IReadOnlyList<long>? strides = node.GetInts("strides"), dilations = node.GetInts("dilations"), pads = node.GetInts("pads");
+        string autoPad = node.GetString("auto_pad", "NOTSET");
+        return Single(inputs =>
+        {
+            Tensor x = inputs[0]!, w = inputs[1]!;
+            Tensor? b = inputs.Length > 2 ? inputs[2] : null;
+            int spatial = (int)x.dim() - 2;
+            if (spatial is < 1 or > 3 || w.dim() != x.dim())
+                throw new GraphException($"node '{node.Name}' (Conv): input rank {x.dim()} and weight rank {w.dim()} do not describe a 1-3D convolution");
+            long[] stride = Spatial(strides, spatial, 1), dilation = Spatial(dilations, spatial, 1);
+            long[] kernel = w.shape[2..];
+            long[] padding = Padding.Resolve(node, autoPad, pads, x.shape[2..], kernel, stride, dilation);
+            var (input, symmetric) = Padding.Apply(x, padding);
+            return spatial switch
+            {
+                1 => nn.functional.conv1d(input, w, b, stride[0], symmetric[0], dilation[0], groups),
+                2 => nn.functional.conv2d(input, w, b, stride, symmetric, dilation, groups),
+                _ => nn.functional.conv3d(input, w, b, stride, symmetric, dilation, groups),
+            };
+        });
+    }
+
+    internal static long[] Spatial(IReadOnlyList<long>? values, int count, long fallback) =>
+        values is { Count: > 0 } ? values.ToArray() : Enumerable.Repeat(fallback, count).ToArray();
+}
+
+/// <summary>ONNX padding rules shared by convolution and pooling.</summary>
+static class Padding
+{
+    /// <summary>Begin pads then end pads, one per spatial dimension, as ONNX's <c>pads</c> attribute.</summary>
+    public static long[] Resolve(Node node, string autoPad, IReadOnlyList<long>? pads, long[] inputSize, long[] kernel, long[] stride, long[] dilation)
+    {
+        int n = inputSize.Length;
+        switch (autoPad)
+        {
+            case "NOTSET":
+                if (pads is { Count: > 0 } && pads.Count != 2 * n)
+                    throw new GraphException($"node '{node.Name}' ({node.OpType}): pads has {pads.Count} values, expected {2 * n}");
+                return pads is { Count: > 0 } ? pads.ToArray() : new long[2 * n];
+            case "VALID":
+                return new long[2 * n];
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+                var result = new long[2 * n];
+                for (int i = 0; i < n; i++)
+                {
+                    long output = (inputSize[i] + stride[i] - 1) / stride[i];
+                    long total = Math.Max(0, (output - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - inputSize[i]);
+                    long small = total / 2, large = total - small;
+                    (result[i], result[i + n]) = autoPad == "SAME_UPPER" ? (small, large) : (large, small);
+                }
+                return result;
+            default:
+                throw new GraphException($"node '{node.Name}' ({node.OpType}): auto_pad '{autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
+        }
+    }
+
+    /// <summary>
+    /// Applies asymmetric padding explicitly (with zeros) and returns the symmetric part for the op itself.
+    /// </summary>
+    public static (Tensor Input, long[] Symmetric) Apply(Tensor x, long[] pads, double value = 0)
+    {
+        int n = pads.Length / 2;
+        var symmetric = new long[n];
+        bool asymmetric = false;
+        for (int i = 0; i < n; i++)
+        {
+            symmetric[i] = Math.Min(pads[i], pads[i + n]);
+            asymmetric |= pads[i] != pads[i + n];
+        }
+        if (!asymmetric) return (x, symmetric);
+        // torch's pad lists the last dimension first: (begin, end) pairs.
+        var extra = new long[2 * n];
+        for (int i = 0; i < n; i++)
+        {
+            int d = n - 1 - i;
+            extra[2 * i] = pads[d] - symmetric[d];
+            extra[2 * i + 1] = pads[d + n] - symmetric[d];
+        }
+        return (nn.functional.pad(x, extra, TorchSharp.PaddingModes.Constant, value), symmetric);
+    }
+}
