@@ -24,6 +24,9 @@ public sealed class UnaryOps : OpFamily
     public override IReadOnlyList<string> OpTypes => Functions.Keys.ToList();
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var f = Functions[node.OpType];
