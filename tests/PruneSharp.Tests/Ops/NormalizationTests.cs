@@ -53,3 +53,67 @@ public class NormalizationTests
         AssertClose(invStd, outputs[2], 1e-4, 1e-5);
     }
 }
+
+public class ChannelNormalizationTests
+{
+    /// <summary>Normalises x (N, C, ...) over groups of C/groups channels and the spatial positions, with loops.</summary>
+    static Tensor NaiveGroupNorm(Tensor x, long groups, double epsilon)
+    {
+        long n = x.shape[0], c = x.shape[1];
+        long span = x.numel() / (n * groups);
+        var data = x.to_type(ScalarType.Float64).data<double>().ToArray();
+        var y = new double[data.Length];
+        for (long g = 0; g < n * groups; g++)
+        {
+            double mean = 0, variance = 0;
+            for (long i = 0; i < span; i++) mean += data[g * span + i];
+            mean /= span;
+            for (long i = 0; i < span; i++) variance += Math.Pow(data[g * span + i] - mean, 2);
+            double invStd = 1 / Math.Sqrt(variance / span + epsilon);
+            for (long i = 0; i < span; i++) y[g * span + i] = (data[g * span + i] - mean) * invStd;
+        }
+        return tensor(y).reshape(x.shape);
+    }
+
+    [Fact]
+    public void InstanceNormalization_normalises_each_plane()
+    {
+        manual_seed(1);
+        var x = randn(2, 3, 4, 5);
+        var scale = randn(3);
+        var bias = randn(3);
+        var y = Run("InstanceNormalization", new[] { x, scale, bias }, Attrs(("epsilon", 1e-3f)), constants: new[] { 1, 2 })[0];
+        AssertClose(NaiveGroupNorm(x, 3, 1e-3) * scale.reshape(-1, 1, 1) + bias.reshape(-1, 1, 1), y, 1e-4, 1e-5);
+    }
+
+    [Fact]
+    public void GroupNormalization_opset_21_scales_per_channel()
+    {
+        manual_seed(2);
+        var x = randn(2, 6, 3, 2);
+        var scale = randn(6);
+        var bias = randn(6);
+        var y = Run("GroupNormalization", new[] { x, scale, bias }, Attrs(("num_groups", 3L)), opset: 21, constants: new[] { 1, 2 })[0];
+        AssertClose(NaiveGroupNorm(x, 3, 1e-5) * scale.reshape(-1, 1, 1) + bias.reshape(-1, 1, 1), y, 1e-4, 1e-5);
+    }
+
+    [Fact]
+    public void GroupNormalization_opset_18_scales_per_group()
+    {
+        manual_seed(3);
+        var x = randn(2, 6, 5);
+        var scale = randn(2);
+        var bias = randn(2);
+        var y = Run("GroupNormalization", new[] { x, scale, bias }, Attrs(("num_groups", 2L)), opset: 18, constants: new[] { 1, 2 })[0];
+        var perChannel = (Tensor t) => t.repeat_interleave(3).reshape(-1, 1);
+        AssertClose(NaiveGroupNorm(x, 2, 1e-5) * perChannel(scale) + perChannel(bias), y, 1e-4, 1e-5);
+    }
+
+    [Fact]
+    public void GroupNormalization_rejects_channels_not_divisible_by_the_groups()
+    {
+        var e = Assert.ThrowsAny<PruneSharp.Graph.GraphException>(() =>
+            Run("GroupNormalization", new[] { randn(1, 5, 2), randn(5), randn(5) }, Attrs(("num_groups", 2L)), opset: 21));
+        Assert.Contains("'node'", e.Message);
+    }
+}
