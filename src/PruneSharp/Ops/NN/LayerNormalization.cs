@@ -1,0 +1,60 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// <c>LayerNormalization</c> (opset 17): normalises over the dimensions from <c>axis</c> (default -1) to the
+/// last, in the precision of <c>stash_type</c> (default float), then applies Scale and the optional B
+/// (both broadcast to the normalised shape). The optional outputs Mean and InvStdDev keep the normalised
+/// dimensions with size 1.
+/// </summary>
+public sealed class LayerNormalization : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[] { "LayerNormalization" };
+
+    /// <inheritdoc />
+    public override int MinOpset => 17;
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        long axis = node.GetInt("axis", -1);
+        double epsilon = node.GetFloat("epsilon", 1e-5f);
+        long stashType = node.GetInt("stash_type", 1);
+        ScalarType stash;
+        try
+        {
+            stash = ((DataType)stashType).ToScalarType();
+        }
+        catch (NotSupportedException)
+        {
+            throw new GraphException($"node '{node.Name}' (LayerNormalization): stash_type {stashType} is not a supported element type");
+        }
+        bool statistics = node.Outputs.Skip(1).Any(o => o.Length > 0);
+        return (inputs, _) =>
+        {
+            Tensor x = inputs[0]!, scale = inputs[1]!;
+            Tensor? bias = inputs.Length > 2 ? inputs[2] : null;
+            long rank = x.dim();
+            if (axis < -rank || axis >= rank)
+                throw new GraphException($"node '{node.Name}' (LayerNormalization): axis {axis} is out of range for rank {rank}");
+            long a = axis < 0 ? axis + rank : axis;
+            long[] normalized = x.shape[(int)a..];
+            bool plain = !statistics && stash == x.dtype && scale.shape.SequenceEqual(normalized)
+                         && (bias is null || bias.shape.SequenceEqual(normalized));
+            if (plain)
+                return new[] { nn.functional.layer_norm(x, normalized, scale, bias, epsilon) };
+
+            long[] dims = Enumerable.Range((int)a, (int)(rank - a)).Select(d => (long)d).ToArray();
+            Tensor s = x.to_type(stash);
+            Tensor mean = s.mean(dims, keepdim: true);
+            Tensor centered = s - mean;
+            Tensor invStd = (centered.square().mean(dims, keepdim: true) + epsilon).rsqrt();
+            Tensor y = (centered * invStd).to_type(x.dtype) * scale;
+            if (bias is not null) y = y + bias;
+            return new[] { y, mean, invStd };
+        };
+    }
+}

@@ -1,0 +1,35 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// <c>Softmax</c> and <c>LogSoftmax</c>. From opset 13 they normalise along one axis (default -1); before
+/// opset 13 the input is seen as a 2-D matrix, dimensions before <c>axis</c> (default 1) as rows, and each
+/// row is normalised as a whole.
+/// </summary>
+public sealed class Softmax : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[] { "Softmax", "LogSoftmax" };
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        bool log = node.OpType == "LogSoftmax";
+        bool coerce = context.Opset < 13;
+        long axis = node.GetInt("axis", coerce ? 1 : -1);
+        Tensor Normalise(Tensor x, long dim) => log ? x.log_softmax(dim) : x.softmax(dim);
+        return Single(inputs =>
+        {
+            Tensor x = inputs[0]!;
+            long rank = Math.Max(x.dim(), 1);
+            if (axis < -rank || axis >= rank + (coerce ? 1 : 0))
+                throw new GraphException($"node '{node.Name}' ({node.OpType}): axis {axis} is out of range for rank {x.dim()}");
+            long a = axis < 0 ? axis + rank : axis;
+            if (!coerce) return Normalise(x, a);
+            long rows = x.shape.Take((int)a).Aggregate(1L, (p, s) => p * s);
+            return Normalise(x.reshape(rows, rows == 0 ? 0 : -1), 1).reshape(x.shape);
+        });
+    }
+}
