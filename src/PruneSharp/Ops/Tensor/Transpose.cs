@@ -1,0 +1,29 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary><c>Transpose</c>: permutes the dimensions by <c>perm</c>, reversing them when it is absent.</summary>
+public sealed class Transpose : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[] { "Transpose" };
+
+    /// <inheritdoc />
+    public override int MinOpset => 1;
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        long[]? perm = node.GetInts("perm")?.ToArray();
+        return Single(inputs =>
+        {
+            Tensor x = inputs[0]!;
+            long rank = x.dim();
+            long[] p = perm ?? Enumerable.Range(0, (int)rank).Reverse().Select(d => (long)d).ToArray();
+            if (p.Length != rank || !p.Order().SequenceEqual(Enumerable.Range(0, (int)rank).Select(d => (long)d)))
+                throw OpArgs.Error(node, $"perm [{string.Join(",", p)}] is not a permutation of the input's {rank} dimensions");
+            return x.permute(p);
+        });
+    }
+}
