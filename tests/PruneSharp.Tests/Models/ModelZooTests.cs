@@ -44,8 +44,8 @@ public class ModelZooTests
         using var a = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(Seed: 3));
         using var b = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(Seed: 3));
         using var c = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(Seed: 4));
-        Assert.True(a.get_parameter("conv1.weight")!.equal(b.get_parameter("conv1.weight")!).item<bool>());
-        Assert.False(a.get_parameter("conv1.weight")!.equal(c.get_parameter("conv1.weight")!).item<bool>());
+        Assert.True(a.get_parameter("conv1.weight")!.equal(b.get_parameter("conv1.weight")!).all().item<bool>());
+        Assert.False(a.get_parameter("conv1.weight")!.equal(c.get_parameter("conv1.weight")!).all().item<bool>());
     }
 
     [Fact]
