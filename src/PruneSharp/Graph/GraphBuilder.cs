@@ -96,24 +96,26 @@ public sealed class GraphBuilder
         return new Value(output, new[] { x.Shape[0], outChannels, Spatial(x.Shape[2], kernel, stride, padding, dilation), Spatial(x.Shape[3], kernel, stride, padding, dilation) });
     }
 
-    /// <summary>Fully connected layer on the last dimension: <c>{name}.weight</c> [out, in] and <c>{name}.bias</c> (Gemm for 2-D inputs, MatMul + Add otherwise).</summary>
+    /// <summary>
+    /// Fully connected layer on the last dimension. For 2-D inputs: Gemm with <c>{name}.weight</c> [out, in] (PyTorch's
+    /// layout); for higher ranks: MatMul with <c>{name}.weight</c> stored [in, out] (as ONNX exports and GPT-2's Conv1D
+    /// store it) and Add of <c>{name}.bias</c>.
+    /// </summary>
     public Value Linear(Value x, long outFeatures, string name, bool bias = true)
     {
         long inFeatures = x.Size(-1);
-        string weight = Weight($"{name}.weight", inFeatures, outFeatures, inFeatures);
-        string? biasName = bias ? Weight($"{name}.bias", inFeatures, outFeatures) : null;
         var shape = x.Shape[..^1].Append(outFeatures).ToArray();
         if (x.Rank == 2)
         {
-            var inputs = new List<string> { x.Name, weight };
-            if (biasName != null) inputs.Add(biasName);
+            var inputs = new List<string> { x.Name, Weight($"{name}.weight", inFeatures, outFeatures, inFeatures) };
+            if (bias) inputs.Add(Weight($"{name}.bias", inFeatures, outFeatures));
             return new Value(Add("Gemm", name, inputs, new() { ["transB"] = AttributeValue.FromInt(1) }, name), shape);
         }
-        // Higher rank: x @ Wᵀ + b, with the transpose stored as a node so the weight keeps PyTorch's [out, in] layout.
-        string transposed = Add("Transpose", $"{name}.weight_t", new[] { weight }, new() { ["perm"] = AttributeValue.FromInts(new long[] { 1, 0 }) }, $"{name}.weight_t");
-        string product = Add("MatMul", $"{name}.matmul", new[] { x.Name, transposed }, null, biasName == null ? name : $"{name}.matmul");
-        if (biasName == null) return new Value(product, shape);
-        return new Value(Add("Add", $"{name}.add_bias", new[] { product, biasName }, null, name), shape);
+        string weight = Weight($"{name}.weight", inFeatures, inFeatures, outFeatures);
+        string product = Add("MatMul", bias ? $"{name}.matmul" : name, new[] { x.Name, weight }, null, null);
+        if (!bias) return new Value(product, shape);
+        string biasName = Weight($"{name}.bias", inFeatures, outFeatures);
+        return new Value(Add("Add", name, new[] { product, biasName }, null, null), shape);
     }
 
     /// <summary>Batch normalisation over channel dimension 1: scale, shift and running statistics.</summary>

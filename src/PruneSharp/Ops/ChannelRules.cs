@@ -56,6 +56,16 @@ public static class ChannelRules
         else flow.Block($"{node.OpType} output does not keep the channel axis");
     }
 
+    /// <summary>Like <see cref="PassThrough"/>, but blocks when the op changes the size of the channel axis (padding or reducing it).</summary>
+    public static void PassThroughIfSizeKept(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        var output = flow.Shape(flow.Node.Outputs[0]);
+        if (output == null || output.Length <= channels.Axis || output[channels.Axis] != channels.Labels.Length)
+            flow.Block($"{flow.Node.OpType} changes the channel axis");
+        else PassThrough(flow);
+    }
+
     /// <summary>Each label repeated <paramref name="block"/> times: channel c of [C, H, W] covers positions c·H·W … (c+1)·H·W−1 after flattening.</summary>
     public static ChannelLabel[] Blocks(ChannelLabel[] labels, long block)
     {

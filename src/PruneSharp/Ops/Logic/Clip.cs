@@ -16,6 +16,9 @@ public sealed class Clip : OpFamily
     public override int MinOpset => 6;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (context.Opset < 11)

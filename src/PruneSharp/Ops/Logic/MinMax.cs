@@ -13,6 +13,9 @@ public sealed class MinMax : OpFamily
     public override int MinOpset => 8;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.Elementwise(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool max = node.OpType == "Max";

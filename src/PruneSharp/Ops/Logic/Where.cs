@@ -13,6 +13,9 @@ public sealed class Where : OpFamily
     public override int MinOpset => 9;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.Elementwise(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context) => Single(inputs =>
     {
         Tensor condition = inputs[0]!;

@@ -23,6 +23,14 @@ public sealed class Reduce : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through a reduction that keeps dimensions and leaves the channel axis alone (e.g. the spatial mean of a squeeze-and-excitation block).</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Node.GetInt("keepdims", 1) == 0) { if (flow.Input(0) != null) flow.Block("reduction without keepdims"); return; }
+        ChannelRules.PassThroughIfSizeKept(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool keep = node.GetInt("keepdims", 1) != 0;

@@ -13,6 +13,15 @@ public sealed class Transpose : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        var perm = flow.Node.GetInts("perm") ?? Enumerable.Range(0, rank).Reverse().Select(d => (long)d).ToList();
+        flow.SetOutput(0, perm.ToList().IndexOf(channels.Axis), channels.Labels);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long[]? perm = node.GetInts("perm")?.ToArray();

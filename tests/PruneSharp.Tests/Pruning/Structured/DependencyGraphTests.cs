@@ -24,14 +24,31 @@ public class DependencyGraphTests
     }
 
     [Theory]
-    [InlineData("lenet-300-100")]
-    [InlineData("resnet-20")]
-    public void Surgery_equals_zeroing_the_consumers_of_removed_channels(string name)
+    [InlineData("lenet-300-100", 28)]
+    [InlineData("lenet-5", 28)]
+    [InlineData("conv-4", 28)]
+    [InlineData("vgg-11", 28)]
+    [InlineData("resnet-20", 28)]
+    [InlineData("resnet-18", 32)]
+    [InlineData("mobilenet-v2", 32)]
+    public void Surgery_equals_zeroing_the_consumers_of_removed_channels(string name, long size)
     {
-        using var model = ModelZoo.CreateClassifier(name, new ClassifierOptions(1, 28, 10, Seed: 5));
+        using var model = ModelZoo.CreateClassifier(name, new ClassifierOptions(1, size, 10, Seed: 5));
         RandomiseBatchNorm(model);
-        var pruned = StructuredEquivalence.PruneAndCheck(model, randn(3, 1, 28, 28), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        var pruned = StructuredEquivalence.PruneAndCheck(model, randn(3, 1, size, size), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
         Assert.True(pruned.parameters().Sum(p => p.numel()) < 0.6 * model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void Tiny_gpt_mlp_neurons_are_prunable_and_attention_heads_are_left_out_with_a_reason()
+    {
+        using var model = TinyGpt.Create(new TinyGptOptions(VocabularySize: 40, ContextLength: 12, Layers: 2, Heads: 2, Width: 16, Seed: 1));
+        var ids = randint(0, 40, new long[] { 2, 12 }, dtype: int64);
+        var graph = DependencyGraph.Build(model, new[] { ids });
+        Assert.Equal(2, graph.Groups.Count(g => g.Producers.Any(p => p.EndsWith("mlp.fc.matmul")) && g.Size == 64));
+        Assert.Contains(graph.Blocked, b => b.Producers.Any(p => p.EndsWith("attn.q.matmul")) && b.Reasons.Any(r => r.Contains("Reshape")));
+        var pruned = StructuredEquivalence.PruneAndCheck(model, ids, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 }, tolerance: 1e-4);
+        Assert.Equal(new long[] { 16, 32 }, pruned.get_parameter("blocks.0.mlp.fc.weight")!.shape);
     }
 
     [Fact]
