@@ -61,7 +61,7 @@ sealed class ExecutorOverhead : IBenchmark
         readonly Conv2d conv1;
         readonly BatchNorm2d bn1;
         readonly MaxPool2d maxpool;
-        readonly List<Block> blocks = new();
+        readonly ModuleList<Block> layer1 = new(), layer2 = new(), layer3 = new(), layer4 = new();
         readonly Linear fc;
 
         public PlainResNet18(long classes) : base("plain_resnet18")
@@ -70,38 +70,36 @@ sealed class ExecutorOverhead : IBenchmark
             bn1 = nn.BatchNorm2d(64);
             maxpool = nn.MaxPool2d(3, 2, 1);
             long[] widths = { 64, 128, 256, 512 };
+            var stages = new[] { layer1, layer2, layer3, layer4 };
             long inChannels = 64;
             for (int stage = 0; stage < 4; stage++)
                 for (int i = 0; i < 2; i++)
                 {
                     long stride = stage > 0 && i == 0 ? 2 : 1;
-                    blocks.Add(new Block($"layer{stage + 1}.{i}", inChannels, widths[stage], stride));
+                    stages[stage].Add(new Block(inChannels, widths[stage], stride));
                     inChannels = widths[stage];
                 }
             fc = nn.Linear(512, classes);
             RegisterComponents();
-            // Register blocks under torchvision's names so that state dicts line up with the zoo's "layer1.0.conv1.weight".
-            foreach (var block in blocks) register_module(block.Prefix, block);
         }
 
         public override Tensor forward(Tensor x)
         {
             x = maxpool.call(nn.functional.relu(bn1.call(conv1.call(x))));
-            foreach (var block in blocks) x = block.call(x);
+            foreach (var stage in new[] { layer1, layer2, layer3, layer4 })
+                foreach (var block in stage) x = block.call(x);
             return fc.call(x.mean(new long[] { 2, 3 }));
         }
     }
 
     sealed class Block : nn.Module<Tensor, Tensor>
     {
-        public readonly string Prefix;
         readonly Conv2d conv1, conv2;
         readonly BatchNorm2d bn1, bn2;
         readonly Sequential? downsample;
 
-        public Block(string prefix, long inChannels, long width, long stride) : base(prefix)
+        public Block(long inChannels, long width, long stride) : base("block")
         {
-            Prefix = prefix;
             conv1 = nn.Conv2d(inChannels, width, 3, stride: stride, padding: 1, bias: false);
             bn1 = nn.BatchNorm2d(width);
             conv2 = nn.Conv2d(width, width, 3, padding: 1, bias: false);

@@ -143,9 +143,26 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
                 env[slot] = results[k];
                 if (watched != null && watched.Contains(slot)) captured![step.Node.Outputs[k]] = results[k];
             }
-            if (watched == null) foreach (int slot in step.ReleaseAfter) env[slot] = null;
+            if (watched == null) Release(env, step.ReleaseAfter, inputs);
         }
         return _outputSlots.Select((s, i) => env[s] ?? throw new GraphException($"graph output '{_graph.Outputs[i].Name}' was not computed")).ToArray();
+    }
+
+    /// <summary>
+    /// Frees intermediates after their last reader, so that native memory is reused at once instead of waiting for
+    /// the garbage collector. A tensor still held by another slot (ops such as Identity or Reshape may return the
+    /// same handle) or passed in by the caller is only dropped, not disposed. Autograd keeps its own references to
+    /// what backward needs, so this is safe in training too.
+    /// </summary>
+    static void Release(Tensor?[] env, int[] slots, IReadOnlyList<Tensor> inputs)
+    {
+        foreach (int slot in slots)
+        {
+            var value = env[slot];
+            env[slot] = null;
+            if (value is null || inputs.Any(i => ReferenceEquals(i, value)) || env.Any(v => ReferenceEquals(v, value))) continue;
+            value.Dispose();
+        }
     }
 
     /// <summary>A copy of the graph with the module's current weights and buffers as initializers (for export).</summary>

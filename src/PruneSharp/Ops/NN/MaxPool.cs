@@ -27,6 +27,8 @@ public sealed class MaxPool : OpFamily
         {
             Tensor x = inputs[0]!;
             var window = attributes.Resolve(x.shape);
+            if (!wantIndices && is_floating_point(x) && SymmetricWithinHalfKernel(window))
+                return new[] { PoolPaddingImplicitly(x, window) };
             Tensor padded = window.Pad(x, Lowest(x.dtype));
             if (!wantIndices)
                 return new[] { Pool(padded, window) };
@@ -34,6 +36,17 @@ public sealed class MaxPool : OpFamily
             return new[] { y, InputIndices(indices, window, x.shape, columnMajor) };
         };
     }
+
+    /// <summary>True when torch's own (implicit −∞) padding gives exactly these windows, so no padded copy is needed.</summary>
+    static bool SymmetricWithinHalfKernel(PoolWindow w) =>
+        w.Begin.SequenceEqual(w.End) && w.Begin.Select((p, d) => p >= 0 && 2 * p <= w.Kernel[d]).All(ok => ok);
+
+    static Tensor PoolPaddingImplicitly(Tensor x, PoolWindow w) => w.Rank switch
+    {
+        1 => nn.functional.max_pool1d(x, w.Kernel[0], w.Strides[0], w.Begin[0], w.Dilations[0]),
+        2 => nn.functional.max_pool2d(x, w.Kernel, w.Strides, w.Begin, w.Dilations),
+        _ => nn.functional.max_pool3d(x, w.Kernel, w.Strides, w.Begin, w.Dilations),
+    };
 
     static double Lowest(ScalarType dtype) => dtype switch
     {
