@@ -115,12 +115,13 @@ public sealed class Resize : OpFamily
         t is null || t.numel() == 0 ? null : t.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
 
     /// <summary>The input coordinate of output index <paramref name="o"/> on one axis.</summary>
+    /// <remarks>The resized length is scale · input, which may be fractional when scales are given.</remarks>
     static double Coordinate(string transform, long o, double scale, long input, long output, double start, double end) => transform switch
     {
         "half_pixel" => (o + 0.5) / scale - 0.5,
         "half_pixel_symmetric" => input / 2.0 * (1 - output / (scale * input)) + (o + 0.5) / scale - 0.5,
-        "pytorch_half_pixel" => output > 1 ? (o + 0.5) / scale - 0.5 : 0,
-        "align_corners" => output == 1 ? 0 : o * (input - 1) / (double)(output - 1),
+        "pytorch_half_pixel" => scale * input > 1 ? (o + 0.5) / scale - 0.5 : 0,
+        "align_corners" => scale * input == 1 ? 0 : o * (input - 1) / (scale * input - 1),
         "asymmetric" => o / scale,
         _ => output > 1 ? start * (input - 1) + o * (end - start) * (input - 1) / (output - 1) : 0.5 * (start + end) * (input - 1),
     };
