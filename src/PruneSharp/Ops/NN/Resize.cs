@@ -7,7 +7,8 @@ namespace PruneSharp.Ops;
 /// <c>Resize</c> (opset 11 and later) of any number of axes, given by <c>scales</c> or <c>sizes</c> (with
 /// opset 18's <c>axes</c> and <c>keep_aspect_ratio_policy</c>). Modes nearest (every nearest_mode), linear and
 /// cubic (cubic_coeff_a, exclude_outside); coordinate transformations half_pixel, half_pixel_symmetric,
-/// pytorch_half_pixel, align_corners, asymmetric and tf_crop_and_resize (with roi and extrapolation_value).
+/// pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize (with roi and extrapolation_value) and,
+/// before opset 13, tf_half_pixel_for_nn.
 /// Each resized axis is one step: nearest gathers, linear and cubic multiply by an interpolation matrix, so the
 /// result is separable exactly as ONNX defines it and stays differentiable. Antialiasing is not supported and
 /// is rejected when the graph is built.
@@ -34,6 +35,7 @@ public sealed class Resize : OpFamily
         string Fail(string what) => throw new GraphException($"node '{node.Name}' (Resize): {what} is not supported");
         if (mode is not ("nearest" or "linear" or "cubic")) Fail($"mode '{mode}'");
         if (transform is not ("half_pixel" or "pytorch_half_pixel" or "align_corners" or "asymmetric" or "tf_crop_and_resize" or "half_pixel_symmetric")
+            && !(transform == "tf_half_pixel_for_nn" && context.Opset < 13)
             || (transform == "half_pixel_symmetric" && context.Opset < 19))
             Fail($"coordinate_transformation_mode '{transform}' at opset {context.Opset}");
         if (nearestMode is not ("round_prefer_floor" or "round_prefer_ceil" or "floor" or "ceil")) Fail($"nearest_mode '{nearestMode}'");
@@ -123,6 +125,7 @@ public sealed class Resize : OpFamily
         "pytorch_half_pixel" => scale * input > 1 ? (o + 0.5) / scale - 0.5 : 0,
         "align_corners" => scale * input == 1 ? 0 : o * (input - 1) / (scale * input - 1),
         "asymmetric" => o / scale,
+        "tf_half_pixel_for_nn" => (o + 0.5) / scale,
         _ => output > 1 ? start * (input - 1) + o * (end - start) * (input - 1) / (output - 1) : 0.5 * (start + end) * (input - 1),
     };
 
