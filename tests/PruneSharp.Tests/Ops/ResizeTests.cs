@@ -75,12 +75,27 @@ public class ResizeTests
         Assert.Equal(new long[] { 1, 1, 5, 8 }, y.shape);
     }
 
+    [Theory]
+    [InlineData("linear")]
+    [InlineData("cubic")]
+    public void Antialias_downscale_with_excluded_outside_taps_matches_torch_antialias(string mode)
+    {
+        manual_seed(4);
+        var x = randn(1, 2, 12, 10);
+        // torch's antialiased filters drop taps outside the input and use a = -0.5 for cubic.
+        var y = Run("Resize", new[] { x, null, null, tensor(new long[] { 5, 4 }) },
+            Attrs(("mode", mode), ("antialias", 1L), ("exclude_outside", 1L), ("cubic_coeff_a", -0.5f), ("axes", new long[] { 2, 3 })), opset: 18)[0];
+        var expected = nn.functional.interpolate(x, new long[] { 5, 4 }, mode: mode == "linear" ? InterpolationMode.Bilinear : InterpolationMode.Bicubic,
+            align_corners: false, antialias: true);
+        AssertClose(expected, y, 1e-4, 1e-5);
+    }
+
     [Fact]
-    public void Antialias_is_rejected_when_the_graph_is_built()
+    public void Unknown_modes_are_rejected_when_the_graph_is_built()
     {
         var e = Assert.ThrowsAny<GraphException>(() => Run("Resize", new[] { randn(1, 1, 4, 4), null, tensor(new float[] { 1, 1, 0.5f, 0.5f }) },
-            Attrs(("mode", "linear"), ("antialias", 1L)), opset: 18));
-        Assert.Contains("antialias", e.Message);
+            Attrs(("mode", "area")), opset: 18));
+        Assert.Contains("mode 'area'", e.Message);
         Assert.Contains("'node'", e.Message);
     }
 }

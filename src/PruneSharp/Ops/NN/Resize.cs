@@ -10,8 +10,8 @@ namespace PruneSharp.Ops;
 /// pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize (with roi and extrapolation_value) and,
 /// before opset 13, tf_half_pixel_for_nn.
 /// Each resized axis is one step: nearest gathers, linear and cubic multiply by an interpolation matrix, so the
-/// result is separable exactly as ONNX defines it and stays differentiable. Antialiasing is not supported and
-/// is rejected when the graph is built.
+/// result is separable exactly as ONNX defines it and stays differentiable. With <c>antialias</c> (opset 18) the
+/// linear and cubic filters are stretched by 1/scale when downscaling.
 /// </summary>
 public sealed class Resize : OpFamily
 {
@@ -40,7 +40,7 @@ public sealed class Resize : OpFamily
             Fail($"coordinate_transformation_mode '{transform}' at opset {context.Opset}");
         if (nearestMode is not ("round_prefer_floor" or "round_prefer_ceil" or "floor" or "ceil")) Fail($"nearest_mode '{nearestMode}'");
         if (policy is not ("stretch" or "not_larger" or "not_smaller")) Fail($"keep_aspect_ratio_policy '{policy}'");
-        if (node.GetInt("antialias", 0) != 0) Fail("antialias=1");
+        bool antialias = node.GetInt("antialias", 0) != 0;
 
         return Single(inputs =>
         {
@@ -100,7 +100,7 @@ public sealed class Resize : OpFamily
                 for (long o = 0; o < output[i]; o++)
                     source[o] = Coordinate(transform, o, scale[i], input, output[i], start, end);
                 y = mode == "nearest" ? Nearest(y, axis, source, input, nearestMode)
-                    : Interpolate(y, axis, source, input, mode == "cubic" ? CubicTaps(a, excludeOutside) : LinearTaps);
+                    : Interpolate(y, axis, source, input, Filter(mode == "cubic", a, excludeOutside, antialias ? Math.Min(1, scale[i]) : 1));
                 if (transform == "tf_crop_and_resize" && source.Any(c => c < 0 || c > input - 1))
                 {
                     var shape = Enumerable.Repeat(1L, rank).ToArray();
@@ -149,29 +149,30 @@ public sealed class Resize : OpFamily
     /// <summary>The input taps and their weights for one output coordinate.</summary>
     delegate IEnumerable<(long Index, double Weight)> Taps(double coordinate, long input);
 
-    static IEnumerable<(long Index, double Weight)> LinearTaps(double c, long input)
+    /// <summary>
+    /// The taps of a linear (radius 1) or cubic (radius 2, Keys' kernel with coefficient <paramref name="a"/>)
+    /// filter, stretched by 1/<paramref name="stretch"/> when antialiasing a downscale (stretch = scale &lt; 1).
+    /// Taps past the input repeat the edge, or with <paramref name="excludeOutside"/> are dropped and the
+    /// remaining weights renormalised.
+    /// </summary>
+    static Taps Filter(bool cubic, double a, bool excludeOutside, double stretch) => (c, input) =>
     {
-        double floor = Math.Floor(c), t = c - floor;
-        yield return (Math.Clamp((long)floor, 0, input - 1), 1 - t);
-        yield return (Math.Clamp((long)floor + 1, 0, input - 1), t);
-    }
-
-    /// <summary>Keys' cubic convolution with coefficient <paramref name="a"/> over the four nearest taps.</summary>
-    static Taps CubicTaps(double a, bool excludeOutside) => (c, input) =>
-    {
+        double radius = cubic ? 2 : 1;
         long floor = (long)Math.Floor(c);
         double t = c - floor;
-        double Near(double d) => ((a + 2) * d - (a + 3)) * d * d + 1; // |d| <= 1
-        double Far(double d) => ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; // 1 < |d| < 2
-        var taps = new (long Index, double Weight)[]
+        long first = (long)Math.Floor(-radius / stretch) + 1;
+        var taps = new List<(long Index, double Weight)>();
+        for (long i = first; i < 2 - first; i++)
         {
-            (floor - 1, Far(1 + t)), (floor, Near(t)), (floor + 1, Near(1 - t)), (floor + 2, Far(2 - t)),
-        };
-        if (!excludeOutside)
-            return taps.Select(p => (Math.Clamp(p.Index, 0, input - 1), p.Weight));
-        var inside = taps.Where(p => p.Index >= 0 && p.Index < input).ToArray();
-        double total = inside.Sum(p => p.Weight);
-        return inside.Select(p => (p.Index, p.Weight / total));
+            double d = Math.Abs((i - t) * stretch);
+            double w = cubic
+                ? d <= 1 ? ((a + 2) * d - (a + 3)) * d * d + 1 : d < 2 ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a : 0
+                : Math.Max(0, 1 - d);
+            taps.Add((floor + i, w));
+        }
+        if (excludeOutside) taps.RemoveAll(p => p.Index < 0 || p.Index >= input);
+        double total = taps.Sum(p => p.Weight);
+        return taps.Select(p => (Math.Clamp(p.Index, 0, input - 1), p.Weight / total));
     };
 
     static Tensor Interpolate(Tensor x, int axis, double[] source, long input, Taps taps)
