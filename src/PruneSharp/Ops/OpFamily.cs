@@ -34,6 +34,18 @@ public abstract class OpFamily
     /// </summary>
     public virtual bool IsStateInput(Node node, int index) => false;
 
+    /// <summary>
+    /// Says how channels flow through <paramref name="flow"/>'s node (structured pruning follows this). The default
+    /// blocks: channels that reach an op without a rule are never removed.
+    /// </summary>
+    public virtual void FlowChannels(ChannelFlow flow) => flow.Block($"op {flow.Node.OpType} has no channel rule");
+
+    /// <summary>
+    /// Returns the node to use after channels were removed (e.g. Conv's <c>group</c> follows a depthwise layer's new
+    /// width). The default keeps the node as it is.
+    /// </summary>
+    public virtual Node Rewire(Node node, RewireContext context) => node;
+
     /// <summary>A kernel with one output.</summary>
     protected static OpKernel Single(Func<torch.Tensor?[], torch.Tensor> run) => (inputs, _) => new[] { run(inputs) };
 }

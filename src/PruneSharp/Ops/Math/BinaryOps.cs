@@ -19,6 +19,9 @@ public sealed class BinaryOps : OpFamily
     public override IReadOnlyList<string> OpTypes => Functions.Keys.ToList();
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.Elementwise(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var f = Functions[node.OpType];

@@ -47,6 +47,9 @@ public sealed class UnaryOps : OpFamily
     public override IReadOnlyList<string> OpTypes => Functions.Keys.ToList();
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (Introduced.TryGetValue(node.OpType, out int since) && context.Opset < since)

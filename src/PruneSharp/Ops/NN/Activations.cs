@@ -13,6 +13,14 @@ public sealed class Activations : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "LeakyRelu", "PRelu", "HardSigmoid", "Elu", "Selu", "Celu", "ThresholdedRelu", "Shrink" };
 
     /// <inheritdoc />
+    /// <remarks>PRelu's slope is sliced with the channels it broadcasts over; the other activations pass channels through.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Node.OpType == "PRelu") ChannelRules.Elementwise(flow);
+        else ChannelRules.PassThrough(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (node.OpType == "Celu" && context.Opset < 12)

@@ -19,6 +19,16 @@ public sealed class BatchNormalization : OpFamily
     public override bool IsStateInput(Node node, int index) => index is 3 or 4;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        ChannelRules.PassThrough(flow);
+        if (flow.Input(0) is not { Axis: 1 } channels) return;
+        for (int i = 1; i <= 4; i++)
+            if (flow.IsWeight(flow.Node.Inputs[i])) flow.Member(flow.Node.Inputs[i], 0, channels.Labels, WeightRole.PerChannel);
+            else { flow.Block($"BatchNormalization input {i} is computed, not a weight"); return; }
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         double epsilon = node.GetFloat("epsilon", 1e-5f);

@@ -13,6 +13,59 @@ public sealed class Conv : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Conv" };
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Ordinary convolutions read input channels through weight axis 1 and produce a new space of output channels
+    /// (weight axis 0, bias). Depthwise convolutions (group = input channels = output channels) pass their input's
+    /// channels through. Other grouped convolutions block.
+    /// </remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        string weight = node.Inputs[1];
+        string? bias = node.InputOrNull(2);
+        if (!flow.IsWeight(weight) || (bias != null && !flow.IsWeight(bias)) || flow.Input(1) != null)
+        {
+            if (flow.Input(0) != null || flow.Input(1) != null) flow.Block("Conv weight or bias is computed, not an initializer");
+            return;
+        }
+        var w = flow.Shape(weight)!;
+        long groups = node.GetInt("group", 1);
+        long inChannels = w[1] * groups;
+        ChannelLabel[] outputs;
+        if (groups == 1)
+        {
+            if (flow.Input(0) is { } input)
+            {
+                if (input.Axis != 1) { flow.Block("Conv input channels on an axis other than 1"); return; }
+                flow.Member(weight, 1, input.Labels, WeightRole.Reads);
+            }
+            outputs = flow.NewSpace((int)w[0]);
+        }
+        else if (groups == inChannels && w[0] == inChannels)
+        {
+            if (flow.Input(0) is { } input && input.Axis != 1) { flow.Block("Conv input channels on an axis other than 1"); return; }
+            outputs = flow.Input(0)?.Labels ?? flow.NewSpace((int)w[0]);
+        }
+        else
+        {
+            if (flow.Input(0) != null) flow.Block($"grouped convolution (group {groups}) is not depthwise");
+            return;
+        }
+        flow.Member(weight, 0, outputs, WeightRole.Produces);
+        if (bias != null) flow.Member(bias, 0, outputs, WeightRole.PerChannel);
+        flow.SetOutput(0, 1, outputs);
+    }
+
+    /// <inheritdoc />
+    public override Node Rewire(Node node, RewireContext context)
+    {
+        long groups = node.GetInt("group", 1);
+        if (groups == 1 || context.InitializerShape(node.Inputs[1]) is not { } weight || weight[0] == groups) return node;
+        var attributes = new Dictionary<string, AttributeValue>(node.Attributes) { ["group"] = AttributeValue.FromInt(weight[0]) };
+        return new Node(node.Name, node.OpType, node.Inputs, node.Outputs, attributes, node.Domain);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long groups = node.GetInt("group", 1);
@@ -29,6 +82,7 @@ public sealed class Conv : OpFamily
             long[] kernel = w.shape[2..];
             long[] padding = Padding.Resolve(node, autoPad, pads, x.shape[2..], kernel, stride, dilation);
             var (input, symmetric) = Padding.Apply(x, padding);
+            (input, w) = ChannelAlignment.Align(input, w, 1, groups);
             return spatial switch
             {
                 1 => nn.functional.conv1d(input, w, b, stride[0], symmetric[0], dilation[0], groups),

@@ -15,6 +15,29 @@ public sealed class ConvTranspose : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "ConvTranspose" };
 
     /// <inheritdoc />
+    /// <remarks>Ungrouped: input channels are read through weight axis 0, output channels (weight axis 1, bias) form a new space.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        string weight = node.Inputs[1];
+        string? bias = node.InputOrNull(2);
+        if (node.GetInt("group", 1) != 1 || !flow.IsWeight(weight) || (bias != null && !flow.IsWeight(bias)) || flow.Input(1) != null)
+        {
+            if (flow.Input(0) != null || flow.Input(1) != null) flow.Block("grouped or computed-weight transposed convolution");
+            return;
+        }
+        if (flow.Input(0) is { } input)
+        {
+            if (input.Axis != 1) { flow.Block("channels on an axis other than 1"); return; }
+            flow.Member(weight, 0, input.Labels, WeightRole.Reads);
+        }
+        var outputs = flow.NewSpace((int)flow.Shape(weight)![1]);
+        flow.Member(weight, 1, outputs, WeightRole.Produces);
+        if (bias != null) flow.Member(bias, 0, outputs, WeightRole.PerChannel);
+        flow.SetOutput(0, 1, outputs);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long groups = node.GetInt("group", 1);
@@ -59,6 +82,7 @@ public sealed class ConvTranspose : OpFamily
                 if (size[d] < 1)
                     throw new GraphException($"node '{node.Name}' (ConvTranspose): output size {size[d]} in spatial dimension {d} is not positive");
             }
+            (x, w) = ChannelAlignment.Align(x, w, 0, groups);
             Tensor y = n switch
             {
                 1 => nn.functional.conv_transpose1d(x, w, null, stride[0], 0, 0, dilation[0], groups),

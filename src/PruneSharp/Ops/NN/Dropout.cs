@@ -15,6 +15,9 @@ public sealed class Dropout : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Dropout" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool ratioInput = context.Opset >= 12;

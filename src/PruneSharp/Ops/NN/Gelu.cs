@@ -13,6 +13,9 @@ public sealed class Gelu : OpFamily
     public override int MinOpset => 20;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var approximate = node.GetString("approximate", "none") switch

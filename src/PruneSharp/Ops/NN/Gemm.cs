@@ -10,6 +10,32 @@ public sealed class Gemm : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Gemm" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        bool transA = node.GetInt("transA", 0) != 0, transB = node.GetInt("transB", 0) != 0;
+        if (!flow.IsWeight(node.Inputs[1]) || flow.Input(1) != null || flow.Input(2) != null)
+        {
+            if (flow.Input(0) != null || flow.Input(1) != null) flow.Block("Gemm without a weight initializer");
+            return;
+        }
+        if (flow.Input(0) is { } features)
+        {
+            if (features.Axis != (transA ? 0 : 1)) { flow.Block("Gemm input channels on the batch axis"); return; }
+            flow.Member(node.Inputs[1], transB ? 1 : 0, features.Labels, WeightRole.Reads);
+        }
+        var weight = flow.Shape(node.Inputs[1])!;
+        var outputs = flow.NewSpace((int)weight[transB ? 0 : 1]);
+        flow.Member(node.Inputs[1], transB ? 0 : 1, outputs, WeightRole.Produces);
+        if (node.InputOrNull(2) is { } bias && flow.Shape(bias) is { } biasShape && biasShape.Length > 0 && biasShape[^1] == outputs.Length)
+        {
+            if (!flow.IsWeight(bias)) { flow.Block("Gemm bias is computed"); return; }
+            flow.Member(bias, biasShape.Length - 1, outputs, WeightRole.PerChannel);
+        }
+        flow.SetOutput(0, 1, outputs);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         float alpha = node.GetFloat("alpha", 1f), beta = node.GetFloat("beta", 1f);

@@ -10,6 +10,9 @@ public sealed class GlobalPool : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "GlobalAveragePool", "GlobalMaxPool" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool average = node.OpType == "GlobalAveragePool";

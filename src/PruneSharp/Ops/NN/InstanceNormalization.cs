@@ -10,6 +10,17 @@ public sealed class InstanceNormalization : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "InstanceNormalization" };
 
     /// <inheritdoc />
+    /// <remarks>Statistics are per sample and channel, so channels pass through; scale and bias are sliced with them.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        ChannelRules.PassThrough(flow);
+        if (flow.Input(0) is not { Axis: 1 } channels) return;
+        for (int i = 1; i <= 2; i++)
+            if (flow.IsWeight(flow.Node.Inputs[i])) flow.Member(flow.Node.Inputs[i], 0, channels.Labels, WeightRole.PerChannel);
+            else { flow.Block($"InstanceNormalization input {i} is computed, not a weight"); return; }
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         double epsilon = node.GetFloat("epsilon", 1e-5f);

@@ -18,6 +18,18 @@ public sealed class LayerNormalization : OpFamily
     public override int MinOpset => 17;
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through when they lie before the normalised axes; removing normalised features would change the statistics, so that blocks.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        long axis = flow.Node.GetInt("axis", -1);
+        if (axis < 0) axis += rank;
+        if (channels.Axis >= axis) flow.Block("layer normalisation statistics run over the channels");
+        else ChannelRules.PassThrough(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long axis = node.GetInt("axis", -1);

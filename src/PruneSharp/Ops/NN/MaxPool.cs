@@ -15,6 +15,9 @@ public sealed class MaxPool : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "MaxPool" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var attributes = PoolAttributes.Read(node);

@@ -15,6 +15,10 @@ public sealed class Pad : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Pad" };
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through when the channel axis is not padded (its size is unchanged).</remarks>
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThroughIfSizeKept(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         string mode = node.GetString("mode", "constant");

@@ -14,6 +14,18 @@ public sealed class Softmax : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Softmax", "LogSoftmax" };
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through unless the softmax normalises across them.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        long axis = flow.Node.GetInt("axis", -1);
+        if (axis < 0) axis += rank;
+        if (channels.Axis == axis) flow.Block("softmax normalises across the channels");
+        else ChannelRules.PassThrough(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool log = node.OpType == "LogSoftmax";

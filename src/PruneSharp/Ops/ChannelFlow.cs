@@ -1,0 +1,87 @@
+using PruneSharp.Graph;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// One channel of a channel space: the <see cref="Index"/>-th channel of space <see cref="Space"/>
+/// (e.g. the 5th output channel of a convolution). <see cref="None"/> marks a position that belongs to no space.
+/// </summary>
+/// <param name="Space">The space's id, or −1.</param>
+/// <param name="Index">The channel's index inside its space.</param>
+public readonly record struct ChannelLabel(int Space, int Index)
+{
+    /// <summary>A position that carries no prunable channel.</summary>
+    public static readonly ChannelLabel None = new(-1, -1);
+
+    /// <summary>True for <see cref="None"/>.</summary>
+    public bool IsNone => Space < 0;
+}
+
+/// <summary>How a weight slice relates to the channel it belongs to.</summary>
+public enum WeightRole
+{
+    /// <summary>The slice computes the channel (a convolution filter, a row of a linear layer).</summary>
+    Produces,
+    /// <summary>The slice reads the channel (the input-channel slice of the next layer's weight).</summary>
+    Reads,
+    /// <summary>A per-channel value: bias, normalisation scale or shift, running statistics.</summary>
+    PerChannel,
+}
+
+/// <summary>Which channel each position along one axis of a value carries.</summary>
+/// <param name="Axis">The axis (non-negative).</param>
+/// <param name="Labels">One label per position along <paramref name="Axis"/>.</param>
+public sealed record ValueChannels(int Axis, ChannelLabel[] Labels);
+
+/// <summary>
+/// What an op family sees and says when channels flow through one of its nodes (see
+/// <see cref="OpFamily.FlowChannels"/>): which positions of its inputs carry which channels, and, in return, the
+/// channels of its outputs, the weight slices that belong to channels, the channel sets that must be removed
+/// together, or that its channels cannot be removed safely. This is a structural fact about the op; which channels
+/// to remove is decided elsewhere.
+/// </summary>
+public abstract class ChannelFlow
+{
+    /// <summary>The node being analysed.</summary>
+    public abstract Node Node { get; }
+
+    /// <summary>The channels carried by input <paramref name="index"/>, or null if it carries none.</summary>
+    public abstract ValueChannels? Input(int index);
+
+    /// <summary>The observed shape of a value (from a sample forward pass), or null if unknown.</summary>
+    public abstract long[]? Shape(string valueName);
+
+    /// <summary>True if <paramref name="valueName"/> is a weight (an initializer) that can be sliced.</summary>
+    public abstract bool IsWeight(string valueName);
+
+    /// <summary>Declares a new channel space of <paramref name="size"/> channels produced by this node; returns labels 0..size−1.</summary>
+    public abstract ChannelLabel[] NewSpace(int size);
+
+    /// <summary>Output <paramref name="index"/> carries <paramref name="labels"/> along <paramref name="axis"/>.</summary>
+    public abstract void SetOutput(int index, int axis, ChannelLabel[] labels);
+
+    /// <summary>Slice <c>p</c> of weight <paramref name="weight"/> along <paramref name="axis"/> belongs to channel <c>labels[p]</c>.</summary>
+    public abstract void Member(string weight, int axis, ChannelLabel[] labels, WeightRole role);
+
+    /// <summary>Position p of <paramref name="a"/> and of <paramref name="b"/> must be removed together (e.g. the two inputs of a residual add).</summary>
+    public abstract void Tie(ChannelLabel[] a, ChannelLabel[] b);
+
+    /// <summary>The channels reaching this node cannot be removed safely; <paramref name="reason"/> says why.</summary>
+    public abstract void Block(string reason);
+}
+
+/// <summary>What surgery tells an op family when it rebuilds a node after channels were removed.</summary>
+public abstract class RewireContext
+{
+    /// <summary>The shape of an initializer after channels were removed, or null if the name is no initializer.</summary>
+    public abstract long[]? InitializerShape(string name);
+
+    /// <summary>The observed shape of a value in the original model.</summary>
+    public abstract long[]? OriginalShape(string valueName);
+
+    /// <summary>The value of a constant initializer (e.g. a Reshape target), or null.</summary>
+    public abstract TorchSharp.torch.Tensor? Constant(string name);
+
+    /// <summary>Replaces a constant initializer's value.</summary>
+    public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
+}

@@ -1,0 +1,87 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// The Reduce* ops (Sum, Mean, Max, Min, Prod, L1, L2, SumSquare, LogSum, LogSumExp) over <c>axes</c> with
+/// <c>keepdims</c> (default 1). Axes are an attribute until opset 12 for ReduceSum and 17 for the others, then an
+/// optional input. Without axes every axis is reduced, unless <c>noop_with_empty_axes</c> is set: then the
+/// reduction runs over no axis at all (the input for Sum/Mean/Max/Min/Prod, its square for SumSquare, and so on).
+/// Integer inputs give integer outputs (Mean and L2 truncate).
+/// </summary>
+public sealed class Reduce : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[]
+    {
+        "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+        "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp",
+    };
+
+    /// <inheritdoc />
+    public override int MinOpset => 1;
+
+    /// <inheritdoc />
+    /// <remarks>Channels pass through a reduction that keeps dimensions and leaves the channel axis alone (e.g. the spatial mean of a squeeze-and-excitation block).</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Node.GetInt("keepdims", 1) == 0) { if (flow.Input(0) != null) flow.Block("reduction without keepdims"); return; }
+        ChannelRules.PassThroughIfSizeKept(flow);
+    }
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        bool keep = node.GetInt("keepdims", 1) != 0;
+        bool noop = node.GetInt("noop_with_empty_axes", 0) != 0;
+        var axesOf = OpArgs.AxesArgument(node, context, inputSince: node.OpType == "ReduceSum" ? 13 : 18, inputIndex: 1);
+        string op = node.OpType;
+        return Single(inputs =>
+        {
+            Tensor x = inputs[0]!;
+            long[]? given = axesOf(inputs);
+            long[] axes;
+            if (given is { Length: > 0 }) axes = OpArgs.Axes(node, given, x.dim()).Order().ToArray();
+            else if (noop) axes = Array.Empty<long>();
+            else axes = Enumerable.Range(0, (int)x.dim()).Select(d => (long)d).ToArray();
+            return Run(op, x, axes, keep);
+        });
+    }
+
+    static Tensor Run(string op, Tensor x, long[] axes, bool keep)
+    {
+        ScalarType type = x.dtype;
+        bool integral = is_integral(type);
+        long[] kept = x.shape.Select((n, d) => axes.Contains(d) ? 1 : n).ToArray();
+        long[] output = keep ? kept : x.shape.Where((_, d) => !axes.Contains(d)).ToArray();
+        bool empty = axes.Any(d => x.shape[d] == 0);
+        Tensor Sum(Tensor t) => axes.Length == 0 ? t : t.sum(axes, keepdim: true, type: t.dtype);
+        Tensor result = op switch
+        {
+            "ReduceSum" => Sum(x),
+            "ReduceMean" => integral ? Mean(x.to_type(ScalarType.Float64), axes) : Mean(x, axes),
+            "ReduceMax" => empty ? full(kept, float.NegativeInfinity, x.dtype) : axes.Length == 0 ? x : x.amax(axes, keepdim: true),
+            "ReduceMin" => empty ? full(kept, float.PositiveInfinity, x.dtype) : axes.Length == 0 ? x : x.amin(axes, keepdim: true),
+            "ReduceProd" => axes.Aggregate(x, (t, d) => t.prod(d, keepdim: true, type: t.dtype)),
+            "ReduceL1" => Sum(x.abs()),
+            "ReduceL2" => (integral ? Sum(x.to_type(ScalarType.Float64).square()) : Sum(x.square())).sqrt(),
+            "ReduceSumSquare" => Sum(x.square()),
+            "ReduceLogSum" => Sum(x).log(),
+            _ => empty ? full(kept, float.NegativeInfinity, x.dtype) : LogSumExp(x, axes),
+        };
+        if (result.dtype != type) result = result.to_type(type);
+        return result.reshape(output);
+    }
+
+    static Tensor Mean(Tensor x, long[] axes) => axes.Length == 0 ? x : x.mean(axes, keepdim: true);
+
+    // log Σ exp(x) computed as m + log Σ exp(x - m) with m the (finite) maximum, so large inputs do not overflow.
+    static Tensor LogSumExp(Tensor x, long[] axes)
+    {
+        if (axes.Length == 0) return x;
+        Tensor m = x.amax(axes, keepdim: true).detach();
+        m = where(m.isinf(), zeros_like(m), m);
+        return (x - m).exp().sum(axes, keepdim: true).log() + m;
+    }
+}

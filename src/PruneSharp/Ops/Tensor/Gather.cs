@@ -1,0 +1,44 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Ops;
+
+/// <summary>
+/// <c>Gather</c> (picks whole slices along <c>axis</c>; the indices' shape replaces that dimension) and
+/// <c>GatherElements</c> (picks single elements; the output has the indices' shape). Negative indices count from the end.
+/// </summary>
+public sealed class Gather : OpFamily
+{
+    /// <inheritdoc />
+    public override IReadOnlyList<string> OpTypes => new[] { "Gather", "GatherElements" };
+
+    /// <inheritdoc />
+    public override int MinOpset => 1;
+
+    /// <inheritdoc />
+    public override OpKernel Compile(Node node, CompileContext context)
+    {
+        long axis = node.GetInt("axis", 0);
+        bool elements = node.OpType == "GatherElements";
+        return Single(inputs =>
+        {
+            Tensor x = inputs[0]!;
+            long a = OpArgs.Axis(node, axis, x.dim());
+            Tensor indices = Indices(node, inputs[1]!, x.shape[a]);
+            if (elements) return x.gather(a, indices);
+            long[] shape = x.shape[..(int)a].Concat(indices.shape).Concat(x.shape[(int)(a + 1)..]).ToArray();
+            return x.index_select(a, indices.flatten()).reshape(shape);
+        });
+    }
+
+    /// <summary>Indices as int64 in [0, n), negative ones counted from the end; out-of-range ones are an error.</summary>
+    internal static Tensor Indices(Node node, Tensor indices, long n)
+    {
+        Tensor i = indices.dtype == ScalarType.Int64 ? indices : indices.to_type(ScalarType.Int64);
+        if (i.numel() == 0) return i;
+        long low = i.min().item<long>(), high = i.max().item<long>();
+        if (low < -n || high >= n)
+            throw OpArgs.Error(node, $"index {(low < -n ? low : high)} is out of range for a dimension of size {n}");
+        return low < 0 ? where(i < 0, i + n, i) : i;
+    }
+}

@@ -1,0 +1,38 @@
+using PruneSharp.Ops;
+
+namespace PruneSharp.Pruning.Structured;
+
+/// <summary>
+/// Slices of one weight that belong to a group's channels: <c>Positions[k]</c> along <see cref="Axis"/> of
+/// <see cref="Weight"/> belongs to channel <c>Channels[k]</c> of the group.
+/// </summary>
+/// <param name="Weight">The weight's name (a parameter or buffer of the GraphModule).</param>
+/// <param name="Axis">The axis sliced.</param>
+/// <param name="Positions">Positions along the axis.</param>
+/// <param name="Channels">The group channel each position belongs to.</param>
+/// <param name="Role">Whether the slice computes, reads or scales the channel.</param>
+/// <param name="Node">The node that uses the weight this way.</param>
+/// <param name="OpType">That node's op type.</param>
+/// <param name="Input">Which input of that node the weight is.</param>
+public sealed record GroupMember(string Weight, int Axis, long[] Positions, int[] Channels, WeightRole Role, string Node, string OpType, int Input);
+
+/// <summary>
+/// A set of channels that must be removed together everywhere they appear: channel c of the group is, at once,
+/// filter c of the producing convolution(s), entry c of their BatchNorms and biases, the input slice c of every
+/// consumer, and the matching channels of every residual partner.
+/// </summary>
+/// <param name="Id">Index of the group in its <see cref="DependencyGraph"/>.</param>
+/// <param name="Size">Number of channels.</param>
+/// <param name="Producers">Nodes that create the channels (e.g. the convolutions whose outputs are added).</param>
+/// <param name="Members">Every weight slice that belongs to the channels.</param>
+public sealed record ChannelGroup(int Id, int Size, IReadOnlyList<string> Producers, IReadOnlyList<GroupMember> Members)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"group {Id}: {Size} channels from {string.Join(", ", Producers)} ({Members.Count} weight slices)";
+}
+
+/// <summary>Channels that the analysis left out of pruning, and why.</summary>
+/// <param name="Size">Number of channels.</param>
+/// <param name="Producers">Nodes that create the channels.</param>
+/// <param name="Reasons">Why they cannot be removed safely.</param>
+public sealed record BlockedGroup(int Size, IReadOnlyList<string> Producers, IReadOnlyList<string> Reasons);

@@ -1,0 +1,86 @@
+using PruneSharp.Graph;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Pruning.Structured;
+
+/// <summary>How many channels structured pruning removes, and where.</summary>
+public sealed record ChannelPruningOptions
+{
+    /// <summary>Fraction of channels to remove: of each group (local) or of all eligible channels (global).</summary>
+    public double Ratio { get; init; } = 0.5;
+    /// <summary>Rank channels of all groups together (scores normalised by each group's mean) instead of per group.</summary>
+    public bool Global { get; init; }
+    /// <summary>Keep a multiple of this many channels in every pruned group (e.g. 8 for vector hardware).</summary>
+    public int RoundTo { get; init; } = 1;
+    /// <summary>Never remove more than this fraction of one group (guards against layer collapse).</summary>
+    public double MaxRatio { get; init; } = 0.9;
+    /// <summary>Node or weight names whose output channels are kept (e.g. the classifier); a name also covers weights under it (<c>fc</c> covers <c>fc.weight</c>).</summary>
+    public IReadOnlyCollection<string> Ignore { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>Chooses which channels of each group to remove from importance scores.</summary>
+public static class ChannelSelection
+{
+    /// <summary>Removed channel indices per group id (groups with nothing removed are absent).</summary>
+    public static Dictionary<int, int[]> Select(DependencyGraph graph, IGroupImportance importance, ChannelPruningOptions options)
+    {
+        if (options.Ratio is < 0 or >= 1) throw new ArgumentException($"ratio must be in [0, 1), got {options.Ratio}");
+        if (options.MaxRatio is <= 0 or > 1) throw new ArgumentException($"max ratio must be in (0, 1], got {options.MaxRatio}");
+        if (options.RoundTo < 1) throw new ArgumentException($"round-to must be at least 1, got {options.RoundTo}");
+        foreach (string name in options.Ignore)
+            if (!graph.Module.Graph.Nodes.Any(n => n.Name == name) && !graph.Module.Graph.Initializers.Keys.Any(k => Covers(name, k)))
+                throw new ArgumentException($"--ignore '{name}': no node or weight of that name in the model");
+
+        var eligible = graph.Groups.Where(g => !IsIgnored(g, options.Ignore)).ToList();
+        var scores = eligible.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
+        var removeCount = options.Global ? GlobalCounts(eligible, scores, options) : eligible.ToDictionary(g => g.Id, g => (int)Math.Round(options.Ratio * g.Size));
+
+        var result = new Dictionary<int, int[]>();
+        foreach (var group in eligible)
+        {
+            int cap = (int)Math.Floor(options.MaxRatio * group.Size);
+            int kept = Rounded(group.Size - Math.Min(removeCount[group.Id], cap), group.Size, options.RoundTo);
+            int remove = group.Size - kept;
+            if (remove <= 0) continue;
+            // Lowest scores go; ties broken by channel index (stable sort).
+            var order = scores[group.Id].data<double>().ToArray().Select((s, i) => (s, i)).OrderBy(t => t.s).ThenBy(t => t.i);
+            result[group.Id] = order.Take(remove).Select(t => t.i).Order().ToArray();
+        }
+        return result;
+    }
+
+    static Dictionary<int, int> GlobalCounts(List<ChannelGroup> groups, Dictionary<int, Tensor> scores, ChannelPruningOptions options)
+    {
+        var all = new List<(double Score, int Group)>();
+        foreach (var group in groups)
+        {
+            var s = scores[group.Id];
+            double mean = s.mean().item<double>();
+            all.AddRange(s.data<double>().ToArray().Select(v => (mean > 0 ? v / mean : v, group.Id)));
+        }
+        int target = (int)Math.Round(options.Ratio * all.Count);
+        var counts = groups.ToDictionary(g => g.Id, _ => 0);
+        var caps = groups.ToDictionary(g => g.Id, g => (int)Math.Floor(options.MaxRatio * g.Size));
+        foreach (var (_, group) in all.OrderBy(t => t.Score))
+        {
+            if (target == 0) break;
+            if (counts[group] >= caps[group]) continue;
+            counts[group]++;
+            target--;
+        }
+        return counts;
+    }
+
+    static int Rounded(int kept, int size, int roundTo)
+    {
+        if (roundTo <= 1) return Math.Max(1, kept);
+        int multiple = (int)Math.Round((double)kept / roundTo, MidpointRounding.AwayFromZero) * roundTo;
+        return Math.Clamp(Math.Max(multiple, roundTo), 1, size);
+    }
+
+    static bool IsIgnored(ChannelGroup group, IReadOnlyCollection<string> ignore) =>
+        ignore.Count > 0 && (group.Producers.Any(ignore.Contains)
+            || group.Members.Any(m => m.Role == Ops.WeightRole.Produces && ignore.Any(i => Covers(i, m.Weight))));
+
+    static bool Covers(string name, string weight) => weight == name || weight.StartsWith(name + ".", StringComparison.Ordinal);
+}

@@ -1,0 +1,197 @@
+using PruneSharp.Graph;
+using PruneSharp.Ops;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Pruning.Structured;
+
+/// <summary>
+/// The coupled channels of a <see cref="GraphModule"/>: every op's channel rule (<see cref="OpFamily.FlowChannels"/>)
+/// is applied in data-flow order, starting a channel space at each producer (convolution, linear layer), carrying
+/// it through element-wise ops, normalisation, pooling and flattening, tying spaces that meet (residual adds), and
+/// recording every weight slice that belongs to each channel. Spaces that reach an op without a safe rule, or a graph
+/// output, are left out with their reasons — never pruned wrongly.
+/// </summary>
+public sealed class DependencyGraph
+{
+    DependencyGraph(GraphModule module, IReadOnlyList<ChannelGroup> groups, IReadOnlyList<BlockedGroup> blocked, IReadOnlyDictionary<string, long[]> shapes)
+    {
+        Module = module;
+        Groups = groups;
+        Blocked = blocked;
+        Shapes = shapes;
+    }
+
+    /// <summary>The analysed module.</summary>
+    public GraphModule Module { get; }
+    /// <summary>Groups that can be pruned.</summary>
+    public IReadOnlyList<ChannelGroup> Groups { get; }
+    /// <summary>Channel spaces left out of pruning, with reasons.</summary>
+    public IReadOnlyList<BlockedGroup> Blocked { get; }
+    /// <summary>Shapes of every value observed in the sample forward pass.</summary>
+    public IReadOnlyDictionary<string, long[]> Shapes { get; }
+
+    /// <summary>Analyses <paramref name="module"/>, observing shapes on <paramref name="sampleInputs"/> (one per graph input).</summary>
+    public static DependencyGraph Build(GraphModule module, IReadOnlyList<Tensor> sampleInputs, OpRegistry? registry = null)
+    {
+        registry ??= OpRegistry.Default;
+        var graph = module.Graph;
+        var shapes = ObserveShapes(module, sampleInputs);
+        var analysis = new Analysis(graph, shapes, n => graph.Initializers.ContainsKey(n));
+        foreach (var node in graph.TopologicalOrder())
+            registry.Find(node, graph.Opset).FlowChannels(analysis.Enter(node));
+        foreach (var output in graph.Outputs)
+            analysis.BlockValue(output.Name, $"reaches graph output '{output.Name}'");
+        var (groups, blocked) = analysis.Finish();
+        return new DependencyGraph(module, groups, blocked, shapes);
+    }
+
+    static Dictionary<string, long[]> ObserveShapes(GraphModule module, IReadOnlyList<Tensor> inputs)
+    {
+        var graph = module.Graph;
+        var names = graph.Inputs.Select(i => i.Name).Concat(graph.Initializers.Keys)
+            .Concat(graph.Nodes.SelectMany(n => n.Outputs)).Where(n => n.Length > 0).Distinct().ToList();
+        var captured = new Dictionary<string, Tensor>();
+        bool training = module.training;
+        module.eval();
+        try
+        {
+            using var _ = no_grad();
+            module.Run(inputs, captured, names);
+        }
+        finally
+        {
+            module.train(training);
+        }
+        return captured.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+    }
+
+    /// <summary>The state of one analysis: channel spaces (union-find), labels of values, recorded members and blocks.</summary>
+    sealed class Analysis : ChannelFlow
+    {
+        readonly Graph.Graph _graph;
+        readonly Dictionary<string, long[]> _shapes;
+        readonly Func<string, bool> _isWeight;
+        readonly List<int> _parent = new(), _size = new();
+        readonly List<string> _producer = new();
+        readonly Dictionary<int, List<string>> _blocked = new();
+        readonly Dictionary<string, ValueChannels> _values = new();
+        readonly List<(string Weight, int Axis, ChannelLabel[] Labels, WeightRole Role, Node Node)> _members = new();
+        Node _node = null!;
+
+        public Analysis(Graph.Graph graph, Dictionary<string, long[]> shapes, Func<string, bool> isWeight)
+        {
+            _graph = graph;
+            _shapes = shapes;
+            _isWeight = isWeight;
+        }
+
+        public Analysis Enter(Node node) { _node = node; return this; }
+
+        public override Node Node => _node;
+
+        public override ValueChannels? Input(int index) =>
+            _node.InputOrNull(index) is { } name && _values.TryGetValue(name, out var channels) ? channels : null;
+
+        public override long[]? Shape(string valueName) => _shapes.GetValueOrDefault(valueName);
+
+        public override bool IsWeight(string valueName) => _isWeight(valueName);
+
+        public override ChannelLabel[] NewSpace(int size)
+        {
+            int space = _parent.Count;
+            _parent.Add(space);
+            _size.Add(size);
+            _producer.Add(_node.Name);
+            return Enumerable.Range(0, size).Select(i => new ChannelLabel(space, i)).ToArray();
+        }
+
+        public override void SetOutput(int index, int axis, ChannelLabel[] labels)
+        {
+            if (index < _node.Outputs.Count && _node.Outputs[index].Length > 0)
+                _values[_node.Outputs[index]] = new ValueChannels(axis, labels);
+        }
+
+        public override void Member(string weight, int axis, ChannelLabel[] labels, WeightRole role) =>
+            _members.Add((weight, axis, labels, role, _node));
+
+        public override void Tie(ChannelLabel[] a, ChannelLabel[] b)
+        {
+            if (a.Length != b.Length) { Block("tied channel sets differ in size"); return; }
+            for (int p = 0; p < a.Length; p++)
+            {
+                if (a[p].IsNone != b[p].IsNone || a[p].Index != b[p].Index)
+                {
+                    Block("tied channels do not correspond one to one");
+                    return;
+                }
+                if (!a[p].IsNone) Union(a[p].Space, b[p].Space);
+            }
+        }
+
+        public override void Block(string reason)
+        {
+            string why = $"node '{_node.Name}' ({_node.OpType}): {reason}";
+            for (int i = 0; i < _node.Inputs.Count; i++)
+                if (Input(i) is { } channels) BlockLabels(channels.Labels, why);
+        }
+
+        public void BlockValue(string value, string reason)
+        {
+            if (_values.TryGetValue(value, out var channels)) BlockLabels(channels.Labels, reason);
+        }
+
+        void BlockLabels(ChannelLabel[] labels, string why)
+        {
+            foreach (int space in labels.Where(l => !l.IsNone).Select(l => l.Space).Distinct())
+            {
+                var reasons = _blocked.TryGetValue(space, out var list) ? list : _blocked[space] = new();
+                if (!reasons.Contains(why)) reasons.Add(why);
+            }
+        }
+
+        int Find(int space)
+        {
+            while (_parent[space] != space) space = _parent[space] = _parent[_parent[space]];
+            return space;
+        }
+
+        void Union(int a, int b)
+        {
+            a = Find(a); b = Find(b);
+            if (a == b) return;
+            if (_size[a] != _size[b]) { Block($"tied channel spaces have {_size[a]} and {_size[b]} channels"); return; }
+            _parent[b] = a;
+        }
+
+        public (List<ChannelGroup>, List<BlockedGroup>) Finish()
+        {
+            var reasons = new Dictionary<int, List<string>>();
+            foreach (var (space, list) in _blocked)
+            {
+                var all = reasons.TryGetValue(Find(space), out var r) ? r : reasons[Find(space)] = new();
+                all.AddRange(list.Where(x => !all.Contains(x)));
+            }
+            var roots = Enumerable.Range(0, _parent.Count).Where(s => Find(s) == s).ToList();
+            var producers = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).Select(s => _producer[s]).Distinct().ToList());
+
+            var groups = new List<ChannelGroup>();
+            var blocked = new List<BlockedGroup>();
+            foreach (int root in roots)
+            {
+                if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(_size[root], producers[root], why)); continue; }
+                var members = new List<GroupMember>();
+                foreach (var (weight, axis, labels, role, node) in _members)
+                {
+                    var positions = new List<long>();
+                    var channels = new List<int>();
+                    for (int p = 0; p < labels.Length; p++)
+                        if (!labels[p].IsNone && Find(labels[p].Space) == root) { positions.Add(p); channels.Add(labels[p].Index); }
+                    if (positions.Count > 0)
+                        members.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
+                }
+                groups.Add(new ChannelGroup(groups.Count, _size[root], producers[root], members));
+            }
+            return (groups, blocked);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using PruneSharp.Graph;
+using PruneSharp.Ops;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Pruning.Structured;
+
+/// <summary>
+/// Rebuilds a smaller, dense model with the chosen channels removed everywhere they appear: every member weight is
+/// sliced, and op families adjust what depends on widths (a depthwise convolution's <c>group</c>, a flattening
+/// Reshape's target).
+/// </summary>
+public static class Surgery
+{
+    /// <summary>A new module without the channels in <paramref name="removed"/> (group id → channel indices).</summary>
+    public static GraphModule Apply(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed, OpRegistry? registry = null)
+    {
+        registry ??= OpRegistry.Default;
+        var source = dependencies.Module;
+        var graph = source.ToGraph();
+
+        foreach (var ((weight, axis), keep) in KeptPositions(dependencies, removed))
+        {
+            var value = graph.Initializers[weight];
+            if (keep.Length != value.shape[axis])
+                throw new GraphException($"weight '{weight}' has {value.shape[axis]} positions on axis {axis}, the analysis saw {keep.Length}");
+            var kept = Enumerable.Range(0, keep.Length).Where(p => keep[p]).Select(p => (long)p).ToArray();
+            graph.Initializers[weight] = value.index_select(axis, tensor(kept)).contiguous();
+        }
+
+        var context = new Context(graph, dependencies.Shapes);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            graph.Nodes[i] = registry.Find(graph.Nodes[i], graph.Opset).Rewire(graph.Nodes[i], context);
+        graph.ValueInfos.Clear(); // intermediate shapes changed
+
+        var result = new GraphModule(graph, registry);
+        result.train(source.training);
+        return result;
+    }
+
+    /// <summary>For every (weight, axis) touched, which positions survive.</summary>
+    public static Dictionary<(string Weight, int Axis), bool[]> KeptPositions(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
+    {
+        var keep = new Dictionary<(string, int), bool[]>();
+        foreach (var group in dependencies.Groups)
+        {
+            if (!removed.TryGetValue(group.Id, out var channels) || channels.Length == 0) continue;
+            if (channels.Any(c => c < 0 || c >= group.Size))
+                throw new ArgumentException($"group {group.Id} has {group.Size} channels; cannot remove {string.Join(",", channels.Where(c => c < 0 || c >= group.Size))}");
+            if (channels.Distinct().Count() >= group.Size)
+                throw new ArgumentException($"removing all {group.Size} channels of group {group.Id} would disconnect the network");
+            var gone = channels.ToHashSet();
+            foreach (var member in group.Members)
+            {
+                var key = (member.Weight, member.Axis);
+                if (!keep.TryGetValue(key, out var mask))
+                {
+                    long length = dependencies.Shapes[member.Weight][member.Axis];
+                    keep[key] = mask = Enumerable.Repeat(true, (int)length).ToArray();
+                }
+                for (int k = 0; k < member.Positions.Length; k++)
+                    if (gone.Contains(member.Channels[k])) mask[member.Positions[k]] = false;
+            }
+        }
+        return keep;
+    }
+
+    sealed class Context(Graph.Graph graph, IReadOnlyDictionary<string, long[]> shapes) : RewireContext
+    {
+        public override long[]? InitializerShape(string name) => graph.Initializers.TryGetValue(name, out var t) ? t.shape : null;
+        public override long[]? OriginalShape(string valueName) => shapes.GetValueOrDefault(valueName);
+        public override Tensor? Constant(string name) => graph.Initializers.GetValueOrDefault(name);
+        public override void SetConstant(string name, Tensor value) => graph.Initializers[name] = value;
+    }
+}

@@ -1,0 +1,126 @@
+using PruneSharp.Graph;
+using PruneSharp.Models;
+using PruneSharp.Pruning.Structured;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Tests.Pruning.Structured;
+
+public class DependencyGraphTests
+{
+    [Fact]
+    public void Residual_partners_share_one_group_and_the_classifier_output_is_blocked()
+    {
+        using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10));
+        var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
+        // Stage 1: the stem and every block's second conv are added together -> one 16-channel group.
+        var stage1 = Assert.Single(graph.Groups, g => g.Producers.Contains("conv1"));
+        Assert.Equal(16, stage1.Size);
+        Assert.Contains("layer1.0.conv2", stage1.Producers);
+        Assert.Contains("layer1.2.conv2", stage1.Producers);
+        // Inner convs of each block are free groups of their own.
+        Assert.Contains(graph.Groups, g => g.Producers.SequenceEqual(new[] { "layer2.1.conv1" }) && g.Size == 32);
+        var fc = Assert.Single(graph.Blocked, b => b.Producers.Contains("fc"));
+        Assert.Contains(fc.Reasons, r => r.Contains("graph output"));
+    }
+
+    [Theory]
+    [InlineData("lenet-300-100", 28)]
+    [InlineData("lenet-5", 28)]
+    [InlineData("conv-4", 28)]
+    [InlineData("vgg-11", 28)]
+    [InlineData("resnet-20", 28)]
+    [InlineData("resnet-18", 32)]
+    [InlineData("mobilenet-v2", 32)]
+    public void Surgery_equals_zeroing_the_consumers_of_removed_channels(string name, long size)
+    {
+        using var model = ModelZoo.CreateClassifier(name, new ClassifierOptions(1, size, 10, Seed: 5));
+        RandomiseBatchNorm(model);
+        var pruned = StructuredEquivalence.PruneAndCheck(model, randn(3, 1, size, size), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        Assert.True(pruned.parameters().Sum(p => p.numel()) < 0.6 * model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void Tiny_gpt_mlp_neurons_are_prunable_and_attention_heads_are_left_out_with_a_reason()
+    {
+        using var model = TinyGpt.Create(new TinyGptOptions(VocabularySize: 40, ContextLength: 12, Layers: 2, Heads: 2, Width: 16, Seed: 1));
+        var ids = randint(0, 40, new long[] { 2, 12 }, dtype: int64);
+        var graph = DependencyGraph.Build(model, new[] { ids });
+        Assert.Equal(2, graph.Groups.Count(g => g.Producers.Any(p => p.EndsWith("mlp.fc.matmul")) && g.Size == 64));
+        Assert.Contains(graph.Blocked, b => b.Producers.Any(p => p.EndsWith("attn.q.matmul")) && b.Reasons.Any(r => r.Contains("Reshape")));
+        var pruned = StructuredEquivalence.PruneAndCheck(model, ids, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 }, tolerance: 1e-4);
+        Assert.Equal(new long[] { 16, 32 }, pruned.get_parameter("blocks.0.mlp.fc.weight")!.shape);
+    }
+
+    [Fact]
+    public void Global_pruning_removes_the_requested_share_and_respects_round_to()
+    {
+        using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10, Seed: 2));
+        RandomiseBatchNorm(model);
+        var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
+        var removed = ChannelSelection.Select(graph, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, RoundTo = 8 });
+        foreach (var group in graph.Groups)
+            Assert.Equal(0, (group.Size - removed.GetValueOrDefault(group.Id, Array.Empty<int>()).Length) % 8);
+
+        var global = ChannelSelection.Select(graph, new RandomImportance(1), new ChannelPruningOptions { Ratio = 0.3, Global = true });
+        int total = graph.Groups.Sum(g => g.Size);
+        Assert.Equal((int)Math.Round(0.3 * total), global.Values.Sum(v => v.Length));
+    }
+
+    [Fact]
+    public void Depthwise_convolutions_shrink_with_their_input_and_keep_group_equal_to_width()
+    {
+        var b = new GraphBuilder("dw", seed: 3);
+        var x = b.Input("input", null, 3, 12, 12);
+        var h = b.Relu(b.BatchNorm(b.Conv2d(x, 16, 3, "expand", padding: 1), "bn0"));
+        h = b.Relu(b.BatchNorm(b.Conv2d(h, 16, 3, "depthwise", padding: 1, groups: 16), "bn1"));
+        var skip = h;
+        h = b.BatchNorm(b.Conv2d(h, 16, 1, "project"), "bn2");
+        h = b.Add(h, skip, "residual");
+        h = b.Flatten(b.GlobalAvgPool(h));
+        b.Output(b.Linear(h, 4, "fc"), "logits");
+        using var model = b.Build();
+        RandomiseBatchNorm(model);
+        var pruned = StructuredEquivalence.PruneAndCheck(model, randn(2, 3, 12, 12), new FpgmImportance(), new ChannelPruningOptions { Ratio = 0.25 });
+        var depthwise = pruned.Graph.Nodes.Single(n => n.Name == "depthwise");
+        Assert.Equal(12, depthwise.GetInt("group", 0));
+    }
+
+    [Fact]
+    public void Criteria_rank_channels_as_their_definitions_say()
+    {
+        var b = new GraphBuilder("two", seed: 1);
+        var x = b.Input("input", null, 4);
+        var h = b.Relu(b.Linear(x, 3, "fc1"));
+        b.Output(b.Linear(h, 2, "fc2"), "y");
+        using var model = b.Build();
+        using (no_grad())
+        {
+            var w = model.get_parameter("fc1.weight")!;
+            w.copy_(tensor(new float[,] { { 1, 1, 1, 1 }, { 3, 0, 0, 0 }, { 0.5f, 0.5f, 0, 0 } }));
+        }
+        var graph = DependencyGraph.Build(model, new[] { randn(1, 4) });
+        var group = Assert.Single(graph.Groups);
+        var l1 = new MagnitudeImportance(P: 1).Score(group, model).data<double>().ToArray();
+        Assert.Equal(new[] { 4.0, 3.0, 1.0 }, l1);
+        var l2 = new MagnitudeImportance(P: 2).Score(group, model).data<double>().ToArray();
+        Assert.Equal(new[] { 4.0, 9.0, 0.5 }, l2);
+        var fpgm = new FpgmImportance().Score(group, model).data<double>().ToArray();
+        double d01 = Math.Sqrt(4 + 3), d02 = Math.Sqrt(0.25 + 0.25 + 1 + 1), d12 = Math.Sqrt(2.5 * 2.5 + 0.25);
+        Assert.Equal(d01 + d02, fpgm[0], 5);
+        Assert.Equal(d01 + d12, fpgm[1], 5);
+        Assert.Equal(d02 + d12, fpgm[2], 5);
+    }
+
+    internal static void RandomiseBatchNorm(GraphModule model)
+    {
+        // Fresh BatchNorm has mean 0 / var 1; give it real statistics so the equivalence check is not trivial.
+        using var _ = no_grad();
+        foreach (var (name, buffer) in model.named_buffers())
+        {
+            if (name.EndsWith("running_mean")) buffer.copy_(randn_like(buffer) * 0.1);
+            if (name.EndsWith("running_var")) buffer.copy_(rand_like(buffer) + 0.5);
+        }
+        foreach (var (name, p) in model.named_parameters())
+            if (name.Contains("bn") && name.EndsWith(".bias")) p.copy_(randn_like(p) * 0.1);
+    }
+}
