@@ -86,4 +86,16 @@ public class ConvTransposeTests
         // Full sizes 8 and 10, targets 6 and 8: total 2 each, split evenly.
         AssertClose(Naive(x, w, null, 1, new long[] { 2, 2 }, new long[] { 1, 1 }, new long[] { 1, 1 }, new long[] { 6, 8 }), y, 1e-4, 1e-5);
     }
+
+    [Fact]
+    public void ConvTranspose_output_shape_past_the_full_output_extends_it_at_the_end()
+    {
+        manual_seed(5);
+        var x = randn(1, 1, 3, 3);
+        var w = randn(1, 2, 3, 3);
+        long[] s = { 3, 2 };
+        var y = Run("ConvTranspose", new[] { x, w }, Attrs(("strides", s), ("output_shape", new long[] { 10, 8 })), constants: new[] { 1 })[0];
+        // Full sizes 9 and 7: total padding -1, whose halves round down, so nothing moves at the start.
+        AssertClose(Naive(x, w, null, 1, s, new long[] { 1, 1 }, new long[] { 0, 0 }, new long[] { 10, 8 }), y, 1e-4, 1e-5);
+    }
 }

@@ -117,3 +117,36 @@ public class ChannelNormalizationTests
         Assert.Contains("'node'", e.Message);
     }
 }
+
+public class LocalNormalizationTests
+{
+    [Theory]
+    [InlineData(3L)]
+    [InlineData(4L)]
+    public void LRN_sums_squares_over_the_channel_window_the_spec_names(long size)
+    {
+        manual_seed(4);
+        var x = randn(2, 5, 3, 2);
+        var y = Run("LRN", new[] { x }, Attrs(("size", size), ("alpha", 0.1f), ("beta", 0.5f), ("bias", 2f)))[0];
+        var expected = zeros_like(x);
+        long before = (size - 1) / 2, after = size / 2;
+        for (long c = 0; c < 5; c++)
+        {
+            var sum = zeros_like(x.select(1, c));
+            for (long k = Math.Max(0, c - before); k <= Math.Min(4, c + after); k++) sum += x.select(1, k).square();
+            expected.select(1, c).copy_(x.select(1, c) / (2 + 0.1 / size * sum).pow(0.5));
+        }
+        AssertClose(expected, y);
+    }
+
+    [Fact]
+    public void MeanVarianceNormalization_gives_zero_mean_unit_variance_over_the_axes()
+    {
+        manual_seed(5);
+        var x = randn(3, 2, 4, 4) * 3 + 1;
+        var y = Run("MeanVarianceNormalization", new[] { x })[0];
+        var dims = new long[] { 0, 2, 3 };
+        AssertClose(zeros(1, 2, 1, 1), y.mean(dims, keepdim: true), 0, 1e-5);
+        AssertClose(ones(1, 2, 1, 1), y.var(dims, unbiased: false, keepdim: true), 0, 1e-4);
+    }
+}

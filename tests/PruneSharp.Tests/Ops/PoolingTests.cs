@@ -165,6 +165,19 @@ public class PoolingTests
             Pool("AveragePool", x, ("kernel_shape", kernel), ("strides", new long[] { 2, 2 }), ("auto_pad", "SAME_UPPER")));
     }
 
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(2L)]
+    [InlineData(3L)]
+    public void LpPool_is_the_p_norm_of_each_zero_padded_window(long p)
+    {
+        manual_seed(8);
+        var x = randn(2, 2, 7, 6);
+        long[] kernel = { 3, 2 }, strides = { 2, 1 }, pads = { 1, 0, 0, 1 }, dilations = { 1, 2 };
+        AssertClose(Naive(x, "lp", kernel, strides, pads, dilations, p: p),
+            Pool("LpPool", x, ("kernel_shape", kernel), ("strides", strides), ("pads", pads), ("dilations", dilations), ("p", p)), 1e-4, 1e-5);
+    }
+
     [Fact]
     public void Pooling_without_kernel_shape_is_rejected_naming_the_node()
     {

@@ -38,3 +38,25 @@ public class SoftmaxTests
         AssertClose(axis2, Run("Softmax", new[] { x }, Attrs(("axis", 2L)), opset: 11)[0]);
     }
 }
+
+public class HardmaxTests
+{
+    [Fact]
+    public void Hardmax_marks_the_first_maximum_along_the_axis()
+    {
+        var x = tensor(new float[] { 1, 3, 3, 0, 5, 2, -1, 2 }).reshape(2, 4);
+        var expected = tensor(new float[] { 0, 1, 0, 0, 1, 0, 0, 0 }).reshape(2, 4);
+        AssertClose(expected, Run("Hardmax", new[] { x }, opset: 13)[0], 0, 0);
+    }
+
+    [Fact]
+    public void Hardmax_before_opset_13_picks_one_maximum_per_coerced_row()
+    {
+        manual_seed(3);
+        var x = randn(2, 3, 4);
+        var y = Run("Hardmax", new[] { x }, opset: 11)[0];
+        var flat = y.reshape(2, 12);
+        Assert.Equal(new float[] { 1, 1 }, flat.sum(1).data<float>().ToArray());
+        Assert.Equal(x.reshape(2, 12).argmax(1).data<long>().ToArray(), flat.argmax(1).data<long>().ToArray());
+    }
+}

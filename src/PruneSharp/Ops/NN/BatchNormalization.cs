@@ -6,6 +6,9 @@ namespace PruneSharp.Ops;
 /// <summary>
 /// <c>BatchNormalization</c>: in eval mode it normalises with the running statistics; in training mode with the
 /// batch statistics, updating the running mean and variance buffers (ONNX momentum m keeps m of the old value).
+/// A graph whose node sets <c>training_mode</c> (opset 14) uses batch statistics too; if it asks for the optional
+/// outputs running_mean and running_var they are returned as ONNX defines them (population variance of the batch)
+/// and the buffers are left as they are.
 /// </summary>
 public sealed class BatchNormalization : OpFamily
 {
@@ -30,11 +33,20 @@ public sealed class BatchNormalization : OpFamily
     {
         double epsilon = node.GetFloat("epsilon", 1e-5f);
         double momentum = node.GetFloat("momentum", 0.9f);
+        bool graphTraining = context.Opset >= 14 && node.GetInt("training_mode", 0) != 0;
+        bool statistics = node.Outputs.Skip(1).Any(o => o.Length > 0);
+        if (node.Outputs.Skip(3).Any(o => o.Length > 0))
+            throw new GraphException($"node '{node.Name}' (BatchNormalization): the saved mean and variance outputs (before opset 14) are not supported");
         return (inputs, training) =>
         {
             Tensor x = inputs[0]!, scale = inputs[1]!, bias = inputs[2]!, mean = inputs[3]!, variance = inputs[4]!;
-            Tensor y = nn.functional.batch_norm(x, mean, variance, scale, bias, training, 1 - momentum, epsilon);
-            return new[] { y };
+            if (!statistics && (training || !graphTraining))
+                return new[] { nn.functional.batch_norm(x, mean, variance, scale, bias, training, 1 - momentum, epsilon) };
+            long[] dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
+            var channel = new[] { 1L, -1L }.Concat(Enumerable.Repeat(1L, (int)x.dim() - 2)).ToArray();
+            Tensor batchMean = x.mean(dims), batchVariance = x.var(dims, unbiased: false);
+            Tensor y = (x - batchMean.reshape(channel)) * (batchVariance.reshape(channel) + epsilon).rsqrt() * scale.reshape(channel) + bias.reshape(channel);
+            return new[] { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVariance * (1 - momentum) };
         };
     }
 }

@@ -66,8 +66,9 @@ public sealed class ConvTranspose : OpFamily
             {
                 if (target != null)
                 {
-                    long total = full[d] + extra[d] - target[d];
-                    begin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                    // Halves round down (toward minus infinity when output_shape is larger than the full output).
+                    long total = full[d] + extra[d] - target[d], half = (long)Math.Floor(total / 2.0);
+                    begin[d] = autoPad == "SAME_UPPER" ? half : total - half;
                     size[d] = target[d];
                 }
                 else

@@ -24,7 +24,16 @@ public sealed class GroupNormalization : OpFamily
         if (groups < 1)
             throw new GraphException($"node '{node.Name}' (GroupNormalization): attribute num_groups must be a positive integer");
         bool perChannel = context.Opset >= 21;
-        ScalarType? stash = perChannel ? ((DataType)node.GetInt("stash_type", 1)).ToScalarType() : null;
+        long stashType = node.GetInt("stash_type", 1);
+        ScalarType? stash = null;
+        try
+        {
+            if (perChannel) stash = ((DataType)stashType).ToScalarType();
+        }
+        catch (NotSupportedException)
+        {
+            throw new GraphException($"node '{node.Name}' (GroupNormalization): stash_type {stashType} is not a supported element type");
+        }
         return Single(inputs =>
         {
             Tensor x = inputs[0]!, scale = inputs[1]!, bias = inputs[2]!;

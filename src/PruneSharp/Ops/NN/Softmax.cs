@@ -36,7 +36,7 @@ public sealed class Softmax : OpFamily
         {
             Tensor x = inputs[0]!;
             long rank = Math.Max(x.dim(), 1);
-            if (axis < -rank || axis >= rank + (coerce ? 1 : 0))
+            if (axis < -rank || axis >= rank)
                 throw new GraphException($"node '{node.Name}' ({node.OpType}): axis {axis} is out of range for rank {x.dim()}");
             long a = axis < 0 ? axis + rank : axis;
             if (!coerce) return Normalise(x, a);
