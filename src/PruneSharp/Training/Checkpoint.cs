@@ -153,7 +153,7 @@ public sealed class Checkpoint : IDisposable
     {
         using var cpu = value.detach().cpu().contiguous();
         writer.Write((int)cpu.dtype);
-        writer.Write(cpu.dim());
+        writer.Write((int)cpu.dim());
         foreach (long size in cpu.shape) writer.Write(size);
         var bytes = cpu.bytes;
         writer.Write(bytes.Length);

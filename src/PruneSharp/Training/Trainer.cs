@@ -45,7 +45,10 @@ public sealed class Trainer : IDisposable
     /// <summary>Called around every step and epoch, in order.</summary>
     public IList<ITrainingCallback> Callbacks { get; } = new List<ITrainingCallback>();
 
-    /// <summary>Named tensors saved in and restored from checkpoints (callbacks add theirs through <see cref="ITrainingCallback.SaveState"/>).</summary>
+    /// <summary>
+    /// Named tensors saved in and restored from checkpoints (callbacks add theirs through <see cref="ITrainingCallback.SaveState"/>).
+    /// The trainer never disposes them: they belong to whoever put them here (after a load, to the caller).
+    /// </summary>
     public IDictionary<string, Tensor> ExtraState { get; } = new Dictionary<string, Tensor>();
 
     /// <summary>Receives progress every <see cref="TrainerOptions.ProgressInterval"/> batches and at each epoch's end.</summary>
@@ -190,7 +193,6 @@ public sealed class Trainer : IDisposable
             throw new CheckpointException(path, $"optimizer state does not fit: {e.Message}", e);
         }
         set_rng_state(checkpoint.RandomState);
-        foreach (var old in ExtraState.Values) old.Dispose();
         ExtraState.Clear();
         foreach (var (name, value) in checkpoint.Extra) ExtraState[name] = value.clone();
         foreach (var callback in Callbacks) callback.LoadState(new Dictionary<string, Tensor>(ExtraState));
@@ -219,7 +221,5 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         Optimizer.Dispose();
-        foreach (var value in ExtraState.Values) value.Dispose();
-        ExtraState.Clear();
     }
 }
