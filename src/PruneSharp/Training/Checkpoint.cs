@@ -81,7 +81,9 @@ public sealed class Checkpoint : IDisposable
             long seed = reader.ReadInt64();
             var model = ReadTensors(reader);
             string type = reader.ReadString();
-            byte[] state = reader.ReadBytes(reader.ReadInt32());
+            int stateLength = reader.ReadInt32();
+            if (stateLength < 0 || stateLength > stream.Length - stream.Position) throw new EndOfStreamException();
+            byte[] state = reader.ReadBytes(stateLength);
             var random = ReadTensor(reader);
             var extra = ReadTensors(reader);
             if (stream.Position != stream.Length) throw new CheckpointException(path, $"{stream.Length - stream.Position} unexpected bytes after the end");
@@ -163,11 +165,16 @@ public sealed class Checkpoint : IDisposable
     static Tensor ReadTensor(BinaryReader reader)
     {
         var dtype = (ScalarType)reader.ReadInt32();
+        if (!Enum.IsDefined(dtype)) throw new IOException($"unknown tensor element type {(int)dtype}");
         int rank = reader.ReadInt32();
         if (rank is < 0 or > 16) throw new IOException($"tensor rank {rank} is not plausible");
         var shape = new long[rank];
-        for (int d = 0; d < rank; d++) shape[d] = reader.ReadInt64();
+        for (int d = 0; d < rank; d++)
+            if ((shape[d] = reader.ReadInt64()) is < 0 or > int.MaxValue) throw new IOException($"tensor dimension {shape[d]} is not plausible");
         int length = reader.ReadInt32();
+        // Every element takes at least one byte: reject sizes the data cannot hold before allocating anything.
+        if (length < 0 || shape.Aggregate(1.0, (product, size) => product * size) > length)
+            throw new IOException($"tensor of shape [{string.Join(",", shape)}] cannot fit in {length} bytes");
         byte[] data = reader.ReadBytes(length);
         if (data.Length != length) throw new EndOfStreamException();
         var result = empty(shape, dtype);
