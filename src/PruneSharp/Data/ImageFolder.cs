@@ -1,0 +1,64 @@
+using SkiaSharp;
+
+namespace PruneSharp.Data;
+
+/// <summary>
+/// A folder with one sub-folder per class (sorted by name: the first is label 0) holding PNG, JPEG, BMP, GIF or WebP
+/// images, decoded with SkiaSharp and resized to a fixed size.
+/// </summary>
+public static class ImageFolder
+{
+    static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+
+    /// <summary>Loads every image under <paramref name="folder"/>, resized to <paramref name="height"/> × <paramref name="width"/>.</summary>
+    /// <param name="folder">The root: one sub-folder per class.</param>
+    /// <param name="height">Output height in pixels.</param>
+    /// <param name="width">Output width in pixels.</param>
+    /// <param name="channels">3 for RGB, 1 for grey.</param>
+    /// <exception cref="DataNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DataFormatException">No class sub-folders, a class folder without images, or an image that cannot be decoded.</exception>
+    public static ImageDataset Load(string folder, int height, int width, int channels = 3)
+    {
+        if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"image size {height}x{width} must be positive");
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be 1 (grey) or 3 (RGB)");
+        if (!Directory.Exists(folder)) throw new DataNotFoundException(folder, "folder does not exist");
+        var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToArray();
+        if (classFolders.Length == 0) throw new DataFormatException(folder, "no class sub-folders (expected one folder of images per class)");
+
+        var files = new List<(string Path, int Label)>();
+        for (int label = 0; label < classFolders.Length; label++)
+        {
+            var images = Directory.GetFiles(classFolders[label]).Where(f => Extensions.Contains(Path.GetExtension(f)))
+                .Order(StringComparer.Ordinal).ToArray();
+            if (images.Length == 0)
+                throw new DataFormatException(classFolders[label], $"class folder holds no images ({string.Join(", ", Extensions.Order())})");
+            files.AddRange(images.Select(f => (f, label)));
+        }
+
+        int size = channels * height * width;
+        var pixels = new byte[(long)files.Count * size];
+        var labels = new long[files.Count];
+        for (int i = 0; i < files.Count; i++)
+        {
+            Decode(files[i].Path, height, width, channels, pixels.AsSpan(i * size, size));
+            labels[i] = files[i].Label;
+        }
+        return new ImageDataset(pixels, labels, channels, height, width, classFolders.Select(Path.GetFileName).ToArray()!);
+    }
+
+    /// <summary>Decodes one image file into <paramref name="destination"/> as planar (C × H × W) bytes.</summary>
+    static void Decode(string path, int height, int width, int channels, Span<byte> destination)
+    {
+        using var decoded = SKBitmap.Decode(path) ?? throw new DataFormatException(path, "cannot decode image (corrupt or unsupported format)");
+        var info = new SKImageInfo(width, height, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var resized = new SKBitmap(info);
+        if (!decoded.ScalePixels(resized, SKFilterQuality.High))
+            throw new DataFormatException(path, $"cannot resize the {decoded.Width}x{decoded.Height} image to {width}x{height}");
+        ReadOnlySpan<byte> source = resized.GetPixelSpan();
+        int plane = height * width, stride = resized.RowBytes, step = channels == 1 ? 1 : 4;
+        for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+        for (int c = 0; c < channels; c++)
+            destination[c * plane + y * width + x] = source[y * stride + x * step + c];
+    }
+}

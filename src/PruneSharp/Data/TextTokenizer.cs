@@ -1,0 +1,64 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace PruneSharp.Data;
+
+/// <summary>Turns text into token ids and back, for language-model corpora.</summary>
+public abstract class TextTokenizer
+{
+    /// <summary>Number of distinct ids (every id is in <c>[0, VocabularySize)</c>).</summary>
+    public abstract int VocabularySize { get; }
+
+    /// <summary>The ids of <paramref name="text"/>.</summary>
+    public abstract int[] Encode(string text);
+
+    /// <summary>The text of <paramref name="ids"/>.</summary>
+    public abstract string Decode(IEnumerable<int> ids);
+
+    /// <summary>Byte-level tokenizer: each UTF-8 byte is a token (vocabulary 256). Needs no files.</summary>
+    public static TextTokenizer Bytes { get; } = new ByteTokenizer();
+
+    /// <summary>
+    /// A BPE tokenizer from a vocabulary (<c>vocab.json</c>: token → id) and merges file (<c>merges.txt</c>: one
+    /// pair per line), read with Microsoft.ML.Tokenizers. Nothing is downloaded.
+    /// </summary>
+    /// <param name="vocabularyFile">JSON object mapping each token to its id.</param>
+    /// <param name="mergesFile">Merge rules, one "left right" pair per line, most frequent first (a <c>#version</c> first line is allowed).</param>
+    /// <param name="byteLevel">GPT-2 style: encode UTF-8 bytes, with spaces shown as <c>Ġ</c> in the vocabulary.</param>
+    /// <exception cref="DataNotFoundException">A file is missing.</exception>
+    /// <exception cref="DataFormatException">A file cannot be parsed.</exception>
+    public static TextTokenizer FromBpeFiles(string vocabularyFile, string mergesFile, bool byteLevel = false)
+    {
+        foreach (string file in new[] { vocabularyFile, mergesFile })
+            if (!File.Exists(file)) throw new DataNotFoundException(file, "tokenizer file does not exist");
+        try
+        {
+            var bpe = BpeTokenizer.Create(new BpeOptions(vocabularyFile, mergesFile) { ByteLevel = byteLevel });
+            return new LibraryTokenizer(bpe, bpe.Vocabulary.Values.DefaultIfEmpty(-1).Max() + 1);
+        }
+        catch (Exception e) when (e is not DataException)
+        {
+            throw new DataFormatException(vocabularyFile, $"cannot read BPE vocabulary/merges ('{Path.GetFileName(mergesFile)}'): {e.Message}", e);
+        }
+    }
+
+    sealed class ByteTokenizer : TextTokenizer
+    {
+        public override int VocabularySize => 256;
+
+        public override int[] Encode(string text) => Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();
+
+        public override string Decode(IEnumerable<int> ids) =>
+            Encoding.UTF8.GetString(ids.Select(id => id is >= 0 and < 256 ? (byte)id
+                : throw new ArgumentOutOfRangeException(nameof(ids), id, "byte token ids are 0..255")).ToArray());
+    }
+
+    sealed class LibraryTokenizer(Tokenizer tokenizer, int vocabularySize) : TextTokenizer
+    {
+        public override int VocabularySize => vocabularySize;
+
+        public override int[] Encode(string text) => tokenizer.EncodeToIds(text).ToArray();
+
+        public override string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids);
+    }
+}
