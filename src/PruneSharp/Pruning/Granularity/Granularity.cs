@@ -1,0 +1,49 @@
+using static TorchSharp.torch;
+
+namespace PruneSharp.Pruning.Granularity;
+
+/// <summary>
+/// What one unit of pruning is. A granularity rearranges a parameter's element values into units, a
+/// [units, unit size] tensor (<see cref="ToUnits"/>), and back (<see cref="FromUnits"/>). Two kinds exist:
+/// <see cref="RankedGranularity"/> (element, block, kernel: the scope ranks units against each other and removes the
+/// lowest) and <see cref="PatternGranularity"/> (N:M, kernel patterns: every unit keeps a fixed pattern of its own).
+/// </summary>
+public abstract class Granularity
+{
+    /// <summary>A short name, e.g. <c>2:4</c> or <c>block4x4</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>
+    /// Rearranges the element values (a tensor of the parameter's shape) of parameter <paramref name="name"/>
+    /// into units, [units, unit size].
+    /// </summary>
+    /// <exception cref="PruningException">The parameter's shape cannot be split into such units; the message names it.</exception>
+    public abstract Tensor ToUnits(string name, Tensor values);
+
+    /// <summary>The inverse of <see cref="ToUnits"/>: [units, unit size] back to <paramref name="shape"/>.</summary>
+    public abstract Tensor FromUnits(Tensor units, long[] shape);
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    /// <summary>The shape as text, for messages.</summary>
+    protected static string Shape(Tensor t) => $"[{string.Join(",", t.shape)}]";
+}
+
+/// <summary>A granularity whose units are ranked by the scope: the lowest-scoring units are removed whole.</summary>
+public abstract class RankedGranularity : Granularity;
+
+/// <summary>
+/// A granularity where every unit keeps a fixed pattern chosen from its own scores, so every unit has the same
+/// density (<see cref="Density"/>) and the scope has no threshold to set.
+/// </summary>
+public abstract class PatternGranularity : Granularity
+{
+    /// <summary>Fraction of each unit that is kept.</summary>
+    public abstract double Density { get; }
+
+    /// <summary>
+    /// The keep-mask (bool, [units, unit size]) given element scores [units, unit size] where pruned elements are −∞.
+    /// </summary>
+    public abstract Tensor SelectKeep(Tensor scores);
+}

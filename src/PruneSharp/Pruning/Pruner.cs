@@ -1,0 +1,196 @@
+using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Criteria;
+using PruneSharp.Pruning.Granularity;
+using PruneSharp.Pruning.Masks;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Pruning;
+
+/// <summary>
+/// Criterion × Granularity × Scope: the criterion scores weights, the granularity groups them into units, the scope
+/// chooses the prunable parameters and splits the target sparsity, and the <see cref="MaskSet"/> applies the result.
+/// Each <see cref="Prune"/> only ranks survivors (pruned units score −∞ and stay pruned), so calling it with a rising
+/// target is iterative pruning. Counts are exact: a layer (or the global pool) of n units at sparsity s loses
+/// round(s·n) units, rounding half to even; equal scores are removed lowest index first (for global allocation, the
+/// index in the concatenation of the layers in the module's parameter order).
+/// </summary>
+public sealed class Pruner
+{
+    /// <summary>Creates a pruner that updates <paramref name="masks"/>.</summary>
+    public Pruner(MaskSet masks, Criterion criterion, Granularity.Granularity granularity, PruningScope? scope = null)
+    {
+        Masks = masks;
+        Criterion = criterion;
+        Granularity = granularity;
+        Scope = scope ?? new PruningScope();
+    }
+
+    /// <summary>The masks this pruner updates.</summary>
+    public MaskSet Masks { get; }
+
+    /// <summary>How weights are scored.</summary>
+    public Criterion Criterion { get; }
+
+    /// <summary>What one unit is.</summary>
+    public Granularity.Granularity Granularity { get; }
+
+    /// <summary>Which parameters are pruned and how the target is split.</summary>
+    public PruningScope Scope { get; }
+
+    sealed record Layer(string Name, long[] Shape, long Elements, long UnitSize, Tensor UnitScores)
+    {
+        public long Units => UnitScores.numel();
+    }
+
+    /// <summary>
+    /// Prunes the scope's parameters to <paramref name="sparsity"/> (the fraction of each layer's units, or of the
+    /// pool's for global allocation, that is pruned after this step, counting earlier prunings).
+    /// For N:M and kernel patterns the sparsity is fixed by the pattern and must be given as such (e.g. 0.5 for 2:4).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The sparsity is not in [0, 1).</exception>
+    /// <exception cref="PruningException">The request does not fit the model or the granularity (the message says why).</exception>
+    public IReadOnlyList<LayerPruning> Prune(double sparsity, ScoringContext? context = null)
+    {
+        if (!(sparsity >= 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must be in [0, 1)");
+        context ??= ScoringContext.None;
+        var names = Scope.Select(Masks);
+        using (var scope = NewDisposeScope())
+        {
+            if (Granularity is PatternGranularity pattern) PrunePatterns(pattern, names, sparsity, context);
+            else PruneRanked(names, sparsity, context);
+        }
+        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), TargetOf(n, sparsity))).ToList();
+    }
+
+    double TargetOf(string name, double sparsity) => Scope.Overrides.TryGetValue(name, out double s) ? s : sparsity;
+
+    Tensor ElementScores(string name, ScoringContext context)
+    {
+        var weight = Masks.Parameter(name);
+        var scores = Criterion.Score(name, weight, context);
+        if (!scores.shape.SequenceEqual(weight.shape))
+            throw new PruningException($"criterion '{Criterion.Name}' gave scores of shape [{string.Join(",", scores.shape)}] for '{name}' of shape [{string.Join(",", weight.shape)}]");
+        if (!scores.isfinite().all().item<bool>())
+            throw new PruningException($"criterion '{Criterion.Name}' gave non-finite scores for '{name}' (NaN or infinite weights or gradients?)");
+        return scores.to(ScalarType.Float32);
+    }
+
+    void PrunePatterns(PatternGranularity pattern, IReadOnlyList<string> names, double sparsity, ScoringContext context)
+    {
+        if (Scope.Allocation != Allocation.Allocation.Local)
+            throw new PruningException($"{pattern.Name} fixes the density of every group at {pattern.Density:0.###}; it has no global or ERK threshold: use local allocation");
+        if (Scope.Overrides.Count > 0)
+            throw new PruningException($"{pattern.Name} fixes the density of every group; per-layer sparsity overrides do not apply (exclude the layers instead)");
+        if (Math.Abs(sparsity - (1 - pattern.Density)) > 1e-9)
+            throw new PruningException($"{pattern.Name} gives sparsity {1 - pattern.Density:0.####}, not the requested {sparsity}");
+        var keeps = new List<(string Name, Tensor Keep)>();
+        foreach (string name in names)
+        {
+            var shape = Masks.Parameter(name).shape;
+            var scores = ElementScores(name, context);
+            if (Masks.Contains(name)) scores = scores.masked_fill(Masks.Mask(name).logical_not(), float.NegativeInfinity);
+            var keep = pattern.SelectKeep(pattern.ToUnits(name, scores));
+            keeps.Add((name, pattern.FromUnits(keep, shape)));
+        }
+        foreach (var (name, keep) in keeps) Masks.Prune(name, keep);
+    }
+
+    void PruneRanked(IReadOnlyList<string> names, double sparsity, ScoringContext context)
+    {
+        var layers = names.Select(n => Score(n, context)).ToList();
+        var counts = new Dictionary<string, long>();
+        var pool = new List<Layer>();
+        foreach (var layer in layers)
+        {
+            if (Scope.Overrides.TryGetValue(layer.Name, out double own)) counts[layer.Name] = Guarded(layer, ExactSelection.PrunedCount(own, layer.Units));
+            else pool.Add(layer);
+        }
+        if (Scope.Allocation == Allocation.Allocation.Global)
+        {
+            foreach (var (name, keep) in GlobalKeep(pool, sparsity)) Masks.Prune(name, keep);
+        }
+        else
+        {
+            var poolCounts = Scope.Allocation == Allocation.Allocation.Erk ? ErkCounts(pool, sparsity)
+                : pool.Select(l => Guarded(l, ExactSelection.PrunedCount(sparsity, l.Units))).ToArray();
+            for (int i = 0; i < pool.Count; i++) counts[pool[i].Name] = poolCounts[i];
+        }
+        foreach (var layer in layers)
+            if (counts.TryGetValue(layer.Name, out long count))
+                Masks.Prune(layer.Name, Expand(layer, ExactSelection.KeepAllButLowest(layer.UnitScores, count)));
+    }
+
+    Layer Score(string name, ScoringContext context)
+    {
+        var shape = Masks.Parameter(name).shape;
+        var scores = ElementScores(name, context);
+        Tensor? mask = Masks.Contains(name) ? Masks.Mask(name) : null;
+        if (mask is not null) scores = scores.mul(mask);
+        var units = Granularity.ToUnits(name, scores);
+        long size = units.shape[1];
+        var unitScores = size == 1 ? units.reshape(-1) : Criterion.ReduceUnits(units).reshape(-1);
+        if (mask is not null)
+        {
+            var alive = size == 1 ? mask.reshape(-1) : Granularity.ToUnits(name, mask).any(1);
+            unitScores = unitScores.masked_fill(alive.logical_not(), float.NegativeInfinity);
+        }
+        return new Layer(name, shape, shape.Aggregate(1L, (a, b) => a * b), size, unitScores.contiguous());
+    }
+
+    Tensor Expand(Layer layer, Tensor unitKeep) =>
+        layer.UnitSize == 1 ? unitKeep.reshape(layer.Shape)
+            : Granularity.FromUnits(unitKeep.unsqueeze(1).expand(layer.Units, layer.UnitSize), layer.Shape);
+
+    long MinKept(Layer layer) => (long)Math.Ceiling(Scope.MinDensity * layer.Units - 1e-9);
+
+    long Guarded(Layer layer, long pruned) => Math.Min(pruned, layer.Units - MinKept(layer));
+
+    long[] ErkCounts(IReadOnlyList<Layer> pool, double sparsity)
+    {
+        if (pool.Count == 0) return Array.Empty<long>();
+        var densities = ErkAllocation.Densities(pool.Select(l => l.Shape).ToList(), sparsity, Scope.MinDensity);
+        // Largest remainder: the layer counts sum to round(Σ real counts) exactly.
+        var real = pool.Select((l, i) => (1 - densities[i]) * l.Units).ToArray();
+        var counts = real.Select(r => (long)Math.Floor(r)).ToArray();
+        long missing = (long)Math.Round(real.Sum(), MidpointRounding.ToEven) - counts.Sum();
+        foreach (int i in Enumerable.Range(0, pool.Count).OrderByDescending(i => real[i] - counts[i]).ThenBy(i => i).Take((int)Math.Max(0, missing)))
+            counts[i]++;
+        return counts.Select((c, i) => Math.Min(c, pool[i].Units)).ToArray();
+    }
+
+    IEnumerable<(string Name, Tensor Keep)> GlobalKeep(List<Layer> pool, double sparsity)
+    {
+        var active = new List<Layer>(pool);
+        long remaining = ExactSelection.PrunedCount(sparsity, pool.Sum(l => l.Units));
+        var result = new List<(string, Tensor)>();
+        while (active.Count > 0)
+        {
+            long total = active.Sum(l => l.Units);
+            if (remaining > total)
+                throw new PruningException($"a minimum density of {Scope.MinDensity} per layer keeps more weights than global sparsity {sparsity} allows");
+            var keep = ExactSelection.KeepAllButLowest(cat(active.Select(l => l.UnitScores).ToArray()), remaining);
+            var parts = keep.split(active.Select(l => l.Units).ToArray());
+            var violators = new List<int>();
+            var kept = cat(parts.Select(p => p.sum().unsqueeze(0)).ToArray()).data<long>().ToArray();
+            for (int i = 0; i < active.Count; i++)
+                if (kept[i] < MinKept(active[i])) violators.Add(i);
+            if (violators.Count == 0)
+            {
+                for (int i = 0; i < active.Count; i++) result.Add((active[i].Name, Expand(active[i], parts[i])));
+                return result;
+            }
+            // Hold the collapsing layers at the minimum density and share the rest of the budget among the others.
+            foreach (int i in violators.OrderByDescending(i => i))
+            {
+                var layer = active[i];
+                long pruned = layer.Units - MinKept(layer);
+                result.Add((layer.Name, Expand(layer, ExactSelection.KeepAllButLowest(layer.UnitScores, pruned))));
+                remaining -= pruned;
+                active.RemoveAt(i);
+            }
+        }
+        if (remaining > 0)
+            throw new PruningException($"a minimum density of {Scope.MinDensity} per layer keeps more weights than global sparsity {sparsity} allows");
+        return result;
+    }
+}
