@@ -1,5 +1,6 @@
 using PruneSharp.Bench;
 
+<<<<<<< HEAD
 var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
     .Where(t => typeof(IBenchmark).IsAssignableFrom(t) && !t.IsInterface && !t.IsAbstract)
     .Select(t => (IBenchmark)Activator.CreateInstance(t)!)
@@ -15,3 +16,19 @@ if (chosen == null)
 }
 PruneSharp.Engine.TorchEngine.EnsureLoaded();
 return chosen.Run(args[1..]);
+=======
+// Each benchmark is a subcommand in its own file; every one prints its result and a ratio against a baseline
+// measured in the same process.
+var benchmarks = new Dictionary<string, (string Summary, Func<string[], int> Run)>
+{
+    ["global-magnitude"] = (GlobalMagnitudeBench.Summary, GlobalMagnitudeBench.Run),
+};
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
+{
+    Console.Error.WriteLine("usage: PruneSharp.Bench <benchmark> [options]");
+    foreach (var (name, (summary, _)) in benchmarks) Console.Error.WriteLine($"  {name,-20} {summary}");
+    return args.Length == 0 ? 0 : 1;
+}
+return benchmark.Run(args[1..]);
+>>>>>>> pruning

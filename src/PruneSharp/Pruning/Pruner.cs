@@ -70,7 +70,8 @@ public sealed class Pruner
         var scores = Criterion.Score(name, weight, context);
         if (!scores.shape.SequenceEqual(weight.shape))
             throw new PruningException($"criterion '{Criterion.Name}' gave scores of shape [{string.Join(",", scores.shape)}] for '{name}' of shape [{string.Join(",", weight.shape)}]");
-        if (!scores.isfinite().all().item<bool>())
+        // One reduction instead of an element-wise test: the maximum is NaN if any score is, and +∞ if any is.
+        if (!float.IsFinite(scores.max().item<float>()))
             throw new PruningException($"criterion '{Criterion.Name}' gave non-finite scores for '{name}' (NaN or infinite weights or gradients?)");
         return scores.to(ScalarType.Float32);
     }
@@ -168,10 +169,9 @@ public sealed class Pruner
             long total = active.Sum(l => l.Units);
             if (remaining > total)
                 throw new PruningException($"a minimum density of {Scope.MinDensity} per layer keeps more weights than global sparsity {sparsity} allows");
-            var keep = ExactSelection.KeepAllButLowest(cat(active.Select(l => l.UnitScores).ToArray()), remaining);
-            var parts = keep.split(active.Select(l => l.Units).ToArray());
+            var parts = ExactSelection.KeepAllButLowestAcross(active.Select(l => l.UnitScores).ToList(), remaining);
             var violators = new List<int>();
-            var kept = cat(parts.Select(p => p.sum().unsqueeze(0)).ToArray()).data<long>().ToArray();
+            var kept = Scope.MinDensity > 0 ? parts.Select(p => p.count_nonzero().item<long>()).ToArray() : new long[active.Count];
             for (int i = 0; i < active.Count; i++)
                 if (kept[i] < MinKept(active[i])) violators.Add(i);
             if (violators.Count == 0)
