@@ -1,0 +1,22 @@
+using System.Diagnostics;
+
+namespace PruneSharp.Bench;
+
+/// <summary>Side-by-side timing: runs the contenders alternately, several rounds, and reports medians.</summary>
+static class Timing
+{
+    /// <summary>Median seconds per call of each action, measured in alternating rounds after one warm-up call each.</summary>
+    public static double[] Medians(int rounds, params Action[] actions)
+    {
+        foreach (var action in actions) action();
+        var samples = actions.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < actions.Length; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                actions[i]();
+                samples[i].Add(watch.Elapsed.TotalSeconds);
+            }
+        return samples.Select(s => s.Order().ElementAt(s.Count / 2)).ToArray();
+    }
+}
