@@ -37,16 +37,45 @@ sealed class TrainThroughput : IBenchmark
         Console.WriteLine($"BLAS: libopenblas0-pthread {(File.Exists("/usr/lib/x86_64-linux-gnu/libopenblas.so.0") ? "installed" : "absent")}; " +
             "Debian's PyTorch calls the system libblas.so.3 (OpenBLAS when installed), the NuGet libtorch links no system BLAS");
 
-        double plain = PlainLoop(steps, rounds);
-        double trainer = TrainerLoop(steps, rounds);
+        // The two in-process contenders run alternately; PyTorch runs next, in its own process, with the same protocol.
+        var plainModel = Mlp();
+        using var optimizer = optim.SGD(plainModel.parameters(), 0.05, momentum: 0.9);
+        var inputs = randn(new long[] { steps, Batch, 1, 28, 28 });
+        var targets = randint(0, 10, [steps, Batch]);
+        plainModel.train();
+        void PlainBlock()
+        {
+            for (int s = 0; s < steps; s++)
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                nn.functional.cross_entropy(plainModel.call(inputs[s]), targets[s]).backward();
+                optimizer.step();
+            }
+        }
+
+        var data = SyntheticImages(steps * Batch);
+        using var trainer = new Trainer(Mlp(), new TrainerOptions
+        {
+            Epochs = 1, BatchSize = Batch, Threads = Threads,
+            Optimizer = new OptimizerSettings(Momentum: 0.9), Schedule = new ConstantSchedule(0.05),
+        });
+        void TrainerEpoch()
+        {
+            trainer.Rewind(TrainingPosition.Start, resetOptimizer: false);
+            trainer.Fit(data);
+        }
+
+        var seconds = Timing.Medians(rounds, PlainBlock, TrainerEpoch);
+        double plain = steps * Batch / seconds[0], trainerRate = steps * Batch / seconds[1];
         Console.WriteLine($"TorchSharp loop   {plain,10:F0} samples/s");
-        Console.WriteLine($"PruneSharp Trainer{trainer,10:F0} samples/s");
+        Console.WriteLine($"PruneSharp Trainer{trainerRate,10:F0} samples/s");
 
         var peer = PyTorch(steps, rounds);
         if (peer is null) return 0;
         Console.WriteLine($"PyTorch {peer.Value.Version,-10}{peer.Value.SamplesPerSecond,10:F0} samples/s");
         Console.WriteLine($"ratio TorchSharp loop / PyTorch    {plain / peer.Value.SamplesPerSecond:F2}");
-        Console.WriteLine($"ratio PruneSharp Trainer / PyTorch {trainer / peer.Value.SamplesPerSecond:F2}");
+        Console.WriteLine($"ratio PruneSharp Trainer / PyTorch {trainerRate / peer.Value.SamplesPerSecond:F2}");
         return 0;
     }
 
@@ -57,46 +86,16 @@ sealed class TrainThroughput : IBenchmark
             ("fc2", nn.Linear(300, 100)), ("relu2", nn.ReLU()), ("fc3", nn.Linear(100, 10)));
     }
 
-    static double PlainLoop(int steps, int rounds)
-    {
-        var model = Mlp();
-        using var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
-        var inputs = randn(new long[] { steps, Batch, 1, 28, 28 });
-        var targets = randint(0, 10, [steps, Batch]);
-        model.train();
-        void Block()
-        {
-            for (int s = 0; s < steps; s++)
-            {
-                using var scope = NewDisposeScope();
-                optimizer.zero_grad();
-                nn.functional.cross_entropy(model.call(inputs[s]), targets[s]).backward();
-                optimizer.step();
-            }
-        }
-        return steps * Batch / Timing.Medians(rounds, Block)[0];
-    }
-
-    static double TrainerLoop(int steps, int rounds)
+    /// <summary>Random 28x28 grey images with random labels among 10 classes, normalised.</summary>
+    static ImageDataset SyntheticImages(int count)
     {
         var random = new DataRandom(0);
-        int count = steps * Batch;
         var pixels = new byte[count * 784];
         for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)random.Next(256);
         var labels = Enumerable.Range(0, count).Select(_ => (long)random.Next(10)).ToArray();
         var data = new ImageDataset(pixels, labels, 1, 28, 28, Enumerable.Range(0, 10).Select(c => c.ToString()).ToArray());
         data.Normalization = data.ComputeNormalization();
-        using var trainer = new Trainer(Mlp(), new TrainerOptions
-        {
-            Epochs = 1, BatchSize = Batch, Threads = Threads,
-            Optimizer = new OptimizerSettings(Momentum: 0.9), Schedule = new ConstantSchedule(0.05),
-        });
-        void Epoch()
-        {
-            trainer.Rewind(TrainingPosition.Start, resetOptimizer: false);
-            trainer.Fit(data);
-        }
-        return count / Timing.Medians(rounds, Epoch)[0];
+        return data;
     }
 
     static (double SamplesPerSecond, string Version)? PyTorch(int steps, int rounds)
