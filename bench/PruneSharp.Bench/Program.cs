@@ -1,6 +1,9 @@
 using PruneSharp.Bench;
 
 <<<<<<< HEAD
+<<<<<<< HEAD
+=======
+>>>>>>> data-trainer
 var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
     .Where(t => typeof(IBenchmark).IsAssignableFrom(t) && !t.IsInterface && !t.IsAbstract)
     .Select(t => (IBenchmark)Activator.CreateInstance(t)!)
@@ -16,6 +19,7 @@ if (chosen == null)
 }
 PruneSharp.Engine.TorchEngine.EnsureLoaded();
 return chosen.Run(args[1..]);
+<<<<<<< HEAD
 =======
 // Each benchmark is a subcommand in its own file; every one prints its result and a ratio against a baseline
 // measured in the same process.
@@ -32,3 +36,5 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
 }
 return benchmark.Run(args[1..]);
 >>>>>>> pruning
+=======
+>>>>>>> data-trainer

@@ -255,6 +255,16 @@ public class TrainerTests
         var e = Assert.Throws<ArgumentException>(() => trainer.Fit(TinyModels.Columns(8, 1)));
         Assert.Contains("class dimension", e.Message);
     }
+
+    [Fact]
+    public void Non_finite_loss_stops_training_with_its_position()
+    {
+        var model = TinyModels.Mlp(2);
+        using (no_grad()) model.get_parameter("fc2.bias")![0] = float.NaN;
+        using var trainer = new Trainer(model, new TrainerOptions { Epochs = 1, BatchSize = 4 });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(TinyModels.Columns(8, 1)));
+        Assert.Contains("epoch 0, batch 0", e.Message);
+    }
 }
 
 /// <summary>Reports on the calling thread (System.Progress posts to the thread pool).</summary>
