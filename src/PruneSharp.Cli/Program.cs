@@ -8,5 +8,8 @@ var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSh
     DemoCommand.Create(),
     InspectCommand.Create(),
     CheckCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommand.Create(),
+    PruneCommand.Create(),
 };
 return CommandRunner.Run(root, args);
