@@ -11,5 +11,6 @@ var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSh
     TrainCommand.Create(),
     EvalCommand.Create(),
     PruneCommand.Create(),
+    LthCommand.Create(),
 };
 return CommandRunner.Run(root, args);

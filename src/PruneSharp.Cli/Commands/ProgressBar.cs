@@ -27,3 +27,9 @@ sealed class ProgressBar(string label) : IProgress<TrainingProgress>
     /// <summary>Writes a status line to stderr.</summary>
     public static void Status(string message) => Console.Error.WriteLine(message);
 }
+
+/// <summary>Status lines on stderr, written at once (unlike <see cref="Progress{T}"/>, which posts to the thread pool).</summary>
+sealed class StatusLog : IProgress<string>
+{
+    public void Report(string value) => Console.Error.WriteLine(value);
+}
