@@ -19,7 +19,7 @@ static class CommandRunner
         }
         catch (Exception e) when (UserMessage(e) is { } message)
         {
-            Console.Error.WriteLine($"prunesharp: {message}");
+            Console.Error.WriteLine($"prunesharp: {message.ReplaceLineEndings(" ")}");
             return 1;
         }
     }

@@ -33,7 +33,7 @@ public class LotteryTicketTests
                 if (m.training && slot < 0)
                 {
                     slot = FirstTrainingWeights.Count;
-                    FirstTrainingWeights.Add(m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()));
+                    FirstTrainingWeights.Add(m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope()));
                 }
                 return input;
             });
@@ -54,12 +54,12 @@ public class LotteryTicketTests
 
         // The reference: the dense run's weights after k steps, reproduced by a plain trainer with the same settings.
         using var reference = TinyModels.Mlp(Training.Seed, dropout: 0);
-        Dictionary<string, Tensor>? atK = k == 0 ? reference.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone()) : null;
+        Dictionary<string, Tensor>? atK = k == 0 ? reference.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope()) : null;
         using (var trainer = new Trainer(reference, Training))
         {
             if (k > 0)
             {
-                trainer.Callbacks.Add(new Capture(k, m => atK = m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone())));
+                trainer.Callbacks.Add(new Capture(k, m => atK = m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope())));
                 trainer.Fit(Data);
             }
         }
