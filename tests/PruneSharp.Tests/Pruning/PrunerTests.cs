@@ -187,6 +187,7 @@ public class PrunerTests
         long total = result.Sum(r => r.Elements);
         Assert.Equal(total - (long)Math.Round(0.8 * total, MidpointRounding.ToEven), result.Sum(r => r.Kept));
         var density = result.ToDictionary(r => r.Name, r => 1 - r.Sparsity);
+        Assert.All(result, r => Assert.Equal(r.TargetSparsity, r.Sparsity, 12));
         Assert.True(density["conv1.weight"] > density["conv2.weight"]);
 
         // The raw ERK densities: proportional to (Σ dims)/(Π dims), capped at 1 with the total preserved.
