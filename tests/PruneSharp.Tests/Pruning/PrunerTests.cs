@@ -171,6 +171,10 @@ public class PrunerTests
         Assert.Equal(total - (long)Math.Round(0.6 * total, MidpointRounding.ToEven), Weights.Sum(masks.Kept));
         Assert.All(Weights, n => Assert.True(masks.Kept(n) >= Math.Ceiling(0.25 * masks.Parameter(n).numel())));
 
+        using var local = new MaskSet(model);
+        new Pruner(local, new MagnitudeCriterion(), new ElementGranularity(), new PruningScope { MinDensity = 0.3 }).Prune(0.9);
+        Assert.All(Weights, n => Assert.Equal((long)Math.Ceiling(0.3 * local.Parameter(n).numel()), local.Kept(n)));
+
         using var other = new MaskSet(model);
         var impossible = new PruningScope { Allocation = Allocation.Global, MinDensity = 0.5 };
         Assert.Contains("minimum density", Assert.Throws<PruningException>(() =>
