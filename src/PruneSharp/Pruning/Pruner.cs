@@ -54,15 +54,14 @@ public sealed class Pruner
         if (!(sparsity >= 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must be in [0, 1)");
         context ??= ScoringContext.None;
         var names = Scope.Select(Masks);
+        var targets = names.ToDictionary(n => n, n => Scope.Overrides.TryGetValue(n, out double own) ? own : sparsity);
         using (var scope = NewDisposeScope())
         {
             if (Granularity is PatternGranularity pattern) PrunePatterns(pattern, names, sparsity, context);
-            else PruneRanked(names, sparsity, context);
+            else PruneRanked(names, sparsity, context, targets);
         }
-        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), TargetOf(n, sparsity))).ToList();
+        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), targets[n])).ToList();
     }
-
-    double TargetOf(string name, double sparsity) => Scope.Overrides.TryGetValue(name, out double s) ? s : sparsity;
 
     Tensor ElementScores(string name, ScoringContext context)
     {
@@ -96,7 +95,7 @@ public sealed class Pruner
         foreach (var (name, keep) in keeps) Masks.Prune(name, keep);
     }
 
-    void PruneRanked(IReadOnlyList<string> names, double sparsity, ScoringContext context)
+    void PruneRanked(IReadOnlyList<string> names, double sparsity, ScoringContext context, Dictionary<string, double> targets)
     {
         var layers = names.Select(n => Score(n, context)).ToList();
         var counts = new Dictionary<string, long>();
@@ -114,7 +113,11 @@ public sealed class Pruner
         {
             var poolCounts = Scope.Allocation == Allocation.Allocation.Erk ? ErkCounts(pool, sparsity)
                 : pool.Select(l => Guarded(l, ExactSelection.PrunedCount(sparsity, l.Units))).ToArray();
-            for (int i = 0; i < pool.Count; i++) counts[pool[i].Name] = poolCounts[i];
+            for (int i = 0; i < pool.Count; i++)
+            {
+                counts[pool[i].Name] = poolCounts[i];
+                if (Scope.Allocation == Allocation.Allocation.Erk) targets[pool[i].Name] = (double)poolCounts[i] / pool[i].Units;
+            }
         }
         foreach (var layer in layers)
             if (counts.TryGetValue(layer.Name, out long count))

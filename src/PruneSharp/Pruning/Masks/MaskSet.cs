@@ -18,7 +18,10 @@ public sealed class MaskSet : IDisposable
     readonly SortedDictionary<string, Tensor> _masks = new(StringComparer.Ordinal);
     Action? _removeForwardHook;
 
-    /// <summary>Creates an empty mask set for <paramref name="module"/>; no parameter is masked yet.</summary>
+    /// <summary>
+    /// Creates an empty mask set for <paramref name="module"/>; no parameter is masked yet. Create it after moving
+    /// the module to its device: it holds the module's parameter objects.
+    /// </summary>
     public MaskSet(nn.Module module)
     {
         _module = module;
