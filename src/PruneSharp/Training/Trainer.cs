@@ -187,7 +187,7 @@ public sealed class Trainer : IDisposable
             throw new CheckpointException(path, $"checkpoint was written with seed {checkpoint.DataSeed}, this run uses {Options.Seed}");
         if (checkpoint.Optimizer.Type != Optimizer.GetType().Name)
             throw new CheckpointException(path, $"checkpoint holds {checkpoint.Optimizer.Type} state, this run uses {Optimizer.GetType().Name}");
-        checkpoint.LoadModel(Model, path);
+        checkpoint.LoadModel(Model);
         try
         {
             using var reader = new BinaryReader(new MemoryStream(checkpoint.Optimizer.State));

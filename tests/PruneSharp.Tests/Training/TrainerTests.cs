@@ -130,6 +130,13 @@ public class TrainerTests
         again.LoadCheckpoint(dir.File("c.ckpt"));
         Assert.Equal(mask.data<float>().ToArray(), again.ExtraState["mask.fc1.weight"].data<float>().ToArray());
         Assert.Equal(TinyModels.Weights(model), TinyModels.Weights(again.Model));
+
+        // Weights alone (e.g. rewinding a pruned network to saved weights) load without a trainer.
+        using var checkpoint = Checkpoint.Read(dir.File("c.ckpt"));
+        var fresh = TinyModels.Mlp(6);
+        checkpoint.LoadModel(fresh);
+        Assert.Equal(TinyModels.Weights(model), TinyModels.Weights(fresh));
+        Assert.Equal(new TrainingPosition(1, 0, 2), checkpoint.Position);
     }
 
     [Fact]
