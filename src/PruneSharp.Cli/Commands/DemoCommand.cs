@@ -45,28 +45,30 @@ static class DemoCommand
         var output = new Option<string?>("--out") { Description = "Folder for the demo's models and cached results (default ~/.prunesharp/cache/demo)." };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of the dense model.", DefaultValueFactory = _ => 2 };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning.", DefaultValueFactory = _ => 1 };
+        var examples = new Option<int>("--finetune-examples") { Description = "Training examples each fine-tune epoch sees (the first ones of the training set).", DefaultValueFactory = _ => 20_000 };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON." };
         var command = new Command("demo",
             "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4), fine-tune, and compare sparsity, MACs and accuracy. " +
             "Finished steps are cached and reused.")
         {
-            output, epochs, finetune, threads, json,
+            output, epochs, finetune, examples, threads, json,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(epochs) < 1) throw new ArgumentException($"--epochs must be at least 1, got {parse.GetValue(epochs)}");
+            if (parse.GetValue(examples) < 1) throw new ArgumentException($"--finetune-examples must be positive, got {parse.GetValue(examples)}");
             if (parse.GetValue(finetune) < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {parse.GetValue(finetune)}");
             string folder = Path.GetFullPath(parse.GetValue(output)
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".prunesharp", "cache", "demo"));
-            var rows = Run(folder, parse.GetValue(epochs), parse.GetValue(finetune), parse.GetValue(threads));
+            var rows = Run(folder, parse.GetValue(epochs), parse.GetValue(finetune), parse.GetValue(examples), parse.GetValue(threads));
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { folder, rows }, Table.Json));
             else Print(folder, rows);
         });
         return command;
     }
 
-    static IReadOnlyList<Row> Run(string folder, int epochs, int finetuneEpochs, int? threads)
+    static IReadOnlyList<Row> Run(string folder, int epochs, int finetuneEpochs, int finetuneExamples, int? threads)
     {
         ImageDataset train, test;
         try
@@ -78,6 +80,7 @@ static class DemoCommand
         {
             throw new ArgumentException("Fashion-MNIST not found; install it with: apt-get install dataset-fashion-mnist");
         }
+        var fineTuneData = Subset.First(train, finetuneExamples);
         Directory.CreateDirectory(folder);
         if (threads is { } t) TorchSharp.torch.set_num_threads(t);
         var trainOptions = new TrainerOptions
@@ -89,7 +92,7 @@ static class DemoCommand
         var fineTuneOptions = trainOptions with
         {
             Epochs = finetuneEpochs,
-            Schedule = new CosineSchedule(0.01, Math.Max(1, (long)finetuneEpochs * ((train.Count + 127) / 128))),
+            Schedule = new CosineSchedule(0.01, Math.Max(1, (long)finetuneEpochs * ((fineTuneData.Count + 127) / 128))),
         };
         string denseKey = $"lenet-5 fashion-mnist seed 0 epochs {epochs} sgd 0.05 cosine batch 128";
         string denseModel = Path.Combine(folder, "lenet-5-dense.onnx");
@@ -107,11 +110,11 @@ static class DemoCommand
         for (int i = 0; i < Variants.Length; i++)
         {
             var variant = Variants[i];
-            string key = $"{denseKey} | {variant.Slug} finetune {finetuneEpochs} sgd 0.01 cosine";
+            string key = $"{denseKey} | {variant.Slug} finetune {finetuneEpochs} x {fineTuneData.Count} examples sgd 0.01 cosine";
             string step = $"[{i + 2}/{Variants.Length + 1}]";
             rows.Add(Cached(Path.Combine(folder, $"lenet-5-{variant.Slug}.json"), key, () =>
             {
-                ProgressBar.Status($"{step} {variant.Method}: prune, fine-tune {finetuneEpochs} epoch(s)");
+                ProgressBar.Status($"{step} {variant.Method}: prune, fine-tune {finetuneEpochs} epoch(s) of {fineTuneData.Count} examples");
                 var clock = Stopwatch.StartNew();
                 using var model = OnnxFile.Load(denseModel);
                 using var masks = new MaskSet(model);
@@ -122,7 +125,7 @@ static class DemoCommand
                 {
                     using var trainer = new Trainer(model, fineTuneOptions) { Progress = new ProgressBar("fine-tune") };
                     trainer.Callbacks.Add(new MaskedTraining(masks));
-                    Fit(trainer, train);
+                    Fit(trainer, fineTuneData);
                 }
                 masks.MakePermanent();
                 OnnxFile.Save(model, Path.Combine(folder, $"lenet-5-{variant.Slug}.onnx"));
