@@ -35,9 +35,10 @@ static class DemoCommand
     [
         .. new[] { 0.5, 0.8, 0.9, 0.95 }.Select(s => new Variant($"global-{s * 100:0}", $"global magnitude {s * 100:0}%",
             m => new Pruner(m, new MagnitudeCriterion(), new ElementGranularity(), new PruningScope { Allocation = Allocation.Global }), s)),
-        // The first convolution sees one input channel, which 2:4 cannot group along; it stays dense (as is usual).
-        new Variant("2of4", "2:4 (conv1 dense)",
-            m => new Pruner(m, new MagnitudeCriterion(), new NMGranularity(2, 4), new PruningScope { Exclude = ["conv1.weight"] }), 0.5),
+        // 2:4 groups weights along the input dimension; LeNet-5's convolutions have 1 and 6 input channels, which groups
+        // of 4 do not divide, so they stay dense and the fully connected layers (400, 120, 84 inputs) are pruned.
+        new Variant("2of4", "2:4 (fc layers)",
+            m => new Pruner(m, new MagnitudeCriterion(), new NMGranularity(2, 4), new PruningScope { Include = ["fc*.weight"] }), 0.5),
     ];
 
     public static Command Create()
@@ -45,7 +46,7 @@ static class DemoCommand
         var output = new Option<string?>("--out") { Description = "Folder for the demo's models and cached results (default ~/.prunesharp/cache/demo)." };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of the dense model.", DefaultValueFactory = _ => 2 };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning.", DefaultValueFactory = _ => 1 };
-        var examples = new Option<int>("--finetune-examples") { Description = "Training examples each fine-tune epoch sees (the first ones of the training set).", DefaultValueFactory = _ => 20_000 };
+        var examples = new Option<int>("--finetune-examples") { Description = "Training examples each fine-tune epoch sees (the first ones of the training set; default all 60,000).", DefaultValueFactory = _ => 60_000 };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON." };
         var command = new Command("demo",
