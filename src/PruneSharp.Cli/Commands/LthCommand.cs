@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Models;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Methods;
 
@@ -46,12 +47,13 @@ static class LthCommand
             var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
             if (!(parse.GetValue(rate) is > 0 and < 1)) throw new ArgumentException($"--rate must be in (0, 1), got {parse.GetValue(rate)}");
             if (parse.GetValue(rounds) < 0) throw new ArgumentException($"--rounds must be non-negative, got {parse.GetValue(rounds)}");
+            string name = parse.GetValue(model)!;
+            if (!ModelZoo.IsClassifier(name))
+                throw new ArgumentException($"--model '{name}' is not a zoo classifier; lth re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
             var train = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Train);
             var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
             var training = flags.Options(parse, parse.GetValue(epochs), train.Count);
             long step = RewindStep(parse.GetValue(rewind)!, (train.Count + training.BatchSize - 1) / training.BatchSize);
-            string name = parse.GetValue(model)!;
-            CliInputs.LoadModel(name, train).Dispose(); // fails early on an unknown name
             var experiment = new LotteryTicketExperiment(seed => CliInputs.LoadModel(name, train, seed), new LotteryTicketOptions
             {
                 Rounds = parse.GetValue(rounds), Rate = parse.GetValue(rate), RewindStep = step, Retrain = mode, Variants = kinds,

@@ -72,6 +72,7 @@ public class CommandTests
     [InlineData("--rate", "1.5", "--rate must be in (0, 1)")]
     [InlineData("--variants", "ticket,lucky", "'lucky' is not one of")]
     [InlineData("--retrain", "again", "--retrain 'again'")]
+    [InlineData("--model", "model.onnx", "is not a zoo classifier")]
     public void Lth_refuses_bad_settings(string option, string value, string message)
     {
         using var folder = new TempFolder();
