@@ -68,4 +68,29 @@ public class PruneFineTuneTests
         foreach (string name in masks.Names)
             Assert.Equal(masks.Kept(name), masks.Parameter(name).count_nonzero().item<long>());
     }
+
+    [Fact]
+    public void Masks_travel_in_trainer_checkpoints()
+    {
+        using var folder = new TempFolder();
+        var data = TinyModels.Columns(32, seed: 9);
+        using var model = TinyModels.Mlp(seed: 5, dropout: 0);
+        using var masks = new MaskSet(model);
+        new Pruner(masks, new MagnitudeCriterion(), new ElementGranularity()).Prune(0.6);
+        using (var trainer = new Trainer(model, FineTune(OptimizerKind.Sgd) with { Epochs = 1, CheckpointPath = folder.File("c.ckpt") }))
+        {
+            trainer.Callbacks.Add(new MaskedTraining(masks));
+            trainer.Fit(data);
+        }
+
+        using var restored = TinyModels.Mlp(seed: 99, dropout: 0);
+        using var restoredMasks = new MaskSet(restored);
+        using (var trainer = new Trainer(restored, FineTune(OptimizerKind.Sgd) with { Epochs = 1 }))
+        {
+            trainer.Callbacks.Add(new MaskedTraining(restoredMasks));
+            trainer.LoadCheckpoint(folder.File("c.ckpt"));
+        }
+        Assert.Equal(masks.Names, restoredMasks.Names);
+        foreach (string name in masks.Names) Assert.True(TestModels.Same(masks.Mask(name), restoredMasks.Mask(name)));
+    }
 }
