@@ -70,7 +70,13 @@ public static class OnnxFile
     /// <summary>Reads the model at <paramref name="path"/> into a trainable <see cref="GraphModule"/>.</summary>
     /// <exception cref="OnnxFormatException">The file is not a readable ONNX model.</exception>
     /// <exception cref="UnsupportedOpException">The model uses an op the executor does not run.</exception>
-    public static GraphModule Load(string path, OpRegistry? registry = null) => new(Read(path), registry);
+    /// <remarks>Weights that the exporter stored once and copied with Identity nodes get initializers of their own (<see cref="Graph.Passes.InitializerCopies"/>).</remarks>
+    public static GraphModule Load(string path, OpRegistry? registry = null)
+    {
+        var graph = Read(path);
+        Graph.Passes.InitializerCopies.Materialize(graph);
+        return new(graph, registry);
+    }
 
     /// <summary>Writes <paramref name="module"/>'s graph with its current weights to <paramref name="path"/> (see <see cref="Write"/>).</summary>
     public static void Save(GraphModule module, string path, long externalDataThreshold = DefaultExternalDataThreshold) =>

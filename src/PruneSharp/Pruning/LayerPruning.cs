@@ -4,7 +4,7 @@ namespace PruneSharp.Pruning;
 /// <param name="Name">The parameter's name.</param>
 /// <param name="Elements">Its number of weights.</param>
 /// <param name="Kept">Weights kept by its mask after the step.</param>
-/// <param name="TargetSparsity">The sparsity the allocation asked of it (for global allocation: what the threshold gave).</param>
+/// <param name="TargetSparsity">The sparsity the allocation gave it: the target (local), its override, its ERK share, or for global allocation the pool's target (the layer's own result is <see cref="Sparsity"/>).</param>
 public sealed record LayerPruning(string Name, long Elements, long Kept, double TargetSparsity)
 {
     /// <summary>Fraction of the weights that are masked.</summary>

@@ -54,15 +54,14 @@ public sealed class Pruner
         if (!(sparsity >= 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must be in [0, 1)");
         context ??= ScoringContext.None;
         var names = Scope.Select(Masks);
+        var targets = names.ToDictionary(n => n, n => Scope.Overrides.TryGetValue(n, out double own) ? own : sparsity);
         using (var scope = NewDisposeScope())
         {
             if (Granularity is PatternGranularity pattern) PrunePatterns(pattern, names, sparsity, context);
-            else PruneRanked(names, sparsity, context);
+            else PruneRanked(names, sparsity, context, targets);
         }
-        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), TargetOf(n, sparsity))).ToList();
+        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), targets[n])).ToList();
     }
-
-    double TargetOf(string name, double sparsity) => Scope.Overrides.TryGetValue(name, out double s) ? s : sparsity;
 
     Tensor ElementScores(string name, ScoringContext context)
     {
@@ -70,7 +69,8 @@ public sealed class Pruner
         var scores = Criterion.Score(name, weight, context);
         if (!scores.shape.SequenceEqual(weight.shape))
             throw new PruningException($"criterion '{Criterion.Name}' gave scores of shape [{string.Join(",", scores.shape)}] for '{name}' of shape [{string.Join(",", weight.shape)}]");
-        if (!scores.isfinite().all().item<bool>())
+        // One reduction instead of an element-wise test: the maximum is NaN if any score is, and +∞ if any is.
+        if (!float.IsFinite(scores.max().item<float>()))
             throw new PruningException($"criterion '{Criterion.Name}' gave non-finite scores for '{name}' (NaN or infinite weights or gradients?)");
         return scores.to(ScalarType.Float32);
     }
@@ -95,7 +95,7 @@ public sealed class Pruner
         foreach (var (name, keep) in keeps) Masks.Prune(name, keep);
     }
 
-    void PruneRanked(IReadOnlyList<string> names, double sparsity, ScoringContext context)
+    void PruneRanked(IReadOnlyList<string> names, double sparsity, ScoringContext context, Dictionary<string, double> targets)
     {
         var layers = names.Select(n => Score(n, context)).ToList();
         var counts = new Dictionary<string, long>();
@@ -113,7 +113,11 @@ public sealed class Pruner
         {
             var poolCounts = Scope.Allocation == Allocation.Allocation.Erk ? ErkCounts(pool, sparsity)
                 : pool.Select(l => Guarded(l, ExactSelection.PrunedCount(sparsity, l.Units))).ToArray();
-            for (int i = 0; i < pool.Count; i++) counts[pool[i].Name] = poolCounts[i];
+            for (int i = 0; i < pool.Count; i++)
+            {
+                counts[pool[i].Name] = poolCounts[i];
+                if (Scope.Allocation == Allocation.Allocation.Erk) targets[pool[i].Name] = (double)poolCounts[i] / pool[i].Units;
+            }
         }
         foreach (var layer in layers)
             if (counts.TryGetValue(layer.Name, out long count))
@@ -168,10 +172,9 @@ public sealed class Pruner
             long total = active.Sum(l => l.Units);
             if (remaining > total)
                 throw new PruningException($"a minimum density of {Scope.MinDensity} per layer keeps more weights than global sparsity {sparsity} allows");
-            var keep = ExactSelection.KeepAllButLowest(cat(active.Select(l => l.UnitScores).ToArray()), remaining);
-            var parts = keep.split(active.Select(l => l.Units).ToArray());
+            var parts = ExactSelection.KeepAllButLowestAcross(active.Select(l => l.UnitScores).ToList(), remaining);
             var violators = new List<int>();
-            var kept = cat(parts.Select(p => p.sum().unsqueeze(0)).ToArray()).data<long>().ToArray();
+            var kept = Scope.MinDensity > 0 ? parts.Select(p => p.count_nonzero().item<long>()).ToArray() : new long[active.Count];
             for (int i = 0; i < active.Count; i++)
                 if (kept[i] < MinKept(active[i])) violators.Add(i);
             if (violators.Count == 0)

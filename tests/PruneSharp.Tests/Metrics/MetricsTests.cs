@@ -78,6 +78,15 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Transposed_convolution_macs_scale_with_input_positions()
+    {
+        using var model = nn.Sequential(("up", nn.ConvTranspose2d(4, 2, 3, stride: 2)));
+        var report = MacCounter.Measure(model, randn(1, 4, 5, 5));
+        // Every input position (1x5x5) multiplies each of the 4·2·3·3 weights once.
+        Assert.Equal(25 * 72, report.Layers.Single().DenseMacs);
+    }
+
+    [Fact]
     public void Sparsity_report_counts_parameters_nonzeros_and_both_compression_conventions()
     {
         using var model = TestModels.Mlp();

@@ -94,6 +94,23 @@ public class MaskSetTests
     }
 
     [Fact]
+    public void Masks_can_be_applied_in_every_forward_pass()
+    {
+        using var model = TestModels.Mlp();
+        var masks = new MaskSet(model);
+        masks.Prune("fc1.weight", zeros(16, 12, dtype: ScalarType.Bool));
+        masks.ApplyBeforeEveryForward();
+        using (no_grad()) masks.Parameter("fc1.weight").fill_(1);
+        var x = randn(3, 12);
+        model.call(x);
+        Assert.Equal(0, TestModels.NonZeros(masks.Parameter("fc1.weight")));
+        masks.Dispose();
+        using (no_grad()) masks.Parameter("fc1.weight").fill_(1);
+        model.call(x);
+        Assert.Equal(192, TestModels.NonZeros(masks.Parameter("fc1.weight")));
+    }
+
+    [Fact]
     public void Make_permanent_drops_masks_and_leaves_zeros()
     {
         using var model = TestModels.Mlp();

@@ -171,6 +171,10 @@ public class PrunerTests
         Assert.Equal(total - (long)Math.Round(0.6 * total, MidpointRounding.ToEven), Weights.Sum(masks.Kept));
         Assert.All(Weights, n => Assert.True(masks.Kept(n) >= Math.Ceiling(0.25 * masks.Parameter(n).numel())));
 
+        using var local = new MaskSet(model);
+        new Pruner(local, new MagnitudeCriterion(), new ElementGranularity(), new PruningScope { MinDensity = 0.3 }).Prune(0.9);
+        Assert.All(Weights, n => Assert.Equal((long)Math.Ceiling(0.3 * local.Parameter(n).numel()), local.Kept(n)));
+
         using var other = new MaskSet(model);
         var impossible = new PruningScope { Allocation = Allocation.Global, MinDensity = 0.5 };
         Assert.Contains("minimum density", Assert.Throws<PruningException>(() =>
@@ -187,6 +191,7 @@ public class PrunerTests
         long total = result.Sum(r => r.Elements);
         Assert.Equal(total - (long)Math.Round(0.8 * total, MidpointRounding.ToEven), result.Sum(r => r.Kept));
         var density = result.ToDictionary(r => r.Name, r => 1 - r.Sparsity);
+        Assert.All(result, r => Assert.Equal(r.TargetSparsity, r.Sparsity, 12));
         Assert.True(density["conv1.weight"] > density["conv2.weight"]);
 
         // The raw ERK densities: proportional to (Σ dims)/(Π dims), capped at 1 with the total preserved.

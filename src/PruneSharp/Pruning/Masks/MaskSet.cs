@@ -16,8 +16,12 @@ public sealed class MaskSet : IDisposable
     readonly nn.Module _module;
     readonly Dictionary<string, TorchSharp.Modules.Parameter> _parameters;
     readonly SortedDictionary<string, Tensor> _masks = new(StringComparer.Ordinal);
+    Action? _removeForwardHook;
 
-    /// <summary>Creates an empty mask set for <paramref name="module"/>; no parameter is masked yet.</summary>
+    /// <summary>
+    /// Creates an empty mask set for <paramref name="module"/>; no parameter is masked yet. Create it after moving
+    /// the module to its device: it holds the module's parameter objects.
+    /// </summary>
     public MaskSet(nn.Module module)
     {
         _module = module;
@@ -73,6 +77,22 @@ public sealed class MaskSet : IDisposable
         foreach (var (name, mask) in _masks) _parameters[name].mul_(mask);
     }
 
+    /// <summary>
+    /// Applies the masks before every forward pass of the module (a forward pre-hook, so it fires through
+    /// <c>call</c>), for code that changes weights behind the masks' back (an optimizer step without
+    /// <see cref="Apply"/>, a loaded state dict). Costs one multiply per masked weight per forward pass.
+    /// Undone by <see cref="MakePermanent"/> and <see cref="Dispose"/>.
+    /// </summary>
+    /// <exception cref="PruningException">The module is not a single-input module that supports hooks.</exception>
+    public void ApplyBeforeEveryForward()
+    {
+        if (_removeForwardHook != null) return;
+        if (_module is not nn.Module<Tensor, Tensor> hookable)
+            throw new PruningException($"cannot hook the forward pass of {_module.GetType().Name}: it is not a Module<Tensor, Tensor>; call Apply() after each weight change instead");
+        var handle = hookable.register_forward_pre_hook((_, input) => { Apply(); return input; });
+        _removeForwardHook = handle.remove;
+    }
+
     /// <summary>Zeroes the gradients of masked weights (call after backward, before the optimizer step).</summary>
     public void MaskGradients()
     {
@@ -88,6 +108,7 @@ public sealed class MaskSet : IDisposable
     public void MakePermanent()
     {
         Apply();
+        DetachForwardHook();
         foreach (var mask in _masks.Values) mask.Dispose();
         _masks.Clear();
     }
@@ -124,11 +145,18 @@ public sealed class MaskSet : IDisposable
         Apply();
     }
 
-    /// <summary>Disposes the masks (not the module).</summary>
+    /// <summary>Disposes the masks (not the module) and removes the forward hook if any.</summary>
     public void Dispose()
     {
+        DetachForwardHook();
         foreach (var mask in _masks.Values) mask.Dispose();
         _masks.Clear();
+    }
+
+    void DetachForwardHook()
+    {
+        _removeForwardHook?.Invoke();
+        _removeForwardHook = null;
     }
 
     static void CheckShape(string name, Tensor parameter, Tensor mask)
