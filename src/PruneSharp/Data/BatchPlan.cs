@@ -38,6 +38,9 @@ public sealed record BatchPlan(int BatchSize, bool Shuffle = true, long Seed = 0
     {
         var indices = Indices(data.Count, epoch);
         for (int b = firstBatch; b < indices.Count; b++)
-            yield return data.GetBatch(indices[b], augment ? new DataRandom(Seed, 2, epoch, b) : null);
+            yield return data.GetBatch(indices[b], augment ? AugmentationStream(epoch, b) : null);
     }
+
+    /// <summary>The random stream that drives augmentation of batch <paramref name="batch"/> of <paramref name="epoch"/>.</summary>
+    public DataRandom AugmentationStream(int epoch, int batch) => new(Seed, 2, epoch, batch);
 }

@@ -42,6 +42,39 @@ public abstract class TextTokenizer
         }
     }
 
+    /// <summary>
+    /// Default split before tiktoken-style BPE: a word or a run of punctuation with its leading space, or a run of
+    /// other whitespace. Every character lands in some piece, so decoding gives the text back.
+    /// </summary>
+    public const string DefaultPiecePattern = @" ?\w+| ?[^\w\s]+|\s+";
+
+    /// <summary>
+    /// A tiktoken-style byte-level BPE tokenizer from a rank file (one "base64-token rank" pair per line, as in
+    /// <c>*.tiktoken</c> files), read with Microsoft.ML.Tokenizers. Nothing is downloaded: the file is the user's.
+    /// </summary>
+    /// <param name="rankFile">The rank file.</param>
+    /// <param name="preTokenizerPattern">Regular expression that splits text into pieces before BPE (the encoding's own
+    /// pattern reproduces its ids exactly); default <see cref="DefaultPiecePattern"/>.</param>
+    /// <exception cref="DataNotFoundException">The file is missing.</exception>
+    /// <exception cref="DataFormatException">The file or the pattern cannot be parsed.</exception>
+    public static TextTokenizer FromTiktokenFile(string rankFile, string? preTokenizerPattern = null)
+    {
+        if (!File.Exists(rankFile)) throw new DataNotFoundException(rankFile, "tokenizer file does not exist");
+        try
+        {
+            var preTokenizer = new RegexPreTokenizer(new System.Text.RegularExpressions.Regex(preTokenizerPattern ?? DefaultPiecePattern), null);
+            var tiktoken = TiktokenTokenizer.Create(rankFile, preTokenizer, normalizer: null);
+            // Ranks are the ids; the largest one (and any special token's id) bounds the vocabulary.
+            int size = File.ReadLines(rankFile).Where(l => l.Length > 0).Select(l => int.Parse(l[(l.LastIndexOf(' ') + 1)..]))
+                .Concat(tiktoken.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1;
+            return new LibraryTokenizer(tiktoken, size);
+        }
+        catch (Exception e) when (e is not DataException)
+        {
+            throw new DataFormatException(rankFile, $"cannot read tiktoken ranks: {e.Message}", e);
+        }
+    }
+
     sealed class ByteTokenizer : TextTokenizer
     {
         public override int VocabularySize => 256;

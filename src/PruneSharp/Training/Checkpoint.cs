@@ -33,6 +33,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>Named tensors saved with the run (masks and other state of callbacks).</summary>
     public required IReadOnlyDictionary<string, Tensor> Extra { get; init; }
 
+    /// <summary>The file this checkpoint was read from (named in errors); <c>null</c> for one built in memory.</summary>
+    public string? Source { get; init; }
+
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically (temporary file in the same folder, then rename).</summary>
     public void Write(string path)
     {
@@ -87,7 +90,7 @@ public sealed class Checkpoint : IDisposable
             var random = ReadTensor(reader);
             var extra = ReadTensors(reader);
             if (stream.Position != stream.Length) throw new CheckpointException(path, $"{stream.Length - stream.Position} unexpected bytes after the end");
-            return new Checkpoint { Position = position, DataSeed = seed, Model = model, Optimizer = (type, state), RandomState = random, Extra = extra };
+            return new Checkpoint { Position = position, DataSeed = seed, Model = model, Optimizer = (type, state), RandomState = random, Extra = extra, Source = path };
         }
         catch (EndOfStreamException e)
         {
@@ -100,11 +103,10 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Copies the saved weights and buffers into <paramref name="module"/> (names, shapes and types must match exactly).</summary>
-    /// <param name="module">The module to load into.</param>
-    /// <param name="path">The checkpoint's file, for error messages.</param>
     /// <exception cref="CheckpointException">A name is missing on either side, or a shape or type differs.</exception>
-    public void LoadModel(nn.Module module, string path)
+    public void LoadModel(nn.Module module)
     {
+        string path = Source ?? "checkpoint";
         var target = module.state_dict();
         var missing = target.Keys.Where(k => !Model.ContainsKey(k)).ToList();
         var unexpected = Model.Keys.Where(k => !target.ContainsKey(k)).ToList();

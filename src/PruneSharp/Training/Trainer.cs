@@ -60,6 +60,7 @@ public sealed class Trainer : IDisposable
     /// (if <see cref="TrainerOptions.CheckpointPath"/> is set) and returns with <see cref="TrainingResult.Cancelled"/> set.
     /// </summary>
     /// <exception cref="ArgumentException">The data set yields no batch, or the model's output does not fit the targets.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (before that batch's update).</exception>
     public TrainingResult Fit(IDataset data, CancellationToken cancellation = default)
     {
         var plan = new BatchPlan(Options.BatchSize, Options.Shuffle, Options.Seed, Options.DropLast);
@@ -101,7 +102,7 @@ public sealed class Trainer : IDisposable
             {
                 if (cancellation.IsCancellationRequested) return Stop(summaries);
                 using var scope = NewDisposeScope();
-                var batch = data.GetBatch(indices[b], new DataRandom(Options.Seed, 2, epoch, b));
+                var batch = data.GetBatch(indices[b], plan.AugmentationStream(epoch, b));
                 var (inputs, targets) = (batch.Inputs.to(device), batch.Targets.to(device));
                 double rate = Options.Schedule.At(Position.Step);
                 foreach (var group in Optimizer.ParamGroups) group.LearningRate = rate;
@@ -112,6 +113,10 @@ public sealed class Trainer : IDisposable
                 Optimizer.zero_grad();
                 var output = Model.call(inputs);
                 var loss = Options.Loss(output, targets);
+                double lossValue = loss.ToDouble();
+                if (!double.IsFinite(lossValue))
+                    throw new TrainingDivergedException($"the loss is {lossValue} at epoch {epoch}, batch {b} (step {Position.Step}, learning rate {rate:G4}); " +
+                        "the weights are those before this batch: lower the learning rate, clip gradients, or check the inputs");
                 context.Loss = loss;
                 loss.backward();
                 foreach (var callback in Callbacks) callback.OnBeforeOptimizerStep(context);
@@ -120,7 +125,7 @@ public sealed class Trainer : IDisposable
                 Position = new TrainingPosition(epoch, b + 1, Position.Step + 1);
                 foreach (var callback in Callbacks) callback.OnAfterOptimizerStep(context);
 
-                lossSum += loss.ToDouble() * batch.Count;
+                lossSum += lossValue * batch.Count;
                 samples += batch.Count;
                 logits &= output.dim() == targets.dim() + 1 && output.shape[..^1].SequenceEqual(targets.shape);
                 if (logits)
@@ -182,7 +187,7 @@ public sealed class Trainer : IDisposable
             throw new CheckpointException(path, $"checkpoint was written with seed {checkpoint.DataSeed}, this run uses {Options.Seed}");
         if (checkpoint.Optimizer.Type != Optimizer.GetType().Name)
             throw new CheckpointException(path, $"checkpoint holds {checkpoint.Optimizer.Type} state, this run uses {Optimizer.GetType().Name}");
-        checkpoint.LoadModel(Model, path);
+        checkpoint.LoadModel(Model);
         try
         {
             using var reader = new BinaryReader(new MemoryStream(checkpoint.Optimizer.State));

@@ -32,4 +32,15 @@ public class BatchPlanTests
         for (int i = 0; i < 60000; i++) counts[random.Next(6)]++;
         Assert.All(counts, c => Assert.InRange(c, 9500, 10500));
     }
+
+    [Fact]
+    public void Batches_from_a_later_batch_are_the_tail_of_the_epoch()
+    {
+        var labels = Enumerable.Range(0, 11).Select(i => (long)i).ToArray();
+        var data = new ImageDataset(new byte[11], labels, 1, 1, 1, Enumerable.Range(0, 11).Select(i => $"c{i}").ToArray());
+        var plan = new BatchPlan(3, Shuffle: true, Seed: 8);
+        var expected = plan.Indices(11, 4).Skip(2).SelectMany(b => b).Select(i => (long)i);
+        var actual = plan.Batches(data, 4, firstBatch: 2).SelectMany(b => { using (b) return b.Targets.data<long>().ToArray(); });
+        Assert.Equal(expected, actual);
+    }
 }

@@ -53,6 +53,20 @@ public class TextCorpusTests
     }
 
     [Fact]
+    public void Tiktoken_rank_file_merges_lowest_rank_first()
+    {
+        using var dir = new TempFolder();
+        string B64(string token) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(token));
+        File.WriteAllLines(dir.File("tiny.tiktoken"), new[] { "a", "b", "c", "ab", "abc", " " }.Select((t, rank) => $"{B64(t)} {rank}"));
+        var tokenizer = TextTokenizer.FromTiktokenFile(dir.File("tiny.tiktoken"));
+        Assert.Equal(6, tokenizer.VocabularySize);
+        Assert.Equal(new[] { 4, 3, 5, 2, 1 }, tokenizer.Encode("abcab cb"));
+        Assert.Equal("abcab cb", tokenizer.Decode([4, 3, 5, 2, 1]));
+        File.WriteAllText(dir.File("bad.tiktoken"), "not base64 at all\n");
+        Assert.Equal(dir.File("bad.tiktoken"), Assert.Throws<DataFormatException>(() => TextTokenizer.FromTiktokenFile(dir.File("bad.tiktoken"))).Path);
+    }
+
+    [Fact]
     public void Missing_tokenizer_file_and_empty_corpus_are_named()
     {
         using var dir = new TempFolder();

@@ -130,6 +130,13 @@ public class TrainerTests
         again.LoadCheckpoint(dir.File("c.ckpt"));
         Assert.Equal(mask.data<float>().ToArray(), again.ExtraState["mask.fc1.weight"].data<float>().ToArray());
         Assert.Equal(TinyModels.Weights(model), TinyModels.Weights(again.Model));
+
+        // Weights alone (e.g. rewinding a pruned network to saved weights) load without a trainer.
+        using var checkpoint = Checkpoint.Read(dir.File("c.ckpt"));
+        var fresh = TinyModels.Mlp(6);
+        checkpoint.LoadModel(fresh);
+        Assert.Equal(TinyModels.Weights(model), TinyModels.Weights(fresh));
+        Assert.Equal(new TrainingPosition(1, 0, 2), checkpoint.Position);
     }
 
     [Fact]
@@ -254,6 +261,16 @@ public class TrainerTests
         using var trainer = new Trainer(model, new TrainerOptions { Epochs = 1, BatchSize = 4 });
         var e = Assert.Throws<ArgumentException>(() => trainer.Fit(TinyModels.Columns(8, 1)));
         Assert.Contains("class dimension", e.Message);
+    }
+
+    [Fact]
+    public void Non_finite_loss_stops_training_with_its_position()
+    {
+        var model = TinyModels.Mlp(2);
+        using (no_grad()) model.get_parameter("fc2.bias")![0] = float.NaN;
+        using var trainer = new Trainer(model, new TrainerOptions { Epochs = 1, BatchSize = 4 });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(TinyModels.Columns(8, 1)));
+        Assert.Contains("epoch 0, batch 0", e.Message);
     }
 }
 
