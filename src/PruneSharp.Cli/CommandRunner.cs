@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PruneSharp.Engine;
+using PruneSharp.Graph;
 
 namespace PruneSharp.Cli;
 
@@ -10,7 +11,8 @@ static class CommandRunner
     {
         try
         {
-            return root.Parse(args).Invoke();
+            // Exceptions reach the mapping below rather than System.CommandLine's handler, which prints stack traces.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (UserMessage(e) is { } message)
         {
@@ -22,8 +24,9 @@ static class CommandRunner
     static string? UserMessage(Exception e) => e switch
     {
         EngineUnavailableException => e.Message,
+        GraphException => e.Message, // bad models: OnnxFormatException, UnsupportedOpException, ONNX Runtime refusals
         TypeInitializationException { InnerException: { } inner } => UserMessage(inner),
-        FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException => e.Message,
+        IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException => e.Message,
         _ => null,
     };
 }

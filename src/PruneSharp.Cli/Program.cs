@@ -6,5 +6,7 @@ var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSh
 {
     InfoCommand.Create(),
     DemoCommand.Create(),
+    InspectCommand.Create(),
+    CheckCommand.Create(),
 };
 return CommandRunner.Run(root, args);

@@ -52,6 +52,6 @@ static class OneNode
     {
         Assert.Equal(expected.dtype, actual.dtype);
         Assert.Equal(expected.shape, actual.shape);
-        Assert.True(expected.Equals(actual), $"expected {expected.ToString(TorchSharp.TensorStringStyle.Julia)}\nactual {actual.ToString(TorchSharp.TensorStringStyle.Julia)}");
+        if (!expected.Equals(actual)) Assert.Fail($"expected {expected.ToString(TorchSharp.TensorStringStyle.Julia)}\nactual {actual.ToString(TorchSharp.TensorStringStyle.Julia)}");
     }
 }

@@ -87,6 +87,7 @@ public class ReduceTests
         Same(zeros(2), Run("ReduceSum", Attrs(("keepdims", 0L)), x, Longs(1)));
         Same(ones(2), RunAt(18, "ReduceProd", Attrs(("keepdims", 0L)), x, Longs(1)));
         Same(full(new long[] { 2 }, float.NegativeInfinity), RunAt(18, "ReduceMax", Attrs(("keepdims", 0L)), x, Longs(1)));
+        Same(full(new long[] { 2, 1 }, int.MaxValue, ScalarType.Int32), RunAt(18, "ReduceMin", null, zeros(2, 0, ScalarType.Int32), Longs(1)));
     }
 
     [Theory]

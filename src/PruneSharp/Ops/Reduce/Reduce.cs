@@ -61,8 +61,8 @@ public sealed class Reduce : OpFamily
         {
             "ReduceSum" => Sum(x),
             "ReduceMean" => integral ? Mean(x.to_type(ScalarType.Float64), axes) : Mean(x, axes),
-            "ReduceMax" => empty ? full(kept, float.NegativeInfinity, x.dtype) : axes.Length == 0 ? x : x.amax(axes, keepdim: true),
-            "ReduceMin" => empty ? full(kept, float.PositiveInfinity, x.dtype) : axes.Length == 0 ? x : x.amin(axes, keepdim: true),
+            "ReduceMax" => empty ? full(kept, EmptyResult(type, max: true), type) : axes.Length == 0 ? x : x.amax(axes, keepdim: true),
+            "ReduceMin" => empty ? full(kept, EmptyResult(type, max: false), type) : axes.Length == 0 ? x : x.amin(axes, keepdim: true),
             "ReduceProd" => axes.Aggregate(x, (t, d) => t.prod(d, keepdim: true, type: t.dtype)),
             "ReduceL1" => Sum(x.abs()),
             "ReduceL2" => (integral ? Sum(x.to_type(ScalarType.Float64).square()) : Sum(x.square())).sqrt(),
@@ -73,6 +73,18 @@ public sealed class Reduce : OpFamily
         if (result.dtype != type) result = result.to_type(type);
         return result.reshape(output);
     }
+
+    // The identity of max (the type's lowest value) or of min (its highest), what an empty reduction gives.
+    static TorchSharp.Scalar EmptyResult(ScalarType type, bool max) => type switch
+    {
+        ScalarType.Int64 => max ? long.MinValue : long.MaxValue,
+        ScalarType.Int32 => max ? int.MinValue : int.MaxValue,
+        ScalarType.Int16 => max ? short.MinValue : short.MaxValue,
+        ScalarType.Int8 => max ? sbyte.MinValue : sbyte.MaxValue,
+        ScalarType.Byte => max ? byte.MinValue : byte.MaxValue,
+        ScalarType.Bool => !max,
+        _ => max ? double.NegativeInfinity : double.PositiveInfinity,
+    };
 
     static Tensor Mean(Tensor x, long[] axes) => axes.Length == 0 ? x : x.mean(axes, keepdim: true);
 

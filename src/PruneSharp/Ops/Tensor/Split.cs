@@ -5,7 +5,7 @@ namespace PruneSharp.Ops;
 
 /// <summary>
 /// <c>Split</c>: cuts the input along <c>axis</c> into the node's outputs. The sizes come from the <c>split</c>
-/// attribute (before opset 13) or input (from 13); without them the parts are equal, and from opset 18
+/// attribute (before opset 13) or input (from 13); without them (or given empty) the parts are equal, and from opset 18
 /// <c>num_outputs</c> parts of ceil(n / num_outputs) with a smaller last part.
 /// </summary>
 public sealed class Split : OpFamily
@@ -32,7 +32,7 @@ public sealed class Split : OpFamily
             Tensor x = inputs[0]!;
             long a = OpArgs.Axis(node, axis, x.dim());
             long length = x.shape[a];
-            long[] parts = sizes(inputs) ?? EqualParts(node, length, outputs, ceiling: numOutputs != null);
+            long[] parts = sizes(inputs) is { Length: > 0 } given ? given : EqualParts(node, length, outputs, ceiling: numOutputs != null);
             if (parts.Length != outputs || parts.Any(s => s < 0) || parts.Sum() != length)
                 throw OpArgs.Error(node, $"split sizes [{string.Join(",", parts)}] do not cut length {length} into {outputs} parts");
             return x.split(parts, a);
