@@ -10,16 +10,25 @@ namespace PruneSharp.Bench;
 /// as the median of warm runs (where .NET's GC reuses the byte array's memory but libtorch maps new memory for tensors).
 /// Also reports building a trainable GraphModule from the imported graph.
 /// </summary>
-static class ImportBench
+sealed class ImportBench : IBenchmark
 {
-    public const string Usage = "MODEL.onnx [--repeat N]: OnnxFile.Read vs File.ReadAllBytes (target ratio <= 2)";
+    public string Name => "import";
+    public string Description => "OnnxFile.Read vs File.ReadAllBytes of the same model, cold and warm; target ratio <= 2 (args: MODEL.onnx [--repeat N])";
 
-    public static int Run(string[] args)
+    public int Run(string[] args)
     {
-        if (args.Length == 0) throw new ArgumentException($"import needs a model file: {Usage}");
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine($"import needs a model file: {Description}");
+            return 2;
+        }
         string path = args[0];
         int repeat = args.Length >= 3 && args[1] == "--repeat" ? int.Parse(args[2]) : 5;
-        if (!File.Exists(path)) throw new FileNotFoundException($"model file '{path}' does not exist");
+        if (!File.Exists(path))
+        {
+            Console.Error.WriteLine($"model file '{path}' does not exist (bench/export_torchvision.py writes bench/models/)");
+            return 2;
+        }
         long size = new FileInfo(path).Length;
         WarmUpCode();
 

@@ -1,23 +1,17 @@
 using PruneSharp.Bench;
 
-// PruneSharp benchmarks: one program, one subcommand per benchmark. Each prints a ratio against a baseline measured
-// in the same process.
-var benches = new Dictionary<string, (string Usage, Func<string[], int> Run)>(StringComparer.Ordinal)
+var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
+    .Where(t => typeof(IBenchmark).IsAssignableFrom(t) && !t.IsInterface && !t.IsAbstract)
+    .Select(t => (IBenchmark)Activator.CreateInstance(t)!)
+    .OrderBy(b => b.Name, StringComparer.Ordinal)
+    .ToList();
+
+var chosen = args.Length > 0 ? benchmarks.FirstOrDefault(b => b.Name == args[0]) : null;
+if (chosen == null)
 {
-    ["import"] = (ImportBench.Usage, ImportBench.Run),
-};
-if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
-{
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/PruneSharp.Bench -- <bench> [options]");
-    foreach (var (name, (usage, _)) in benches) Console.Error.WriteLine($"  {name,-8} {usage}");
-    return 1;
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/PruneSharp.Bench -- NAME [args]");
+    foreach (var b in benchmarks) Console.Error.WriteLine($"  {b.Name,-14} {b.Description}");
+    return args.Length == 0 ? 0 : 2;
 }
-try
-{
-    return bench.Run(args[1..]);
-}
-catch (Exception e) when (e is ArgumentException or IOException or PruneSharp.Graph.GraphException)
-{
-    Console.Error.WriteLine($"bench {args[0]}: {e.Message}");
-    return 1;
-}
+PruneSharp.Engine.TorchEngine.EnsureLoaded();
+return chosen.Run(args[1..]);
