@@ -17,7 +17,7 @@ static class OnnxReader
     {
         CheckSignature(bytes, source);
         ModelReadProto model;
-        List<Range?> rawData;
+        List<System.Range?> rawData;
         try
         {
             model = Parser.ParseFrom(bytes);
@@ -54,7 +54,7 @@ static class OnnxReader
         if (kind != null) throw source.Error($"this is {kind}, not an ONNX model");
     }
 
-    static Graph.Graph Convert(ModelReadProto model, ReadOnlySpan<byte> bytes, List<Range?> rawData, ModelSource source)
+    static Graph.Graph Convert(ModelReadProto model, ReadOnlySpan<byte> bytes, List<System.Range?> rawData, ModelSource source)
     {
         if (!model.HasIrVersion || model.IrVersion is < 3 or > 100)
             throw source.Error(model.HasIrVersion
