@@ -1,6 +1,9 @@
 using System.CommandLine;
 using PruneSharp.Engine;
+using PruneSharp.Data;
 using PruneSharp.Graph;
+using PruneSharp.Pruning;
+using PruneSharp.Training;
 
 namespace PruneSharp.Cli;
 
@@ -16,7 +19,7 @@ static class CommandRunner
         }
         catch (Exception e) when (UserMessage(e) is { } message)
         {
-            Console.Error.WriteLine($"prunesharp: {message}");
+            Console.Error.WriteLine($"prunesharp: {message.ReplaceLineEndings(" ")}");
             return 1;
         }
     }
@@ -25,6 +28,7 @@ static class CommandRunner
     {
         EngineUnavailableException => e.Message,
         GraphException => e.Message, // bad models: OnnxFormatException, UnsupportedOpException, ONNX Runtime refusals
+        DataException or PruningException or CheckpointException or TrainingDivergedException => e.Message,
         TypeInitializationException { InnerException: { } inner } => UserMessage(inner),
         IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException => e.Message,
         _ => null,

@@ -8,5 +8,9 @@ var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSh
     DemoCommand.Create(),
     InspectCommand.Create(),
     CheckCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommand.Create(),
+    PruneCommand.Create(),
+    LthCommand.Create(),
 };
 return CommandRunner.Run(root, args);

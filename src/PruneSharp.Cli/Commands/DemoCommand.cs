@@ -1,23 +1,197 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Metrics;
+using PruneSharp.Models;
+using PruneSharp.Onnx;
+using PruneSharp.Pruning;
+using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Criteria;
+using PruneSharp.Pruning.Granularity;
+using PruneSharp.Pruning.Masks;
+using PruneSharp.Pruning.Methods;
+using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp demo</c>: the README's main job. Until the pruning engine lands it prints the engine facts
-/// and says what the demo will run.
+/// <c>prunesharp demo</c>: trains LeNet-5 on Fashion-MNIST, prunes it with global magnitude at 50/80/90/95% and with
+/// 2:4, fine-tunes each briefly, and prints sparsity, MACs and accuracy per method. Every step's result is cached
+/// (ONNX model and a JSON record, written atomically) so that a re-run, or a run after an interruption, only does the
+/// steps that are missing.
 /// </summary>
 static class DemoCommand
 {
+    /// <summary>One line of the demo table.</summary>
+    sealed record Row(string Key, string Method, double Sparsity, long Parameters, long NonZeros, long DenseMacs, long EffectiveMacs,
+        double? AccuracyAfterPruning, double Accuracy, double Seconds);
+
+    sealed record Variant(string Slug, string Method, Func<MaskSet, Pruner> Pruner, double Sparsity);
+
+    static readonly Variant[] Variants =
+    [
+        .. new[] { 0.5, 0.8, 0.9, 0.95 }.Select(s => new Variant($"global-{s * 100:0}", $"global magnitude {s * 100:0}%",
+            m => new Pruner(m, new MagnitudeCriterion(), new ElementGranularity(), new PruningScope { Allocation = Allocation.Global }), s)),
+        // 2:4 groups weights along the input dimension; LeNet-5's convolutions have 1 and 6 input channels, which groups
+        // of 4 do not divide, so they stay dense and the fully connected layers (400, 120, 84 inputs) are pruned.
+        new Variant("2of4", "2:4 (fc layers)",
+            m => new Pruner(m, new MagnitudeCriterion(), new NMGranularity(2, 4), new PruningScope { Include = ["fc*.weight"] }), 0.5),
+    ];
+
     public static Command Create()
     {
-        var command = new Command("demo", "Run the end-to-end demo on the embedded default (Fashion-MNIST, LeNet-5).");
-        command.SetAction(_ =>
+        var output = new Option<string?>("--out") { Description = "Folder for the demo's models and cached results (default ~/.prunesharp/cache/demo)." };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs of the dense model.", DefaultValueFactory = _ => 2 };
+        var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning.", DefaultValueFactory = _ => 1 };
+        var examples = new Option<int>("--finetune-examples") { Description = "Training examples each fine-tune epoch sees (the first ones of the training set; default all 60,000).", DefaultValueFactory = _ => 60_000 };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)." };
+        var json = new Option<bool>("--json") { Description = "Print the table as JSON." };
+        var command = new Command("demo",
+            "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4), fine-tune, and compare sparsity, MACs and accuracy. " +
+            "Finished steps are cached and reused.")
         {
-            InfoCommand.Print(Console.Out);
-            Console.WriteLine();
-            Console.WriteLine("demo: not implemented yet. It will train LeNet-5 on Fashion-MNIST, prune it with global magnitude");
-            Console.WriteLine("at 50/80/90/95% sparsity and 2:4, fine-tune, and print sparsity, MACs and accuracy per method.");
+            output, epochs, finetune, examples, threads, json,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(epochs) < 1) throw new ArgumentException($"--epochs must be at least 1, got {parse.GetValue(epochs)}");
+            if (parse.GetValue(examples) < 1) throw new ArgumentException($"--finetune-examples must be positive, got {parse.GetValue(examples)}");
+            if (parse.GetValue(finetune) < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {parse.GetValue(finetune)}");
+            string folder = Path.GetFullPath(parse.GetValue(output)
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".prunesharp", "cache", "demo"));
+            var rows = Run(folder, parse.GetValue(epochs), parse.GetValue(finetune), parse.GetValue(examples), parse.GetValue(threads));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { folder, rows }, Table.Json));
+            else Print(folder, rows);
         });
         return command;
+    }
+
+    static IReadOnlyList<Row> Run(string folder, int epochs, int finetuneEpochs, int finetuneExamples, int? threads)
+    {
+        ImageDataset train, test;
+        try
+        {
+            train = IdxImages.LoadFashionMnist(DataSplit.Train);
+            test = IdxImages.LoadFashionMnist(DataSplit.Test);
+        }
+        catch (DataNotFoundException)
+        {
+            throw new ArgumentException("Fashion-MNIST not found; install it with: apt-get install dataset-fashion-mnist");
+        }
+        var fineTuneData = Subset.First(train, finetuneExamples);
+        Directory.CreateDirectory(folder);
+        if (threads is { } t) TorchSharp.torch.set_num_threads(t);
+        var trainOptions = new TrainerOptions
+        {
+            Epochs = epochs, BatchSize = 128, Seed = 0, Threads = threads,
+            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 5e-4),
+            Schedule = new CosineSchedule(0.05, (long)epochs * ((train.Count + 127) / 128)),
+        };
+        var fineTuneOptions = trainOptions with
+        {
+            Epochs = finetuneEpochs,
+            Schedule = new CosineSchedule(0.01, Math.Max(1, (long)finetuneEpochs * ((fineTuneData.Count + 127) / 128))),
+        };
+        string denseKey = $"lenet-5 fashion-mnist seed 0 epochs {epochs} sgd 0.05 cosine batch 128";
+        string denseModel = Path.Combine(folder, "lenet-5-dense.onnx");
+        var dense = Cached(Path.Combine(folder, "lenet-5-dense.json"), denseKey, () =>
+        {
+            ProgressBar.Status($"[1/{Variants.Length + 1}] training LeNet-5 on Fashion-MNIST for {epochs} epochs");
+            var clock = Stopwatch.StartNew();
+            using var model = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(1, 28, 10, 0));
+            using (var trainer = new Trainer(model, trainOptions) { Progress = new ProgressBar("train") })
+                Fit(trainer, train);
+            OnnxFile.Save(model, denseModel);
+            return Measure(denseKey, "dense (no pruning)", model, test, null, clock);
+        }, () => File.Exists(denseModel));
+        var rows = new List<Row> { dense };
+        for (int i = 0; i < Variants.Length; i++)
+        {
+            var variant = Variants[i];
+            string key = $"{denseKey} | {variant.Slug} finetune {finetuneEpochs} x {fineTuneData.Count} examples sgd 0.01 cosine";
+            string step = $"[{i + 2}/{Variants.Length + 1}]";
+            rows.Add(Cached(Path.Combine(folder, $"lenet-5-{variant.Slug}.json"), key, () =>
+            {
+                ProgressBar.Status($"{step} {variant.Method}: prune, fine-tune {finetuneEpochs} epoch(s) of {fineTuneData.Count} examples");
+                var clock = Stopwatch.StartNew();
+                using var model = OnnxFile.Load(denseModel);
+                using var masks = new MaskSet(model);
+                var pruner = variant.Pruner(masks);
+                pruner.Prune(variant.Sparsity);
+                double afterPruning = Evaluator.Classify(model, test).Top1;
+                if (finetuneEpochs > 0)
+                {
+                    using var trainer = new Trainer(model, fineTuneOptions) { Progress = new ProgressBar("fine-tune") };
+                    trainer.Callbacks.Add(new MaskedTraining(masks));
+                    Fit(trainer, fineTuneData);
+                }
+                masks.MakePermanent();
+                OnnxFile.Save(model, Path.Combine(folder, $"lenet-5-{variant.Slug}.onnx"));
+                var prunable = pruner.Scope.Select(masks).ToHashSet();
+                return Measure(key, variant.Method, model, test, afterPruning, clock, prunable);
+            }, () => true));
+        }
+        return rows;
+    }
+
+    static void Fit(Trainer trainer, IDataset train)
+    {
+        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled)
+            throw new OperationCanceledException("interrupted; finished steps are cached, run the demo again to continue");
+    }
+
+    static Row Measure(string key, string method, GraphModule model, ImageDataset test, double? afterPruning, Stopwatch clock,
+        HashSet<string>? prunable = null)
+    {
+        var input = test.GetBatch(new[] { 0 }).Inputs;
+        var macs = MacCounter.Measure(model, new[] { input });
+        var all = SparsityReport.Measure(model);
+        var pruned = SparsityReport.Measure(model, prunable is null ? null : prunable.Contains);
+        double accuracy = Evaluator.Classify(model, test).Top1;
+        return new Row(key, method, prunable is null ? 0 : pruned.Sparsity, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs,
+            afterPruning, accuracy, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The row stored at <paramref name="path"/> if it was made with <paramref name="key"/>; else computes and stores it.</summary>
+    static Row Cached(string path, string key, Func<Row> compute, Func<bool> artefactsPresent)
+    {
+        if (File.Exists(path) && artefactsPresent())
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<Row>(File.ReadAllText(path)) is { } row && row.Key == key)
+                {
+                    ProgressBar.Status($"reusing {row.Method} from {path}");
+                    return row;
+                }
+            }
+            catch (JsonException)
+            {
+                // A damaged cache entry is recomputed.
+            }
+        }
+        var result = compute();
+        string temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(result, Table.Json));
+        File.Move(temp, path, overwrite: true);
+        return result;
+    }
+
+    static void Print(string folder, IReadOnlyList<Row> rows)
+    {
+        Console.WriteLine($"LeNet-5 on Fashion-MNIST (test set, 10,000 images); models and results in {folder}");
+        Console.WriteLine();
+        string Acc(double? a) => a is { } v ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+        var table = rows.Select(r => (IReadOnlyList<string>)new[]
+        {
+            r.Method, (100 * r.Sparsity).ToString("F1", CultureInfo.InvariantCulture) + "%", PruneCommand.Count(r.NonZeros),
+            PruneCommand.Count(r.EffectiveMacs), Acc(r.AccuracyAfterPruning), Acc(r.Accuracy),
+        });
+        Table.Write(Console.Out, new[] { "method", "sparsity", "non-zeros", "effective MACs", "acc. pruned", "acc. fine-tuned" }, table);
+        Console.WriteLine();
+        Console.WriteLine($"sparsity: of the pruned weights; non-zeros: of all {PruneCommand.Count(rows[0].Parameters)} parameters; dense MACs {PruneCommand.Count(rows[0].DenseMacs)} per image.");
     }
 }

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PruneSharp.Data;
+using PruneSharp.Onnx;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary><c>prunesharp eval</c>: top-1, top-5 and mean loss of an ONNX classifier on a data set's test split.</summary>
+static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "The ONNX classifier." };
+        var data = new Option<string>("--data") { Description = CliInputs.DataHelp, DefaultValueFactory = _ => "fashion-mnist" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 256 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("eval", "Evaluate a classifier on the test split.\nExample: prunesharp eval lenet5.onnx --data fashion-mnist")
+        {
+            model, data, batchSize, json,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(batchSize) <= 0) throw new ArgumentException($"--batch-size must be positive, got {parse.GetValue(batchSize)}");
+            var file = parse.GetValue(model)!;
+            if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
+            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
+            using var network = OnnxFile.Load(file.FullName);
+            var metrics = Evaluator.Classify(network, test, parse.GetValue(batchSize));
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, test = metrics }, Table.Json));
+            else Print(metrics);
+        });
+        return command;
+    }
+
+    public static void Print(ClassificationMetrics m) =>
+        Console.WriteLine($"test: top-1 {TrainCommand.Percent(m.Top1)}  top-5 {TrainCommand.Percent(m.Top5)}  loss {m.Loss.ToString("F4", CultureInfo.InvariantCulture)}  ({m.Count} examples)");
+}

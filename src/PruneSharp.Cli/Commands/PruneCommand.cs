@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Metrics;
+using PruneSharp.Onnx;
+using PruneSharp.Pruning;
+using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Masks;
+using PruneSharp.Pruning.Methods;
+using PruneSharp.Pruning.Schedules;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
+/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch.
+/// </summary>
+static class PruneCommand
+{
+    sealed record Common(GraphModule Model, ImageDataset? Train, ImageDataset? Test, int FineTuneEpochs, string Output, bool Json);
+
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "An ONNX file, or a zoo classifier name (pruned at its initialisation)." };
+        var method = new Option<string>("--method") { Description = PruningChoices.MethodHelp, DefaultValueFactory = _ => "magnitude" };
+        var granularity = new Option<string>("--granularity") { Description = PruningChoices.GranularityHelp, DefaultValueFactory = _ => "element" };
+        var scope = new Option<string>("--scope") { Description = PruningChoices.ScopeHelp, DefaultValueFactory = _ => "local" };
+        var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
+        var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
+        var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + "; gives accuracy before and after" };
+        var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var flags = new TrainingFlags("--lr-schedule");
+        var command = new Command("prune",
+            "Prune a model's weights (unstructured) and save it with zeros in place of the pruned weights.\n" +
+            "Example: prunesharp prune lenet5.onnx --scope global --sparsity 0.9 --finetune-epochs 1 --data fashion-mnist -o lenet5-90.onnx")
+        {
+            model, method, granularity, scope, sparsity, schedule, finetune, data, exclude, output, json,
+        };
+        foreach (var option in flags.All) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            int epochs = parse.GetValue(finetune);
+            if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
+            string? dataSpec = parse.GetValue(data);
+            if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
+            // Choices are parsed before any data or model is loaded, so that a typo fails at once.
+            var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
+            var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
+            double target = PruningChoices.Sparsity(parse.GetValue(sparsity), grain);
+            var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
+            string scheduleText = parse.GetValue(schedule)!;
+            int rounds = Rounds(scheduleText);
+            if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
+
+            var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+            using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
+            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+            var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
+            var pruningScope = new PruningScope { Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>() };
+            return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune);
+        });
+        return command;
+    }
+
+    /// <summary>Rounds of a prune schedule: 1 for oneshot, K for iterative:K, 0 for gradual.</summary>
+    static int Rounds(string schedule)
+    {
+        string lower = schedule.ToLowerInvariant();
+        if (lower == "oneshot") return 1;
+        if (lower == "gradual") return 0;
+        if (Regex.Match(lower, @"^iterative:(\d+)$") is { Success: true } m && int.TryParse(m.Groups[1].Value, out int k) && k >= 1) return k;
+        throw new ArgumentException($"--schedule '{schedule}' is not one of oneshot, iterative:K (K ≥ 1), gradual");
+    }
+
+    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune)
+    {
+        var model = common.Model;
+        var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
+        var input = common.Test is { } t ? t.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
+        var denseMacs = MacCounter.Measure(model, new[] { input });
+        var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
+        ClassificationMetrics? after;
+        var progress = new ProgressBar("fine-tune");
+        if (rounds == 0)
+        {
+            long steps = (long)fineTune.Epochs * ((common.Train!.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
+            long end = Math.Max(2, steps * 3 / 4);
+            var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
+            using var trainer = new Trainer(model, fineTune) { Progress = progress };
+            trainer.Callbacks.Add(new GradualPruningCallback(gradual));
+            if (TrainCommand.WithCtrlC(token => trainer.Fit(common.Train, token)).Cancelled) throw new OperationCanceledException();
+            after = Evaluator.Classify(model, common.Test!);
+        }
+        else
+        {
+            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
+                common.Train, common.Test, progress, token));
+            after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
+        }
+        pruner.Masks.MakePermanent();
+        OnnxFile.Save(model, common.Output);
+        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after);
+        return 0;
+    }
+
+    static void Report(Common common, SparsityReport sparsity, HashSet<string> prunable, MacReport dense, MacReport pruned,
+        ClassificationMetrics? before, ClassificationMetrics? after)
+    {
+        if (common.Json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                output = common.Output,
+                layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).Select(l => new { name = l.Name, shape = l.Shape, @params = l.Parameters, nonzeros = l.NonZeros, sparsity = l.Sparsity }),
+                total_params = sparsity.Parameters,
+                nonzeros = sparsity.NonZeros,
+                sparsity = sparsity.Sparsity,
+                compression_ratio = sparsity.CompressionRatio,
+                dense_macs = dense.DenseMacs,
+                effective_macs = pruned.EffectiveMacs,
+                accuracy_before = before?.Top1,
+                accuracy_after = after?.Top1,
+            }, Table.Json));
+            return;
+        }
+        var rows = sparsity.Layers.Where(l => prunable.Contains(l.Name)).Select(l => (IReadOnlyList<string>)new[]
+        {
+            l.Name, Table.Shape(l.Shape), Count(l.Parameters), Count(l.NonZeros), Percent(l.Sparsity),
+        });
+        Table.Write(Console.Out, new[] { "parameter", "shape", "params", "non-zeros", "sparsity" }, rows);
+        Console.WriteLine();
+        Console.WriteLine($"saved {common.Output}");
+        Console.WriteLine($"total params {Count(sparsity.Parameters)}, non-zeros {Count(sparsity.NonZeros)}, sparsity {Percent(sparsity.Sparsity)} (all parameters, biases included)");
+        Console.WriteLine($"compression ratio {sparsity.CompressionRatio.ToString("F2", CultureInfo.InvariantCulture)}x (original / remaining non-zeros)");
+        Console.WriteLine($"MACs per example: dense {Count(dense.DenseMacs)}, effective {Count(pruned.EffectiveMacs)} ({pruned.Speedup.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
+        if (before is not null && after is not null)
+            Console.WriteLine($"top-1 accuracy: before {Percent(before.Top1)}, after {Percent(after.Top1)} ({((after.Top1 - before.Top1) * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} points)");
+    }
+
+    public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string Percent(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>The optimizer and schedule flags shared by train, prune (fine-tuning) and lth.</summary>
+sealed class TrainingFlags(string scheduleFlag = "--schedule")
+{
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Examples per batch.", DefaultValueFactory = _ => 64 };
+    public Option<double> LearningRate { get; } = new("--lr") { Description = "Initial learning rate.", DefaultValueFactory = _ => 0.01 };
+    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd, adam or adamw.", DefaultValueFactory = _ => "sgd" };
+    public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9 };
+    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay (L2; decoupled for adamw).", DefaultValueFactory = _ => 0.0 };
+    public Option<string> Schedule { get; } = new(scheduleFlag) { Description = "Learning-rate schedule: constant, cosine, step (x0.1 at 1/2 and 3/4 of training) or onecycle.", DefaultValueFactory = _ => "constant" };
+    public Option<long> Seed { get; } = new("--seed") { Description = "Seed of initialisation, batch order and random pruning.", DefaultValueFactory = _ => 0L };
+    public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch threads (default: all cores)." };
+
+    public IEnumerable<Option> All => new Option[] { BatchSize, LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Seed, Threads };
+
+    /// <summary>Trainer settings for <paramref name="epochs"/> epochs over <paramref name="examples"/> examples.</summary>
+    public TrainerOptions Options(ParseResult parse, int epochs, int examples, string? checkpoint = null)
+    {
+        int batch = parse.GetValue(BatchSize);
+        if (batch <= 0) throw new ArgumentException($"--batch-size must be positive, got {batch}");
+        if (epochs < 0) throw new ArgumentException($"--epochs must be non-negative, got {epochs}");
+        double rate = parse.GetValue(LearningRate);
+        if (!(rate > 0)) throw new ArgumentException($"--lr must be positive, got {rate}");
+        var kind = parse.GetValue(Optimizer)!.ToLowerInvariant() switch
+        {
+            "sgd" => OptimizerKind.Sgd,
+            "adam" => OptimizerKind.Adam,
+            "adamw" => OptimizerKind.AdamW,
+            var other => throw new ArgumentException($"--optimizer '{other}' is not one of sgd, adam, adamw"),
+        };
+        long steps = Math.Max(1, (long)epochs * ((examples + batch - 1) / batch));
+        LearningRateSchedule schedule = parse.GetValue(Schedule)!.ToLowerInvariant() switch
+        {
+            "constant" => new ConstantSchedule(rate),
+            "cosine" => new CosineSchedule(rate, steps),
+            "step" => new MultiStepSchedule(rate, new[] { steps / 2, steps * 3 / 4 }),
+            "onecycle" => new OneCycleSchedule(rate, steps),
+            var other => throw new ArgumentException($"{scheduleFlag} '{other}' is not one of constant, cosine, step, onecycle"),
+        };
+        var options = new TrainerOptions
+        {
+            Epochs = epochs,
+            BatchSize = batch,
+            Seed = parse.GetValue(Seed),
+            Optimizer = new OptimizerSettings(kind, kind == OptimizerKind.Sgd ? parse.GetValue(Momentum) : 0, WeightDecay: parse.GetValue(WeightDecay)),
+            Schedule = schedule,
+            Threads = parse.GetValue(Threads),
+            CheckpointPath = checkpoint,
+        };
+        options.Validate();
+        return options;
+    }
+}

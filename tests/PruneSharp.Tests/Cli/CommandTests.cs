@@ -1,0 +1,93 @@
+using System.CommandLine;
+using PruneSharp.Cli;
+using PruneSharp.Cli.Commands;
+using PruneSharp.Onnx;
+using PruneSharp.Tests.Support;
+
+namespace PruneSharp.Tests.Cli;
+
+/// <summary>The commands' handlers run in-process: bad input gives exit code 1 and one line naming the problem.</summary>
+[Collection(SerialCollection.Name)]
+public class CommandTests
+{
+    static (int Code, string Output, string Error) Invoke(params string[] args)
+    {
+        var root = new RootCommand("test") { TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), DemoCommand.Create() };
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (CommandRunner.Run(root, args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+    }
+
+    [Theory]
+    [InlineData("--method", "foo", "--method 'foo' is not one of")]
+    [InlineData("--sparsity", "1.5", "--sparsity must be in [0, 1), got 1.5")]
+    [InlineData("--granularity", "3:2", "--granularity '3:2'")]
+    [InlineData("--scope", "everywhere", "--scope 'everywhere' is not one of")]
+    [InlineData("--schedule", "iterative:0", "--schedule 'iterative:0'")]
+    public void Prune_refuses_bad_choices_with_one_line(string option, string value, string message)
+    {
+        using var folder = new TempFolder();
+        var args = new List<string> { "prune", "lenet-300-100", option, value, "-o", folder.File("out.onnx") };
+        if (option != "--sparsity") args.AddRange(new[] { "--sparsity", "0.5" });
+        var (code, _, error) = Invoke(args.ToArray());
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.False(File.Exists(folder.File("out.onnx")));
+    }
+
+    [Fact]
+    public void Prune_writes_a_model_with_the_requested_zeros()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--scope", "global", "--sparsity", "0.9", "--exclude", "fc3.*", "--json", "-o", folder.File("p.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Contains("\"compression_ratio\"", output);
+        var graph = OnnxFile.Read(folder.File("p.onnx"));
+        var weights = graph.Initializers.Where(i => i.Key is "fc1.weight" or "fc2.weight").Select(i => i.Value).ToList();
+        long total = weights.Sum(w => w.numel()), zeros = weights.Sum(w => w.numel() - w.count_nonzero().item<long>());
+        Assert.Equal(0.9, (double)zeros / total, 2);
+        Assert.Equal(0, graph.Initializers["fc3.weight"].numel() - graph.Initializers["fc3.weight"].count_nonzero().item<long>());
+    }
+
+    [Fact]
+    public void Prune_fine_tune_needs_data()
+    {
+        var (code, _, error) = Invoke("prune", "lenet-5", "--sparsity", "0.5", "--finetune-epochs", "1", "-o", "x.onnx");
+        Assert.Equal(1, code);
+        Assert.Contains("--finetune-epochs needs --data", error);
+    }
+
+    [Theory]
+    [InlineData("--rate", "1.5", "--rate must be in (0, 1)")]
+    [InlineData("--variants", "ticket,lucky", "'lucky' is not one of")]
+    [InlineData("--retrain", "again", "--retrain 'again'")]
+    public void Lth_refuses_bad_settings(string option, string value, string message)
+    {
+        using var folder = new TempFolder();
+        var (code, _, error) = Invoke("lth", option, value, "--out", folder.File("exp"));
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public void Eval_and_train_name_missing_inputs()
+    {
+        var (code, _, error) = Invoke("eval", "/nonexistent/model.onnx");
+        Assert.Equal(1, code);
+        Assert.Contains("model file not found", error);
+        (code, _, error) = Invoke("train", "--model", "no-such-net", "--data", "/nonexistent/folder", "-o", "x.onnx");
+        Assert.Equal(1, code);
+        Assert.Contains("/nonexistent/folder", error);
+    }
+}
