@@ -13,11 +13,13 @@ namespace PruneSharp.Bench;
 /// One global magnitude pruning (element granularity, exact count) of a 25.2M-parameter model, against a baseline
 /// that selects the same count with a full stable sort of the concatenated scores.
 /// </summary>
-static class GlobalMagnitudeBench
+sealed class GlobalMagnitudeBench : IBenchmark
 {
-    public const string Summary = "global magnitude pruning of a 25M-parameter model (options: --threads N, --repeats N, --sparsity S)";
+    public string Name => "global-magnitude";
 
-    public static int Run(string[] args)
+    public string Description => "global magnitude pruning of a 25M-parameter model (options: --threads N, --repeats N, --sparsity S)";
+
+    public int Run(string[] args)
     {
         int threads = Option(args, "--threads", 2), repeats = Option(args, "--repeats", 5);
         double sparsity = Option(args, "--sparsity", 0.9);

@@ -17,9 +17,10 @@ namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
-/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch.
+/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch,
+/// <c>Structured</c> (PruneCommand.Structured.cs) the channel-pruning branch selected by <c>--structured channel</c>.
 /// </summary>
-static class PruneCommand
+static partial class PruneCommand
 {
     sealed record Common(GraphModule Model, ImageDataset? Train, ImageDataset? Test, int FineTuneEpochs, string Output, bool Json);
 
@@ -38,18 +39,25 @@ static class PruneCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var flags = new TrainingFlags("--lr-schedule");
         var command = new Command("prune",
-            "Prune a model's weights (unstructured) and save it with zeros in place of the pruned weights.\n" +
-            "Example: prunesharp prune lenet5.onnx --scope global --sparsity 0.9 --finetune-epochs 1 --data fashion-mnist -o lenet5-90.onnx")
+            "Prune a model's weights (unstructured: saved with zeros in place of the pruned weights) or, with --structured channel,\n" +
+            "remove whole channels and save a smaller dense model.\n" +
+            "Example: prunesharp prune lenet5.onnx --scope global --sparsity 0.9 --finetune-epochs 1 --data fashion-mnist -o lenet5-90.onnx\n" +
+            "Example: prunesharp prune resnet18.onnx --structured channel --method l2 --ratio 0.5 --round-to 8 --ignore fc -o small.onnx")
         {
             model, method, granularity, scope, sparsity, schedule, finetune, data, exclude, output, json,
         };
         foreach (var option in flags.All) command.Options.Add(option);
+        var structured = new StructuredOptions();
+        foreach (var option in structured.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             int epochs = parse.GetValue(finetune);
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
+            if (parse.GetValue(structured.Kind) is { } kind)
+                return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
+                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);

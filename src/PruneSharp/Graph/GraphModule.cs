@@ -95,6 +95,18 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <summary>True if <paramref name="name"/> is a trainable parameter (a floating-point weight), false for buffers.</summary>
     public bool IsParameter(string name) => _parameterNames.Contains(name);
 
+    /// <summary>
+    /// Every weight by its graph name: trainable parameters and buffers (constants, running statistics), in
+    /// initializer order. One pass over the module (looking names up one by one costs a walk each in TorchSharp).
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> Weights()
+    {
+        var all = new Dictionary<string, Tensor>();
+        foreach (var (name, parameter) in named_parameters()) all[name] = parameter;
+        foreach (var (name, buffer) in named_buffers()) all[name] = buffer;
+        return _stored.ToDictionary(s => s.Name, s => all[s.Name]);
+    }
+
     /// <summary>Runs the graph on its single input and returns its first output.</summary>
     public override Tensor forward(Tensor input) => Run(new[] { input })[0];
 
@@ -107,8 +119,8 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
         CheckInputs(inputs);
         var env = new Tensor?[_slots.Count];
         for (int i = 0; i < _inputSlots.Length; i++) env[_inputSlots[i]] = inputs[i];
-        foreach (var (slot, name, isParameter) in _stored)
-            env[slot] = isParameter ? get_parameter(name) : get_buffer(name);
+        var weights = Weights();
+        foreach (var (slot, name, _) in _stored) env[slot] = weights[name];
         foreach (var (slot, value) in _folded) env[slot] = value;
 
         HashSet<int>? watched = null;
@@ -174,8 +186,7 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
         copy.Outputs.AddRange(_graph.Outputs);
         foreach (var (k, v) in _graph.ValueInfos) copy.ValueInfos[k] = v;
         foreach (var (k, v) in _graph.Metadata) copy.Metadata[k] = v;
-        foreach (var (_, name, isParameter) in _stored)
-            copy.Initializers[name] = (isParameter ? get_parameter(name)! : get_buffer(name)!).detach().cpu();
+        foreach (var (name, value) in Weights()) copy.Initializers[name] = value.detach().cpu();
         return copy;
     }
 

@@ -32,7 +32,8 @@ public sealed record LayerParameters(string Node, string OpType, IReadOnlyList<P
 /// <summary>
 /// Which nodes hold weights, and how sparse they are. A weight is a floating-point initializer that is not op state
 /// (BatchNorm's running statistics are state), the same split <see cref="GraphModule"/> makes into parameters and
-/// buffers. A weight read by several nodes is listed under the first.
+/// buffers. A weight read by several nodes is listed under the first. Exporters alias shared constants through
+/// <c>Identity</c> nodes (torch.onnx does for deduplicated biases); a weight is listed under the node that reads the alias.
 /// </summary>
 public static class ParameterSummary
 {
@@ -42,13 +43,18 @@ public static class ParameterSummary
         registry ??= OpRegistry.Default;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var layers = new List<LayerParameters>();
+        var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+            if (node.OpType == "Identity" && node.Inputs.Count == 1 && node.Outputs.Count == 1 && graph.Initializers.ContainsKey(node.Inputs[0]))
+                aliases[node.Outputs[0]] = node.Inputs[0];
         foreach (var node in graph.Nodes)
         {
+            if (node.OpType == "Identity" && aliases.ContainsKey(node.Outputs[0])) continue;
             OpFamily? family = FamilyOrNull(registry, node, graph.Opset);
             var tensors = new List<ParameterTensor>();
             for (int i = 0; i < node.Inputs.Count; i++)
             {
-                string name = node.Inputs[i];
+                string name = aliases.GetValueOrDefault(node.Inputs[i], node.Inputs[i]);
                 if (!graph.Initializers.TryGetValue(name, out var value) || !value.dtype.ToDataType().IsFloatingPoint()) continue;
                 if (family != null && family.IsStateInput(node, i)) continue;
                 if (!seen.Add(name)) continue;

@@ -26,7 +26,7 @@ sealed class ModelSource(string source, string? baseDirectory) : IDisposable
     /// Checks that <paramref name="proto"/>'s external data names <paramref name="byteCount"/> bytes inside a file
     /// of the model's folder, and returns a reader that copies them. Nothing is allocated before the check.
     /// </summary>
-    public Action<Span<byte>> Locate(TensorProto proto, string what, long byteCount)
+    public Action<Span<byte>> Locate(ITensorFields proto, string what, long byteCount)
     {
         string? location = null;
         long offset = 0;

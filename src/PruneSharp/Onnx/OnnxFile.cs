@@ -58,6 +58,26 @@ public static class OnnxFile
         return OnnxReader.Read(bytes, source);
     }
 
+    /// <summary>Reads a model from a stream. External data, if any, is looked for in <paramref name="baseDirectory"/>.</summary>
+    /// <param name="stream">The model file's bytes, read to the end.</param>
+    /// <param name="baseDirectory">The folder holding the model's external data files, or null if it has none.</param>
+    /// <param name="sourceName">How errors name the model.</param>
+    /// <exception cref="OnnxFormatException">The bytes are not a readable ONNX model, or more than 2 GiB.</exception>
+    public static Graph.Graph Read(Stream stream, string? baseDirectory = null, string sourceName = "ONNX model")
+    {
+        if (stream.CanSeek && stream.Length - stream.Position > Array.MaxLength)
+            throw new OnnxFormatException($"{sourceName}: the model has {stream.Length - stream.Position} bytes; ONNX models over 2 GiB must keep their weights in external data");
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        for (int n; (n = stream.Read(chunk)) > 0;)
+        {
+            if (buffer.Length + n > Array.MaxLength)
+                throw new OnnxFormatException($"{sourceName}: the model is over 2 GiB; ONNX models this large must keep their weights in external data");
+            buffer.Write(chunk, 0, n);
+        }
+        return Read(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), baseDirectory, sourceName);
+    }
+
     /// <summary>
     /// Writes <paramref name="graph"/> to <paramref name="path"/> atomically (a temporary file in the same folder,
     /// then a rename). When its initializers hold more than <paramref name="externalDataThreshold"/> bytes, they go to
@@ -70,7 +90,13 @@ public static class OnnxFile
     /// <summary>Reads the model at <paramref name="path"/> into a trainable <see cref="GraphModule"/>.</summary>
     /// <exception cref="OnnxFormatException">The file is not a readable ONNX model.</exception>
     /// <exception cref="UnsupportedOpException">The model uses an op the executor does not run.</exception>
-    public static GraphModule Load(string path, OpRegistry? registry = null) => new(Read(path), registry);
+    /// <remarks>Weights that the exporter stored once and copied with Identity nodes get initializers of their own (<see cref="Graph.Passes.InitializerCopies"/>).</remarks>
+    public static GraphModule Load(string path, OpRegistry? registry = null)
+    {
+        var graph = Read(path);
+        Graph.Passes.InitializerCopies.Materialize(graph);
+        return new(graph, registry);
+    }
 
     /// <summary>Writes <paramref name="module"/>'s graph with its current weights to <paramref name="path"/> (see <see cref="Write"/>).</summary>
     public static void Save(GraphModule module, string path, long externalDataThreshold = DefaultExternalDataThreshold) =>

@@ -16,17 +16,25 @@ static class OnnxReader
     public static Graph.Graph Read(ReadOnlySpan<byte> bytes, ModelSource source)
     {
         CheckSignature(bytes, source);
-        ModelProto model;
+        ModelReadProto model;
+        List<System.Range?> rawData;
         try
         {
-            model = ModelProto.Parser.ParseFrom(bytes);
+            model = Parser.ParseFrom(bytes);
+            rawData = InitializerScan.RawDataRanges(bytes);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is InvalidProtocolBufferException or FormatException or ArgumentException or OverflowException)
         {
             throw source.Error($"not a valid ONNX model (the protobuf data is truncated or garbled: {e.Message})", e);
         }
-        return Convert(model, source);
+        int count = model.Graph?.Initializer.Count ?? 0;
+        if (rawData.Count != count)
+            throw source.Error($"not a valid ONNX model (the graph's {count} initializers could not be matched with their data)");
+        return Convert(model, bytes, rawData, source);
     }
+
+    /// <summary>Parses the reading view: initializers' raw_data is skipped here and copied from the input by <see cref="Convert"/>.</summary>
+    static readonly MessageParser<ModelReadProto> Parser = ModelReadProto.Parser.WithDiscardUnknownFields(true);
 
     static void CheckSignature(ReadOnlySpan<byte> bytes, ModelSource source)
     {
@@ -46,7 +54,7 @@ static class OnnxReader
         if (kind != null) throw source.Error($"this is {kind}, not an ONNX model");
     }
 
-    static Graph.Graph Convert(ModelProto model, ModelSource source)
+    static Graph.Graph Convert(ModelReadProto model, ReadOnlySpan<byte> bytes, List<System.Range?> rawData, ModelSource source)
     {
         if (!model.HasIrVersion || model.IrVersion is < 3 or > 100)
             throw source.Error(model.HasIrVersion
@@ -59,12 +67,14 @@ static class OnnxReader
         ReadMetadata(model, graph);
 
         var g = model.Graph;
-        foreach (var initializer in g.Initializer)
+        for (int i = 0; i < g.Initializer.Count; i++)
         {
+            var initializer = g.Initializer[i];
             if (string.IsNullOrEmpty(initializer.Name)) throw source.Error("an initializer has no name");
             string what = $"initializer '{initializer.Name}'";
             if (graph.Initializers.ContainsKey(initializer.Name)) throw source.Error($"{what} appears twice");
-            graph.Initializers[initializer.Name] = TensorCodec.Decode(initializer, what, source);
+            var raw = rawData[i];
+            graph.Initializers[initializer.Name] = TensorCodec.Decode(initializer, raw is { } r ? bytes[r] : default, raw != null, what, source);
         }
 
         foreach (var input in g.Input)
@@ -88,7 +98,7 @@ static class OnnxReader
         return graph;
     }
 
-    static int DefaultOpset(ModelProto model, ModelSource source)
+    static int DefaultOpset(ModelReadProto model, ModelSource source)
     {
         var imports = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").ToList();
         if (imports.Count == 0)
@@ -101,7 +111,7 @@ static class OnnxReader
         return (int)version;
     }
 
-    static void ReadMetadata(ModelProto model, Graph.Graph graph)
+    static void ReadMetadata(ModelReadProto model, Graph.Graph graph)
     {
         if (model.HasProducerName) graph.Metadata[OnnxFile.ProducerNameKey] = model.ProducerName;
         if (model.HasProducerVersion) graph.Metadata[OnnxFile.ProducerVersionKey] = model.ProducerVersion;

@@ -27,10 +27,15 @@ static class TensorCodec
         _ => 0,
     };
 
+    /// <summary>Decodes a tensor attribute. <paramref name="what"/> names it in errors.</summary>
+    public static torch.Tensor Decode(TensorProto proto, string what, ModelSource source) =>
+        Decode(proto, proto.HasRawData ? proto.RawData.Span : default, proto.HasRawData, what, source);
+
     /// <summary>
-    /// Decodes <paramref name="proto"/>. <paramref name="what"/> names it in errors (e.g. "initializer 'conv.weight'").
+    /// Decodes a tensor whose <c>raw_data</c>, if <paramref name="hasRaw"/>, is <paramref name="raw"/>.
+    /// <paramref name="what"/> names it in errors (e.g. "initializer 'conv.weight'").
     /// </summary>
-    public static torch.Tensor Decode(TensorProto proto, string what, ModelSource source)
+    public static torch.Tensor Decode(ITensorFields proto, ReadOnlySpan<byte> raw, bool hasRaw, string what, ModelSource source)
     {
         var type = (DataType)proto.DataType;
         if (type == DataType.String)
@@ -58,12 +63,12 @@ static class TensorCodec
             read(tensor.bytes);
             return Normalized(tensor, type);
         }
-        if (proto.HasRawData)
+        if (hasRaw)
         {
-            if (proto.RawData.Length != byteCount)
-                throw source.Error($"{what}: raw_data has {proto.RawData.Length} bytes but dims [{string.Join(",", dims)}] of {type} need {byteCount}");
+            if (raw.Length != byteCount)
+                throw source.Error($"{what}: raw_data has {raw.Length} bytes but dims [{string.Join(",", dims)}] of {type} need {byteCount}");
             var tensor = torch.empty(dims, type.ToScalarType());
-            proto.RawData.Span.CopyTo(tensor.bytes);
+            raw.CopyTo(tensor.bytes);
             return Normalized(tensor, type);
         }
         return FromTypedField(proto, type, dims, count, what, source);
@@ -111,7 +116,7 @@ static class TensorCodec
         return tensor;
     }
 
-    static torch.Tensor FromTypedField(TensorProto proto, DataType type, long[] dims, long count, string what, ModelSource source)
+    static torch.Tensor FromTypedField(ITensorFields proto, DataType type, long[] dims, long count, string what, ModelSource source)
     {
         // Which typed field carries each element type, and how many of its entries make one element.
         (int available, string field, int perElement) = type switch

@@ -22,4 +22,15 @@ public class ParameterSummaryTests
         Assert.Equal(new[] { "bn.weight", "bn.bias" }, layers[1].Tensors.Select(t => t.Name)); // running statistics are state
         Assert.Equal(108 + 4 + 8 + 20 + 5, layers.Sum(l => l.Count));
     }
+
+    [Fact]
+    public void Weights_aliased_through_identity_nodes_are_listed_under_their_reader()
+    {
+        var graph = TestGraphs.SmallCnn();
+        graph.Nodes[0].Inputs[2] = "conv.bias.alias";
+        graph.Nodes.Insert(0, new Node("alias", "Identity", new[] { "conv.bias" }, new[] { "conv.bias.alias" }));
+        var layers = ParameterSummary.ByLayer(graph);
+        Assert.Equal(new[] { "conv", "bn", "fc" }, layers.Select(l => l.Node));
+        Assert.Equal(new[] { "conv.weight", "conv.bias" }, layers[0].Tensors.Select(t => t.Name));
+    }
 }

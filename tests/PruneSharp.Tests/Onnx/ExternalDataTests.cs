@@ -89,5 +89,7 @@ public class ExternalDataTests
         byte[] bytes = File.ReadAllBytes(folder.File("m.onnx"));
         Assert.Contains("not read from a folder", Assert.Throws<OnnxFormatException>(() => OnnxFile.Read(bytes)).Message);
         Assert.NotEmpty(OnnxFile.Read(bytes, folder.Path).Initializers);
+        using var stream = File.OpenRead(folder.File("m.onnx"));
+        Assert.NotEmpty(OnnxFile.Read(stream, folder.Path, "m.onnx").Initializers);
     }
 }

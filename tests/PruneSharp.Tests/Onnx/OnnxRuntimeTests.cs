@@ -24,7 +24,7 @@ public class OnnxRuntimeTests
             var x = randn(batch, 3, 8, 8);
             var reference = runtime.Run(new Dictionary<string, Tensor> { ["input"] = x })["logits"];
             using (no_grad())
-                Assert.True(module.call(x).allclose(reference, 1e-5, 1e-5), $"batch {batch}");
+                Assert.True(module.call(x).allclose(reference, 1e-4, 1e-5), $"batch {batch}");
         }
     }
 
@@ -39,7 +39,7 @@ public class OnnxRuntimeTests
         using var runtime = new OnnxRuntimeRunner(folder.File("ext.onnx"));
         var x = randn(2, 3, 8, 8);
         using (no_grad())
-            Assert.True(module.call(x).allclose(runtime.Run(new Dictionary<string, Tensor> { ["input"] = x })["logits"], 1e-5, 1e-5));
+            Assert.True(module.call(x).allclose(runtime.Run(new Dictionary<string, Tensor> { ["input"] = x })["logits"], 1e-4, 1e-5));
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public class OnnxRuntimeTests
         var report = RuntimeCheck.Run(folder.File("cnn.onnx"), new RuntimeCheckOptions { Samples = 2, Seed = 5 });
         Assert.True(report.Passed);
         Assert.Equal(new long[] { 1, 3, 8, 8 }, report.InputShapes["input"]); // symbolic batch defaults to 1
-        Assert.InRange(report.Outputs.Single().MaxAbsDiff, 0, 1e-5);
+        Assert.InRange(report.Outputs.Single().MaxAbsDiff, 0, 1e-4);
 
         // The same check must notice a wrong result: run our side with a Relu that computes |x| instead.
         var families = BuiltInOps.All().Where(f => !f.OpTypes.Contains("Relu")).Append(new AbsoluteValueAsRelu());

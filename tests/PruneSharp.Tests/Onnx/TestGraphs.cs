@@ -9,19 +9,19 @@ static class TestGraphs
     /// <summary>conv(3→4, 3x3, pad 1) → BN → ReLU → global average pool → flatten → Gemm(4→5), with a batch dimension.</summary>
     public static PruneSharp.Graph.Graph SmallCnn(int opset = 17)
     {
-        manual_seed(11);
+        var rng = new TorchSharp.torch.Generator(11); // a private generator: tests run in parallel
         var g = new PruneSharp.Graph.Graph { Name = "small_cnn", Opset = opset };
         g.Inputs.Add(new ValueInfo("input", DataType.Float, new[] { Dim.Named("batch"), (Dim)3, (Dim)8, (Dim)8 }));
         g.Outputs.Add(new ValueInfo("logits", DataType.Float, new[] { Dim.Named("batch"), (Dim)5 }));
         g.ValueInfos["r"] = new ValueInfo("r", DataType.Float, new[] { Dim.Named("batch"), (Dim)4, (Dim)8, new Dim(null) });
-        g.Initializers["conv.weight"] = randn(4, 3, 3, 3) * 0.3;
-        g.Initializers["conv.bias"] = randn(4) * 0.1;
-        g.Initializers["bn.weight"] = rand(4) + 0.5;
-        g.Initializers["bn.bias"] = randn(4) * 0.1;
-        g.Initializers["bn.running_mean"] = randn(4) * 0.1;
-        g.Initializers["bn.running_var"] = rand(4) + 0.5;
-        g.Initializers["fc.weight"] = randn(5, 4) * 0.5;
-        g.Initializers["fc.bias"] = randn(5) * 0.1;
+        g.Initializers["conv.weight"] = randn(new long[] { 4, 3, 3, 3 }, generator: rng) * 0.3;
+        g.Initializers["conv.bias"] = randn(new long[] { 4 }, generator: rng) * 0.1;
+        g.Initializers["bn.weight"] = rand(new long[] { 4 }, generator: rng) + 0.5;
+        g.Initializers["bn.bias"] = randn(new long[] { 4 }, generator: rng) * 0.1;
+        g.Initializers["bn.running_mean"] = randn(new long[] { 4 }, generator: rng) * 0.1;
+        g.Initializers["bn.running_var"] = rand(new long[] { 4 }, generator: rng) + 0.5;
+        g.Initializers["fc.weight"] = randn(new long[] { 5, 4 }, generator: rng) * 0.5;
+        g.Initializers["fc.bias"] = randn(new long[] { 5 }, generator: rng) * 0.1;
         g.Nodes.Add(new Node("conv", "Conv", new[] { "input", "conv.weight", "conv.bias" }, new[] { "c" },
             new Dictionary<string, AttributeValue> { ["pads"] = AttributeValue.FromInts(new long[] { 1, 1, 1, 1 }), ["kernel_shape"] = AttributeValue.FromInts(new long[] { 3, 3 }) }));
         g.Nodes.Add(new Node("bn", "BatchNormalization", new[] { "c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var" }, new[] { "b" },

@@ -30,6 +30,16 @@ public class ArithmeticTests
     }
 
     [Fact]
+    public void Det_of_a_batch_of_2x2_matrices_is_ad_minus_bc()
+    {
+        manual_seed(3);
+        var m = randn(3, 2, 2);
+        var expected = m[.., 0, 0] * m[.., 1, 1] - m[.., 0, 1] * m[.., 1, 0];
+        AssertClose(expected, Run("Det", new[] { m })[0], 1e-5, 1e-6);
+        Assert.ThrowsAny<GraphException>(() => Run("Det", new[] { randn(2, 3) }));
+    }
+
+    [Fact]
     public void BatchNormalization_training_mode_returns_updated_running_statistics()
     {
         manual_seed(2);

@@ -179,6 +179,21 @@ public class PoolingTests
     }
 
     [Fact]
+    public void MaxUnpool_puts_the_pooled_maxima_back_where_MaxPool_found_them()
+    {
+        manual_seed(9);
+        var x = randn(2, 3, 4, 6);
+        var attributes = Attrs(("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
+        var pooled = Run("MaxPool", new[] { x }, attributes, outputs: 2);
+        var y = Run("MaxUnpool", new[] { pooled[0], pooled[1] }, attributes)[0];
+        Assert.Equal(x.shape, y.shape);
+        AssertClose(pooled[0].flatten(), y.flatten().gather(0, pooled[1].flatten()), 0, 0);
+        Assert.Equal(pooled[0].numel(), y.count_nonzero().item<long>());
+        var larger = Run("MaxUnpool", new[] { pooled[0], pooled[1], tensor(new long[] { 2, 3, 5, 7 }) }, attributes)[0];
+        AssertClose(y, larger.narrow(2, 0, 4).narrow(3, 0, 6), 0, 0);
+    }
+
+    [Fact]
     public void Pooling_without_kernel_shape_is_rejected_naming_the_node()
     {
         var e = Assert.ThrowsAny<GraphException>(() => Run("MaxPool", new[] { randn(1, 1, 4, 4) }, Attrs(("strides", new long[] { 2, 2 }))));

@@ -16,6 +16,12 @@ public sealed class Einsum : OpFamily
     public override int MinOpset => 12;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (Enumerable.Range(0, flow.Node.Inputs.Count).Any(i => flow.Input(i) != null)) flow.Block("Einsum may contract or mix any axis");
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         string equation = new(node.GetString("equation", "").Where(c => !char.IsWhiteSpace(c)).ToArray());

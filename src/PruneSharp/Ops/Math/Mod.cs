@@ -13,6 +13,9 @@ public sealed class Mod : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Mod" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.Elementwise(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool fmod = node.GetInt("fmod", 0) != 0;

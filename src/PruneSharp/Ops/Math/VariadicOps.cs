@@ -10,6 +10,9 @@ public sealed class VariadicOps : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Sum", "Mean" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.Elementwise(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (node.Inputs.Count == 0)

@@ -33,20 +33,34 @@ public sealed class BatchNormalization : OpFamily
     {
         double epsilon = node.GetFloat("epsilon", 1e-5f);
         double momentum = node.GetFloat("momentum", 0.9f);
-        bool graphTraining = context.Opset >= 14 && node.GetInt("training_mode", 0) != 0;
-        bool statistics = node.Outputs.Skip(1).Any(o => o.Length > 0);
-        if (node.Outputs.Skip(3).Any(o => o.Length > 0))
-            throw new GraphException($"node '{node.Name}' (BatchNormalization): the saved mean and variance outputs (before opset 14) are not supported");
+        // From opset 14 the training_mode attribute asks for batch statistics explicitly; before it, exports from
+        // training mode only list the extra outputs. The module's train()/eval() flag decides otherwise.
+        bool attributeTraining = context.Opset >= 14 && node.GetInt("training_mode", 0) != 0;
+        int outputs = node.Outputs.Count;
         return (inputs, training) =>
         {
             Tensor x = inputs[0]!, scale = inputs[1]!, bias = inputs[2]!, mean = inputs[3]!, variance = inputs[4]!;
-            if (!statistics && (training || !graphTraining))
-                return new[] { nn.functional.batch_norm(x, mean, variance, scale, bias, training, 1 - momentum, epsilon) };
-            long[] dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
-            var channel = new[] { 1L, -1L }.Concat(Enumerable.Repeat(1L, (int)x.dim() - 2)).ToArray();
-            Tensor batchMean = x.mean(dims), batchVariance = x.var(dims, unbiased: false);
-            Tensor y = (x - batchMean.reshape(channel)) * (batchVariance.reshape(channel) + epsilon).rsqrt() * scale.reshape(channel) + bias.reshape(channel);
-            return new[] { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVariance * (1 - momentum) };
+            if (!training && attributeTraining)
+            {
+                // Batch statistics without touching the buffers (an inference run must not change the model).
+                var (batchMean, batchVariance) = BatchStatistics(x);
+                var channel = ChannelShape(x);
+                Tensor y = (x - batchMean.reshape(channel)) * (batchVariance.reshape(channel) + epsilon).rsqrt() * scale.reshape(channel) + bias.reshape(channel);
+                return new[] { y, mean * momentum + batchMean * (1 - momentum), variance * momentum + batchVariance * (1 - momentum), batchMean, batchVariance }[..outputs];
+            }
+            // In training, torch updates the running-statistics buffers in place.
+            Tensor result = nn.functional.batch_norm(x, mean, variance, scale, bias, training, 1 - momentum, epsilon);
+            if (outputs == 1) return new[] { result };
+            var (saved, savedVariance) = training ? BatchStatistics(x) : (mean, variance);
+            return new[] { result, mean, variance, saved, savedVariance }[..outputs];
         };
     }
+
+    static (Tensor Mean, Tensor Variance) BatchStatistics(Tensor x)
+    {
+        long[] dims = Enumerable.Range(0, (int)x.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
+        return (x.mean(dims), x.var(dims, unbiased: false));
+    }
+
+    static long[] ChannelShape(Tensor x) => new[] { 1L, -1L }.Concat(Enumerable.Repeat(1L, (int)x.dim() - 2)).ToArray();
 }

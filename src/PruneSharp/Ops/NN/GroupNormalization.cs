@@ -17,6 +17,12 @@ public sealed class GroupNormalization : OpFamily
     public override int MinOpset => 18;
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) != null) flow.Block("GroupNormalization's statistics span the channels of a group");
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         double epsilon = node.GetFloat("epsilon", 1e-5f);

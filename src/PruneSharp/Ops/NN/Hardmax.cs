@@ -13,6 +13,15 @@ public sealed class Hardmax : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Hardmax" };
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through unless the maximum may be taken across them (see <see cref="Softmax.SpansChannels"/>).</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        if (Softmax.SpansChannels(flow, channels)) flow.Block("Hardmax compares across the channels");
+        else ChannelRules.PassThrough(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool coerce = context.Opset < 13;

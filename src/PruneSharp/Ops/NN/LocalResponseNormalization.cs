@@ -13,6 +13,12 @@ public sealed class LocalResponseNormalization : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "LRN" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) != null) flow.Block("LRN normalises across neighbouring channels");
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         double alpha = node.GetFloat("alpha", 1e-4f), beta = node.GetFloat("beta", 0.75f), bias = node.GetFloat("bias", 1f);

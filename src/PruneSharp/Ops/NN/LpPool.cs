@@ -13,6 +13,9 @@ public sealed class LpPool : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "LpPool" };
 
     /// <inheritdoc />
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var attributes = PoolAttributes.Read(node);

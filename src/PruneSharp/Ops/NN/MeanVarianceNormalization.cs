@@ -10,6 +10,17 @@ public sealed class MeanVarianceNormalization : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "MeanVarianceNormalization" };
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through when the statistics are per channel (the channel axis is not among the axes).</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        var axes = flow.Node.GetInts("axes") ?? new long[] { 0, 2, 3 };
+        if (axes.Any(a => (a < 0 ? a + rank : a) == channels.Axis)) flow.Block("MeanVarianceNormalization's statistics span the channels");
+        else ChannelRules.PassThrough(flow);
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long[] axes = node.GetInts("axes")?.ToArray() ?? new long[] { 0, 2, 3 };

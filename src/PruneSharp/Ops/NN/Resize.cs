@@ -22,6 +22,10 @@ public sealed class Resize : OpFamily
     public override int MinOpset => 11;
 
     /// <inheritdoc />
+    /// <remarks>Channels pass through unless the channel axis itself is resized.</remarks>
+    public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThroughIfSizeKept(flow);
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         string mode = node.GetString("mode", "nearest");

@@ -14,15 +14,25 @@ public sealed class Softmax : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Softmax", "LogSoftmax" };
 
     /// <inheritdoc />
-    /// <remarks>Channels pass through unless the softmax normalises across them.</remarks>
+    /// <remarks>Channels pass through unless the softmax may normalise across them (see <see cref="SpansChannels"/>).</remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
         if (flow.Input(0) is not { } channels) return;
-        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
-        long axis = flow.Node.GetInt("axis", -1);
-        if (axis < 0) axis += rank;
-        if (channels.Axis == axis) flow.Block("softmax normalises across the channels");
+        if (SpansChannels(flow, channels)) flow.Block("softmax normalises across the channels");
         else ChannelRules.PassThrough(flow);
+    }
+
+    /// <summary>
+    /// True if a softmax-like node may normalise across <paramref name="channels"/>. The channel rule does not know
+    /// the opset, so it assumes the union of both forms: from opset 13 the one axis (default -1), before it every
+    /// axis from <c>axis</c> (default 1) on.
+    /// </summary>
+    internal static bool SpansChannels(ChannelFlow flow, ValueChannels channels)
+    {
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        long first = flow.Node.Attributes.ContainsKey("axis") ? flow.Node.GetInt("axis", 1) : 1;
+        if (first < 0) first += rank;
+        return channels.Axis >= first;
     }
 
     /// <inheritdoc />

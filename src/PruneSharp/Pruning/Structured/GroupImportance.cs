@@ -28,9 +28,8 @@ public interface IGroupImportance
 static class GroupSlices
 {
     /// <summary>The weight's current value (parameter or buffer).</summary>
-    public static Tensor Value(GraphModule module, string name) =>
-        (module.IsParameter(name) ? module.get_parameter(name) : module.get_buffer(name))
-        ?? throw new GraphException($"weight '{name}' is not in the module");
+    public static Tensor Value(IReadOnlyDictionary<string, Tensor> weights, string name) =>
+        weights.TryGetValue(name, out var value) ? value : throw new GraphException($"weight '{name}' is not in the module");
 
     /// <summary>Rows [positions, rest] of the member's slices: row k belongs to channel member.Channels[k].</summary>
     public static Tensor Rows(Tensor weight, GroupMember member)
@@ -73,9 +72,10 @@ public sealed record MagnitudeImportance(int P = 2, GroupAggregation Aggregation
     public Tensor Score(ChannelGroup group, GraphModule module)
     {
         var scores = new List<Tensor>();
+        var weights = module.Weights();
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces || (IncludeReads && m.Role == WeightRole.Reads)))
         {
-            var rows = GroupSlices.Rows(GroupSlices.Value(module, member.Weight), member).abs().pow(P).sum(1);
+            var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).abs().pow(P).sum(1);
             scores.Add(GroupSlices.PerChannel(rows, member, group.Size));
         }
         return GroupSlices.Aggregate(scores, group.Size, Aggregation);
@@ -92,9 +92,10 @@ public sealed record FpgmImportance : IGroupImportance
     public Tensor Score(ChannelGroup group, GraphModule module)
     {
         var parts = new List<Tensor>();
+        var weights = module.Weights();
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces))
         {
-            var rows = GroupSlices.Rows(GroupSlices.Value(module, member.Weight), member).to_type(ScalarType.Float64);
+            var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).to_type(ScalarType.Float64);
             // Place each row at its channel (one slice per channel for producers).
             parts.Add(zeros(group.Size, rows.shape[1], dtype: float64).index_copy(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rows));
         }
@@ -113,8 +114,9 @@ public sealed record BatchNormScaleImportance : IGroupImportance
     /// <inheritdoc />
     public Tensor Score(ChannelGroup group, GraphModule module)
     {
+        var weights = module.Weights();
         var scores = group.Members.Where(m => m.OpType == "BatchNormalization" && m.Input == 1)
-            .Select(m => GroupSlices.PerChannel(GroupSlices.Rows(GroupSlices.Value(module, m.Weight), m).abs().sum(1), m, group.Size))
+            .Select(m => GroupSlices.PerChannel(GroupSlices.Rows(GroupSlices.Value(weights, m.Weight), m).abs().sum(1), m, group.Size))
             .ToList();
         return GroupSlices.Aggregate(scores, group.Size, GroupAggregation.Sum);
     }
@@ -131,9 +133,10 @@ public sealed record TaylorImportance : IGroupImportance
     public Tensor Score(ChannelGroup group, GraphModule module)
     {
         var total = zeros(group.Size, dtype: float64);
+        var weights = module.Weights();
         foreach (var member in group.Members.Where(m => m.Role != WeightRole.Reads && module.IsParameter(m.Weight)))
         {
-            var parameter = module.get_parameter(member.Weight)!;
+            var parameter = weights[member.Weight];
             if (parameter.grad is not { } grad)
                 throw new InvalidOperationException($"Taylor importance needs gradients, but '{member.Weight}' has none: run backward on calibration data first");
             var rows = GroupSlices.Rows(parameter.detach() * grad, member).sum(1).to_type(ScalarType.Float64);

@@ -73,7 +73,7 @@ public static class Reconstruction
         {
             "Conv" => node.GetInt("group", 1) == 1 && node.GetString("auto_pad", "NOTSET") == "NOTSET" && SymmetricPads(node.GetInts("pads")),
             "Gemm" => node.GetInt("transA", 0) == 0 && node.GetFloat("alpha", 1f) == 1f,
-            "MatMul" => module.get_parameter(node.Inputs[1])!.dim() == 2,
+            "MatMul" => module.Weights()[node.Inputs[1]].dim() == 2,
             _ => false,
         };
     }
@@ -91,12 +91,12 @@ public static class Reconstruction
     /// <summary>Design rows X [rows, fan-in] and targets Y [rows, outputs] with the layer's bias removed from Y.</summary>
     static (Tensor X, Tensor Y) Rows(Node node, Tensor input, Tensor target, GraphModule module)
     {
-        var bias = node.InputOrNull(2) is { } b ? module.get_parameter(b) : null;
+        var bias = node.InputOrNull(2) is { } b ? module.Weights()[b] : null;
         switch (node.OpType)
         {
             case "Conv":
             {
-                var weight = module.get_parameter(node.Inputs[1])!;
+                var weight = module.Weights()[node.Inputs[1]];
                 if (input.dim() != 4) throw new NotSupportedException("only 2-D convolutions are refitted");
                 long[] kernel = weight.shape[2..];
                 long[] stride = Conv.Spatial(node.GetInts("strides"), 2, 1), dilation = Conv.Spatial(node.GetInts("dilations"), 2, 1);
@@ -130,7 +130,7 @@ public static class Reconstruction
 
     static void Assign(Node node, Tensor solution, GraphModule module)
     {
-        var weight = module.get_parameter(node.Inputs[1])!;
+        var weight = module.Weights()[node.Inputs[1]];
         Tensor value = node.OpType switch
         {
             "Conv" => solution.t().reshape(weight.shape),

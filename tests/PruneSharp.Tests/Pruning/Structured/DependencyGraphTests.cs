@@ -111,16 +111,18 @@ public class DependencyGraphTests
         Assert.Equal(d02 + d12, fpgm[2], 5);
     }
 
-    internal static void RandomiseBatchNorm(GraphModule model)
+    internal static void RandomiseBatchNorm(GraphModule model, long seed = 0)
     {
         // Fresh BatchNorm has mean 0 / var 1; give it real statistics so the equivalence check is not trivial.
+        // A generator of its own keeps this independent of other tests running in parallel.
+        using var generator = new Generator((ulong)seed);
         using var _ = no_grad();
         foreach (var (name, buffer) in model.named_buffers())
         {
-            if (name.EndsWith("running_mean")) buffer.copy_(randn_like(buffer) * 0.1);
-            if (name.EndsWith("running_var")) buffer.copy_(rand_like(buffer) + 0.5);
+            if (name.EndsWith("running_mean")) buffer.copy_(randn(buffer.shape, generator: generator) * 0.1);
+            if (name.EndsWith("running_var")) buffer.copy_(rand(buffer.shape, generator: generator) + 0.5);
         }
         foreach (var (name, p) in model.named_parameters())
-            if (name.Contains("bn") && name.EndsWith(".bias")) p.copy_(randn_like(p) * 0.1);
+            if (name.Contains("bn") && name.EndsWith(".bias")) p.copy_(randn(p.shape, generator: generator) * 0.1);
     }
 }

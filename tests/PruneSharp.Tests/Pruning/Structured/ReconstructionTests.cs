@@ -18,9 +18,9 @@ public class ReconstructionTests
             b[TensorIndex.Slice(150, 300)] = b[TensorIndex.Slice(0, 150)].clone();
         }
         model.eval();
-        manual_seed(2);
-        var calibration = randn(512, 1, 28, 28);
-        var heldOut = randn(64, 1, 28, 28);
+        using var generator = new Generator(2);
+        var calibration = randn(new long[] { 512, 1, 28, 28 }, generator: generator);
+        var heldOut = randn(new long[] { 64, 1, 28, 28 }, generator: generator);
         var dependencies = DependencyGraph.Build(model, new[] { heldOut[..2] });
         var fc1 = dependencies.Groups.Single(g => g.Producers.Contains("fc1"));
         var removed = new Dictionary<int, int[]> { [fc1.Id] = Enumerable.Range(150, 150).ToArray() };
@@ -42,8 +42,8 @@ public class ReconstructionTests
         using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10, Seed: 9));
         DependencyGraphTests.RandomiseBatchNorm(model);
         model.eval();
-        manual_seed(3);
-        var calibration = randn(16, 1, 28, 28);
+        using var generator = new Generator(3);
+        var calibration = randn(new long[] { 16, 1, 28, 28 }, generator: generator);
         var dependencies = DependencyGraph.Build(model, new[] { calibration[..2] });
         var removed = ChannelSelection.Select(dependencies, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.3 });
         using var pruned = Surgery.Apply(dependencies, removed);

@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""Export torchvision classification models (random weights) to ONNX for PruneSharp's import benchmark and checks.
+
+Writes bench/models/<model>-opset<N>-<mode>.onnx, where mode is
+  eval   : eval-mode export with constant folding (what deployment uses), and
+  train  : training=TrainingMode.PRESERVE, do_constant_folding=False (BatchNorm and Dropout kept as trainable ops).
+The input is named 'input' with a symbolic batch dimension; the output 'logits'.
+
+Usage: /usr/bin/python3 bench/export_torchvision.py [--models resnet18,vgg11] [--opsets 13,17] [--out bench/models]
+"""
+import argparse
+import os
+import sys
+
+import torch
+import torchvision
+
+DEFAULT_MODELS = ["resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "squeezenet1_0", "alexnet", "googlenet"]
+
+
+def export(name, opset, training, folder):
+    model = getattr(torchvision.models, name)(weights=None)
+    if name == "googlenet":
+        model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
+    model.train(training)
+    x = torch.randn(1, 3, 224, 224)
+    mode = "train" if training else "eval"
+    path = os.path.join(folder, f"{name}-opset{opset}-{mode}.onnx")
+    torch.onnx.export(
+        model, x, path,
+        opset_version=opset,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        training=torch.onnx.TrainingMode.PRESERVE if training else torch.onnx.TrainingMode.EVAL,
+        do_constant_folding=not training,
+    )
+    print(f"{path}  {os.path.getsize(path) / 1e6:.1f} MB", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    parser.add_argument("--opsets", default="13,17")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(0)
+    for name in args.models.split(","):
+        for opset in (int(o) for o in args.opsets.split(",")):
+            for training in (False, True):
+                try:
+                    export(name, opset, training, args.out)
+                except Exception as e:  # one model's export failure should not stop the others
+                    print(f"{name} opset {opset} {'train' if training else 'eval'}: export failed: {e}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

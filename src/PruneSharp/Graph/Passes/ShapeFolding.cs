@@ -1,0 +1,159 @@
+using PruneSharp.Ops;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Graph.Passes;
+
+/// <summary>
+/// Folds shape arithmetic that feeds <c>Reshape</c> (exporters' <c>Shape → Gather → Unsqueeze → Concat</c> chains for
+/// <c>x.view(x.size(0), -1)</c>) into a constant shape initializer, so that the graph's structure shows what the
+/// reshape does (which channel-dependency analysis and pruning surgery need).
+/// <para>
+/// The chain is evaluated by running the graph at two batch sizes. An entry equal in both runs becomes that constant;
+/// an entry that follows the batch size where the reshaped input's dimension at that index is the batch becomes 0
+/// (copy the input's dimension); one remaining entry that varies becomes -1. A fold is applied only when the new shape
+/// gives exactly the original shape in both runs, and only for graphs whose inputs are all float with the batch as
+/// their one unknown (first) dimension. Nodes left without readers by a fold are removed.
+/// </para>
+/// </summary>
+public static class ShapeFolding
+{
+    const long FirstBatch = 2, SecondBatch = 3;
+
+    /// <summary>Folds what it can prove in <paramref name="graph"/>, in place, and returns how many reshapes were folded.</summary>
+    public static int Apply(Graph graph, OpRegistry? registry = null)
+    {
+        var candidates = graph.Nodes.Where(n => n.OpType == "Reshape" && n.Inputs.Count == 2 && IsShapeComputation(graph, n.Inputs[1])).ToList();
+        if (candidates.Count == 0 || !BatchOnlyInputs(graph)) return 0;
+
+        var capture = candidates.SelectMany(n => n.Inputs).Distinct().ToList();
+        var first = Capture(graph, registry, FirstBatch, capture);
+        var second = Capture(graph, registry, SecondBatch, capture);
+        if (first == null || second == null) return 0;
+
+        var deadBefore = Unread(graph);
+        int folded = 0;
+        foreach (var reshape in candidates)
+        {
+            if (reshape.GetInt("allowzero", 0) != 0) continue;
+            long[]? shape = Fold(first[reshape.Inputs[0]].shape, first[reshape.Inputs[1]], second[reshape.Inputs[0]].shape, second[reshape.Inputs[1]]);
+            if (shape == null) continue;
+            string name = $"{reshape.Name}.folded_shape";
+            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{reshape.Name}.folded_shape_{k}";
+            graph.Initializers[name] = tensor(shape);
+            reshape.Inputs[1] = name;
+            folded++;
+        }
+        if (folded > 0) RemoveNewlyUnread(graph, deadBefore);
+        return folded;
+    }
+
+    /// <summary>True if <paramref name="value"/> is computed only from constants and the shapes (not contents) of values.</summary>
+    static bool IsShapeComputation(Graph graph, string value)
+    {
+        var producers = new Dictionary<string, Node>();
+        foreach (var node in graph.Nodes) foreach (string output in node.Outputs) producers[output] = node;
+        if (graph.Initializers.ContainsKey(value) || !producers.ContainsKey(value)) return false; // already constant, or a graph input
+        var pending = new Stack<string>(new[] { value });
+        var seen = new HashSet<string>();
+        while (pending.TryPop(out string? current))
+        {
+            if (current.Length == 0 || !seen.Add(current) || graph.Initializers.ContainsKey(current)) continue;
+            if (!producers.TryGetValue(current, out var node)) return false; // a graph input's contents
+            if (node.OpType == "Shape") continue;
+            if (node.OpType is "RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial") return false;
+            foreach (string input in node.Inputs) pending.Push(input);
+        }
+        return true;
+    }
+
+    static bool BatchOnlyInputs(Graph graph) =>
+        graph.Inputs.All(i => i.ElementType == DataType.Float && i.Shape is { Count: > 0 } shape
+                              && shape[0].Size == null && shape.Skip(1).All(d => d.Size != null));
+
+    static Dictionary<string, Tensor>? Capture(Graph graph, OpRegistry? registry, long batch, IReadOnlyCollection<string> names)
+    {
+        try
+        {
+            using var module = new GraphModule(graph, registry);
+            module.eval();
+            var generator = new TorchSharp.torch.Generator(17);
+            var inputs = graph.Inputs.Select(i => randn(i.Shape!.Select((d, k) => k == 0 ? batch : d.Size!.Value).ToArray(), generator: generator)).ToArray();
+            var captured = new Dictionary<string, Tensor>();
+            using (no_grad()) module.Run(inputs, captured, names);
+            return captured;
+        }
+        catch (GraphException)
+        {
+            return null; // the graph cannot run here (an unsupported op): leave it as it is
+        }
+    }
+
+    /// <summary>The constant shape that reproduces both runs' reshape, or null if none is proven.</summary>
+    static long[]? Fold(long[] input1, Tensor shape1, long[] input2, Tensor shape2)
+    {
+        if (shape1.dtype != ScalarType.Int64 || shape2.dtype != ScalarType.Int64 || shape1.dim() != 1 || shape1.shape[0] != shape2.shape[0]) return null;
+        long[] s1 = shape1.data<long>().ToArray(), s2 = shape2.data<long>().ToArray();
+        var folded = new long[s1.Length];
+        int varying = -1;
+        for (int k = 0; k < s1.Length; k++)
+        {
+            if (s1[k] == s2[k]) folded[k] = s1[k];
+            else if (s1[k] == FirstBatch && s2[k] == SecondBatch && k < input1.Length && k < input2.Length
+                     && input1[k] == FirstBatch && input2[k] == SecondBatch) folded[k] = 0;
+            else if (varying < 0 && !s1.Contains(-1)) { folded[k] = -1; varying = k; }
+            else return null;
+        }
+        var expected1 = Resolve(s1, input1);
+        var expected2 = Resolve(s2, input2);
+        if (expected1 == null || expected2 == null) return null;
+        var got1 = Resolve(folded, input1);
+        var got2 = Resolve(folded, input2);
+        return got1 != null && got2 != null && got1.SequenceEqual(expected1) && got2.SequenceEqual(expected2) ? folded : null;
+    }
+
+    /// <summary>The output shape of a Reshape (allowzero = 0) of an input of shape <paramref name="input"/>, or null if invalid.</summary>
+    static long[]? Resolve(long[] shape, long[] input)
+    {
+        long total = input.Aggregate(1L, (a, b) => a * b);
+        var result = new long[shape.Length];
+        int infer = -1;
+        long known = 1;
+        for (int k = 0; k < shape.Length; k++)
+        {
+            long d = shape[k];
+            if (d == 0) { if (k >= input.Length) return null; d = input[k]; }
+            if (d == -1) { if (infer >= 0) return null; infer = k; continue; }
+            if (d < 0) return null;
+            result[k] = d;
+            known *= d;
+        }
+        if (infer >= 0)
+        {
+            if (known == 0 || total % known != 0) return null;
+            result[infer] = total / known;
+        }
+        else if (known != total) return null;
+        return result;
+    }
+
+    /// <summary>Nodes none of whose outputs is read, and initializers no node reads.</summary>
+    static (HashSet<Node> Nodes, HashSet<string> Initializers) Unread(Graph graph)
+    {
+        var read = new HashSet<string>(graph.Nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)));
+        return (graph.Nodes.Where(n => n.Outputs.All(o => !read.Contains(o))).ToHashSet(),
+                graph.Initializers.Keys.Where(k => !read.Contains(k)).ToHashSet());
+    }
+
+    /// <summary>Removes the nodes and initializers that the folds left unread (repeatedly), keeping those that were unread before.</summary>
+    static void RemoveNewlyUnread(Graph graph, (HashSet<Node> Nodes, HashSet<string> Initializers) before)
+    {
+        while (true)
+        {
+            var (nodes, _) = Unread(graph);
+            nodes.ExceptWith(before.Nodes);
+            if (nodes.Count == 0) break;
+            graph.Nodes.RemoveAll(nodes.Contains);
+        }
+        foreach (string name in Unread(graph).Initializers.Except(before.Initializers).ToList()) graph.Initializers.Remove(name);
+    }
+}
