@@ -29,9 +29,14 @@ sealed class OnnxLatency : IBenchmark
             using var scope = NewDisposeScope();
             r.Run(new Dictionary<string, Tensor> { [r.InputNames[0]] = x });
         })).ToArray());
-        Console.WriteLine($"ONNX Runtime, batch {batch}, {size}x{size}, {threads} threads, median of {rounds} alternating runs");
+        Console.WriteLine($"ONNX Runtime, batch {batch}, {size}x{size}, {threads} threads, median of {rounds} alternating runs; MACs per example counted by PruneSharp for every file");
         for (int i = 0; i < files.Count; i++)
-            Console.WriteLine($"  {Path.GetFileName(files[i]),-40} {medians[i] * 1000,9:F2} ms   speedup vs first x{medians[0] / medians[i]:F2}");
+        {
+            using var model = OnnxFile.Load(files[i]);
+            long macs = Metrics.MacCounter.Measure(model, new[] { randn(1, 3, size, size) }).DenseMacs;
+            long parameters = model.parameters().Sum(p => p.numel());
+            Console.WriteLine($"  {Path.GetFileName(files[i]),-28} {medians[i] * 1000,9:F2} ms  speedup x{medians[0] / medians[i],5:F2}   {parameters / 1e6,7:F3}M params  {macs / 1e6,8:F1}M MACs");
+        }
         foreach (var r in runners) r.Dispose();
         return 0;
     }
