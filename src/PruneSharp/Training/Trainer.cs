@@ -121,7 +121,7 @@ public sealed class Trainer : IDisposable
                 loss.backward();
                 foreach (var callback in Callbacks) callback.OnBeforeOptimizerStep(context);
                 if (Options.ClipGradientNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
-                Optimizer.step();
+                StepWithoutCollection(Optimizer);
                 Position = new TrainingPosition(epoch, b + 1, Position.Step + 1);
                 foreach (var callback in Callbacks) callback.OnAfterOptimizerStep(context);
 
@@ -219,6 +219,28 @@ public sealed class Trainer : IDisposable
         {
             Optimizer.Dispose();
             Optimizer = Options.Optimizer.Create(_parameters, Options.Schedule.At(position.Step));
+        }
+    }
+
+    /// <summary>
+    /// Runs the optimizer step with no garbage collection inside it. TorchSharp 0.107's optimizers pass temporary
+    /// <c>Scalar</c>s (learning rate, momentum, weight decay) to native calls; in Release builds such a temporary can
+    /// be collected, and its native value freed, while the call still reads it, which aborts the process ("Unknown
+    /// scalar type" in libtorch; seen in about 1 of 7 Release training runs). The step allocates little managed memory,
+    /// so a no-GC region of 64 MB covers it; if the runtime cannot grant one, the step runs as before.
+    /// </summary>
+    static void StepWithoutCollection(optim.Optimizer optimizer)
+    {
+        bool region = false;
+        try { region = GC.TryStartNoGCRegion(64L << 20); }
+        catch (InvalidOperationException) { } // already inside a region
+        try
+        {
+            optimizer.step();
+        }
+        finally
+        {
+            if (region && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
         }
     }
 
