@@ -129,6 +129,6 @@ static partial class PruneCommand
         Console.WriteLine($"params {Count(result.DenseParameters)} -> {Count(result.PrunedParameters)} ({((double)result.DenseParameters / Math.Max(1, result.PrunedParameters)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         Console.WriteLine($"MACs per example {Count(result.DenseMacs)} -> {Count(result.PrunedMacs)} ({macReduction.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         if (before is not null && after is not null)
-            Console.WriteLine($"top-1 accuracy: before {Percent(before.Top1)}, after {Percent(after.Top1)} ({((after.Top1 - before.Top1) * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} points)");
+            Console.WriteLine(AccuracyChange(before, after));
     }
 }

@@ -150,8 +150,11 @@ static partial class PruneCommand
         Console.WriteLine($"compression ratio {sparsity.CompressionRatio.ToString("F2", CultureInfo.InvariantCulture)}x (original / remaining non-zeros)");
         Console.WriteLine($"MACs per example: dense {Count(dense.DenseMacs)}, effective {Count(pruned.EffectiveMacs)} ({pruned.Speedup.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         if (before is not null && after is not null)
-            Console.WriteLine($"top-1 accuracy: before {Percent(before.Top1)}, after {Percent(after.Top1)} ({((after.Top1 - before.Top1) * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} points)");
+            Console.WriteLine(AccuracyChange(before, after));
     }
+
+    static string AccuracyChange(ClassificationMetrics before, ClassificationMetrics after) =>
+        $"top-1 accuracy: before {Percent(before.Top1)}, after {Percent(after.Top1)} ({((after.Top1 - before.Top1) * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} points)";
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
