@@ -75,7 +75,11 @@ public sealed record MagnitudeImportance(int P = 2, GroupAggregation Aggregation
         var weights = module.Weights();
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces || (IncludeReads && m.Role == WeightRole.Reads)))
         {
-            var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).abs().pow(P).sum(1);
+            // Norms along every axis but the member's, in one reduction (no copy of the weight), then its positions.
+            var weight = GroupSlices.Value(weights, member.Weight).detach();
+            var others = Enumerable.Range(0, (int)weight.dim()).Where(d => d != member.Axis).Select(d => (long)d).ToArray();
+            var norms = others.Length == 0 ? weight.abs() : linalg.vector_norm(weight, P, others);
+            var rows = norms.index_select(0, tensor(member.Positions)).pow(P);
             scores.Add(GroupSlices.PerChannel(rows, member, group.Size));
         }
         return GroupSlices.Aggregate(scores, group.Size, Aggregation);
