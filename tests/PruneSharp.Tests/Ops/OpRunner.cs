@@ -24,7 +24,7 @@ static class OpRunner
             if (constants?.Contains(i) == true) graph.Initializers[name] = value;
             else
             {
-                graph.Inputs.Add(new ValueInfo(name, value.dtype.ToDataType(), null));
+                graph.Inputs.Add(new ValueInfo(name, DataType.Undefined, null));
                 runtime.Add(value);
             }
         }
@@ -47,6 +47,7 @@ static class OpRunner
             string s => AttributeValue.FromString(s),
             long[] ls => AttributeValue.FromInts(ls),
             float[] fs => AttributeValue.FromFloats(fs),
+            Tensor t => AttributeValue.FromTensor(t),
             _ => throw new ArgumentException($"unsupported attribute value {v.Value}"),
         });
 
