@@ -38,18 +38,15 @@ public sealed class GraphBuilder
     }
 
     /// <summary>Declares a float graph input; a null dimension is symbolic (named <c>batch</c> if first).</summary>
-    public Value Input(string name, params long?[] shape)
-    {
-        var dims = shape.Select((s, i) => s is long n ? new Dim(n) : Dim.Named(i == 0 ? "batch" : $"{name}_dim{i}")).ToArray();
-        _graph.Inputs.Add(new ValueInfo(name, DataType.Float, dims));
-        return new Value(name, shape);
-    }
+    public Value Input(string name, params long?[] shape) => DeclareInput(name, DataType.Float, shape);
 
     /// <summary>Declares an int64 graph input (e.g. token ids).</summary>
-    public Value Int64Input(string name, params long?[] shape)
+    public Value Int64Input(string name, params long?[] shape) => DeclareInput(name, DataType.Int64, shape);
+
+    Value DeclareInput(string name, DataType type, long?[] shape)
     {
         var dims = shape.Select((s, i) => s is long n ? new Dim(n) : Dim.Named(i == 0 ? "batch" : $"{name}_dim{i}")).ToArray();
-        _graph.Inputs.Add(new ValueInfo(name, DataType.Int64, dims));
+        _graph.Inputs.Add(new ValueInfo(name, type, dims));
         return new Value(name, shape);
     }
 

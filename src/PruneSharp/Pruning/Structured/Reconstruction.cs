@@ -28,7 +28,8 @@ public static class Reconstruction
     {
         var readers = dependencies.Groups.Where(g => removed.ContainsKey(g.Id))
             .SelectMany(g => g.Members).Where(m => m.Role == WeightRole.Reads).Select(m => m.Node).ToHashSet();
-        var nodes = pruned.Graph.TopologicalOrder().Where(n => readers.Contains(n.Name) && Supported(n, pruned)).ToList();
+        var weights = pruned.Weights();
+        var nodes = pruned.Graph.TopologicalOrder().Where(n => readers.Contains(n.Name) && Supported(n, pruned, weights)).ToList();
         if (nodes.Count == 0) return Array.Empty<string>();
 
         bool wasTraining = pruned.training;
@@ -51,7 +52,7 @@ public static class Reconstruction
             if (kept.TryGetValue((node.Inputs[1], outputAxis), out var survivors))
                 target = target.index_select(node.OpType == "Conv" ? 1 : target.dim() - 1,
                     tensor(Enumerable.Range(0, survivors.Length).Where(p => survivors[p]).Select(p => (long)p).ToArray()));
-            var (x, y) = Rows(node, inputs[node.Inputs[0]], target, pruned);
+            var (x, y) = Rows(node, inputs[node.Inputs[0]], target, weights);
             if (x.shape[0] > maxRows)
             {
                 var pick = randperm(x.shape[0], generator: generator)[..maxRows];
@@ -59,21 +60,21 @@ public static class Reconstruction
             }
             if (x.shape[0] < x.shape[1]) continue; // fewer samples than unknowns: the fit would be underdetermined
             var solution = Solve(x.to_type(ScalarType.Float64), y.to_type(ScalarType.Float64), ridge);
-            Assign(node, solution, pruned);
+            Assign(node, solution, weights);
             refitted.Add(node.Name);
         }
         pruned.train(wasTraining);
         return refitted;
     }
 
-    static bool Supported(Node node, GraphModule module)
+    static bool Supported(Node node, GraphModule module, IReadOnlyDictionary<string, Tensor> weights)
     {
         if (!module.IsParameter(node.Inputs[1])) return false;
         return node.OpType switch
         {
             "Conv" => node.GetInt("group", 1) == 1 && node.GetString("auto_pad", "NOTSET") == "NOTSET" && SymmetricPads(node.GetInts("pads")),
             "Gemm" => node.GetInt("transA", 0) == 0 && node.GetFloat("alpha", 1f) == 1f,
-            "MatMul" => module.Weights()[node.Inputs[1]].dim() == 2,
+            "MatMul" => weights[node.Inputs[1]].dim() == 2,
             _ => false,
         };
     }
@@ -89,14 +90,14 @@ public static class Reconstruction
     static bool SymmetricPads(IReadOnlyList<long>? pads) => pads is null || (pads.Count == 4 && pads[0] == pads[2] && pads[1] == pads[3]);
 
     /// <summary>Design rows X [rows, fan-in] and targets Y [rows, outputs] with the layer's bias removed from Y.</summary>
-    static (Tensor X, Tensor Y) Rows(Node node, Tensor input, Tensor target, GraphModule module)
+    static (Tensor X, Tensor Y) Rows(Node node, Tensor input, Tensor target, IReadOnlyDictionary<string, Tensor> weights)
     {
-        var bias = node.InputOrNull(2) is { } b ? module.Weights()[b] : null;
+        var bias = node.InputOrNull(2) is { } b ? weights[b] : null;
         switch (node.OpType)
         {
             case "Conv":
             {
-                var weight = module.Weights()[node.Inputs[1]];
+                var weight = weights[node.Inputs[1]];
                 if (input.dim() != 4) throw new NotSupportedException("only 2-D convolutions are refitted");
                 long[] kernel = weight.shape[2..];
                 long[] stride = Conv.Spatial(node.GetInts("strides"), 2, 1), dilation = Conv.Spatial(node.GetInts("dilations"), 2, 1);
@@ -128,9 +129,9 @@ public static class Reconstruction
         return linalg.solve(gram, x.t().matmul(y));
     }
 
-    static void Assign(Node node, Tensor solution, GraphModule module)
+    static void Assign(Node node, Tensor solution, IReadOnlyDictionary<string, Tensor> weights)
     {
-        var weight = module.Weights()[node.Inputs[1]];
+        var weight = weights[node.Inputs[1]];
         Tensor value = node.OpType switch
         {
             "Conv" => solution.t().reshape(weight.shape),
