@@ -7,7 +7,7 @@ using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
 
-/// <summary><c>prunesharp eval</c>: top-1, top-5 and mean loss of an ONNX classifier on a data set's test split.</summary>
+/// <summary><c>prunesharp eval</c>: top-1, top-5 and mean loss of an ONNX classifier on a data set's test split, or held-out perplexity of a language model.</summary>
 static class EvalCommand
 {
     public static Command Create()
@@ -16,15 +16,27 @@ static class EvalCommand
         var data = new Option<string>("--data") { Description = CliInputs.DataHelp, DefaultValueFactory = _ => "fashion-mnist" };
         var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 256 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var command = new Command("eval", "Evaluate a classifier on the test split.\nExample: prunesharp eval lenet5.onnx --data fashion-mnist")
+        var languageModel = new LanguageModelFlags();
+        var command = new Command("eval",
+            "Evaluate a classifier on the test split, or a language model's perplexity on the held-out end of a text file.\n" +
+            "Example: prunesharp eval lenet5.onnx --data fashion-mnist\nExample: prunesharp eval gpt.onnx --data kjv.txt --context 128")
         {
-            model, data, batchSize, json,
+            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(batchSize) <= 0) throw new ArgumentException($"--batch-size must be positive, got {parse.GetValue(batchSize)}");
             var file = parse.GetValue(model)!;
             if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
+            if (LanguageModelFlags.IsText(parse.GetValue(data)!))
+            {
+                var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);
+                using var languageNetwork = OnnxFile.Load(file.FullName);
+                var perplexity = Evaluator.Perplexity(languageNetwork, corpus.HeldOutTokens, languageModel.ContextLength(parse), batchSize: parse.GetValue(batchSize));
+                if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, heldOut = perplexity }, Table.Json));
+                else LanguageModelFlags.Print(perplexity);
+                return;
+            }
             var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
             using var network = OnnxFile.Load(file.FullName);
             var metrics = Evaluator.Classify(network, test, parse.GetValue(batchSize));

@@ -50,7 +50,7 @@ static class LthCommand
             string name = parse.GetValue(model)!;
             if (!ModelZoo.IsClassifier(name))
                 throw new ArgumentException($"--model '{name}' is not a zoo classifier; lth re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
-            var train = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Train);
+            var train = flags.TrainingData(parse, parse.GetValue(data)!);
             var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
             var training = flags.Options(parse, parse.GetValue(epochs), train.Count);
             long step = RewindStep(parse.GetValue(rewind)!, (train.Count + training.BatchSize - 1) / training.BatchSize);

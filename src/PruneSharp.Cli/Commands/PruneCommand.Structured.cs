@@ -46,7 +46,7 @@ static partial class PruneCommand
             Ignore = parse.GetValue(o.Ignore) ?? Array.Empty<string>(),
         };
 
-        var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed));
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);

@@ -67,7 +67,7 @@ static partial class PruneCommand
             int rounds = Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
 
-            var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
             var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
             var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));

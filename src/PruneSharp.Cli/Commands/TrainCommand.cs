@@ -2,13 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp train</c>: trains a zoo model or an ONNX model on an image data set and writes the trained ONNX model.
+/// <c>prunesharp train</c>: trains a zoo model or an ONNX model on an image data set (a classifier) or a text file
+/// (a language model) and writes the trained ONNX model.
 /// Ctrl+C stops before the next batch, writes a checkpoint and exits; <c>--resume</c> continues from it.
 /// </summary>
 static class TrainCommand
@@ -24,36 +26,32 @@ static class TrainCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var flags = new TrainingFlags();
         var command = new Command("train",
-            "Train a classifier and save it as ONNX.\nExample: prunesharp train --model lenet-5 --data fashion-mnist --epochs 5 -o lenet5.onnx")
+            "Train a classifier (image data) or a language model (--data FILE.txt) and save it as ONNX.\n" +
+            "Example: prunesharp train --model lenet-5 --data fashion-mnist --epochs 5 -o lenet5.onnx\n" +
+            "Example: prunesharp train --model tiny-gpt --data kjv.txt --epochs 1 --optimizer adamw --lr 3e-3 -o gpt.onnx")
         {
             model, data, epochs, output, checkpoint, resume, json,
         };
         foreach (var option in flags.All) command.Options.Add(option);
+        var languageModel = new LanguageModelFlags();
+        foreach (var option in languageModel.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string outputPath = Path.GetFullPath(parse.GetValue(output)!);
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
-            var train = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Train);
-            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
+            string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
+            bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
+            if (LanguageModelFlags.IsText(dataSpec))
+                return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
+
+            var train = flags.TrainingData(parse, dataSpec);
+            var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
-            using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, options.Seed);
-            using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
-            if (parse.GetValue(resume))
-            {
-                if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
-                trainer.LoadCheckpoint(checkpointPath);
-                ProgressBar.Status($"resuming from {checkpointPath} at epoch {trainer.Position.Epoch + 1}, batch {trainer.Position.Batch}");
-            }
-            var result = WithCtrlC(token => trainer.Fit(train, token));
-            if (result.Cancelled)
-            {
-                Console.Error.WriteLine();
-                Console.Error.WriteLine($"prunesharp: interrupted at epoch {result.Position.Epoch + 1}, batch {result.Position.Batch}; checkpoint saved to {checkpointPath} (continue with --resume)");
-                return 130;
-            }
+            using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
+            if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return 130;
             var metrics = Evaluator.Classify(network, test);
             OnnxFile.Save(network, outputPath);
-            if (parse.GetValue(json))
+            if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new { output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics }, Table.Json));
             else
             {
@@ -63,6 +61,55 @@ static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Trains <paramref name="network"/> on <paramref name="train"/> (resuming from the checkpoint if asked), or returns
+    /// null after Ctrl+C has saved a checkpoint.
+    /// </summary>
+    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume)
+    {
+        using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
+        if (resume)
+        {
+            if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
+            trainer.LoadCheckpoint(checkpointPath);
+            ProgressBar.Status($"resuming from {checkpointPath} at epoch {trainer.Position.Epoch + 1}, batch {trainer.Position.Batch}");
+        }
+        var result = WithCtrlC(token => trainer.Fit(train, token));
+        if (!result.Cancelled) return result;
+        Console.Error.WriteLine();
+        Console.Error.WriteLine($"prunesharp: interrupted at epoch {result.Position.Epoch + 1}, batch {result.Position.Batch}; checkpoint saved to {checkpointPath} (continue with --resume)");
+        return null;
+    }
+
+    /// <summary>Trains a language model on a text corpus and reports held-out perplexity and training throughput in tokens/s.</summary>
+    static int TrainLanguageModel(ParseResult parse, LanguageModelFlags lm, TrainingFlags flags, string modelSpec, string dataSpec, int epochs,
+        string outputPath, string checkpointPath, bool resume, bool json)
+    {
+        var corpus = lm.Corpus(parse, dataSpec);
+        int context = lm.ContextLength(parse);
+        var train = corpus.TrainSequences(context);
+        var options = flags.Options(parse, epochs, train.Count, checkpointPath);
+        using var network = lm.Model(parse, modelSpec, corpus, options.Seed);
+        if (Fit(network, options, train, checkpointPath, resume) is not { } result) return 130;
+        double seconds = result.Epochs.Sum(e => e.Elapsed.TotalSeconds);
+        double tokensPerSecond = seconds > 0 ? result.Epochs.Sum(e => e.Samples) * (double)context / seconds : double.NaN;
+        var perplexity = Evaluator.Perplexity(network, corpus.HeldOutTokens, context);
+        OnnxFile.Save(network, outputPath);
+        if (json)
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                output = outputPath, epochs = options.Epochs, steps = result.Position.Step,
+                trainTokens = corpus.TrainTokens.Length, tokensPerSecond, heldOut = perplexity,
+            }, Table.Json));
+        else
+        {
+            Console.WriteLine($"saved {outputPath}");
+            Console.WriteLine($"training: {corpus.TrainTokens.Length} tokens, {tokensPerSecond.ToString("F0", CultureInfo.InvariantCulture)} tokens/s over the epochs run now");
+            LanguageModelFlags.Print(perplexity);
+        }
+        return 0;
     }
 
     /// <summary>Runs <paramref name="work"/> with a token that Ctrl+C signals (instead of killing the process).</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PruneSharp.Data;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
@@ -14,8 +15,34 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
     public Option<string> Schedule { get; } = new(scheduleFlag) { Description = "Learning-rate schedule: constant, cosine, step (x0.1 at 1/2 and 3/4 of training) or onecycle.", DefaultValueFactory = _ => "constant" };
     public Option<long> Seed { get; } = new("--seed") { Description = "Seed of initialisation, batch order and random pruning.", DefaultValueFactory = _ => 0L };
     public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch threads (default: all cores)." };
+    public Option<string> Augment { get; } = new("--augment") { Description = "Training augmentation: none, or a comma list of crop:PAD (random crop after zero padding by PAD pixels) and flip (random horizontal flip).", DefaultValueFactory = _ => "none" };
 
-    public IEnumerable<Option> All => new Option[] { BatchSize, LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Seed, Threads };
+    public IEnumerable<Option> All => new Option[] { BatchSize, LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Seed, Threads, Augment };
+
+    /// <summary>The training split of the data set <paramref name="spec"/>, with the <c>--augment</c> setting applied.</summary>
+    public ImageDataset TrainingData(ParseResult parse, string spec)
+    {
+        var train = CliInputs.LoadData(spec, DataSplit.Train);
+        train.Augmentation = ParseAugmentation(parse.GetValue(Augment)!);
+        return train;
+    }
+
+    /// <summary>Reads an <c>--augment</c> value: <c>none</c> or a comma list of <c>crop:PAD</c> and <c>flip</c>.</summary>
+    public static Augmentation? ParseAugmentation(string value)
+    {
+        if (value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        int padding = 0;
+        bool flip = false;
+        foreach (string part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.Equals("flip", StringComparison.OrdinalIgnoreCase)) flip = true;
+            else if (part.StartsWith("crop:", StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pad) && pad > 0)
+                padding = pad;
+            else throw new ArgumentException($"--augment: '{part}' is not crop:PAD (PAD a positive number of pixels) or flip");
+        }
+        return new Augmentation(padding, flip);
+    }
 
     /// <summary>Trainer settings for <paramref name="epochs"/> epochs over <paramref name="examples"/> examples.</summary>
     public TrainerOptions Options(ParseResult parse, int epochs, int examples, string? checkpoint = null)

@@ -91,4 +91,38 @@ public class CommandTests
         Assert.Equal(1, code);
         Assert.Contains("/nonexistent/folder", error);
     }
+
+    [Fact]
+    public void Train_and_eval_a_language_model_on_a_text_file()
+    {
+        using var folder = new TempFolder();
+        string text = folder.File("corpus.txt"), model = folder.File("gpt.onnx");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("In the beginning was the word, and the word was with the text. ", 60)));
+        var (code, output, error) = Invoke("train", "--model", "tiny-gpt", "--data", text, "--epochs", "2", "--gpt-layers", "1", "--gpt-heads", "2",
+            "--gpt-width", "16", "--context", "32", "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.01", "-o", model);
+        Assert.True(code == 0, error);
+        Assert.Contains("held-out: perplexity", output);
+        // A repeated sentence is easy to predict after two epochs: far below the 256 of a uniform byte model.
+        (code, output, error) = Invoke("eval", model, "--data", text, "--context", "32", "--json");
+        Assert.True(code == 0, error);
+        double perplexity = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("heldOut").GetProperty("Perplexity").GetDouble();
+        Assert.InRange(perplexity, 1, 64);
+
+        (code, _, error) = Invoke("train", "--model", "tiny-gpt", "--data", text, "--gpt-width", "30", "--gpt-heads", "4", "-o", model + "2");
+        Assert.Equal(1, code);
+        Assert.Contains("--gpt-width 30 is not a multiple of --gpt-heads 4", error);
+        (code, _, error) = Invoke("train", "--model", "lenet-5", "--data", text, "-o", model + "2");
+        Assert.Equal(1, code);
+        Assert.Contains("text data needs a language model", error);
+    }
+
+    [Fact]
+    public void Augment_flag_is_parsed_or_refused()
+    {
+        Assert.Null(TrainingFlags.ParseAugmentation("none"));
+        Assert.Equal(new PruneSharp.Data.Augmentation(2, true), TrainingFlags.ParseAugmentation("crop:2,flip"));
+        Assert.Equal(new PruneSharp.Data.Augmentation(0, true), TrainingFlags.ParseAugmentation("flip"));
+        var error = Assert.Throws<ArgumentException>(() => TrainingFlags.ParseAugmentation("crop:-1"));
+        Assert.Contains("'crop:-1'", error.Message);
+    }
 }

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Models;
+using PruneSharp.Onnx;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// The flags of <c>train</c> and <c>eval</c> that only language models read. A <c>--data</c> value that names a text
+/// file (or ends in <c>.txt</c>) selects language modelling: the text is tokenised byte by byte (UTF-8, 256 ids) or with
+/// a tiktoken rank file, and its last <c>--held-out</c> fraction of tokens is kept for perplexity.
+/// </summary>
+sealed class LanguageModelFlags
+{
+    public Option<int> Context { get; } = new("--context") { Description = "Language models: tokens per training sequence and per evaluation window.", DefaultValueFactory = _ => 128 };
+    public Option<int> Layers { get; } = new("--gpt-layers") { Description = "tiny-gpt: transformer blocks.", DefaultValueFactory = _ => 4 };
+    public Option<int> Heads { get; } = new("--gpt-heads") { Description = "tiny-gpt: attention heads per block.", DefaultValueFactory = _ => 4 };
+    public Option<int> Width { get; } = new("--gpt-width") { Description = "tiny-gpt: model width (a multiple of --gpt-heads).", DefaultValueFactory = _ => 128 };
+    public Option<double> HeldOut { get; } = new("--held-out") { Description = "Language models: fraction of the text (its end) held out for perplexity.", DefaultValueFactory = _ => 0.1 };
+    public Option<string> Tokenizer { get; } = new("--tokenizer") { Description = "Language models: bytes (UTF-8 bytes, 256 ids) or tiktoken:FILE (a tiktoken rank file).", DefaultValueFactory = _ => "bytes" };
+
+    public IEnumerable<Option> All => new Option[] { Context, Layers, Heads, Width, HeldOut, Tokenizer };
+
+    /// <summary>True if <paramref name="dataSpec"/> names a text corpus rather than an image data set.</summary>
+    public static bool IsText(string dataSpec) =>
+        File.Exists(dataSpec) || dataSpec.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The corpus in <paramref name="path"/>, tokenised and split as the flags say.</summary>
+    public TextCorpus Corpus(ParseResult parse, string path)
+    {
+        double heldOut = parse.GetValue(HeldOut);
+        if (!(heldOut is > 0 and < 1)) throw new ArgumentException($"--held-out must be in (0, 1), got {heldOut.ToString(CultureInfo.InvariantCulture)}");
+        return TextCorpus.Load(path, ReadTokenizer(parse.GetValue(Tokenizer)!), heldOut);
+    }
+
+    /// <summary>The context length, checked.</summary>
+    public int ContextLength(ParseResult parse)
+    {
+        int context = parse.GetValue(Context);
+        if (context < 2) throw new ArgumentException($"--context must be at least 2 tokens, got {context}");
+        return context;
+    }
+
+    /// <summary>The model <paramref name="spec"/>: an ONNX file, or <c>tiny-gpt</c> sized by the flags for <paramref name="corpus"/>.</summary>
+    public GraphModule Model(ParseResult parse, string spec, TextCorpus corpus, long seed)
+    {
+        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
+        if (!spec.Equals("tiny-gpt", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--model '{spec}' is neither an ONNX file nor a zoo language model (tiny-gpt); text data needs a language model");
+        int layers = parse.GetValue(Layers), heads = parse.GetValue(Heads), width = parse.GetValue(Width);
+        if (layers < 1 || heads < 1 || width < 1) throw new ArgumentException($"--gpt-layers, --gpt-heads and --gpt-width must be positive, got {layers}, {heads}, {width}");
+        if (width % heads != 0) throw new ArgumentException($"--gpt-width {width} is not a multiple of --gpt-heads {heads}");
+        return TinyGpt.Create(new TinyGptOptions(corpus.Tokenizer.VocabularySize, ContextLength(parse), layers, heads, width, Seed: seed));
+    }
+
+    /// <summary>Prints held-out perplexity and the protocol that produced it.</summary>
+    public static void Print(PerplexityResult p) =>
+        Console.WriteLine($"held-out: perplexity {p.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}  " +
+            $"({(p.MeanNegativeLogLikelihood / Math.Log(2)).ToString("F3", CultureInfo.InvariantCulture)} bits/token; {p.Protocol})");
+
+    static TextTokenizer ReadTokenizer(string value)
+    {
+        if (value.Equals("bytes", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.Bytes;
+        if (value.StartsWith("tiktoken:", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromTiktokenFile(value["tiktoken:".Length..]);
+        throw new ArgumentException($"--tokenizer '{value}' is not bytes or tiktoken:FILE");
+    }
+}
