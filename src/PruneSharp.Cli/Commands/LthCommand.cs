@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Models;
+using PruneSharp.Reporting;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Methods;
 
@@ -64,11 +65,12 @@ static class LthCommand
                 Log = new StatusLog(),
             };
             var results = TrainCommand.WithCtrlC(experiment.Run);
+            string plot = Plot(results, kinds, Path.Combine(experiment.Folder, "accuracy.png"));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    folder = experiment.Folder, table = experiment.TablePath,
+                    folder = experiment.Folder, table = experiment.TablePath, plot,
                     results = results.Select(r => new { round = r.Round, variant = r.Variant.ToString().ToLowerInvariant(), density = r.Density, top1 = r.Test.Top1, reused = r.Reused }),
                 }, Table.Json));
                 return;
@@ -78,8 +80,29 @@ static class LthCommand
             Table.Write(Console.Out, new[] { "round", "density" }.Concat(kinds.Select(k => k.ToString().ToLowerInvariant())).ToList(), rows);
             Console.WriteLine();
             Console.WriteLine($"table {experiment.TablePath}; masks per round in {experiment.Folder}/round-NN/masks.safetensors");
+            Console.WriteLine(plot);
         });
         return command;
+    }
+
+    /// <summary>Draws test accuracy against density, one line per variant (all start at the dense network); returns a status line.</summary>
+    static string Plot(IReadOnlyList<LotteryTicketResult> results, IReadOnlyList<TicketVariant> kinds, string path)
+    {
+        if (!LinePlot.CanRender) return "plot skipped: no TrueType font for its labels (install fonts-dejavu-core)";
+        var dense = results.Where(r => r.Round == 0).Take(1).ToList();
+        var plot = new LinePlot
+        {
+            Title = "Lottery Ticket: test accuracy vs. density",
+            XLabel = "density (% of weights remaining, log scale)",
+            YLabel = "top-1 test accuracy (%)",
+            LogX = true,
+            ReverseX = true,
+            Series = kinds.Select(k => new PlotSeries(k.ToString().ToLowerInvariant(),
+                dense.Concat(results.Where(r => r.Round > 0 && r.Variant == k)).OrderByDescending(r => r.Density)
+                    .Select(r => (100 * r.Density, 100 * r.Test.Top1)).ToList())).ToList(),
+        };
+        plot.Save(path);
+        return $"plot {path}";
     }
 
     static long RewindStep(string text, int batchesPerEpoch)

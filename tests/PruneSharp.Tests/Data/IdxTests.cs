@@ -116,7 +116,7 @@ public class IdxTests
         Assert.Contains("train-images-idx3-ubyte", e.Message);
     }
 
-    [FactRequiringPath(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
     public void Debian_fashion_mnist_has_the_published_sizes_and_balanced_classes()
     {
         var train = IdxImages.LoadFashionMnist(DataSplit.Train, DataLocations.DebianFashionMnist);

@@ -1,5 +1,5 @@
 using System.Text;
-using PruneSharp.Tests.TestSupport;
+using PruneSharp.Tests.Support;
 
 namespace PruneSharp.Tests.Onnx;
 

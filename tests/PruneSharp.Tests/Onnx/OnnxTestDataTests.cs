@@ -1,5 +1,5 @@
 using PruneSharp.Onnx;
-using PruneSharp.Tests.TestSupport;
+using PruneSharp.Tests.Support;
 using Xunit.Abstractions;
 
 namespace PruneSharp.Tests.Onnx;

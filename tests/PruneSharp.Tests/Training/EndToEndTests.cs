@@ -25,7 +25,7 @@ public class EndToEndTests
         return new GraphModule(g);
     }
 
-    [FactRequiringPath(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
     public void Graph_module_learns_fashion_mnist_with_checkpoints()
     {
         using var dir = new TempFolder();

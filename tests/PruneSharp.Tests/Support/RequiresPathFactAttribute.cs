@@ -1,4 +1,4 @@
-namespace PruneSharp.Tests.TestSupport;
+namespace PruneSharp.Tests.Support;
 
 /// <summary>A fact that is skipped, with the reason shown, when a file or folder it needs (a Debian data package) is absent.</summary>
 public sealed class RequiresPathFactAttribute : FactAttribute

@@ -1,4 +1,4 @@
-namespace PruneSharp.Tests.TestSupport;
+namespace PruneSharp.Tests.Support;
 
 /// <summary>A fact that runs only when an environment variable is set to 1 (slow or file-writing jobs such as regenerating docs).</summary>
 public sealed class OptInFactAttribute : FactAttribute
