@@ -7,11 +7,12 @@ namespace PruneSharp.Bench;
 sealed class OnnxLatency : IBenchmark
 {
     public string Name => "latency";
-    public string Description => "ONNX Runtime latency side by side: [--batch B] [--size S] [--threads T] [--rounds R] A.onnx B.onnx ...";
+    public string Description => "ONNX Runtime latency side by side: [--batch B] [--size S] [--threads T] [--rounds R] [--spinning] A.onnx B.onnx ...";
 
     public int Run(string[] args)
     {
         int batch = 1, size = 224, threads = 2, rounds = 30;
+        bool spinning = false;
         var files = new List<string>();
         for (int i = 0; i < args.Length; i++)
             switch (args[i])
@@ -20,16 +21,18 @@ sealed class OnnxLatency : IBenchmark
                 case "--size": size = int.Parse(args[++i]); break;
                 case "--threads": threads = int.Parse(args[++i]); break;
                 case "--rounds": rounds = int.Parse(args[++i]); break;
+                case "--spinning": spinning = true; break;
                 default: files.Add(args[i]); break;
             }
-        var runners = files.Select(f => new OnnxRuntimeRunner(f, threads)).ToList();
+        var runners = files.Select(f => new OnnxRuntimeRunner(f, threads, spinning)).ToList();
         var x = randn(batch, 3, size, size);
         var medians = Timing.Medians(rounds, runners.Select(r => (Action)(() =>
         {
             using var scope = NewDisposeScope();
             r.Run(new Dictionary<string, Tensor> { [r.InputNames[0]] = x });
         })).ToArray());
-        Console.WriteLine($"ONNX Runtime, batch {batch}, {size}x{size}, {threads} threads, median of {rounds} alternating runs; MACs per example counted by PruneSharp for every file");
+        Console.WriteLine($"ONNX Runtime, batch {batch}, {size}x{size}, {threads} threads (idle threads {(spinning ? "spin" : "sleep")}), median of {rounds} alternating runs; " +
+            "MACs per example counted by PruneSharp for every file");
         for (int i = 0; i < files.Count; i++)
         {
             using var model = OnnxFile.Load(files[i]);

@@ -17,13 +17,16 @@ public sealed class OnnxRuntimeRunner : IDisposable
     /// <summary>Loads <paramref name="modelPath"/> into an ONNX Runtime session.</summary>
     /// <param name="modelPath">The model file; external data is read from its folder.</param>
     /// <param name="threads">Threads for one operator (intra-op); 0 lets ONNX Runtime choose.</param>
+    /// <param name="spinning">Let idle intra-op threads busy-wait for the next operator (ONNX Runtime's default). Turn it off
+    /// when several sessions take turns on the same cores: a session's spinning threads would steal the next one's time.</param>
     /// <exception cref="GraphException">ONNX Runtime refuses the model; the message carries its reason.</exception>
-    public OnnxRuntimeRunner(string modelPath, int threads = 1)
+    public OnnxRuntimeRunner(string modelPath, int threads = 1, bool spinning = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist", modelPath);
         _model = modelPath;
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        if (!spinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
             _session = new InferenceSession(modelPath, options);
