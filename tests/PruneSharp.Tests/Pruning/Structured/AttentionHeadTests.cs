@@ -91,6 +91,7 @@ public class AttentionHeadTests
             var expected = zeroed.Run(new[] { x, mask })[0];
             var actual = pruned.Run(new[] { x, mask })[0];
             Assert.True((expected - actual).abs().max().item<float>() < 1e-5);
+            Assert.True((model.Run(new[] { x, mask })[0] - actual).abs().max().item<float>() > 1e-3, "removing heads should change the outputs");
         }
         // The targets that spelled out H (split) and H·d (join) follow the removal.
         var split = ReshapeTarget(pruned, "q.split");
