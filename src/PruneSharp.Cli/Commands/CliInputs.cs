@@ -1,5 +1,6 @@
 using PruneSharp.Data;
 using PruneSharp.Graph;
+using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
 using PruneSharp.Onnx;
 
@@ -30,9 +31,20 @@ static class CliInputs
     /// The model <paramref name="spec"/>: an ONNX file, or a zoo name built for the images and classes of
     /// <paramref name="data"/> (1×28×28, 10 classes without data).
     /// </summary>
-    public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0)
+    /// <param name="spec">The file or zoo name.</param>
+    /// <param name="data">The data set a zoo model is built for.</param>
+    /// <param name="seed">The zoo model's initialisation seed.</param>
+    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>), as structured pruning needs.</param>
+    public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false)
     {
-        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
+        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!foldShapes) return OnnxFile.Load(spec);
+            var graph = OnnxFile.Read(spec);
+            InitializerCopies.Materialize(graph);
+            ShapeFolding.Apply(graph);
+            return new GraphModule(graph);
+        }
         if (!ModelZoo.IsClassifier(spec))
             throw new ArgumentException($"--model '{spec}' is neither an ONNX file nor a zoo classifier ({string.Join(", ", ModelZoo.ClassifierNames)})");
         var options = data is null ? new ClassifierOptions(Seed: seed)

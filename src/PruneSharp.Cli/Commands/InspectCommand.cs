@@ -40,12 +40,12 @@ static class InspectCommand
 
     static StructuralUnits Units(string path)
     {
-        using var module = OnnxFile.Load(path);
+        using var module = CliInputs.LoadModel(path, null, foldShapes: true);
         var sample = CliInputs.RandomInputs(module, 1, 1, seed: 0);
         var blocks = ResidualBlocks.Find(module, sample);
         var weights = module.Weights();
         return new StructuralUnits(AttentionHeads.Find(DependencyGraph.Build(module, sample)), blocks,
-            blocks.ToDictionary(b => b.Add, b => b.Weights.Sum(w => weights[w].numel())));
+            blocks.ToDictionary(b => b.Add, b => b.Weights.Where(module.IsParameter).Sum(w => weights[w].numel())));
     }
 
     static void PrintUnits(StructuralUnits units)

@@ -36,7 +36,7 @@ static partial class PruneCommand
 
         var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
-        using var model = CliInputs.LoadModel(modelSpec, train, seed);
+        using var model = CliInputs.LoadModel(modelSpec, train, seed, foldShapes: true);
         IReadOnlyList<Tensor> calibration = train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
             : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
@@ -51,20 +51,21 @@ static partial class PruneCommand
         Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         OnnxFile.Save(pruned, output);
-        BlockReport(result, model.Weights(), output, json, before, after);
+        var weights = model.Weights();
+        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after);
         return 0;
     }
 
-    static void BlockReport(BlockPruningResult result, IReadOnlyDictionary<string, Tensor> weights, string output, bool json,
+    /// <summary>Prints the blocks with their scores and trainable parameters (<paramref name="parameters"/>), and the sizes.</summary>
+    static void BlockReport(BlockPruningResult result, Func<ResidualBlock, long> parameters, string output, bool json,
         ClassificationMetrics? before, ClassificationMetrics? after)
     {
-        long Parameters(ResidualBlock block) => block.Weights.Sum(w => weights[w].numel());
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output,
-                blocks = result.Blocks.Select(b => new { add = b.Block.Add, input = b.Block.Input, nodes = b.Block.Nodes.Count, @params = Parameters(b.Block), score = b.Score, removed = b.Removed }),
+                blocks = result.Blocks.Select(b => new { add = b.Block.Add, input = b.Block.Input, nodes = b.Block.Nodes.Count, @params = parameters(b.Block), score = b.Score, removed = b.Removed }),
                 dense_params = result.DenseParameters,
                 params_after = result.PrunedParameters,
                 dense_macs = result.DenseMacs,
@@ -76,7 +77,7 @@ static partial class PruneCommand
         }
         var rows = result.Blocks.Select(b => (IReadOnlyList<string>)new[]
         {
-            b.Block.Add, b.Block.Nodes.Count.ToString(CultureInfo.InvariantCulture), Count(Parameters(b.Block)),
+            b.Block.Add, b.Block.Nodes.Count.ToString(CultureInfo.InvariantCulture), Count(parameters(b.Block)),
             b.Score.ToString("G4", CultureInfo.InvariantCulture), b.Removed ? "removed" : "kept",
         });
         Table.Write(Console.Out, new[] { "residual block (add)", "nodes", "params", "score", "" }, rows);

@@ -53,7 +53,7 @@ static partial class PruneCommand
 
         var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
-        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed));
+        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var before = test is null ? null : Evaluator.Classify(model, test);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);

@@ -115,6 +115,13 @@ public class CommandTests
         Assert.Equal(new long[] { 32, 16 }, graph.Initializers["blocks.1.attn.k.weight"].shape);
         Assert.Equal(new long[] { 16, 32 }, graph.Initializers["blocks.1.attn.o.weight"].shape);
 
+        // An exporter's block: the head reshapes' computed targets are folded on load.
+        string exported = Path.Combine(AppContext.BaseDirectory, "Pruning", "Structured", "Fixtures", "transformer_block.onnx");
+        (code, output, error) = Invoke("prune", exported, "--structured", "head", "--ratio", "0.25", "--json", "-o", folder.File("exported.onnx"));
+        Assert.True(code == 0, error);
+        var group = Assert.Single(JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray());
+        Assert.Equal((4, 3), (group.GetProperty("before").GetInt32(), group.GetProperty("after").GetInt32()));
+
         (code, _, error) = Invoke("prune", "lenet-5", "--structured", "head", "-o", folder.File("x.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("no attention heads", error);
