@@ -24,7 +24,7 @@ public sealed class Reshape : OpFamily
         if (flow.Input(0) is not { } channels) return;
         var input = flow.Shape(node.Inputs[0])!;
         var output = flow.Shape(node.Outputs[0])!;
-        if (!flow.IsConstant(node.Inputs[1])) { flow.Block("Reshape target is computed at run time (surgery could not update it)"); return; }
+        if (!flow.IsConstant(node.Inputs[1])) { flow.Block("Reshape target is computed at run time, so surgery could not update it (fold the shape arithmetic first: ShapeFolding)"); return; }
 
         // The output axis where the channels start: the last one with the same number of elements before it.
         long before = Product(input, 0, channels.Axis), after = Product(input, channels.Axis + 1, input.Length);

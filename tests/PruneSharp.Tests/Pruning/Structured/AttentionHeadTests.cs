@@ -101,6 +101,25 @@ public class AttentionHeadTests
     }
 
     [Fact]
+    public void Head_criteria_score_all_of_a_heads_slices()
+    {
+        using var model = TinyGpt.Create(new TinyGptOptions(VocabularySize: 30, ContextLength: 8, Layers: 1, Heads: 3, Width: 12, Seed: 6));
+        var ids = randint(0, 30, new long[] { 2, 8 }, generator: new Generator(2), dtype: int64);
+        var group = DependencyGraph.Build(model, new[] { ids }).Groups.Single(g => g.IsHeads);
+        // Head h as one vector: its 4 columns of q, k and v, then its 4 rows of the output projection.
+        Tensor Head(int h, bool reads) => cat(new[] { "q", "k", "v" }.Select(p => model.get_parameter($"blocks.0.attn.{p}.weight")![.., TensorIndex.Slice(4 * h, 4 * h + 4)].flatten())
+            .Concat(reads ? new[] { model.get_parameter("blocks.0.attn.o.weight")![TensorIndex.Slice(4 * h, 4 * h + 4)].flatten() } : Array.Empty<Tensor>()).ToList()).to_type(ScalarType.Float64);
+        var l1 = new MagnitudeImportance(P: 1, IncludeReads: true).Score(group, model);
+        var fpgm = new FpgmImportance().Score(group, model);
+        for (int h = 0; h < 3; h++)
+        {
+            Assert.Equal(Head(h, reads: true).abs().sum().item<double>(), l1[h].item<double>(), 5);
+            double distances = Enumerable.Range(0, 3).Sum(j => (Head(h, false) - Head(j, false)).norm().item<double>());
+            Assert.Equal(distances, fpgm[h].item<double>(), 5);
+        }
+    }
+
+    [Fact]
     public void A_head_split_whose_target_is_computed_at_run_time_is_left_out_with_the_reason()
     {
         const int width = 16, heads = 2;
