@@ -83,7 +83,7 @@ static partial class PruneCommand
         Table.Write(Console.Out, new[] { "residual block (add)", "nodes", "params", "score", "" }, rows);
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
-        Console.WriteLine($"blocks {result.Blocks.Count} -> {result.Blocks.Count(b => !b.Removed)} removable ones kept");
+        Console.WriteLine($"residual blocks removed: {result.Blocks.Count(b => b.Removed)} of {result.Blocks.Count} removable");
         Console.WriteLine($"params {Count(result.DenseParameters)} -> {Count(result.PrunedParameters)} ({((double)result.DenseParameters / Math.Max(1, result.PrunedParameters)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         Console.WriteLine($"MACs per example {Count(result.DenseMacs)} -> {Count(result.PrunedMacs)} ({((double)result.DenseMacs / Math.Max(1, result.PrunedMacs)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         if (before is not null && after is not null)

@@ -35,6 +35,7 @@ public sealed class Reshape : OpFamily
 
         long count = channels.Labels.Length, size = output[axis];
         ChannelLabel[]? labels = null;
+        if (count == 0) return;
         if (size % count == 0 && after % (size / count) == 0) labels = ChannelRules.Blocks(channels.Labels, size / count);
         else if (size > 0 && count % size == 0) labels = flow.Units(channels.Labels, (int)(count / size));
         if (labels == null) flow.Block($"Reshape cuts the {count} channels into parts of {size} that are not whole units");
@@ -58,8 +59,14 @@ public sealed class Reshape : OpFamily
         long[] entries = target.data<long>().ToArray();
         if (entries.Length != original.Length)
             throw new GraphException($"node '{node.Name}' (Reshape): target has {entries.Length} entries, the output {original.Length} dimensions");
+        var input = context.PrunedShape(node.Inputs[0]);
         for (int d = 0; d < entries.Length; d++)
-            if (entries[d] > 0 && pruned[d] != original[d]) entries[d] = pruned[d];
+        {
+            if (pruned[d] == original[d]) continue;
+            if (entries[d] > 0) entries[d] = pruned[d];
+            else if (entries[d] == 0 && (input is null || d >= input.Length || input[d] != pruned[d]))
+                throw new GraphException($"node '{node.Name}' (Reshape): target entry {d} copies an input dimension that the removal does not shrink alike");
+        }
         string name = context.AddConstant($"{node.Name}.pruned_shape", tensor(entries));
         return new Node(node.Name, node.OpType, new[] { node.Inputs[0], name }, node.Outputs, node.Attributes, node.Domain);
     }
