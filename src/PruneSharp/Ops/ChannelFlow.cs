@@ -93,7 +93,7 @@ public abstract class RewireContext
     /// <summary>The value of a constant (an initializer or a Constant node's output, e.g. a Reshape target), or null.</summary>
     public abstract TorchSharp.torch.Tensor? Constant(string name);
 
-    /// <summary>Replaces a constant initializer's value.</summary>
+    /// <summary>Replaces a constant's value (an initializer, or a Constant node's output) for every node that reads it.</summary>
     public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
 
     /// <summary>The shape of a value once the channels are removed: its original shape with each channel axis shortened by the removed positions.</summary>

@@ -79,7 +79,14 @@ public static class Surgery
             return node?.GetTensor("value") ?? (node?.GetInts("value_ints") is { } ints ? tensor(ints.ToArray()) : null);
         }
 
-        public override void SetConstant(string name, Tensor value) => graph.Initializers[name] = value;
+        public override void SetConstant(string name, Tensor value)
+        {
+            int i = graph.Nodes.FindIndex(n => n.OpType == "Constant" && n.Outputs.Contains(name));
+            if (i < 0) { graph.Initializers[name] = value; return; }
+            var node = graph.Nodes[i]; // shared with the original graph: replace, never edit
+            graph.Nodes[i] = new Node(node.Name, "Constant", node.Inputs, node.Outputs,
+                new Dictionary<string, AttributeValue> { ["value"] = AttributeValue.FromTensor(value) }, node.Domain);
+        }
 
         public override long[]? PrunedShape(string valueName)
         {

@@ -111,11 +111,21 @@ public class AttentionHeadTests
             .Concat(reads ? new[] { model.get_parameter("blocks.0.attn.o.weight")![TensorIndex.Slice(4 * h, 4 * h + 4)].flatten() } : Array.Empty<Tensor>()).ToList()).to_type(ScalarType.Float64);
         var l1 = new MagnitudeImportance(P: 1, IncludeReads: true).Score(group, model);
         var fpgm = new FpgmImportance().Score(group, model);
+        nn.functional.cross_entropy(model.call(ids).flatten(0, 1), ids.flatten()).backward();
+        var taylor = new TaylorImportance().Score(group, model);
+        double GradientTimesWeight(int h) => new[] { "q", "k", "v" }.Sum(p =>
+        {
+            var (w, b) = (model.get_parameter($"blocks.0.attn.{p}.weight")!, model.get_parameter($"blocks.0.attn.{p}.bias")!);
+            var columns = TensorIndex.Slice(4 * h, 4 * h + 4);
+            return (w.grad![.., columns] * w[.., columns]).sum().item<float>() + (double)(b.grad![columns] * b[columns]).sum().item<float>();
+        });
         for (int h = 0; h < 3; h++)
         {
             Assert.Equal(Head(h, reads: true).abs().sum().item<double>(), l1[h].item<double>(), 5);
             double distances = Enumerable.Range(0, 3).Sum(j => (Head(h, false) - Head(j, false)).norm().item<double>());
             Assert.Equal(distances, fpgm[h].item<double>(), 5);
+            double expected = Math.Pow(GradientTimesWeight(h), 2);
+            Assert.True(expected > 0 && Math.Abs(expected - taylor[h].item<double>()) <= 1e-4 * expected, $"head {h}: Taylor {taylor[h].item<double>()}, expected {expected}");
         }
     }
 
