@@ -69,6 +69,26 @@ public class ResidualBlockTests
         Assert.Equal(new[] { "fc3.weight", "fc3.bias" }, block.Weights);
     }
 
+    [Theory]
+    [InlineData(new[] { 0 })]
+    [InlineData(new[] { 1 })]
+    [InlineData(new[] { 0, 1 })]
+    public void Nested_blocks_and_a_block_that_ends_the_graph_are_removed_cleanly(int[] which)
+    {
+        var b = new GraphBuilder("nested", seed: 3);
+        var x = b.Input("x", null, 6);
+        var u = b.Relu(b.Linear(x, 6, "fc1"), "relu");
+        var z = b.Add(u, b.Linear(u, 6, "fc2"), "inner");           // z = u + H(u), inside the outer branch
+        b.Output(b.Add(x, b.Linear(z, 6, "fc3"), "y"), "y");       // y = x + F(x), and y is the graph output
+        using var model = b.Build();
+        var blocks = ResidualBlocks.Find(model, new[] { randn(1, 6) });
+        Assert.Equal(new[] { "inner", "y" }, blocks.Select(k => k.Add));
+        Assert.Contains("inner", blocks[1].Nodes);
+        using var pruned = RemovalEqualsZeroing(model, new[] { randn(new long[] { 5, 6 }, generator: new Generator(1)) }, which);
+        // Without the outer Add, the graph output y is an Identity of x.
+        Assert.Equal(which.Contains(1) ? 1 : 0, pruned.Graph.Nodes.Count(n => n.OpType == "Identity" && n.Outputs[0] == "y"));
+    }
+
     [Fact]
     public void The_pruner_removes_the_blocks_with_the_smallest_relative_residual_norm()
     {
@@ -134,7 +154,7 @@ public class ResidualBlockTests
         var dense = MacCounter.Measure(model, one);
         var gone = chosen.SelectMany(b => b.Nodes).ToHashSet();
         Assert.Equal(dense.DenseMacs - dense.Layers.Where(l => gone.Contains(l.Name)).Sum(l => l.DenseMacs), MacCounter.Measure(pruned, one).DenseMacs);
-        Assert.DoesNotContain(pruned.Graph.Nodes, n => gone.Contains(n.Name) || chosen.Any(b => b.Add == n.Name));
+        Assert.DoesNotContain(pruned.Graph.Nodes, n => gone.Contains(n.Name) || (n.OpType == "Add" && chosen.Any(b => b.Add == n.Name)));
         Assert.Equal(model.Graph.Initializers.Keys.Except(chosen.SelectMany(b => b.Weights)).Order(), pruned.Graph.Initializers.Keys.Order());
         return pruned;
     }
