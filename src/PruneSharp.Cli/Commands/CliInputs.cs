@@ -1,5 +1,6 @@
 using PruneSharp.Data;
 using PruneSharp.Graph;
+using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
 using PruneSharp.Onnx;
 
@@ -30,9 +31,20 @@ static class CliInputs
     /// The model <paramref name="spec"/>: an ONNX file, or a zoo name built for the images and classes of
     /// <paramref name="data"/> (1×28×28, 10 classes without data).
     /// </summary>
-    public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0)
+    /// <param name="spec">The file or zoo name.</param>
+    /// <param name="data">The data set a zoo model is built for.</param>
+    /// <param name="seed">The zoo model's initialisation seed.</param>
+    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>), as structured pruning needs.</param>
+    public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false)
     {
-        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
+        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!foldShapes) return OnnxFile.Load(spec);
+            var graph = OnnxFile.Read(spec);
+            InitializerCopies.Materialize(graph);
+            ShapeFolding.Apply(graph);
+            return new GraphModule(graph);
+        }
         if (!ModelZoo.IsClassifier(spec))
             throw new ArgumentException($"--model '{spec}' is neither an ONNX file nor a zoo classifier ({string.Join(", ", ModelZoo.ClassifierNames)})");
         var options = data is null ? new ClassifierOptions(Seed: seed)
@@ -42,11 +54,31 @@ static class CliInputs
         return ModelZoo.CreateClassifier(spec, options);
     }
 
-    /// <summary>A zero input of one example for the model's first input (symbolic dimensions taken as 1).</summary>
+    /// <summary>A zero input of one example for the model's first input (symbolic dimensions taken as 1; token ids 0).</summary>
     public static TorchSharp.torch.Tensor ExampleInput(GraphModule model)
     {
         var input = model.Graph.Inputs[0];
         if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; cannot count MACs");
-        return TorchSharp.torch.zeros(input.Shape.Select(d => d.Size ?? 1).ToArray());
+        return TorchSharp.torch.zeros(input.Shape.Select(d => d.Size ?? 1).ToArray(), dtype: input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> seeded random examples for every input of <paramref name="model"/> (a symbolic first
+    /// dimension taken as <paramref name="count"/>, later ones as <paramref name="length"/>): standard normal floats, or token ids drawn
+    /// uniformly from the rows of the embedding table that reads an int64 input.
+    /// </summary>
+    public static TorchSharp.torch.Tensor[] RandomInputs(GraphModule model, int count, int length, long seed)
+    {
+        using var generator = new TorchSharp.torch.Generator((ulong)seed);
+        return model.Graph.Inputs.Select(input =>
+        {
+            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
+            long[] shape = input.Shape.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
+            if (input.ElementType == DataType.Float) return TorchSharp.torch.randn(shape, generator: generator);
+            var table = model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && model.Graph.Initializers.ContainsKey(n.Inputs[0]));
+            if (input.ElementType != DataType.Int64 || table is null)
+                throw new ArgumentException($"cannot make up values for the model's {input.ElementType} input '{input.Name}'; give --data");
+            return TorchSharp.torch.randint(0, model.Graph.Initializers[table.Inputs[0]].shape[0], shape, generator: generator, dtype: TorchSharp.torch.int64);
+        }).ToArray();
     }
 }

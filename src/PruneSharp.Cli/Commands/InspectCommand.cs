@@ -3,31 +3,65 @@ using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
+using PruneSharp.Pruning.Structured;
 
 namespace PruneSharp.Cli.Commands;
 
-/// <summary><c>prunesharp inspect</c>: opset, inputs and outputs, and the weights of every layer with their sparsity.</summary>
+/// <summary>
+/// <c>prunesharp inspect</c>: opset, inputs and outputs, and the weights of every layer with their sparsity; with
+/// <c>--structure</c> also the attention heads and residual blocks that structured pruning can remove.
+/// </summary>
 static class InspectCommand
 {
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX model file." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var structure = new Option<bool>("--structure") { Description = "Also list the attention heads and the residual blocks that --structured head|block can remove (runs the model once on a random example)." };
         var command = new Command("inspect",
             "Show a model's opset, inputs and outputs, and each node that has weights: its tensors and shapes, parameter count and sparsity (fraction of zeros).\n" +
-            "Example: prunesharp inspect resnet18.onnx")
+            "Example: prunesharp inspect resnet18.onnx --structure")
         {
-            model, json,
+            model, json, structure,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!.FullName;
             var graph = OnnxFile.Read(path);
             var layers = ParameterSummary.ByLayer(graph);
-            if (parse.GetValue(json)) PrintJson(path, graph, layers);
-            else Print(path, graph, layers);
+            var units = parse.GetValue(structure) ? Units(path) : null;
+            if (parse.GetValue(json)) PrintJson(path, graph, layers, units);
+            else Print(path, graph, layers, units);
         });
         return command;
+    }
+
+    sealed record StructuralUnits(IReadOnlyList<AttentionLayer> Attention, IReadOnlyList<ResidualBlock> Blocks, IReadOnlyDictionary<string, long> BlockParameters);
+
+    static StructuralUnits Units(string path)
+    {
+        using var module = CliInputs.LoadModel(path, null, foldShapes: true);
+        var sample = CliInputs.RandomInputs(module, 1, 1, seed: 0);
+        var blocks = ResidualBlocks.Find(module, sample);
+        var weights = module.Weights();
+        return new StructuralUnits(AttentionHeads.Find(DependencyGraph.Build(module, sample)), blocks,
+            blocks.ToDictionary(b => b.Add, b => b.Weights.Where(module.IsParameter).Sum(w => weights[w].numel())));
+    }
+
+    static void PrintUnits(StructuralUnits units)
+    {
+        Console.WriteLine();
+        if (units.Attention.Count == 0) Console.WriteLine("attention heads: none that can be removed");
+        else Table.Write(Console.Out, new[] { "attention (q, k, v projections)", "heads", "head size", "output projection" }, units.Attention.Select(a => (IReadOnlyList<string>)new[]
+        {
+            string.Join(", ", a.Projections), a.Heads.ToString(CultureInfo.InvariantCulture), a.HeadSize.ToString(CultureInfo.InvariantCulture), string.Join(", ", a.OutputProjections),
+        }));
+        Console.WriteLine();
+        if (units.Blocks.Count == 0) Console.WriteLine("residual blocks: none with an identity skip");
+        else Table.Write(Console.Out, new[] { "residual block (add)", "input", "nodes", "params" }, units.Blocks.Select(b => (IReadOnlyList<string>)new[]
+        {
+            b.Add, b.Input, b.Nodes.Count.ToString(CultureInfo.InvariantCulture), units.BlockParameters[b.Add].ToString("N0", CultureInfo.InvariantCulture),
+        }));
     }
 
     static string Describe(ValueInfo v) =>
@@ -35,7 +69,7 @@ static class InspectCommand
 
     static string Percent(double fraction) => (100 * fraction).ToString("F1", CultureInfo.InvariantCulture) + "%";
 
-    static void Print(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers)
+    static void Print(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers, StructuralUnits? units)
     {
         Console.WriteLine($"model    {path}");
         Console.WriteLine($"opset    {graph.Opset}");
@@ -62,9 +96,10 @@ static class InspectCommand
         long total = layers.Sum(l => l.Count), zeros = layers.Sum(l => l.Zeros);
         Console.WriteLine();
         Console.WriteLine($"total params {total.ToString("N0", CultureInfo.InvariantCulture)}, zeros {zeros.ToString("N0", CultureInfo.InvariantCulture)} (sparsity {Percent(total == 0 ? 0 : (double)zeros / total)})");
+        if (units is not null) PrintUnits(units);
     }
 
-    static void PrintJson(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers)
+    static void PrintJson(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers, StructuralUnits? units)
     {
         static object Value(ValueInfo v) => new { name = v.Name, type = v.ElementType.ToString(), shape = v.Shape?.Select(d => d.Size?.ToString(CultureInfo.InvariantCulture) ?? d.Symbol ?? "?") };
         long total = layers.Sum(l => l.Count), zeros = layers.Sum(l => l.Zeros);
@@ -84,6 +119,8 @@ static class InspectCommand
             total_params = total,
             total_zeros = zeros,
             sparsity = total == 0 ? 0 : (double)zeros / total,
+            attention = units?.Attention.Select(a => new { projections = a.Projections, heads = a.Heads, head_size = a.HeadSize, output_projections = a.OutputProjections }),
+            residual_blocks = units?.Blocks.Select(b => new { add = b.Add, input = b.Input, nodes = b.Nodes, @params = units.BlockParameters[b.Add] }),
         }, Table.Json));
     }
 }

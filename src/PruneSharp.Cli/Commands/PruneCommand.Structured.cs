@@ -10,14 +10,15 @@ using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 
-/// <summary>The channel-pruning branch of <c>prunesharp prune</c>.</summary>
+/// <summary>The channel- and head-pruning branch of <c>prunesharp prune</c> (block pruning: PruneCommand.Blocks.cs).</summary>
 static partial class PruneCommand
 {
     /// <summary>Options that only structured pruning reads.</summary>
     sealed class StructuredOptions
     {
-        public Option<string?> Kind { get; } = new("--structured") { Description = "channel: remove whole channels/neurons (coupled across the graph) and save a smaller dense model." };
-        public Option<double> Ratio { get; } = new("--ratio") { Description = "Fraction of channels to remove (per group, or of all with --global).", DefaultValueFactory = _ => 0.5 };
+        public Option<string?> Kind { get; } = new("--structured") { Description = "channel: remove whole channels/neurons (coupled across the graph); head: remove whole attention heads; block: remove whole residual blocks (depth). Saves a smaller dense model." };
+        public Option<double> Ratio { get; } = new("--ratio") { Description = "Fraction to remove: of the channels or heads (per group, or of all with --global), or of the removable residual blocks.", DefaultValueFactory = _ => 0.5 };
+        public Option<int?> Blocks { get; } = new("--blocks") { Description = "--structured block: number of residual blocks to remove (instead of --ratio)." };
         public Option<bool> Global { get; } = new("--global") { Description = "Rank channels of all groups together (scores normalised by each group's mean)." };
         public Option<int> RoundTo { get; } = new("--round-to") { Description = "Keep a multiple of this many channels per group.", DefaultValueFactory = _ => 1 };
         public Option<double> MaxRatio { get; } = new("--max-ratio") { Description = "Never remove more than this fraction of one group.", DefaultValueFactory = _ => 0.9 };
@@ -25,20 +26,24 @@ static partial class PruneCommand
         public Option<int> Steps { get; } = new("--steps") { Description = "Prune in this many steps (fine-tuning between them with --finetune-epochs).", DefaultValueFactory = _ => 1 };
         public Option<int> Calibration { get; } = new("--calibration") { Description = "Refit the layers that lost inputs by least squares on this many training examples (needs --data; 0: off).", DefaultValueFactory = _ => 0 };
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Global, RoundTo, MaxRatio, Ignore, Steps, Calibration };
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Calibration };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json)
     {
-        if (kind != "channel") throw new ArgumentException($"--structured '{kind}' is not supported; use channel");
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
+        if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
+        if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
+        var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
         int calibrationCount = parse.GetValue(o.Calibration), steps = parse.GetValue(o.Steps);
         if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
         if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
-        var importance = Importance(method, parse.GetValue(flags.Seed));
+        var importance = Importance(method, parse.GetValue(flags.Seed), unit);
         if (importance is TaylorImportance && dataSpec is null) throw new ArgumentException("--method taylor needs --data (gradients on training batches)");
         var options = new ChannelPruningOptions
         {
+            Unit = unit,
             Ratio = parse.GetValue(o.Ratio),
             Global = parse.GetValue(o.Global),
             RoundTo = parse.GetValue(o.RoundTo),
@@ -48,33 +53,45 @@ static partial class PruneCommand
 
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
-        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed));
+        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var before = test is null ? null : Evaluator.Classify(model, test);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-        void FineTune(GraphModule m)
-        {
-            if (epochs == 0 || train is null) return;
-            using var trainer = new Trainer(m, fineTune) { Progress = new ProgressBar("fine-tune") };
-            if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
-        }
+        void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
         Action<GraphModule>? gradients = importance is TaylorImportance ? m => AccumulateGradients(m, train!) : null;
 
+        // With heads as the unit, the report lists the attention layers only.
+        Func<GroupChange, bool> shown = _ => true;
+        if (unit == PruningUnit.Head)
+        {
+            var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+            if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
+            shown = g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
+        }
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, gradients);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         OnnxFile.Save(pruned, output);
-        StructuredReport(result, output, json, before, after);
+        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after);
         return 0;
     }
 
-    static IGroupImportance Importance(string method, long seed) => method.ToLowerInvariant() switch
+    /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
+    static void Train(GraphModule model, ImageDataset? train, TrainerOptions options, int epochs)
     {
-        "l1" => new MagnitudeImportance(P: 1),
-        "l2" or "magnitude" => new MagnitudeImportance(P: 2),
+        if (epochs == 0 || train is null) return;
+        using var trainer = new Trainer(model, options) { Progress = new ProgressBar("fine-tune") };
+        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
+    }
+
+    /// <summary>The criterion; for heads, norms cover all of a head's weights (its output-projection rows too).</summary>
+    static IGroupImportance Importance(string method, long seed, PruningUnit unit) => method.ToLowerInvariant() switch
+    {
+        "l1" => new MagnitudeImportance(P: 1, IncludeReads: unit == PruningUnit.Head),
+        "l2" or "magnitude" => new MagnitudeImportance(P: 2, IncludeReads: unit == PruningUnit.Head),
         "fpgm" => new FpgmImportance(),
         "bn-scale" => new BatchNormScaleImportance(),
         "taylor" => new TaylorImportance(),
@@ -97,7 +114,7 @@ static partial class PruneCommand
         model.eval();
     }
 
-    static void StructuredReport(ChannelPruningResult result, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
+    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
     {
         double macReduction = (double)result.DenseMacs / Math.Max(1, result.PrunedMacs);
         if (json)
@@ -121,7 +138,7 @@ static partial class PruneCommand
             string.Join(", ", g.Producers.Take(3)) + (g.Producers.Count > 3 ? $" (+{g.Producers.Count - 3})" : ""),
             g.Before.ToString(CultureInfo.InvariantCulture), g.After.ToString(CultureInfo.InvariantCulture),
         });
-        Table.Write(Console.Out, new[] { "channel group (producers)", "before", "after" }, rows);
+        Table.Write(Console.Out, new[] { unit == PruningUnit.Head ? "attention heads (q, k, v projections)" : "channel group (producers)", "before", "after" }, rows);
         foreach (var blocked in result.Blocked)
             Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
         Console.WriteLine();

@@ -18,7 +18,8 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>
 /// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
 /// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch,
-/// <c>Structured</c> (PruneCommand.Structured.cs) the channel-pruning branch selected by <c>--structured channel</c>.
+/// <c>Structured</c> (PruneCommand.Structured.cs) the branch selected by <c>--structured channel|head</c>, and <c>Blocks</c>
+/// (PruneCommand.Blocks.cs) that of <c>--structured block</c>.
 /// </summary>
 static partial class PruneCommand
 {
@@ -39,10 +40,12 @@ static partial class PruneCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var flags = new TrainingFlags("--lr-schedule");
         var command = new Command("prune",
-            "Prune a model's weights (unstructured: saved with zeros in place of the pruned weights) or, with --structured channel,\n" +
-            "remove whole channels and save a smaller dense model.\n" +
+            "Prune a model's weights (unstructured: saved with zeros in place of the pruned weights) or, with --structured channel|head|block,\n" +
+            "remove whole channels, attention heads or residual blocks and save a smaller dense model.\n" +
             "Example: prunesharp prune lenet5.onnx --scope global --sparsity 0.9 --finetune-epochs 1 --data fashion-mnist -o lenet5-90.onnx\n" +
-            "Example: prunesharp prune resnet18.onnx --structured channel --method l2 --ratio 0.5 --round-to 8 --ignore fc -o small.onnx")
+            "Example: prunesharp prune resnet18.onnx --structured channel --method l2 --ratio 0.5 --round-to 8 --ignore fc -o small.onnx\n" +
+            "Example: prunesharp prune gpt.onnx --structured head --method l2 --ratio 0.25 -o fewer-heads.onnx\n" +
+            "Example: prunesharp prune resnet-20 --structured block --blocks 3 --data fashion-mnist --finetune-epochs 1 -o shallower.onnx")
         {
             model, method, granularity, scope, sparsity, schedule, finetune, data, exclude, output, json,
         };

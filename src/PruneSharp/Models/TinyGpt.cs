@@ -10,8 +10,9 @@ namespace PruneSharp.Models;
 /// <param name="Width">Embedding width (a multiple of <paramref name="Heads"/>).</param>
 /// <param name="TiedHead">True to reuse the token embedding as the output projection.</param>
 /// <param name="Seed">Seed for weight initialisation.</param>
+/// <param name="Bias">True for biases in the attention and MLP projections (GPT-2); false leaves them out (as LLaMA does).</param>
 public sealed record TinyGptOptions(long VocabularySize = 256, long ContextLength = 128, int Layers = 4, int Heads = 4,
-    long Width = 128, bool TiedHead = true, long Seed = 0);
+    long Width = 128, bool TiedHead = true, long Seed = 0, bool Bias = true);
 
 /// <summary>
 /// A decoder-only transformer in the GPT-2 layout (Radford et al. 2019): token and learned position embeddings,
@@ -33,8 +34,8 @@ public static class TinyGpt
         {
             string name = $"blocks.{layer}";
             h = b.Add(h, Attention(b, b.LayerNorm(h, $"{name}.ln1"), o, $"{name}.attn"), $"{name}.residual1");
-            var mlp = b.Linear(b.LayerNorm(h, $"{name}.ln2"), 4 * o.Width, $"{name}.mlp.fc");
-            mlp = b.Linear(b.Gelu(mlp, $"{name}.mlp.gelu"), o.Width, $"{name}.mlp.proj");
+            var mlp = b.Linear(b.LayerNorm(h, $"{name}.ln2"), 4 * o.Width, $"{name}.mlp.fc", o.Bias);
+            mlp = b.Linear(b.Gelu(mlp, $"{name}.mlp.gelu"), o.Width, $"{name}.mlp.proj", o.Bias);
             h = b.Add(h, mlp, $"{name}.residual2");
         }
         h = b.LayerNorm(h, "ln_f");
@@ -50,7 +51,7 @@ public static class TinyGpt
     {
         long headDim = o.Width / o.Heads;
         GraphBuilder.Value Heads(string projection, long[] perm) =>
-            b.Transpose(b.Reshape(b.Linear(x, o.Width, $"{name}.{projection}"), new long[] { 0, 0, o.Heads, headDim }, $"{name}.{projection}.split"), perm, $"{name}.{projection}.heads");
+            b.Transpose(b.Reshape(b.Linear(x, o.Width, $"{name}.{projection}", o.Bias), new long[] { 0, 0, o.Heads, headDim }, $"{name}.{projection}.split"), perm, $"{name}.{projection}.heads");
         var q = Heads("q", new long[] { 0, 2, 1, 3 });    // [B, H, T, D]
         var k = Heads("k", new long[] { 0, 2, 3, 1 });    // [B, H, D, T]
         var v = Heads("v", new long[] { 0, 2, 1, 3 });    // [B, H, T, D]
@@ -58,6 +59,6 @@ public static class TinyGpt
         var weights = b.Softmax(b.CausalMask(scores, o.ContextLength, $"{name}.causal"), -1, $"{name}.softmax");
         var context = b.Transpose(b.MatMul(weights, v, $"{name}.context"), new long[] { 0, 2, 1, 3 }, $"{name}.merge");
         context = b.Reshape(context, new long[] { 0, 0, o.Width }, $"{name}.concat_heads");
-        return b.Linear(context, o.Width, $"{name}.o");
+        return b.Linear(context, o.Width, $"{name}.o", o.Bias);
     }
 }

@@ -54,6 +54,9 @@ public abstract class ChannelFlow
     /// <summary>True if <paramref name="valueName"/> is a weight (an initializer) that can be sliced.</summary>
     public abstract bool IsWeight(string valueName);
 
+    /// <summary>True if <paramref name="valueName"/> is fixed before any input arrives (an initializer or a Constant node's output), so surgery can rewrite it.</summary>
+    public abstract bool IsConstant(string valueName);
+
     /// <summary>Declares a new channel space of <paramref name="size"/> channels produced by this node; returns labels 0..size−1.</summary>
     public abstract ChannelLabel[] NewSpace(int size);
 
@@ -62,6 +65,14 @@ public abstract class ChannelFlow
 
     /// <summary>Slice <c>p</c> of weight <paramref name="weight"/> along <paramref name="axis"/> belongs to channel <c>labels[p]</c>.</summary>
     public abstract void Member(string weight, int axis, ChannelLabel[] labels, WeightRole role);
+
+    /// <summary>
+    /// Makes every run of <paramref name="unit"/> consecutive positions of <paramref name="labels"/> one unit, removed
+    /// whole (a Reshape that splits C channels into [C/unit, unit], e.g. attention heads of head size
+    /// <paramref name="unit"/>): returns one label per run. Null if the runs are not whole units (channels of one space,
+    /// aligned to multiples of <paramref name="unit"/>, or one unit already); the caller then blocks.
+    /// </summary>
+    public abstract ChannelLabel[]? Units(ChannelLabel[] labels, int unit);
 
     /// <summary>Position p of <paramref name="a"/> and of <paramref name="b"/> must be removed together (e.g. the two inputs of a residual add).</summary>
     public abstract void Tie(ChannelLabel[] a, ChannelLabel[] b);
@@ -79,9 +90,15 @@ public abstract class RewireContext
     /// <summary>The observed shape of a value in the original model.</summary>
     public abstract long[]? OriginalShape(string valueName);
 
-    /// <summary>The value of a constant initializer (e.g. a Reshape target), or null.</summary>
+    /// <summary>The value of a constant (an initializer or a Constant node's output, e.g. a Reshape target), or null.</summary>
     public abstract TorchSharp.torch.Tensor? Constant(string name);
 
-    /// <summary>Replaces a constant initializer's value.</summary>
+    /// <summary>Replaces a constant's value (an initializer, or a Constant node's output) for every node that reads it.</summary>
     public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
+
+    /// <summary>The shape of a value once the channels are removed: its original shape with each channel axis shortened by the removed positions.</summary>
+    public abstract long[]? PrunedShape(string valueName);
+
+    /// <summary>Adds a new constant initializer (named after <paramref name="nameHint"/>) and returns its name, for a node that needs a value of its own.</summary>
+    public abstract string AddConstant(string nameHint, TorchSharp.torch.Tensor value);
 }

@@ -134,9 +134,28 @@ public sealed class LinePlot
             for (int k = 1; k < series.Count; k++)
                 canvas.DrawLine(X(series[k - 1].X), Y(series[k - 1].Y), X(series[k].X), Y(series[k].Y), line);
             foreach (var p in series) canvas.DrawCircle(X(p.X), Y(p.Y), 4, dot);
-            float legendY = area.Top + 20 + 22 * i;
-            canvas.DrawLine(area.Right - 190, legendY - 5, area.Right - 160, legendY - 5, line);
-            Label(canvas, Series[i].Label, area.Right - 150, legendY, SKTextAlign.Left, text);
+        }
+
+        // Legend on a light box in the corner that covers the fewest points (sampled along the lines).
+        float boxWidth = 200, boxHeight = 12 + 22 * Series.Count;
+        var corners = new[]
+        {
+            new SKPoint(area.Right - boxWidth - 4, area.Top + 4), new SKPoint(area.Left + 4, area.Bottom - boxHeight - 4),
+            new SKPoint(area.Right - boxWidth - 4, area.Bottom - boxHeight - 4), new SKPoint(area.Left + 4, area.Top + 4),
+        };
+        var samples = Series.SelectMany(series => series.Points.Zip(series.Points.Skip(1))
+            .SelectMany(pair => Enumerable.Range(0, 10).Select(t => new SKPoint(
+                X(pair.First.X) + (X(pair.Second.X) - X(pair.First.X)) * t / 10f, Y(pair.First.Y) + (Y(pair.Second.Y) - Y(pair.First.Y)) * t / 10f)))
+            .Concat(series.Points.Select(p => new SKPoint(X(p.X), Y(p.Y))))).ToList();
+        var corner = corners.OrderBy(c => samples.Count(p => new SKRect(c.X, c.Y, c.X + boxWidth, c.Y + boxHeight).Contains(p))).First();
+        using (var box = new SKPaint { Color = SKColors.White.WithAlpha(235) })
+            canvas.DrawRect(new SKRect(corner.X, corner.Y, corner.X + boxWidth, corner.Y + boxHeight), box);
+        for (int i = 0; i < Series.Count; i++)
+        {
+            using var line = new SKPaint { Color = Colors[i % Colors.Length], StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+            float legendY = corner.Y + 22 + 22 * i;
+            canvas.DrawLine(corner.X + 10, legendY - 5, corner.X + 40, legendY - 5, line);
+            Label(canvas, Series[i].Label, corner.X + 50, legendY, SKTextAlign.Left, text);
         }
     }
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Text.Json;
 using PruneSharp.Cli;
 using PruneSharp.Cli.Commands;
+using PruneSharp.Models;
 using PruneSharp.Onnx;
 using PruneSharp.Tests.Support;
 
@@ -12,7 +14,7 @@ public class CommandTests
 {
     static (int Code, string Output, string Error) Invoke(params string[] args)
     {
-        var root = new RootCommand("test") { TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), DemoCommand.Create() };
+        var root = new RootCommand("test") { TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), DemoCommand.Create(), InspectCommand.Create() };
         var (output, error) = (new StringWriter(), new StringWriter());
         var (oldOut, oldError) = (Console.Out, Console.Error);
         Console.SetOut(output);
@@ -124,5 +126,74 @@ public class CommandTests
         Assert.Equal(new PruneSharp.Data.Augmentation(0, true), TrainingFlags.ParseAugmentation("flip"));
         var error = Assert.Throws<ArgumentException>(() => TrainingFlags.ParseAugmentation("crop:-1"));
         Assert.Contains("'crop:-1'", error.Message);
+    }
+
+    static string SaveTinyGpt(TempFolder folder)
+    {
+        using var model = TinyGpt.Create(new TinyGptOptions(VocabularySize: 40, ContextLength: 16, Layers: 2, Heads: 4, Width: 32, Seed: 1));
+        string path = folder.File("gpt.onnx");
+        OnnxFile.Save(model, path);
+        return path;
+    }
+
+    [Fact]
+    public void Prune_structured_head_removes_attention_heads_and_reports_them()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", SaveTinyGpt(folder), "--structured", "head", "--method", "l1", "--ratio", "0.5", "--json", "-o", folder.File("heads.onnx"));
+        Assert.True(code == 0, error);
+        var groups = JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray().ToList();
+        Assert.Equal(2, groups.Count); // the attention layers only
+        Assert.All(groups, g => Assert.Equal((4, 2), (g.GetProperty("before").GetInt32(), g.GetProperty("after").GetInt32())));
+        var graph = OnnxFile.Read(folder.File("heads.onnx"));
+        Assert.Equal(new long[] { 32, 16 }, graph.Initializers["blocks.1.attn.k.weight"].shape);
+        Assert.Equal(new long[] { 16, 32 }, graph.Initializers["blocks.1.attn.o.weight"].shape);
+
+        // An exporter's block: the head reshapes' computed targets are folded on load.
+        string exported = Path.Combine(AppContext.BaseDirectory, "Pruning", "Structured", "Fixtures", "transformer_block.onnx");
+        (code, output, error) = Invoke("prune", exported, "--structured", "head", "--ratio", "0.25", "--json", "-o", folder.File("exported.onnx"));
+        Assert.True(code == 0, error);
+        var group = Assert.Single(JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray());
+        Assert.Equal((4, 3), (group.GetProperty("before").GetInt32(), group.GetProperty("after").GetInt32()));
+
+        (code, _, error) = Invoke("prune", "lenet-5", "--structured", "head", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("no attention heads", error);
+    }
+
+    [Fact]
+    public void Prune_structured_block_removes_the_requested_number_of_residual_blocks()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", "resnet-20", "--structured", "block", "--blocks", "2", "--json", "-o", folder.File("shallow.onnx"));
+        Assert.True(code == 0, error);
+        var report = JsonDocument.Parse(output).RootElement;
+        var blocks = report.GetProperty("blocks").EnumerateArray().ToList();
+        Assert.Equal(7, blocks.Count);
+        Assert.Equal(2, blocks.Count(b => b.GetProperty("removed").GetBoolean()));
+        Assert.True(report.GetProperty("macs_after").GetInt64() < report.GetProperty("dense_macs").GetInt64());
+        var graph = OnnxFile.Read(folder.File("shallow.onnx"));
+        Assert.Equal(9 - 2, graph.Nodes.Count(n => n.OpType == "Add"));
+
+        (code, _, error) = Invoke("prune", "resnet-20", "--structured", "block", "--blocks", "8", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("only 7 removable residual blocks", error);
+        (code, _, error) = Invoke("prune", "resnet-20", "--structured", "depth", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("is not one of channel, head, block", error);
+    }
+
+    [Fact]
+    public void Inspect_structure_lists_attention_heads_and_residual_blocks()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("inspect", SaveTinyGpt(folder), "--structure", "--json");
+        Assert.True(code == 0, error);
+        var report = JsonDocument.Parse(output).RootElement;
+        var attention = report.GetProperty("attention").EnumerateArray().ToList();
+        Assert.Equal(2, attention.Count);
+        Assert.All(attention, a => Assert.Equal((4, 8), (a.GetProperty("heads").GetInt32(), a.GetProperty("head_size").GetInt32())));
+        Assert.Equal(new[] { "blocks.0.residual1", "blocks.0.residual2", "blocks.1.residual1", "blocks.1.residual2" },
+            report.GetProperty("residual_blocks").EnumerateArray().Select(b => b.GetProperty("add").GetString()));
     }
 }

@@ -10,28 +10,65 @@ public sealed class Reshape : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "Reshape" };
 
     /// <inheritdoc />
-    /// <remarks>Supports the flattening reshape [N, C, ...] → [N, C·...]; other reshapes of channels block.</remarks>
+    /// <remarks>
+    /// Reshape keeps the axes before the channel axis (as one or several axes) and then either merges the channel axis
+    /// with later ones — channel c covers a block of positions, as in flattening [N, C, H, W] → [N, C·H·W] or joining
+    /// attention heads [B, T, H, d] → [B, T, H·d] — or splits it into [U, C/U]: runs of C/U channels become units removed
+    /// whole, as in splitting a projection into attention heads [B, T, C] → [B, T, H, d]. Other reshapes of channels
+    /// block, and so does a target computed at run time (surgery could not update it).
+    /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
+        var node = flow.Node;
         if (flow.Input(1) != null) { flow.Block("Reshape target carries channels"); return; }
         if (flow.Input(0) is not { } channels) return;
-        var input = flow.Shape(flow.Node.Inputs[0])!;
-        var output = flow.Shape(flow.Node.Outputs[0])!;
-        if (channels.Axis != 1 || output.Length != 2 || output[0] != input[0])
-        {
-            flow.Block("Reshape of channels other than flattening [N, C, ...] -> [N, C*...]");
-            return;
-        }
-        flow.SetOutput(0, 1, ChannelRules.Blocks(channels.Labels, input.Skip(2).Aggregate(1L, (p, s) => p * s)));
+        var input = flow.Shape(node.Inputs[0])!;
+        var output = flow.Shape(node.Outputs[0])!;
+        if (!flow.IsConstant(node.Inputs[1])) { flow.Block("Reshape target is computed at run time, so surgery could not update it (fold the shape arithmetic first: ShapeFolding)"); return; }
+
+        // The output axis where the channels start: the last one with the same number of elements before it.
+        long before = Product(input, 0, channels.Axis), after = Product(input, channels.Axis + 1, input.Length);
+        int axis = -1;
+        for (int b = 0; b < output.Length; b++)
+            if (Product(output, 0, b) == before) axis = b;
+        if (axis < 0) { flow.Block("Reshape mixes the channel axis with the axes before it"); return; }
+
+        long count = channels.Labels.Length, size = output[axis];
+        ChannelLabel[]? labels = null;
+        if (count == 0) return;
+        if (size % count == 0 && after % (size / count) == 0) labels = ChannelRules.Blocks(channels.Labels, size / count);
+        else if (size > 0 && count % size == 0) labels = flow.Units(channels.Labels, (int)(count / size));
+        if (labels == null) flow.Block($"Reshape cuts the {count} channels into parts of {size} that are not whole units");
+        else flow.SetOutput(0, axis, labels);
+    }
+
+    static long Product(long[] shape, int from, int to)
+    {
+        long product = 1;
+        for (int d = from; d < to; d++) product *= shape[d];
+        return product;
     }
 
     /// <inheritdoc />
-    /// <remarks>A flattening target that spells the feature count out becomes −1, so it fits the narrower input.</remarks>
+    /// <remarks>Target entries that spell out a size the removal changed (a feature count, a number of heads) get the new size.</remarks>
     public override Node Rewire(Node node, RewireContext context)
     {
-        if (context.Constant(node.Inputs[1]) is { } target && target.numel() == 2 && target[1].item<long>() > 0)
-            context.SetConstant(node.Inputs[1], TorchSharp.torch.tensor(new[] { target[0].item<long>(), -1L }));
-        return node;
+        if (context.Constant(node.Inputs[1]) is not { } target || context.OriginalShape(node.Outputs[0]) is not { } original
+            || context.PrunedShape(node.Outputs[0]) is not { } pruned || original.SequenceEqual(pruned))
+            return node;
+        long[] entries = target.data<long>().ToArray();
+        if (entries.Length != original.Length)
+            throw new GraphException($"node '{node.Name}' (Reshape): target has {entries.Length} entries, the output {original.Length} dimensions");
+        var input = context.PrunedShape(node.Inputs[0]);
+        for (int d = 0; d < entries.Length; d++)
+        {
+            if (pruned[d] == original[d]) continue;
+            if (entries[d] > 0) entries[d] = pruned[d];
+            else if (entries[d] == 0 && (input is null || d >= input.Length || input[d] != pruned[d]))
+                throw new GraphException($"node '{node.Name}' (Reshape): target entry {d} copies an input dimension that the removal does not shrink alike");
+        }
+        string name = context.AddConstant($"{node.Name}.pruned_shape", tensor(entries));
+        return new Node(node.Name, node.OpType, new[] { node.Inputs[0], name }, node.Outputs, node.Attributes, node.Domain);
     }
 
     /// <inheritdoc />

@@ -16,6 +16,19 @@ public sealed class Shape : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
+    /// <remarks>The output carries no channels; reading the size of the channel axis (or Size's element count) blocks.</remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        if (flow.Input(0) is not { } channels) return;
+        var node = flow.Node;
+        if (node.OpType == "Size") { flow.Block("Size counts the channels"); return; }
+        int rank = flow.Shape(node.Inputs[0])!.Length;
+        long Clamp(long i) => Math.Clamp(i < 0 ? i + rank : i, 0, rank);
+        long from = Clamp(node.GetInt("start", 0)), to = node.Attributes.ContainsKey("end") ? Clamp(node.GetInt("end", 0)) : rank;
+        if (channels.Axis >= from && channels.Axis < to) flow.Block("Shape reads the size of the channel axis");
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (node.OpType == "Size")

@@ -27,8 +27,20 @@ public sealed record GroupMember(string Weight, int Axis, long[] Positions, int[
 /// <param name="Members">Every weight slice that belongs to the channels.</param>
 public sealed record ChannelGroup(int Id, int Size, IReadOnlyList<string> Producers, IReadOnlyList<GroupMember> Members)
 {
+    /// <summary>
+    /// Producer channels per unit of the group: 1 where the units are single channels; the head size where a Reshape
+    /// splits the producers' channels into [heads, head size] (multi-head attention), so that each unit is a whole
+    /// head — its slices of the q, k and v projections and its rows of the output projection.
+    /// </summary>
+    public int UnitSize { get; init; } = 1;
+
+    /// <summary>True if the units are attention heads (or other runs of channels split off by a Reshape): <see cref="UnitSize"/> &gt; 1.</summary>
+    public bool IsHeads => UnitSize > 1;
+
     /// <inheritdoc />
-    public override string ToString() => $"group {Id}: {Size} channels from {string.Join(", ", Producers)} ({Members.Count} weight slices)";
+    public override string ToString() => IsHeads
+        ? $"group {Id}: {Size} heads of {UnitSize} channels from {string.Join(", ", Producers)} ({Members.Count} weight slices)"
+        : $"group {Id}: {Size} channels from {string.Join(", ", Producers)} ({Members.Count} weight slices)";
 }
 
 /// <summary>Channels that the analysis left out of pruning, and why.</summary>

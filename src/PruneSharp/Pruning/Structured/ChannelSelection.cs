@@ -3,9 +3,20 @@ using static TorchSharp.torch;
 
 namespace PruneSharp.Pruning.Structured;
 
+/// <summary>The units that a structured pruning run removes.</summary>
+public enum PruningUnit
+{
+    /// <summary>Single channels (filters, neurons): groups with <see cref="ChannelGroup.UnitSize"/> 1.</summary>
+    Channel,
+    /// <summary>Whole attention heads: groups whose units are heads (<see cref="ChannelGroup.IsHeads"/>).</summary>
+    Head,
+}
+
 /// <summary>How many channels structured pruning removes, and where.</summary>
 public sealed record ChannelPruningOptions
 {
+    /// <summary>Which groups are pruned: channel groups or attention-head groups (the ratio is then a fraction of heads).</summary>
+    public PruningUnit Unit { get; init; } = PruningUnit.Channel;
     /// <summary>Fraction of channels to remove: of each group (local) or of all eligible channels (global).</summary>
     public double Ratio { get; init; } = 0.5;
     /// <summary>Rank channels of all groups together (scores normalised by each group's mean) instead of per group.</summary>
@@ -31,7 +42,7 @@ public static class ChannelSelection
             if (!graph.Module.Graph.Nodes.Any(n => n.Name == name) && !graph.Module.Graph.Initializers.Keys.Any(k => Covers(name, k)))
                 throw new ArgumentException($"--ignore '{name}': no node or weight of that name in the model");
 
-        var eligible = graph.Groups.Where(g => !IsIgnored(g, options.Ignore)).ToList();
+        var eligible = graph.Groups.Where(g => g.IsHeads == (options.Unit == PruningUnit.Head) && !IsIgnored(g, options.Ignore)).ToList();
         var scores = eligible.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
         var removeCount = options.Global ? GlobalCounts(eligible, scores, options) : eligible.ToDictionary(g => g.Id, g => (int)Math.Round(options.Ratio * g.Size));
 

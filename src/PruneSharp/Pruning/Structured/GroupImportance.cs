@@ -88,7 +88,8 @@ public sealed record MagnitudeImportance(int P = 2, GroupAggregation Aggregation
 
 /// <summary>
 /// Filter pruning via geometric median (FPGM, He et al. 2019): channels whose filters lie close to all others are
-/// replaceable. score_c = Σ_j ‖F_c − F_j‖₂ over the concatenated producing slices; the smallest are removed.
+/// replaceable. score_c = Σ_j ‖F_c − F_j‖₂ over the concatenated producing slices (all of a head's slices for heads);
+/// the smallest are removed.
 /// </summary>
 public sealed record FpgmImportance : IGroupImportance
 {
@@ -100,8 +101,13 @@ public sealed record FpgmImportance : IGroupImportance
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces))
         {
             var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).to_type(ScalarType.Float64);
-            // Place each row at its channel (one slice per channel for producers).
-            parts.Add(zeros(group.Size, rows.shape[1], dtype: float64).index_copy(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rows));
+            // Each channel's slices side by side (one per channel, or head-size many for an attention head), placed at the channel.
+            long[] channels = member.Channels.Distinct().Order().Select(c => (long)c).ToArray();
+            if (member.Positions.Length % channels.Length != 0)
+                throw new InvalidOperationException($"FPGM: '{member.Weight}' holds unequal numbers of slices per channel");
+            long[] byChannel = member.Channels.Select((c, k) => (c, k)).OrderBy(t => t.c).ThenBy(t => t.k).Select(t => (long)t.k).ToArray();
+            var slices = rows.index_select(0, tensor(byChannel)).reshape(channels.Length, -1);
+            parts.Add(zeros(group.Size, slices.shape[1], dtype: float64).index_copy(0, tensor(channels), slices));
         }
         if (parts.Count == 0) return zeros(group.Size, dtype: float64);
         var filters = cat(parts, 1);

@@ -6,8 +6,8 @@ namespace PruneSharp.Pruning.Structured;
 
 /// <summary>
 /// Rebuilds a smaller, dense model with the chosen channels removed everywhere they appear: every member weight is
-/// sliced, and op families adjust what depends on widths (a depthwise convolution's <c>group</c>, a flattening
-/// Reshape's target).
+/// sliced, and op families adjust what depends on widths (a depthwise convolution's <c>group</c>, a Reshape's
+/// feature count or number of heads).
 /// </summary>
 public static class Surgery
 {
@@ -27,9 +27,11 @@ public static class Surgery
             graph.Initializers[weight] = value.index_select(axis, tensor(kept)).contiguous();
         }
 
-        var context = new Context(graph, dependencies.Shapes);
+        var unread = UnreadValues.Of(graph);
+        var context = new Context(graph, dependencies, removed);
         for (int i = 0; i < graph.Nodes.Count; i++)
             graph.Nodes[i] = registry.Find(graph.Nodes[i], graph.Opset).Rewire(graph.Nodes[i], context);
+        UnreadValues.RemoveNew(graph, unread); // constants that rewired nodes replaced
         graph.ValueInfos.Clear(); // intermediate shapes changed
 
         var result = new GraphModule(graph, registry);
@@ -64,11 +66,44 @@ public static class Surgery
         return keep;
     }
 
-    sealed class Context(Graph.Graph graph, IReadOnlyDictionary<string, long[]> shapes) : RewireContext
+    sealed class Context(Graph.Graph graph, DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed) : RewireContext
     {
         public override long[]? InitializerShape(string name) => graph.Initializers.TryGetValue(name, out var t) ? t.shape : null;
-        public override long[]? OriginalShape(string valueName) => shapes.GetValueOrDefault(valueName);
-        public override Tensor? Constant(string name) => graph.Initializers.GetValueOrDefault(name);
-        public override void SetConstant(string name, Tensor value) => graph.Initializers[name] = value;
+
+        public override long[]? OriginalShape(string valueName) => dependencies.Shapes.GetValueOrDefault(valueName);
+
+        public override Tensor? Constant(string name)
+        {
+            if (graph.Initializers.TryGetValue(name, out var value)) return value;
+            var node = graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(name));
+            return node?.GetTensor("value") ?? (node?.GetInts("value_ints") is { } ints ? tensor(ints.ToArray()) : null);
+        }
+
+        public override void SetConstant(string name, Tensor value)
+        {
+            int i = graph.Nodes.FindIndex(n => n.OpType == "Constant" && n.Outputs.Contains(name));
+            if (i < 0) { graph.Initializers[name] = value; return; }
+            var node = graph.Nodes[i]; // shared with the original graph: replace, never edit
+            graph.Nodes[i] = new Node(node.Name, "Constant", node.Inputs, node.Outputs,
+                new Dictionary<string, AttributeValue> { ["value"] = AttributeValue.FromTensor(value) }, node.Domain);
+        }
+
+        public override long[]? PrunedShape(string valueName)
+        {
+            if (OriginalShape(valueName) is not { } shape) return null;
+            shape = shape.ToArray();
+            if (dependencies.Values.TryGetValue(valueName, out var positions))
+                shape[positions.Axis] -= positions.Positions.Count(p => p.Group >= 0 && removed.TryGetValue(p.Group, out var gone) && gone.Contains(p.Channel));
+            return shape;
+        }
+
+        public override string AddConstant(string nameHint, Tensor value)
+        {
+            var taken = graph.Nodes.SelectMany(n => n.Outputs).Concat(graph.Inputs.Select(i => i.Name)).ToHashSet();
+            string name = nameHint;
+            for (int k = 1; graph.Initializers.ContainsKey(name) || taken.Contains(name); k++) name = $"{nameHint}_{k}";
+            graph.Initializers[name] = value;
+            return name;
+        }
     }
 }

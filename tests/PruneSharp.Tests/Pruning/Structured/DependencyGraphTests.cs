@@ -40,15 +40,18 @@ public class DependencyGraphTests
     }
 
     [Fact]
-    public void Tiny_gpt_mlp_neurons_are_prunable_and_attention_heads_are_left_out_with_a_reason()
+    public void Tiny_gpt_channel_pruning_removes_mlp_neurons_and_leaves_the_heads_whole()
     {
         using var model = TinyGpt.Create(new TinyGptOptions(VocabularySize: 40, ContextLength: 12, Layers: 2, Heads: 2, Width: 16, Seed: 1));
         var ids = randint(0, 40, new long[] { 2, 12 }, dtype: int64);
         var graph = DependencyGraph.Build(model, new[] { ids });
         Assert.Equal(2, graph.Groups.Count(g => g.Producers.Any(p => p.EndsWith("mlp.fc.matmul")) && g.Size == 64));
-        Assert.Contains(graph.Blocked, b => b.Producers.Any(p => p.EndsWith("attn.q.matmul")) && b.Reasons.Any(r => r.Contains("Reshape")));
+        Assert.Equal(2, graph.Groups.Count(g => g.IsHeads && g.Producers.Any(p => p.EndsWith("attn.q.matmul"))));
+        // The residual stream starts at the embedding (no channel producer), so the projections into it stay whole.
+        Assert.Contains(graph.Blocked, b => b.Producers.Any(p => p.EndsWith("attn.o.matmul")) && b.Reasons.Any(r => r.Contains("'embed'")));
         var pruned = StructuredEquivalence.PruneAndCheck(model, ids, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 }, tolerance: 1e-4);
         Assert.Equal(new long[] { 16, 32 }, pruned.get_parameter("blocks.0.mlp.fc.weight")!.shape);
+        Assert.Equal(new long[] { 16, 16 }, pruned.get_parameter("blocks.0.attn.q.weight")!.shape);
     }
 
     [Fact]
