@@ -9,7 +9,7 @@ out=bench/out
 models=("${@:-resnet18 mobilenet_v2}")
 /usr/bin/python3 bench/scripts/torch_pruning_side.py "$out" ${models[@]} | grep RESULT
 dotnet build -c Release bench/PruneSharp.Bench -v q -nologo | grep -E "error" || true
-run() { dotnet run -c Release --no-build --project bench/PruneSharp.Bench -- "$@" 2>&1 | grep -v NNPACK; }
+run() { dotnet run -c Release --no-build --project bench/PruneSharp.Bench -- "$@"; }
 for m in ${models[@]}; do
   ignore=fc; [[ $m == mobilenet* ]] && ignore=classifier
   echo "== $m: PruneSharp"

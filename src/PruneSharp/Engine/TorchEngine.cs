@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace PruneSharp.Engine;
@@ -40,6 +41,7 @@ public static class TorchEngine
         {
             torch.InitializeDeviceType(DeviceType.CPU);
             using var probe = torch.zeros(1);
+            DisableNnpack();
             return null;
         }
         catch (Exception e)
@@ -47,6 +49,31 @@ public static class TorchEngine
             return e;
         }
     }
+
+    /// <summary>
+    /// Turns libtorch's NNPACK convolution path off. On CPUs NNPACK does not support (AVX-512 machines such as ours)
+    /// every convolution that considers it logs "Could not initialize NNPACK! Reason: Unsupported hardware" to stderr,
+    /// dozens of lines per forward pass; with the user switch off the check is skipped and the same oneDNN or native
+    /// kernels run. TorchSharp does not wrap the switch, so it is called through libtorch's C++ ABI
+    /// (<c>at::globalContext().setUserEnabledNNPACK(false)</c>); if the symbols are missing nothing changes.
+    /// </summary>
+    static void DisableNnpack()
+    {
+        try
+        {
+            SetUserEnabledNnpack(GlobalContext(), false);
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // An engine build without the switch: keep its default.
+        }
+    }
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")]
+    static extern IntPtr GlobalContext();
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
     static string Explain(Exception failure)
     {

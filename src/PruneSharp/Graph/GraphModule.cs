@@ -1,3 +1,4 @@
+using PruneSharp.Engine;
 using PruneSharp.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,6 +28,7 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <exception cref="UnsupportedOpException">A node's op is not supported; the message lists the supported ops.</exception>
     public GraphModule(Graph graph, OpRegistry? registry = null) : base(string.IsNullOrEmpty(graph.Name) ? "graph" : graph.Name)
     {
+        TorchEngine.EnsureLoaded();
         registry ??= OpRegistry.Default;
         _graph = graph;
         IReadOnlyList<Node> order = graph.TopologicalOrder();
