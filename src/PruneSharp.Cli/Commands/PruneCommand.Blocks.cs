@@ -84,9 +84,6 @@ static partial class PruneCommand
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
         Console.WriteLine($"residual blocks removed: {result.Blocks.Count(b => b.Removed)} of {result.Blocks.Count} removable");
-        Console.WriteLine($"params {Count(result.DenseParameters)} -> {Count(result.PrunedParameters)} ({((double)result.DenseParameters / Math.Max(1, result.PrunedParameters)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
-        Console.WriteLine($"MACs per example {Count(result.DenseMacs)} -> {Count(result.PrunedMacs)} ({((double)result.DenseMacs / Math.Max(1, result.PrunedMacs)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
-        if (before is not null && after is not null)
-            Console.WriteLine(AccuracyChange(before, after));
+        PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
     }
 }

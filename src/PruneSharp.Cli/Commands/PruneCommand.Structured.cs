@@ -116,7 +116,6 @@ static partial class PruneCommand
 
     static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
     {
-        double macReduction = (double)result.DenseMacs / Math.Max(1, result.PrunedMacs);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -143,8 +142,15 @@ static partial class PruneCommand
             Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
-        Console.WriteLine($"params {Count(result.DenseParameters)} -> {Count(result.PrunedParameters)} ({((double)result.DenseParameters / Math.Max(1, result.PrunedParameters)).ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
-        Console.WriteLine($"MACs per example {Count(result.DenseMacs)} -> {Count(result.PrunedMacs)} ({macReduction.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
+        PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
+    }
+
+    /// <summary>Prints parameters and MACs before → after (with the reduction factors) and the accuracy change if measured.</summary>
+    static void PrintSizes(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, ClassificationMetrics? before, ClassificationMetrics? after)
+    {
+        static string Fewer(long from, long to) => ((double)from / Math.Max(1, to)).ToString("F2", CultureInfo.InvariantCulture);
+        Console.WriteLine($"params {Count(denseParameters)} -> {Count(prunedParameters)} ({Fewer(denseParameters, prunedParameters)}x fewer)");
+        Console.WriteLine($"MACs per example {Count(denseMacs)} -> {Count(prunedMacs)} ({Fewer(denseMacs, prunedMacs)}x fewer)");
         if (before is not null && after is not null)
             Console.WriteLine(AccuracyChange(before, after));
     }
