@@ -39,6 +39,40 @@ public class ConvTests
         }
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(12)]
+    [InlineData(24)]
+    public void Input_gradient_matches_float64_for_output_widths_that_libtorch_gets_wrong(long outputs)
+    {
+        manual_seed(outputs);
+        var x = randn(4, 8, 8, 8);
+        var w = randn(outputs, 8, 3, 3);
+        var upstream = randn(4, outputs, 8, 8, dtype: float64);
+        Tensor InputGradient(Tensor input, Tensor weight)
+        {
+            var g = new PruneSharp.Graph.Graph();
+            g.Inputs.Add(new ValueInfo("x", DataType.Undefined, null));
+            g.Outputs.Add(new ValueInfo("y", DataType.Undefined, null));
+            g.Initializers["w"] = weight;
+            g.Nodes.Add(new Node("conv", "Conv", new[] { "x", "w" }, new[] { "y" }, new Dictionary<string, AttributeValue>
+            {
+                ["pads"] = AttributeValue.FromInts(new long[] { 1, 1, 1, 1 }),
+            }));
+            using var module = new GraphModule(g);
+            var leaf = input.clone().requires_grad_();
+            var y = module.call(leaf);
+            return autograd.grad(new[] { (y * upstream.to_type(y.dtype)).sum() }, new[] { leaf })[0].to_type(ScalarType.Float64);
+        }
+        var reference = InputGradient(x.to_type(ScalarType.Float64), w.to_type(ScalarType.Float64));
+        for (int run = 0; run < 3; run++) // the defect reads stale memory, so one lucky run proves little
+        {
+            double relative = ((InputGradient(x, w) - reference).abs().max() / reference.abs().max()).item<double>();
+            Assert.True(relative < 1e-5, $"{outputs} output channels, run {run}: relative error {relative}");
+        }
+    }
+
     [Fact]
     public void Grouped_and_asymmetric_padding_match_a_direct_sum()
     {

@@ -83,12 +83,14 @@ public sealed class Conv : OpFamily
             long[] padding = Padding.Resolve(node, autoPad, pads, x.shape[2..], kernel, stride, dilation);
             var (input, symmetric) = Padding.Apply(x, padding);
             (input, w) = ChannelAlignment.Align(input, w, 1, groups);
-            return spatial switch
+            (w, b, long? outputs) = ChannelAlignment.AlignOutputs(input, w, b, groups);
+            var y = spatial switch
             {
                 1 => nn.functional.conv1d(input, w, b, stride[0], symmetric[0], dilation[0], groups),
                 2 => nn.functional.conv2d(input, w, b, stride, symmetric, dilation, groups),
                 _ => nn.functional.conv3d(input, w, b, stride, symmetric, dilation, groups),
             };
+            return outputs is long count ? y.slice(1, 0, count, 1) : y;
         });
     }
 

@@ -75,6 +75,7 @@ public sealed class DependencyGraph
         readonly List<string> _producer = new();
         readonly Dictionary<int, List<string>> _blocked = new();
         readonly Dictionary<string, ValueChannels> _values = new();
+        readonly List<(string Value, Node Node)> _outputs = new();
         readonly List<(string Weight, int Axis, ChannelLabel[] Labels, WeightRole Role, Node Node)> _members = new();
         Node _node = null!;
 
@@ -107,8 +108,9 @@ public sealed class DependencyGraph
 
         public override void SetOutput(int index, int axis, ChannelLabel[] labels)
         {
-            if (index < _node.Outputs.Count && _node.Outputs[index].Length > 0)
-                _values[_node.Outputs[index]] = new ValueChannels(axis, labels);
+            if (index >= _node.Outputs.Count || _node.Outputs[index].Length == 0) return;
+            if (!_values.ContainsKey(_node.Outputs[index])) _outputs.Add((_node.Outputs[index], _node));
+            _values[_node.Outputs[index]] = new ValueChannels(axis, labels);
         }
 
         public override void Member(string weight, int axis, ChannelLabel[] labels, WeightRole role) =>
@@ -174,6 +176,7 @@ public sealed class DependencyGraph
             var roots = Enumerable.Range(0, _parent.Count).Where(s => Find(s) == s).ToList();
             var producers = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).Select(s => _producer[s]).Distinct().ToList());
 
+            var values = GroupValues();
             var groups = new List<ChannelGroup>();
             var blocked = new List<BlockedGroup>();
             foreach (int root in roots)
@@ -189,9 +192,38 @@ public sealed class DependencyGraph
                     if (positions.Count > 0)
                         members.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
                 }
-                groups.Add(new ChannelGroup(groups.Count, _size[root], producers[root], members));
+                groups.Add(new ChannelGroup(groups.Count, _size[root], producers[root], members)
+                {
+                    Values = values.GetValueOrDefault(root) ?? new List<GroupValue>(),
+                });
             }
             return (groups, blocked);
+        }
+
+        /// <summary>The positions of every labelled value, split by the root space of their labels.</summary>
+        Dictionary<int, List<GroupValue>> GroupValues()
+        {
+            var result = new Dictionary<int, List<GroupValue>>();
+            foreach (var (value, node) in _outputs)
+            {
+                var channels = _values[value];
+                var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
+                for (int p = 0; p < channels.Labels.Length; p++)
+                {
+                    var label = channels.Labels[p];
+                    if (label.IsNone) continue;
+                    int root = Find(label.Space);
+                    if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
+                    slot.Positions.Add(p);
+                    slot.Channels.Add(label.Index);
+                }
+                foreach (var (root, (positions, indices)) in byRoot)
+                {
+                    if (!result.TryGetValue(root, out var list)) result[root] = list = new List<GroupValue>();
+                    list.Add(new GroupValue(value, channels.Axis, positions.ToArray(), indices.ToArray(), node.Name, node.OpType));
+                }
+            }
+            return result;
         }
     }
 }
