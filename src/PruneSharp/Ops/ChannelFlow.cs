@@ -54,6 +54,9 @@ public abstract class ChannelFlow
     /// <summary>True if <paramref name="valueName"/> is a weight (an initializer) that can be sliced.</summary>
     public abstract bool IsWeight(string valueName);
 
+    /// <summary>The value of an initializer or of a <c>Constant</c> node's output (e.g. split sizes, slice bounds), or null if it is computed.</summary>
+    public abstract TorchSharp.torch.Tensor? Constant(string valueName);
+
     /// <summary>Declares a new channel space of <paramref name="size"/> channels produced by this node; returns labels 0..size−1.</summary>
     public abstract ChannelLabel[] NewSpace(int size);
 
@@ -70,6 +73,23 @@ public abstract class ChannelFlow
     public abstract void Block(string reason);
 }
 
+/// <summary>Positions along <see cref="Axis"/> of a value that survive channel removal.</summary>
+/// <param name="Axis">The value's channel axis.</param>
+/// <param name="Kept">One flag per position of the original value.</param>
+public sealed record ValueSurvivors(int Axis, bool[] Kept)
+{
+    /// <summary>How many positions survive.</summary>
+    public int Count => Kept.Count(k => k);
+
+    /// <summary>Surviving positions in [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    public int CountIn(long start, long end)
+    {
+        int count = 0;
+        for (long p = start; p < end; p++) if (Kept[p]) count++;
+        return count;
+    }
+}
+
 /// <summary>What surgery tells an op family when it rebuilds a node after channels were removed.</summary>
 public abstract class RewireContext
 {
@@ -79,9 +99,17 @@ public abstract class RewireContext
     /// <summary>The observed shape of a value in the original model.</summary>
     public abstract long[]? OriginalShape(string valueName);
 
-    /// <summary>The value of a constant initializer (e.g. a Reshape target), or null.</summary>
+    /// <summary>The value of a constant (an initializer or a <c>Constant</c> node's output, e.g. a Reshape target), or null.</summary>
     public abstract TorchSharp.torch.Tensor? Constant(string name);
 
-    /// <summary>Replaces a constant initializer's value.</summary>
+    /// <summary>Replaces a constant initializer's value, or adds an initializer of that name.</summary>
     public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
+
+    /// <summary>The graph's default-domain opset.</summary>
+    public abstract int Opset { get; }
+
+    /// <summary>
+    /// Which positions along the channel axis of a computed value survive the removal, or null if the value lost none.
+    /// </summary>
+    public abstract ValueSurvivors? Survivors(string valueName);
 }

@@ -65,13 +65,18 @@ public sealed class DependencyGraph
         return captured.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
     }
 
-    /// <summary>The state of one analysis: channel spaces (union-find), labels of values, recorded members and blocks.</summary>
+    /// <summary>
+    /// The state of one analysis. Every channel of every space is a label; a tie unites labels one by one (union-find
+    /// over labels), so that the removable units of a group — its channels — are the classes of united labels, and a
+    /// group is a connected set of spaces (union-find over spaces). Ties between spaces with the same numbering
+    /// (residual adds) give one class per index; ties that permute or fold channels (channel shuffle) merge more.
+    /// </summary>
     sealed class Analysis : ChannelFlow
     {
         readonly Graph.Graph _graph;
         readonly Dictionary<string, long[]> _shapes;
         readonly Func<string, bool> _isWeight;
-        readonly List<int> _parent = new(), _size = new();
+        readonly List<int> _parent = new(), _size = new(), _offset = new(), _labelParent = new();
         readonly List<string> _producer = new();
         readonly Dictionary<int, List<string>> _blocked = new();
         readonly Dictionary<string, ValueChannels> _values = new();
@@ -97,11 +102,20 @@ public sealed class DependencyGraph
 
         public override bool IsWeight(string valueName) => _isWeight(valueName);
 
+        public override Tensor? Constant(string valueName)
+        {
+            if (_graph.Initializers.TryGetValue(valueName, out var value)) return value;
+            var node = _graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(valueName));
+            return node?.Attributes.GetValueOrDefault("value")?.Tensor;
+        }
+
         public override ChannelLabel[] NewSpace(int size)
         {
             int space = _parent.Count;
             _parent.Add(space);
             _size.Add(size);
+            _offset.Add(_labelParent.Count);
+            for (int i = 0; i < size; i++) _labelParent.Add(_labelParent.Count);
             _producer.Add(_node.Name);
             return Enumerable.Range(0, size).Select(i => new ChannelLabel(space, i)).ToArray();
         }
@@ -119,15 +133,13 @@ public sealed class DependencyGraph
         public override void Tie(ChannelLabel[] a, ChannelLabel[] b)
         {
             if (a.Length != b.Length) { Block("tied channel sets differ in size"); return; }
-            for (int p = 0; p < a.Length; p++)
+            if (Enumerable.Range(0, a.Length).Any(p => a[p].IsNone != b[p].IsNone))
             {
-                if (a[p].IsNone != b[p].IsNone || a[p].Index != b[p].Index)
-                {
-                    Block("tied channels do not correspond one to one");
-                    return;
-                }
-                if (!a[p].IsNone) Union(a[p].Space, b[p].Space);
+                Block("a position carries a channel in one tied input and none in the other");
+                return;
             }
+            for (int p = 0; p < a.Length; p++)
+                if (!a[p].IsNone) Union(a[p], b[p]);
         }
 
         public override void Block(string reason)
@@ -151,18 +163,22 @@ public sealed class DependencyGraph
             }
         }
 
-        int Find(int space)
+        static int Find(List<int> parent, int x)
         {
-            while (_parent[space] != space) space = _parent[space] = _parent[_parent[space]];
-            return space;
+            while (parent[x] != x) x = parent[x] = parent[parent[x]];
+            return x;
         }
 
-        void Union(int a, int b)
+        int Find(int space) => Find(_parent, space);
+
+        int Class(ChannelLabel label) => Find(_labelParent, _offset[label.Space] + label.Index);
+
+        void Union(ChannelLabel a, ChannelLabel b)
         {
-            a = Find(a); b = Find(b);
-            if (a == b) return;
-            if (_size[a] != _size[b]) { Block($"tied channel spaces have {_size[a]} and {_size[b]} channels"); return; }
-            _parent[b] = a;
+            int la = Class(a), lb = Class(b);
+            if (la != lb) _labelParent[lb] = la;
+            int sa = Find(a.Space), sb = Find(b.Space);
+            if (sa != sb) _parent[sb] = sa;
         }
 
         public (List<ChannelGroup>, List<BlockedGroup>) Finish()
@@ -174,25 +190,40 @@ public sealed class DependencyGraph
                 all.AddRange(list.Where(x => !all.Contains(x)));
             }
             var roots = Enumerable.Range(0, _parent.Count).Where(s => Find(s) == s).ToList();
-            var producers = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).Select(s => _producer[s]).Distinct().ToList());
+            var spaces = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).ToList());
 
-            var values = GroupValues();
+            // A group's channels are its classes of labels, numbered in the order of its spaces and their indices
+            // (so a group whose first space reaches every class numbers them as that space does).
+            var channelOf = new Dictionary<int, int>();
+            var sizes = new Dictionary<int, int>();
+            foreach (int root in roots)
+            {
+                int count = 0;
+                foreach (int space in spaces[root])
+                    for (int i = 0; i < _size[space]; i++)
+                        if (channelOf.TryAdd(Find(_labelParent, _offset[space] + i), count)) count++;
+                sizes[root] = count;
+            }
+            int Channel(ChannelLabel label) => channelOf[Class(label)];
+
+            var values = GroupValues(Channel);
             var groups = new List<ChannelGroup>();
             var blocked = new List<BlockedGroup>();
             foreach (int root in roots)
             {
-                if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(_size[root], producers[root], why)); continue; }
+                var producers = spaces[root].Select(s => _producer[s]).Distinct().ToList();
+                if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(sizes[root], producers, why)); continue; }
                 var members = new List<GroupMember>();
                 foreach (var (weight, axis, labels, role, node) in _members)
                 {
                     var positions = new List<long>();
                     var channels = new List<int>();
                     for (int p = 0; p < labels.Length; p++)
-                        if (!labels[p].IsNone && Find(labels[p].Space) == root) { positions.Add(p); channels.Add(labels[p].Index); }
+                        if (!labels[p].IsNone && Find(labels[p].Space) == root) { positions.Add(p); channels.Add(Channel(labels[p])); }
                     if (positions.Count > 0)
                         members.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
                 }
-                groups.Add(new ChannelGroup(groups.Count, _size[root], producers[root], members)
+                groups.Add(new ChannelGroup(groups.Count, sizes[root], producers, members)
                 {
                     Values = values.GetValueOrDefault(root) ?? new List<GroupValue>(),
                 });
@@ -200,8 +231,8 @@ public sealed class DependencyGraph
             return (groups, blocked);
         }
 
-        /// <summary>The positions of every labelled value, split by the root space of their labels.</summary>
-        Dictionary<int, List<GroupValue>> GroupValues()
+        /// <summary>The positions of every labelled value, split by the group (root space) of their labels.</summary>
+        Dictionary<int, List<GroupValue>> GroupValues(Func<ChannelLabel, int> channel)
         {
             var result = new Dictionary<int, List<GroupValue>>();
             foreach (var (value, node) in _outputs)
@@ -215,7 +246,7 @@ public sealed class DependencyGraph
                     int root = Find(label.Space);
                     if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
                     slot.Positions.Add(p);
-                    slot.Channels.Add(label.Index);
+                    slot.Channels.Add(channel(label));
                 }
                 foreach (var (root, (positions, indices)) in byRoot)
                 {

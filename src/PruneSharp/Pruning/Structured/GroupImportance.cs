@@ -100,8 +100,8 @@ public sealed record FpgmImportance : IGroupImportance
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces))
         {
             var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).to_type(ScalarType.Float64);
-            // Place each row at its channel (one slice per channel for producers).
-            parts.Add(zeros(group.Size, rows.shape[1], dtype: float64).index_copy(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rows));
+            // Place each row at its channel (rows of channels that were folded together, e.g. by a channel shuffle, add up).
+            parts.Add(zeros(group.Size, rows.shape[1], dtype: float64).index_add(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rows, 1));
         }
         if (parts.Count == 0) return zeros(group.Size, dtype: float64);
         var filters = cat(parts, 1);

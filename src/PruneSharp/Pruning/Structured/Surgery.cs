@@ -27,7 +27,7 @@ public static class Surgery
             graph.Initializers[weight] = value.index_select(axis, tensor(kept)).contiguous();
         }
 
-        var context = new Context(graph, dependencies.Shapes);
+        var context = new Context(graph, dependencies.Shapes, SurvivingValues(dependencies, removed));
         for (int i = 0; i < graph.Nodes.Count; i++)
             graph.Nodes[i] = registry.Find(graph.Nodes[i], graph.Opset).Rewire(graph.Nodes[i], context);
         graph.ValueInfos.Clear(); // intermediate shapes changed
@@ -64,11 +64,34 @@ public static class Surgery
         return keep;
     }
 
-    sealed class Context(Graph.Graph graph, IReadOnlyDictionary<string, long[]> shapes) : RewireContext
+    /// <summary>For every computed value that lost positions, which positions along its channel axis survive.</summary>
+    static Dictionary<string, ValueSurvivors> SurvivingValues(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
     {
+        var result = new Dictionary<string, ValueSurvivors>();
+        foreach (var group in dependencies.Groups)
+        {
+            if (!removed.TryGetValue(group.Id, out var channels) || channels.Length == 0) continue;
+            var gone = channels.ToHashSet();
+            foreach (var value in group.Values)
+            {
+                if (!result.TryGetValue(value.Value, out var survivors))
+                    result[value.Value] = survivors = new ValueSurvivors(value.Axis,
+                        Enumerable.Repeat(true, (int)dependencies.Shapes[value.Value][value.Axis]).ToArray());
+                for (int k = 0; k < value.Positions.Length; k++)
+                    if (gone.Contains(value.Channels[k])) survivors.Kept[value.Positions[k]] = false;
+            }
+        }
+        return result;
+    }
+
+    sealed class Context(Graph.Graph graph, IReadOnlyDictionary<string, long[]> shapes, Dictionary<string, ValueSurvivors> survivors) : RewireContext
+    {
+        public override int Opset => graph.Opset;
+        public override ValueSurvivors? Survivors(string valueName) => survivors.GetValueOrDefault(valueName);
         public override long[]? InitializerShape(string name) => graph.Initializers.TryGetValue(name, out var t) ? t.shape : null;
         public override long[]? OriginalShape(string valueName) => shapes.GetValueOrDefault(valueName);
-        public override Tensor? Constant(string name) => graph.Initializers.GetValueOrDefault(name);
+        public override Tensor? Constant(string name) => graph.Initializers.GetValueOrDefault(name)
+            ?? graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(name))?.Attributes.GetValueOrDefault("value")?.Tensor;
         public override void SetConstant(string name, Tensor value) => graph.Initializers[name] = value;
     }
 }
