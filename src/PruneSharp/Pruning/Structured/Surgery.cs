@@ -37,6 +37,31 @@ public static class Surgery
         return result;
     }
 
+    /// <summary>
+    /// The equivalence oracle for surgery: a copy of the original graph in which every reader of a removed channel
+    /// (a weight slice with role <see cref="WeightRole.Reads"/>) has that slice zeroed. It must compute what the
+    /// model from <see cref="Apply"/> computes (the producers' weights are left alone: a bias or a BatchNorm shift
+    /// still flows through a zeroed producer, but no reader sees it).
+    /// </summary>
+    public static Graph.Graph ZeroedReaders(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
+    {
+        var graph = dependencies.Module.ToGraph();
+        foreach (var group in dependencies.Groups)
+        {
+            if (!removed.TryGetValue(group.Id, out var channels)) continue;
+            var gone = channels.ToHashSet();
+            foreach (var member in group.Members.Where(m => m.Role == WeightRole.Reads))
+            {
+                var weight = graph.Initializers[member.Weight].clone();
+                for (int k = 0; k < member.Positions.Length; k++)
+                    if (gone.Contains(member.Channels[k]))
+                        weight.select(member.Axis, member.Positions[k]).zero_();
+                graph.Initializers[member.Weight] = weight;
+            }
+        }
+        return graph;
+    }
+
     /// <summary>For every (weight, axis) touched, which positions survive.</summary>
     public static Dictionary<(string Weight, int Axis), bool[]> KeptPositions(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
     {

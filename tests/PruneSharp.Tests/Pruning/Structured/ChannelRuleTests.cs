@@ -5,7 +5,8 @@ using Value = PruneSharp.Graph.GraphBuilder.Value;
 
 namespace PruneSharp.Tests.Pruning.Structured;
 
-public class SplitSliceShuffleTests
+/// <summary>Channel rules of ops beyond the basic conv/linear chain, each checked with the equivalence oracle.</summary>
+public class ChannelRuleTests
 {
     static Dictionary<string, AttributeValue> Attributes(params (string Name, AttributeValue Value)[] attributes) =>
         attributes.ToDictionary(a => a.Name, a => a.Value);
@@ -124,5 +125,19 @@ public class SplitSliceShuffleTests
         using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(2, 3, 8, 8), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
         Assert.True(pruned.get_parameter("stem.weight")!.shape[0] < 16);
         Assert.True(pruned.get_parameter("unit1.conv_a.weight")!.shape[0] < 8);
+    }
+
+    [Fact]
+    public void Spatial_mean_without_keepdims_carries_the_channels_to_the_classifier()
+    {
+        var b = new GraphBuilder("mean", seed: 5);
+        var h = b.Relu(b.BatchNorm(b.Conv2d(b.Input("input", null, 3, 8, 8), 12, 3, "conv1", padding: 1), "bn1"));
+        var pooled = Raw(b, "ReduceMean", "mean", new[] { h.Name }, new[] { new long?[] { null, 12 } },
+            Attributes(("axes", AttributeValue.FromInts(new long[] { 2, 3 })), ("keepdims", AttributeValue.FromInt(0))))[0];
+        b.Output(b.Linear(pooled, 3, "fc"), "logits");
+        using var model = b.Build();
+        DependencyGraphTests.RandomiseBatchNorm(model);
+        using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(2, 3, 8, 8), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        Assert.Equal(new long[] { 3, 6 }, pruned.get_parameter("fc.weight")!.shape);
     }
 }
