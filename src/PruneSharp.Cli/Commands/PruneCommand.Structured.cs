@@ -49,7 +49,12 @@ static partial class PruneCommand
 
         var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
-        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed));
+        using var loaded = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed));
+        // Exporters compute reshape targets and chunk bounds from shapes; folded to constants, channels flow through them.
+        var graph = loaded.ToGraph();
+        using var folded = Graph.Passes.ShapeFolding.Apply(graph) > 0 ? new GraphModule(graph) : null;
+        folded?.train(loaded.training);
+        var model = folded ?? loaded;
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var before = test is null ? null : Evaluator.Classify(model, test);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
