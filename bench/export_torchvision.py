@@ -5,8 +5,10 @@ Writes bench/models/<model>-opset<N>-<mode>.onnx, where mode is
   eval   : eval-mode export with constant folding (what deployment uses), and
   train  : training=TrainingMode.PRESERVE, do_constant_folding=False (BatchNorm and Dropout kept as trainable ops).
 The input is named 'input' with a symbolic batch dimension; the output 'logits'.
+Models whose export fails (an op the exporter lacks at that opset) are reported and skipped.
 
-Usage: /usr/bin/python3 bench/export_torchvision.py [--models resnet18,vgg11] [--opsets 13,17] [--out bench/models]
+Usage: /usr/bin/python3 bench/export_torchvision.py [--models resnet18,vgg11] [--opsets 13,17] [--modes eval,train] [--out bench/models]
+The structured-pruning equivalence sweep uses: --models equivalence --opsets 17
 """
 import argparse
 import os
@@ -16,12 +18,16 @@ import torch
 import torchvision
 
 DEFAULT_MODELS = ["resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "squeezenet1_0", "alexnet", "googlenet"]
+# The families the structured-pruning equivalence sweep (bench `equivalence`) covers.
+EQUIVALENCE_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "vgg11_bn",
+                      "densenet121", "shufflenet_v2_x1_0", "squeezenet1_1", "efficientnet_b0", "regnet_x_400mf",
+                      "mnasnet0_5", "googlenet", "convnext_tiny", "vit_b_16"]
 
 
 def export(name, opset, training, folder):
-    model = getattr(torchvision.models, name)(weights=None)
-    if name == "googlenet":
-        model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
+    # GoogLeNet without its auxiliary classifiers (they only run in training); init_weights avoids scipy's slow init.
+    extra = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+    model = getattr(torchvision.models, name)(weights=None, **extra)
     model.train(training)
     x = torch.randn(1, 3, 224, 224)
     mode = "train" if training else "eval"
@@ -41,13 +47,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--opsets", default="13,17")
+    parser.add_argument("--modes", default="eval,train")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)
-    for name in args.models.split(","):
+    models = EQUIVALENCE_MODELS if args.models == "equivalence" else args.models.split(",")
+    modes = [m == "train" for m in args.modes.split(",")]
+    for name in models:
         for opset in (int(o) for o in args.opsets.split(",")):
-            for training in (False, True):
+            for training in modes:
                 try:
                     export(name, opset, training, args.out)
                 except Exception as e:  # one model's export failure should not stop the others

@@ -40,7 +40,8 @@ static partial class PruneCommand
         if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
         if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
         var importance = Importance(method, parse.GetValue(flags.Seed), unit);
-        if (importance is TaylorImportance && dataSpec is null) throw new ArgumentException("--method taylor needs --data (gradients on training batches)");
+        if (importance is TaylorImportance or FisherImportance or ApozImportance && dataSpec is null)
+            throw new ArgumentException($"--method {method} needs --data (it observes the model on training batches)");
         var options = new ChannelPruningOptions
         {
             Unit = unit,
@@ -60,7 +61,13 @@ static partial class PruneCommand
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
-        Action<GraphModule>? gradients = importance is TaylorImportance ? m => AccumulateGradients(m, train!) : null;
+        Action<DependencyGraph>? observe = importance switch
+        {
+            TaylorImportance => g => AccumulateGradients(g.Module, train!),
+            ApozImportance apoz => g => apoz.Observe(g, ScoringBatches(train!).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
+            FisherImportance fisher => g => fisher.Observe(g, ScoringBatches(train!).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets))),
+            _ => null,
+        };
 
         // With heads as the unit, the report lists the attention layers only.
         Func<GroupChange, bool> shown = _ => true;
@@ -70,7 +77,7 @@ static partial class PruneCommand
             if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
             shown = g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
         }
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, gradients);
+        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
@@ -95,23 +102,31 @@ static partial class PruneCommand
         "fpgm" => new FpgmImportance(),
         "bn-scale" => new BatchNormScaleImportance(),
         "taylor" => new TaylorImportance(),
+        "apoz" => new ApozImportance(),
+        "fisher" => new FisherImportance(),
         "random" => new RandomImportance(seed),
-        _ => throw new ArgumentException($"--method '{method}' is not one of l1, l2, fpgm, bn-scale, taylor, random for --structured"),
+        _ => throw new ArgumentException($"--method '{method}' is not one of l1, l2, fpgm, bn-scale, taylor, apoz, fisher, random for --structured"),
     };
 
-    /// <summary>Gradients of the cross-entropy over a few training batches, for Taylor importance.</summary>
-    static void AccumulateGradients(GraphModule model, ImageDataset train, int batches = 8, int batchSize = 64)
+    /// <summary>Gradients of the cross-entropy over the scoring batches, for Taylor importance.</summary>
+    static void AccumulateGradients(GraphModule model, ImageDataset train)
     {
         model.train();
         model.zero_grad();
-        for (int b = 0; b < batches; b++)
+        foreach (var batch in ScoringBatches(train))
         {
             using var scope = NewDisposeScope();
-            var indices = Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray();
-            using var batch = train.GetBatch(indices);
+            using var _ = batch;
             nn.functional.cross_entropy(model.call(batch.Inputs), batch.Targets).backward();
         }
         model.eval();
+    }
+
+    /// <summary>The training batches that data-driven criteria observe: the first <paramref name="batches"/> × <paramref name="batchSize"/> examples.</summary>
+    static IEnumerable<Batch> ScoringBatches(ImageDataset train, int batches = 8, int batchSize = 64)
+    {
+        for (int b = 0; b < batches; b++)
+            yield return train.GetBatch(Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray());
     }
 
     static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)

@@ -36,7 +36,9 @@ public static class OnnxFile
         string fullPath = Path.GetFullPath(path);
         if (Directory.Exists(fullPath)) throw new OnnxFormatException($"{path}: is a folder, not an ONNX model file");
         if (!File.Exists(fullPath)) throw new FileNotFoundException($"model file '{path}' does not exist", path);
-        long length = new FileInfo(fullPath).Length;
+        // A symbolic link's own FileInfo gives the link's length, not the model's.
+        var info = new FileInfo(fullPath);
+        long length = (info.LinkTarget != null ? info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo : null)?.Length ?? info.Length;
         using var source = new ModelSource(path, Path.GetDirectoryName(fullPath));
         if (length == 0) throw source.Error("the file is empty, not an ONNX model");
         if (length > Array.MaxLength)

@@ -54,8 +54,11 @@ public abstract class ChannelFlow
     /// <summary>True if <paramref name="valueName"/> is a weight (an initializer) that can be sliced.</summary>
     public abstract bool IsWeight(string valueName);
 
-    /// <summary>True if <paramref name="valueName"/> is fixed before any input arrives (an initializer or a Constant node's output), so surgery can rewrite it.</summary>
-    public abstract bool IsConstant(string valueName);
+    /// <summary>
+    /// The value of an initializer or of a <c>Constant</c> node's output (e.g. split sizes, slice bounds, a Reshape
+    /// target: surgery can rewrite those), or null if it is computed.
+    /// </summary>
+    public abstract TorchSharp.torch.Tensor? Constant(string valueName);
 
     /// <summary>Declares a new channel space of <paramref name="size"/> channels produced by this node; returns labels 0..size−1.</summary>
     public abstract ChannelLabel[] NewSpace(int size);
@@ -69,8 +72,8 @@ public abstract class ChannelFlow
     /// <summary>
     /// Makes every run of <paramref name="unit"/> consecutive positions of <paramref name="labels"/> one unit, removed
     /// whole (a Reshape that splits C channels into [C/unit, unit], e.g. attention heads of head size
-    /// <paramref name="unit"/>): returns one label per run. Null if the runs are not whole units (channels of one space,
-    /// aligned to multiples of <paramref name="unit"/>, or one unit already); the caller then blocks.
+    /// <paramref name="unit"/>): ties the channels of each run together and returns one label per run. Null if a run
+    /// mixes positions with and without channels; the caller then blocks.
     /// </summary>
     public abstract ChannelLabel[]? Units(ChannelLabel[] labels, int unit);
 
@@ -79,6 +82,23 @@ public abstract class ChannelFlow
 
     /// <summary>The channels reaching this node cannot be removed safely; <paramref name="reason"/> says why.</summary>
     public abstract void Block(string reason);
+}
+
+/// <summary>Positions along <see cref="Axis"/> of a value that survive channel removal.</summary>
+/// <param name="Axis">The value's channel axis.</param>
+/// <param name="Kept">One flag per position of the original value.</param>
+public sealed record ValueSurvivors(int Axis, bool[] Kept)
+{
+    /// <summary>How many positions survive.</summary>
+    public int Count => Kept.Count(k => k);
+
+    /// <summary>Surviving positions in [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    public int CountIn(long start, long end)
+    {
+        int count = 0;
+        for (long p = start; p < end; p++) if (Kept[p]) count++;
+        return count;
+    }
 }
 
 /// <summary>What surgery tells an op family when it rebuilds a node after channels were removed.</summary>
@@ -90,15 +110,26 @@ public abstract class RewireContext
     /// <summary>The observed shape of a value in the original model.</summary>
     public abstract long[]? OriginalShape(string valueName);
 
-    /// <summary>The value of a constant (an initializer or a Constant node's output, e.g. a Reshape target), or null.</summary>
+    /// <summary>The value of a constant (an initializer or a <c>Constant</c> node's output, e.g. a Reshape target), or null.</summary>
     public abstract TorchSharp.torch.Tensor? Constant(string name);
 
-    /// <summary>Replaces a constant's value (an initializer, or a Constant node's output) for every node that reads it.</summary>
+    /// <summary>
+    /// Replaces a constant's value (an initializer, or a Constant node's output) for every node that reads it; a name
+    /// that is no constant yet becomes a new initializer.
+    /// </summary>
     public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
-
-    /// <summary>The shape of a value once the channels are removed: its original shape with each channel axis shortened by the removed positions.</summary>
-    public abstract long[]? PrunedShape(string valueName);
 
     /// <summary>Adds a new constant initializer (named after <paramref name="nameHint"/>) and returns its name, for a node that needs a value of its own.</summary>
     public abstract string AddConstant(string nameHint, TorchSharp.torch.Tensor value);
+
+    /// <summary>The shape of a value once the channels are removed: its original shape with the channel axis shortened by the removed positions.</summary>
+    public abstract long[]? PrunedShape(string valueName);
+
+    /// <summary>The graph's default-domain opset.</summary>
+    public abstract int Opset { get; }
+
+    /// <summary>
+    /// Which positions along the channel axis of a computed value survive the removal, or null if the value lost none.
+    /// </summary>
+    public abstract ValueSurvivors? Survivors(string valueName);
 }

@@ -23,6 +23,16 @@ public class OnnxRoundTripTests
     }
 
     [Fact]
+    public void A_model_reached_through_a_symbolic_link_reads_like_the_file()
+    {
+        using var folder = new TestGraphs.TempFolder();
+        var graph = TestGraphs.SmallCnn();
+        OnnxFile.Write(graph, folder.File("cnn.onnx"));
+        File.CreateSymbolicLink(folder.File("link.onnx"), folder.File("cnn.onnx"));
+        GraphAssert.Identical(OnnxFile.Read(folder.File("cnn.onnx")), OnnxFile.Read(folder.File("link.onnx")));
+    }
+
+    [Fact]
     public void Every_element_type_and_attribute_kind_survives_the_round_trip()
     {
         using var folder = new TestGraphs.TempFolder();

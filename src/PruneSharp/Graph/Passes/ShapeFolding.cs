@@ -12,7 +12,8 @@ namespace PruneSharp.Graph.Passes;
 /// an entry that follows the batch size where the reshaped input's dimension at that index is the batch becomes 0
 /// (copy the input's dimension); one remaining entry that varies becomes -1. A fold is applied only when the new shape
 /// gives exactly the original shape in both runs, and only for graphs whose inputs are all float with the batch as
-/// their one unknown (first) dimension. Nodes left without readers by a fold are removed.
+/// their one unknown (first) dimension. Slice bounds computed from shapes (exporters' <c>chunk</c>) become constants
+/// when both runs computed the same values. Nodes left without readers by a fold are removed.
 /// </para>
 /// </summary>
 public static class ShapeFolding
@@ -23,9 +24,12 @@ public static class ShapeFolding
     public static int Apply(Graph graph, OpRegistry? registry = null)
     {
         var candidates = graph.Nodes.Where(n => n.OpType == "Reshape" && n.Inputs.Count == 2 && IsShapeComputation(graph, n.Inputs[1])).ToList();
-        if (candidates.Count == 0 || !BatchOnlyInputs(graph)) return 0;
+        var bounds = graph.Opset < 10 ? new List<(Node Node, int Index)>() : graph.Nodes.Where(n => n.OpType == "Slice")
+            .SelectMany(n => Enumerable.Range(1, n.Inputs.Count - 1).Select(i => (Node: n, Index: i)))
+            .Where(b => b.Node.Inputs[b.Index].Length > 0 && IsShapeComputation(graph, b.Node.Inputs[b.Index])).ToList();
+        if (candidates.Count + bounds.Count == 0 || !BatchOnlyInputs(graph)) return 0;
 
-        var capture = candidates.SelectMany(n => n.Inputs).Distinct().ToList();
+        var capture = candidates.SelectMany(n => n.Inputs).Concat(bounds.Select(b => b.Node.Inputs[b.Index])).Distinct().ToList();
         var first = Capture(graph, registry, FirstBatch, capture);
         var second = Capture(graph, registry, SecondBatch, capture);
         if (first == null || second == null) return 0;
@@ -41,6 +45,17 @@ public static class ShapeFolding
             for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{reshape.Name}.folded_shape_{k}";
             graph.Initializers[name] = tensor(shape);
             reshape.Inputs[1] = name;
+            folded++;
+        }
+        // Slice bounds (e.g. the halves of a channel split): folded where both runs computed the same values.
+        foreach (var (slice, index) in bounds)
+        {
+            Tensor a = first[slice.Inputs[index]], b = second[slice.Inputs[index]];
+            if (a.dtype != ScalarType.Int64 || !a.shape.SequenceEqual(b.shape) || !a.equal(b).all().item<bool>()) continue;
+            string name = $"{slice.Name}.folded_{index}";
+            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{slice.Name}.folded_{index}_{k}";
+            graph.Initializers[name] = a.clone();
+            slice.Inputs[index] = name;
             folded++;
         }
         if (folded > 0) RemoveNewlyUnread(graph, deadBefore);

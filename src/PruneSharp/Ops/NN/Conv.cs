@@ -43,8 +43,11 @@ public sealed class Conv : OpFamily
         }
         else if (groups == inChannels && w[0] == inChannels)
         {
-            if (flow.Input(0) is { } input && input.Axis != 1) { flow.Block("Conv input channels on an axis other than 1"); return; }
-            outputs = flow.Input(0)?.Labels ?? flow.NewSpace((int)w[0]);
+            // A depthwise filter belongs to its input channel: without prunable input channels (a graph input, or
+            // channels left out upstream) there is nothing it could lose on its own.
+            if (flow.Input(0) is not { } input) return;
+            if (input.Axis != 1) { flow.Block("Conv input channels on an axis other than 1"); return; }
+            outputs = input.Labels;
         }
         else
         {
@@ -60,7 +63,9 @@ public sealed class Conv : OpFamily
     public override Node Rewire(Node node, RewireContext context)
     {
         long groups = node.GetInt("group", 1);
-        if (groups == 1 || context.InitializerShape(node.Inputs[1]) is not { } weight || weight[0] == groups) return node;
+        // Only depthwise convolutions (one filter per group) change width with their channels.
+        if (groups == 1 || context.OriginalShape(node.Inputs[1]) is not { } original || original[0] != groups
+            || context.InitializerShape(node.Inputs[1]) is not { } weight || weight[0] == groups) return node;
         var attributes = new Dictionary<string, AttributeValue>(node.Attributes) { ["group"] = AttributeValue.FromInt(weight[0]) };
         return new Node(node.Name, node.OpType, node.Inputs, node.Outputs, attributes, node.Domain);
     }

@@ -23,11 +23,23 @@ public sealed class Reduce : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
-    /// <remarks>Channels pass through a reduction that keeps dimensions and leaves the channel axis alone (e.g. the spatial mean of a squeeze-and-excitation block).</remarks>
+    /// <remarks>
+    /// Channels pass through a reduction that leaves the channel axis alone (e.g. the spatial mean of a
+    /// squeeze-and-excitation block, or a global pool written as a mean over H and W); without keepdims they move to
+    /// the axis's new index, which needs the reduced axes to be known constants.
+    /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
-        if (flow.Node.GetInt("keepdims", 1) == 0) { if (flow.Input(0) != null) flow.Block("reduction without keepdims"); return; }
-        ChannelRules.PassThroughIfSizeKept(flow);
+        if (flow.Node.GetInt("keepdims", 1) != 0) { ChannelRules.PassThroughIfSizeKept(flow); return; }
+        if (flow.Input(0) is not { } channels) return;
+        if (flow.Input(1) != null) { flow.Block("reduction axes carry channels"); return; }
+        int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
+        long[]? axes = flow.Node.GetInts("axes")?.ToArray()
+            ?? (flow.Node.InputOrNull(1) is { } name ? flow.Constant(name)?.data<long>().ToArray() : null);
+        if (axes is not { Length: > 0 }) { flow.Block("reduction without keepdims over axes not known as constants"); return; }
+        axes = axes.Select(a => a < 0 ? a + rank : a).ToArray();
+        if (axes.Contains(channels.Axis)) { flow.Block("reduction over the channel axis"); return; }
+        flow.SetOutput(0, channels.Axis - axes.Count(a => a < channels.Axis), channels.Labels);
     }
 
     /// <inheritdoc />

@@ -12,10 +12,14 @@ public sealed class Reshape : OpFamily
     /// <inheritdoc />
     /// <remarks>
     /// Reshape keeps the axes before the channel axis (as one or several axes) and then either merges the channel axis
-    /// with later ones — channel c covers a block of positions, as in flattening [N, C, H, W] → [N, C·H·W] or joining
-    /// attention heads [B, T, H, d] → [B, T, H·d] — or splits it into [U, C/U]: runs of C/U channels become units removed
-    /// whole, as in splitting a projection into attention heads [B, T, C] → [B, T, H, d]. Other reshapes of channels
-    /// block, and so does a target computed at run time (surgery could not update it).
+    /// with later ones — channel c covers a block of positions, as in flattening [N, C, H, W] → [N, C·H·W], joining
+    /// attention heads [B, T, H, d] → [B, T, H·d], or the end of a channel shuffle [N, C/g, g, H, W] → [N, C, H, W] —
+    /// or splits it in two. Splitting the channels of a feature map ([N, C, H, W] → [N, g, C/g, H, W], the start of a
+    /// channel shuffle) ties the g blocks position by position, so that every block loses the same positions and the
+    /// split stays valid, and the channels continue on the inner axis; splitting a last (feature) axis into [U, C/U]
+    /// makes runs of C/U channels units removed whole, as in splitting a projection into attention heads
+    /// [B, T, C] → [B, T, H, d]. Other reshapes of channels block, and so does a target computed at run time (surgery
+    /// could not update it).
     /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
@@ -24,7 +28,15 @@ public sealed class Reshape : OpFamily
         if (flow.Input(0) is not { } channels) return;
         var input = flow.Shape(node.Inputs[0])!;
         var output = flow.Shape(node.Outputs[0])!;
-        if (!flow.IsConstant(node.Inputs[1])) { flow.Block("Reshape target is computed at run time, so surgery could not update it (fold the shape arithmetic first: ShapeFolding)"); return; }
+        if (flow.Constant(node.Inputs[1]) is null) { flow.Block("Reshape target is computed at run time, so surgery could not update it (fold the shape arithmetic first: ShapeFolding)"); return; }
+        if (channels.Axis == 1 && input.Length >= 3 && SplitInTwo(input, output) is long blocks)
+        {
+            int width = channels.Labels.Length / (int)blocks;
+            var first = channels.Labels[..width];
+            for (int b = 1; b < blocks; b++) flow.Tie(first, channels.Labels[(b * width)..((b + 1) * width)]);
+            flow.SetOutput(0, 2, first);
+            return;
+        }
 
         // The output axis where the channels start: the last one with the same number of elements before it.
         long before = Product(input, 0, channels.Axis), after = Product(input, channels.Axis + 1, input.Length);
@@ -40,6 +52,14 @@ public sealed class Reshape : OpFamily
         else if (size > 0 && count % size == 0) labels = flow.Units(channels.Labels, (int)(count / size));
         if (labels == null) flow.Block($"Reshape cuts the {count} channels into parts of {size} that are not whole units");
         else flow.SetOutput(0, axis, labels);
+    }
+
+    /// <summary>g when <paramref name="output"/> is <paramref name="input"/> with axis 1 split into [g, C/g] and the rest kept.</summary>
+    static long? SplitInTwo(long[] input, long[] output)
+    {
+        if (output.Length != input.Length + 1 || output[1] * output[2] != input[1] || output[1] < 2) return null;
+        for (int d = 2; d < input.Length; d++) if (input[d] != output[d + 1]) return null;
+        return output[1];
     }
 
     static long Product(long[] shape, int from, int to)

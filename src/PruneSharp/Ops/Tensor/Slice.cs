@@ -17,6 +17,78 @@ public sealed class Slice : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Slicing other axes passes the channels through. On the channel axis the bounds must be constants and the step
+    /// 1: the output carries the selected range of channels, and surgery moves the bounds to the range's survivors.
+    /// </remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        for (int i = 1; i < node.Inputs.Count; i++)
+            if (flow.Input(i) != null) { flow.Block("Slice bounds carry channels"); return; }
+        if (flow.Input(0) is not { } channels) return;
+        var input = flow.Shape(node.Inputs[0])!;
+        if (Bounds(node, input.Length, flow.Constant) is not { } bounds) { flow.Block("Slice bounds are computed at run time"); return; }
+        int at = Array.IndexOf(bounds.Axes, (long)channels.Axis);
+        if (at < 0) { flow.SetOutput(0, channels.Axis, channels.Labels); return; }
+        if (bounds.Steps[at] != 1) { flow.Block($"Slice with step {bounds.Steps[at]} on the channel axis"); return; }
+        var (start, end) = Clamped(bounds.Starts[at], bounds.Ends[at], input[channels.Axis]);
+        flow.SetOutput(0, channels.Axis, channels.Labels[(int)start..(int)end]);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The channel axis's bounds become the positions of the range's survivors in the narrower input.</remarks>
+    public override Node Rewire(Node node, RewireContext context)
+    {
+        if (context.Survivors(node.Inputs[0]) is not { } survivors || context.OriginalShape(node.Inputs[0]) is not { } input) return node;
+        if (Bounds(node, input.Length, context.Constant) is not { } bounds) return node;
+        int at = Array.IndexOf(bounds.Axes, (long)survivors.Axis);
+        if (at < 0) return node;
+        var (start, end) = Clamped(bounds.Starts[at], bounds.Ends[at], input[survivors.Axis]);
+        long[] starts = bounds.Starts.ToArray(), ends = bounds.Ends.ToArray();
+        starts[at] = survivors.CountIn(0, start);
+        ends[at] = starts[at] + survivors.CountIn(start, end);
+        var attributes = new Dictionary<string, AttributeValue>(node.Attributes);
+        var inputs = node.Inputs.ToList();
+        if (node.Attributes.ContainsKey("starts"))
+        {
+            attributes["starts"] = AttributeValue.FromInts(starts);
+            attributes["ends"] = AttributeValue.FromInts(ends);
+        }
+        else
+        {
+            context.SetConstant(inputs[1] = $"{node.Name}.starts", tensor(starts));
+            context.SetConstant(inputs[2] = $"{node.Name}.ends", tensor(ends));
+        }
+        return new Node(node.Name, node.OpType, inputs, node.Outputs, attributes, node.Domain);
+    }
+
+    /// <summary>Starts, ends, axes (non-negative) and steps when they are all known constants.</summary>
+    static (long[] Starts, long[] Ends, long[] Axes, long[] Steps)? Bounds(Node node, int rank, Func<string, Tensor?> constant)
+    {
+        long[]? Read(int index, string attribute) => node.Attributes.ContainsKey("starts")
+            ? node.GetInts(attribute)?.ToArray()
+            : node.InputOrNull(index) is { } name ? constant(name)?.to_type(ScalarType.Int64).data<long>().ToArray() : null;
+        long[]? starts = Read(1, "starts"), ends = Read(2, "ends");
+        if (starts == null || ends == null || starts.Length != ends.Length) return null;
+        bool hasAxes = node.Attributes.ContainsKey("starts") ? node.Attributes.ContainsKey("axes") : node.InputOrNull(3) != null;
+        long[]? axes = hasAxes ? Read(3, "axes") : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        long[]? steps = node.InputOrNull(4) != null && !node.Attributes.ContainsKey("starts") ? Read(4, "steps") : Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (axes == null || steps == null || axes.Length != starts.Length || steps.Length != starts.Length) return null;
+        return (starts, ends, axes.Select(a => a < 0 ? a + rank : a).ToArray(), steps);
+    }
+
+    /// <summary>[start, end) of a step-1 slice of a dimension of length n, as the op clamps it.</summary>
+    static (long Start, long End) Clamped(long start, long end, long n)
+    {
+        if (start < 0) start += n;
+        if (end < 0) end += n;
+        start = Math.Clamp(start, 0, n);
+        end = Math.Clamp(end, 0, n);
+        return (start, Math.Max(start, end));
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         Func<Tensor?[], long[]?> starts, ends, axes, steps;

@@ -17,6 +17,18 @@ namespace PruneSharp.Pruning.Structured;
 public sealed record GroupMember(string Weight, int Axis, long[] Positions, int[] Channels, WeightRole Role, string Node, string OpType, int Input);
 
 /// <summary>
+/// Positions of one computed value (an activation) that carry a group's channels: <c>Positions[k]</c> along
+/// <see cref="Axis"/> of <see cref="Value"/> is channel <c>Channels[k]</c> of the group.
+/// </summary>
+/// <param name="Value">The value's name in the graph.</param>
+/// <param name="Axis">The axis that carries the channels.</param>
+/// <param name="Positions">Positions along the axis.</param>
+/// <param name="Channels">The group channel each position carries.</param>
+/// <param name="Producer">The node that computes the value.</param>
+/// <param name="OpType">That node's op type.</param>
+public sealed record GroupValue(string Value, int Axis, long[] Positions, int[] Channels, string Producer, string OpType);
+
+/// <summary>
 /// A set of channels that must be removed together everywhere they appear: channel c of the group is, at once,
 /// filter c of the producing convolution(s), entry c of their BatchNorms and biases, the input slice c of every
 /// consumer, and the matching channels of every residual partner.
@@ -36,6 +48,9 @@ public sealed record ChannelGroup(int Id, int Size, IReadOnlyList<string> Produc
 
     /// <summary>True if the units are attention heads (or other runs of channels split off by a Reshape): <see cref="UnitSize"/> &gt; 1.</summary>
     public bool IsHeads => UnitSize > 1;
+
+    /// <summary>Every computed value that carries some of the group's channels, in data-flow order (activation-based criteria read these).</summary>
+    public IReadOnlyList<GroupValue> Values { get; init; } = Array.Empty<GroupValue>();
 
     /// <inheritdoc />
     public override string ToString() => IsHeads

@@ -36,10 +36,10 @@ public static class ChannelPruner
     /// <param name="steps">Number of pruning steps (1 = one-shot).</param>
     /// <param name="fineTune">Called on the pruned model after every step but the last (e.g. a short training run).</param>
     /// <param name="calibration">If given, inputs for reconstruction after every step.</param>
-    /// <param name="beforeScoring">Called on the current model before every scoring (e.g. to accumulate gradients for Taylor importance).</param>
+    /// <param name="beforeScoring">Called with the current model's analysis (its <see cref="DependencyGraph.Module"/> is the model) before every scoring: e.g. to accumulate gradients for Taylor importance, or activation statistics for APoZ and Fisher.</param>
     public static ChannelPruningResult Prune(GraphModule model, IReadOnlyList<Tensor> sample, IGroupImportance importance,
         ChannelPruningOptions options, int steps = 1, Action<GraphModule>? fineTune = null,
-        IReadOnlyList<Tensor>? calibration = null, Action<GraphModule>? beforeScoring = null)
+        IReadOnlyList<Tensor>? calibration = null, Action<DependencyGraph>? beforeScoring = null)
     {
         if (steps < 1) throw new ArgumentException($"steps must be at least 1, got {steps}");
         var dense = MacCounter.Measure(model, sample);
@@ -54,7 +54,7 @@ public static class ChannelPruner
         for (int step = 1; step <= steps; step++)
         {
             if (step > 1) graph = DependencyGraph.Build(current, sample);
-            beforeScoring?.Invoke(current);
+            beforeScoring?.Invoke(graph);
             var stepOptions = options with
             {
                 Ratio = 1 - keepPerStep,

@@ -54,8 +54,14 @@ public static class ChannelSelection
             int remove = group.Size - kept;
             if (remove <= 0) continue;
             // Lowest scores go; ties broken by channel index (stable sort).
-            var order = scores[group.Id].data<double>().ToArray().Select((s, i) => (s, i)).OrderBy(t => t.s).ThenBy(t => t.i);
-            result[group.Id] = order.Take(remove).Select(t => t.i).Order().ToArray();
+            var groupScores = scores[group.Id].data<double>().ToArray();
+            var order = groupScores.Select((s, i) => (s, i)).OrderBy(t => t.s).ThenBy(t => t.i);
+            var gone = order.Take(remove).Select(t => t.i).ToHashSet();
+            // A value that would lose every position (a Split part, a Slice of a channel range) keeps its best channel.
+            foreach (var value in group.Values)
+                if (value.Channels.All(gone.Contains))
+                    gone.Remove(value.Channels.Distinct().OrderByDescending(c => groupScores[c]).ThenBy(c => c).First());
+            if (gone.Count > 0) result[group.Id] = gone.Order().ToArray();
         }
         return result;
     }

@@ -13,14 +13,12 @@ namespace PruneSharp.Pruning.Structured;
 /// </summary>
 public sealed class DependencyGraph
 {
-    DependencyGraph(GraphModule module, IReadOnlyList<ChannelGroup> groups, IReadOnlyList<BlockedGroup> blocked, IReadOnlyDictionary<string, long[]> shapes,
-        IReadOnlyDictionary<string, ValuePositions> values)
+    DependencyGraph(GraphModule module, IReadOnlyList<ChannelGroup> groups, IReadOnlyList<BlockedGroup> blocked, IReadOnlyDictionary<string, long[]> shapes)
     {
         Module = module;
         Groups = groups;
         Blocked = blocked;
         Shapes = shapes;
-        Values = values;
     }
 
     /// <summary>The analysed module.</summary>
@@ -32,26 +30,19 @@ public sealed class DependencyGraph
     /// <summary>Shapes of every value observed in the sample forward pass.</summary>
     public IReadOnlyDictionary<string, long[]> Shapes { get; }
 
-    /// <summary>Which group channel each position along a value's channel axis belongs to (group −1: none or left out).</summary>
-    internal IReadOnlyDictionary<string, ValuePositions> Values { get; }
-
-    /// <summary>Positions along <paramref name="Axis"/> of a value and the (group, channel) each belongs to.</summary>
-    internal sealed record ValuePositions(int Axis, (int Group, int Channel)[] Positions);
-
     /// <summary>Analyses <paramref name="module"/>, observing shapes on <paramref name="sampleInputs"/> (one per graph input).</summary>
     public static DependencyGraph Build(GraphModule module, IReadOnlyList<Tensor> sampleInputs, OpRegistry? registry = null)
     {
         registry ??= OpRegistry.Default;
         var graph = module.Graph;
         var shapes = ObserveShapes(module, sampleInputs);
-        var constantNodeOutputs = graph.Nodes.Where(n => n.OpType == "Constant").SelectMany(n => n.Outputs).ToHashSet();
-        var analysis = new Analysis(shapes, n => graph.Initializers.ContainsKey(n), n => graph.Initializers.ContainsKey(n) || constantNodeOutputs.Contains(n));
+        var analysis = new Analysis(graph, shapes, n => graph.Initializers.ContainsKey(n));
         foreach (var node in graph.TopologicalOrder())
             registry.Find(node, graph.Opset).FlowChannels(analysis.Enter(node));
         foreach (var output in graph.Outputs)
             analysis.BlockValue(output.Name, $"reaches graph output '{output.Name}'");
-        var (groups, blocked, values) = analysis.Finish();
-        return new DependencyGraph(module, groups, blocked, shapes, values);
+        var (groups, blocked) = analysis.Finish();
+        return new DependencyGraph(module, groups, blocked, shapes);
     }
 
     static Dictionary<string, long[]> ObserveShapes(GraphModule module, IReadOnlyList<Tensor> inputs)
@@ -75,27 +66,31 @@ public sealed class DependencyGraph
     }
 
     /// <summary>
-    /// The state of one analysis: channel spaces (union-find), labels of values, recorded members and blocks. A space
-    /// split into units (<see cref="Units"/>) points to a coarser space whose channel i stands for its channels
-    /// i·unit … (i+1)·unit−1; labels resolve through such links to the space that forms the group.
+    /// The state of one analysis. Every channel of every space is a label; a tie unites labels one by one (union-find
+    /// over labels), so that the removable units of a group — its channels — are the classes of united labels, and a
+    /// group is a connected set of spaces (union-find over spaces). Ties between spaces with the same numbering
+    /// (residual adds) give one class per index; ties that permute or fold channels (channel shuffle) merge more; a
+    /// split into units (attention heads) unites each run of a unit's channels, and the group remembers the unit size.
     /// </summary>
     sealed class Analysis : ChannelFlow
     {
+        readonly Graph.Graph _graph;
         readonly Dictionary<string, long[]> _shapes;
-        readonly Func<string, bool> _isWeight, _isConstant;
-        readonly List<int> _parent = new(), _size = new();
-        readonly List<string?> _producer = new();
-        readonly Dictionary<int, (int Space, int Unit)> _coarser = new();
+        readonly Func<string, bool> _isWeight;
+        readonly List<int> _parent = new(), _size = new(), _offset = new(), _labelParent = new();
+        readonly List<string> _producer = new();
         readonly Dictionary<int, List<string>> _blocked = new();
         readonly Dictionary<string, ValueChannels> _values = new();
+        readonly List<(string Value, Node Node)> _outputs = new();
+        readonly List<(int Space, int Unit)> _units = new();
         readonly List<(string Weight, int Axis, ChannelLabel[] Labels, WeightRole Role, Node Node)> _members = new();
         Node _node = null!;
 
-        public Analysis(Dictionary<string, long[]> shapes, Func<string, bool> isWeight, Func<string, bool> isConstant)
+        public Analysis(Graph.Graph graph, Dictionary<string, long[]> shapes, Func<string, bool> isWeight)
         {
+            _graph = graph;
             _shapes = shapes;
             _isWeight = isWeight;
-            _isConstant = isConstant;
         }
 
         public Analysis Enter(Node node) { _node = node; return this; }
@@ -109,25 +104,29 @@ public sealed class DependencyGraph
 
         public override bool IsWeight(string valueName) => _isWeight(valueName);
 
-        public override bool IsConstant(string valueName) => _isConstant(valueName);
+        public override Tensor? Constant(string valueName)
+        {
+            if (_graph.Initializers.TryGetValue(valueName, out var value)) return value;
+            var node = _graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(valueName));
+            return node?.Attributes.GetValueOrDefault("value")?.Tensor;
+        }
 
-        public override ChannelLabel[] NewSpace(int size) => Labels(AddSpace(size, _node.Name), size);
-
-        int AddSpace(int size, string? producer)
+        public override ChannelLabel[] NewSpace(int size)
         {
             int space = _parent.Count;
             _parent.Add(space);
             _size.Add(size);
-            _producer.Add(producer);
-            return space;
+            _offset.Add(_labelParent.Count);
+            for (int i = 0; i < size; i++) _labelParent.Add(_labelParent.Count);
+            _producer.Add(_node.Name);
+            return Enumerable.Range(0, size).Select(i => new ChannelLabel(space, i)).ToArray();
         }
-
-        static ChannelLabel[] Labels(int space, int size) => Enumerable.Range(0, size).Select(i => new ChannelLabel(space, i)).ToArray();
 
         public override void SetOutput(int index, int axis, ChannelLabel[] labels)
         {
-            if (index < _node.Outputs.Count && _node.Outputs[index].Length > 0)
-                _values[_node.Outputs[index]] = new ValueChannels(axis, labels);
+            if (index >= _node.Outputs.Count || _node.Outputs[index].Length == 0) return;
+            if (!_values.ContainsKey(_node.Outputs[index])) _outputs.Add((_node.Outputs[index], _node));
+            _values[_node.Outputs[index]] = new ValueChannels(axis, labels);
         }
 
         public override void Member(string weight, int axis, ChannelLabel[] labels, WeightRole role) =>
@@ -140,43 +139,28 @@ public sealed class DependencyGraph
             for (int u = 0; u < result.Length; u++)
             {
                 var run = labels.AsSpan(u * unit, unit);
-                var first = run[0];
-                bool same = true, aligned = !first.IsNone && first.Index % unit == 0;
-                for (int j = 1; j < unit; j++)
+                bool none = run[0].IsNone;
+                foreach (var label in run)
                 {
-                    same &= run[j] == first;
-                    aligned &= run[j] == new ChannelLabel(first.Space, first.Index + j);
+                    if (label.IsNone != none) return null;
+                    if (!none) Union(run[0], label);
                 }
-                if (same) result[u] = first; // none, or one unit already (e.g. a merged head split again)
-                else if (aligned && Coarser(first.Space, unit) is int space) result[u] = new ChannelLabel(space, first.Index / unit);
-                else return null;
+                result[u] = run[0];
+                if (!none) _units.Add((run[0].Space, unit));
             }
             return result;
-        }
-
-        /// <summary>The space whose channel i is the unit of channels i·unit … of <paramref name="space"/>'s set; null if it is split by another unit size.</summary>
-        int? Coarser(int space, int unit)
-        {
-            int root = Find(space);
-            if (_coarser.TryGetValue(root, out var link)) return link.Unit == unit ? link.Space : null;
-            if (_size[root] % unit != 0) return null;
-            int coarse = AddSpace(_size[root] / unit, null);
-            _coarser[root] = (coarse, unit);
-            return coarse;
         }
 
         public override void Tie(ChannelLabel[] a, ChannelLabel[] b)
         {
             if (a.Length != b.Length) { Block("tied channel sets differ in size"); return; }
-            for (int p = 0; p < a.Length; p++)
+            if (Enumerable.Range(0, a.Length).Any(p => a[p].IsNone != b[p].IsNone))
             {
-                if (a[p].IsNone != b[p].IsNone || a[p].Index != b[p].Index)
-                {
-                    Block("tied channels do not correspond one to one");
-                    return;
-                }
-                if (!a[p].IsNone) Union(a[p].Space, b[p].Space);
+                Block("a position carries a channel in one tied input and none in the other");
+                return;
             }
+            for (int p = 0; p < a.Length; p++)
+                if (!a[p].IsNone) Union(a[p], b[p]);
         }
 
         public override void Block(string reason)
@@ -200,92 +184,99 @@ public sealed class DependencyGraph
             }
         }
 
-        int Find(int space)
+        static int Find(List<int> parent, int x)
         {
-            while (_parent[space] != space) space = _parent[space] = _parent[_parent[space]];
-            return space;
+            while (parent[x] != x) x = parent[x] = parent[parent[x]];
+            return x;
         }
 
-        void Union(int a, int b)
+        int Find(int space) => Find(_parent, space);
+
+        int Class(ChannelLabel label) => Find(_labelParent, _offset[label.Space] + label.Index);
+
+        void Union(ChannelLabel a, ChannelLabel b)
         {
-            a = Find(a); b = Find(b);
-            if (a == b) return;
-            if (_size[a] != _size[b]) { Block($"tied channel spaces have {_size[a]} and {_size[b]} channels"); return; }
-            _parent[b] = a;
-            if (!_coarser.Remove(b, out var link)) return;
-            // Both sets were split into units: the units must match and are tied too.
-            if (!_coarser.TryGetValue(a, out var other)) _coarser[a] = link;
-            else if (other.Unit != link.Unit) Block($"tied channels are split into units of {other.Unit} and {link.Unit}");
-            else Union(other.Space, link.Space);
+            int la = Class(a), lb = Class(b);
+            if (la != lb) _labelParent[lb] = la;
+            int sa = Find(a.Space), sb = Find(b.Space);
+            if (sa != sb) _parent[sb] = sa;
         }
 
-        /// <summary>The space a label finally belongs to (through unit links), and its channel there; the unit size on the way.</summary>
-        (int Space, int Index, int Unit) Resolve(int space, int index)
-        {
-            int unit = 1;
-            space = Find(space);
-            while (_coarser.TryGetValue(space, out var link))
-            {
-                index /= link.Unit;
-                unit *= link.Unit;
-                space = Find(link.Space);
-            }
-            return (space, index, unit);
-        }
-
-        public (List<ChannelGroup>, List<BlockedGroup>, Dictionary<string, ValuePositions>) Finish()
+        public (List<ChannelGroup>, List<BlockedGroup>) Finish()
         {
             var reasons = new Dictionary<int, List<string>>();
             foreach (var (space, list) in _blocked)
             {
-                int root = Resolve(space, 0).Space;
-                var all = reasons.TryGetValue(root, out var r) ? r : reasons[root] = new();
+                var all = reasons.TryGetValue(Find(space), out var r) ? r : reasons[Find(space)] = new();
                 all.AddRange(list.Where(x => !all.Contains(x)));
             }
-            var producers = new Dictionary<int, List<string>>();
-            var unitSize = new Dictionary<int, int>();
-            for (int s = 0; s < _parent.Count; s++)
-            {
-                var (root, _, unit) = Resolve(s, 0);
-                unitSize[root] = Math.Max(unitSize.GetValueOrDefault(root, 1), unit);
-                var list = producers.TryGetValue(root, out var p) ? p : producers[root] = new();
-                if (_producer[s] is { } name && !list.Contains(name)) list.Add(name);
-            }
-            var roots = producers.Keys.Order().ToList();
+            var roots = Enumerable.Range(0, _parent.Count).Where(s => Find(s) == s).ToList();
+            var spaces = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).ToList());
 
-            var groups = new List<ChannelGroup>();
-            var blocked = new List<BlockedGroup>();
-            var groupOf = new Dictionary<int, int>();
+            // A group's channels are its classes of labels, numbered in the order of its spaces and their indices
+            // (so a group whose first space reaches every class numbers them as that space does).
+            var channelOf = new Dictionary<int, int>();
+            var sizes = new Dictionary<int, int>();
             foreach (int root in roots)
             {
-                if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(_size[root], producers[root], why)); continue; }
+                int count = 0;
+                foreach (int space in spaces[root])
+                    for (int i = 0; i < _size[space]; i++)
+                        if (channelOf.TryAdd(Find(_labelParent, _offset[space] + i), count)) count++;
+                sizes[root] = count;
+            }
+            int Channel(ChannelLabel label) => channelOf[Class(label)];
+
+            var values = GroupValues(Channel);
+            var groups = new List<ChannelGroup>();
+            var blocked = new List<BlockedGroup>();
+            foreach (int root in roots)
+            {
+                var producers = spaces[root].Select(s => _producer[s]).Distinct().ToList();
+                if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(sizes[root], producers, why)); continue; }
                 var members = new List<GroupMember>();
                 foreach (var (weight, axis, labels, role, node) in _members)
                 {
                     var positions = new List<long>();
                     var channels = new List<int>();
                     for (int p = 0; p < labels.Length; p++)
-                    {
-                        if (labels[p].IsNone) continue;
-                        var (space, index, _) = Resolve(labels[p].Space, labels[p].Index);
-                        if (space == root) { positions.Add(p); channels.Add(index); }
-                    }
+                        if (!labels[p].IsNone && Find(labels[p].Space) == root) { positions.Add(p); channels.Add(Channel(labels[p])); }
                     if (positions.Count > 0)
                         members.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
                 }
-                groupOf[root] = groups.Count;
-                groups.Add(new ChannelGroup(groups.Count, _size[root], producers[root], members) { UnitSize = unitSize[root] });
-            }
-
-            var values = new Dictionary<string, ValuePositions>();
-            foreach (var (name, channels) in _values)
-                values[name] = new ValuePositions(channels.Axis, channels.Labels.Select(l =>
+                groups.Add(new ChannelGroup(groups.Count, sizes[root], producers, members)
                 {
-                    if (l.IsNone) return (-1, -1);
-                    var (space, index, _) = Resolve(l.Space, l.Index);
-                    return groupOf.TryGetValue(space, out int group) ? (group, index) : (-1, -1);
-                }).ToArray());
-            return (groups, blocked, values);
+                    Values = values.GetValueOrDefault(root) ?? new List<GroupValue>(),
+                    UnitSize = _units.Where(u => Find(u.Space) == root).Select(u => u.Unit).DefaultIfEmpty(1).Max(),
+                });
+            }
+            return (groups, blocked);
+        }
+
+        /// <summary>The positions of every labelled value, split by the group (root space) of their labels.</summary>
+        Dictionary<int, List<GroupValue>> GroupValues(Func<ChannelLabel, int> channel)
+        {
+            var result = new Dictionary<int, List<GroupValue>>();
+            foreach (var (value, node) in _outputs)
+            {
+                var channels = _values[value];
+                var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
+                for (int p = 0; p < channels.Labels.Length; p++)
+                {
+                    var label = channels.Labels[p];
+                    if (label.IsNone) continue;
+                    int root = Find(label.Space);
+                    if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
+                    slot.Positions.Add(p);
+                    slot.Channels.Add(channel(label));
+                }
+                foreach (var (root, (positions, indices)) in byRoot)
+                {
+                    if (!result.TryGetValue(root, out var list)) result[root] = list = new List<GroupValue>();
+                    list.Add(new GroupValue(value, channels.Axis, positions.ToArray(), indices.ToArray(), node.Name, node.OpType));
+                }
+            }
+            return result;
         }
     }
 }

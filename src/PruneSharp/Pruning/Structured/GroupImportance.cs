@@ -101,7 +101,7 @@ public sealed record FpgmImportance : IGroupImportance
         foreach (var member in group.Members.Where(m => m.Role == WeightRole.Produces))
         {
             var rows = GroupSlices.Rows(GroupSlices.Value(weights, member.Weight), member).to_type(ScalarType.Float64);
-            // Each channel's slices side by side (one per channel, or head-size many for an attention head), placed at the channel.
+            // Each channel's slices side by side (one per channel, head-size many for an attention head, g for channels tied by a shuffle), placed at the channel.
             long[] channels = member.Channels.Distinct().Order().Select(c => (long)c).ToArray();
             if (member.Positions.Length % channels.Length != 0)
                 throw new InvalidOperationException($"FPGM: '{member.Weight}' holds unequal numbers of slices per channel");

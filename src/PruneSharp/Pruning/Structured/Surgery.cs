@@ -28,7 +28,7 @@ public static class Surgery
         }
 
         var unread = UnreadValues.Of(graph);
-        var context = new Context(graph, dependencies, removed);
+        var context = new Context(graph, dependencies.Shapes, SurvivingValues(dependencies, removed));
         for (int i = 0; i < graph.Nodes.Count; i++)
             graph.Nodes[i] = registry.Find(graph.Nodes[i], graph.Opset).Rewire(graph.Nodes[i], context);
         UnreadValues.RemoveNew(graph, unread); // constants that rewired nodes replaced
@@ -37,6 +37,31 @@ public static class Surgery
         var result = new GraphModule(graph, registry);
         result.train(source.training);
         return result;
+    }
+
+    /// <summary>
+    /// The equivalence oracle for surgery: a copy of the original graph in which every reader of a removed channel
+    /// (a weight slice with role <see cref="WeightRole.Reads"/>) has that slice zeroed. It must compute what the
+    /// model from <see cref="Apply"/> computes (the producers' weights are left alone: a bias or a BatchNorm shift
+    /// still flows through a zeroed producer, but no reader sees it).
+    /// </summary>
+    public static Graph.Graph ZeroedReaders(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
+    {
+        var graph = dependencies.Module.ToGraph();
+        foreach (var group in dependencies.Groups)
+        {
+            if (!removed.TryGetValue(group.Id, out var channels)) continue;
+            var gone = channels.ToHashSet();
+            foreach (var member in group.Members.Where(m => m.Role == WeightRole.Reads))
+            {
+                var weight = graph.Initializers[member.Weight].clone();
+                for (int k = 0; k < member.Positions.Length; k++)
+                    if (gone.Contains(member.Channels[k]))
+                        weight.select(member.Axis, member.Positions[k]).zero_();
+                graph.Initializers[member.Weight] = weight;
+            }
+        }
+        return graph;
     }
 
     /// <summary>For every (weight, axis) touched, which positions survive.</summary>
@@ -66,11 +91,33 @@ public static class Surgery
         return keep;
     }
 
-    sealed class Context(Graph.Graph graph, DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed) : RewireContext
+    /// <summary>For every computed value that lost positions, which positions along its channel axis survive.</summary>
+    static Dictionary<string, ValueSurvivors> SurvivingValues(DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
     {
+        var result = new Dictionary<string, ValueSurvivors>();
+        foreach (var group in dependencies.Groups)
+        {
+            if (!removed.TryGetValue(group.Id, out var channels) || channels.Length == 0) continue;
+            var gone = channels.ToHashSet();
+            foreach (var value in group.Values)
+            {
+                if (!result.TryGetValue(value.Value, out var survivors))
+                    result[value.Value] = survivors = new ValueSurvivors(value.Axis,
+                        Enumerable.Repeat(true, (int)dependencies.Shapes[value.Value][value.Axis]).ToArray());
+                for (int k = 0; k < value.Positions.Length; k++)
+                    if (gone.Contains(value.Channels[k])) survivors.Kept[value.Positions[k]] = false;
+            }
+        }
+        return result;
+    }
+
+    sealed class Context(Graph.Graph graph, IReadOnlyDictionary<string, long[]> shapes, Dictionary<string, ValueSurvivors> survivors) : RewireContext
+    {
+        public override int Opset => graph.Opset;
+        public override ValueSurvivors? Survivors(string valueName) => survivors.GetValueOrDefault(valueName);
         public override long[]? InitializerShape(string name) => graph.Initializers.TryGetValue(name, out var t) ? t.shape : null;
 
-        public override long[]? OriginalShape(string valueName) => dependencies.Shapes.GetValueOrDefault(valueName);
+        public override long[]? OriginalShape(string valueName) => shapes.GetValueOrDefault(valueName);
 
         public override Tensor? Constant(string name)
         {
@@ -92,8 +139,7 @@ public static class Surgery
         {
             if (OriginalShape(valueName) is not { } shape) return null;
             shape = shape.ToArray();
-            if (dependencies.Values.TryGetValue(valueName, out var positions))
-                shape[positions.Axis] -= positions.Positions.Count(p => p.Group >= 0 && removed.TryGetValue(p.Group, out var gone) && gone.Contains(p.Channel));
+            if (Survivors(valueName) is { } survivors) shape[survivors.Axis] = survivors.Count;
             return shape;
         }
 

@@ -52,6 +52,41 @@ public class ShapeFoldingTests
         }
     }
 
+    [RequiresOpsFact("Shape", "Gather", "Div", "Unsqueeze", "Slice")]
+    public void Slice_bounds_computed_from_the_channel_count_become_constants()
+    {
+        // What torch.onnx writes for x.chunk(2, dim=1)'s first half without constant folding: ends = shape[1] / 2.
+        PruneSharp.Graph.Graph Chunk()
+        {
+            var g = new PruneSharp.Graph.Graph { Name = "chunk", Opset = 13 };
+            g.Inputs.Add(new ValueInfo("x", DataType.Float, new[] { Dim.Named("batch"), (Dim)6, (Dim)2 }));
+            g.Outputs.Add(new ValueInfo("y", DataType.Float, new[] { Dim.Named("batch"), (Dim)3, (Dim)2 }));
+            g.Initializers["one"] = tensor(1L);
+            g.Initializers["two"] = tensor(2L);
+            g.Initializers["axes"] = tensor(new long[] { 0 });
+            g.Initializers["start"] = tensor(new long[] { 0 });
+            g.Initializers["channel_axis"] = tensor(new long[] { 1 });
+            g.Nodes.Add(new Node("relu", "Relu", new[] { "x" }, new[] { "r" }));
+            g.Nodes.Add(new Node("shape", "Shape", new[] { "r" }, new[] { "s" }));
+            g.Nodes.Add(new Node("gather", "Gather", new[] { "s", "one" }, new[] { "c" }, new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(0) }));
+            g.Nodes.Add(new Node("div", "Div", new[] { "c", "two" }, new[] { "half" }));
+            g.Nodes.Add(new Node("unsqueeze", "Unsqueeze", new[] { "half", "axes" }, new[] { "end" }));
+            g.Nodes.Add(new Node("slice", "Slice", new[] { "r", "start", "end", "channel_axis" }, new[] { "y" }));
+            return g;
+        }
+        var graph = Chunk();
+        Assert.Equal(1, ShapeFolding.Apply(graph));
+        Assert.Equal(new[] { "Relu", "Slice" }, graph.Nodes.Select(n => n.OpType));
+        Assert.Equal(new long[] { 3 }, graph.Initializers[graph.Nodes[1].Inputs[2]].data<long>().ToArray());
+        using var before = new GraphModule(Chunk());
+        using var after = new GraphModule(graph);
+        foreach (int batch in new[] { 1, 5 })
+        {
+            var x = randn(batch, 6, 2);
+            Assert.True(before.call(x).equal(after.call(x)).all().item<bool>());
+        }
+    }
+
     [RequiresOpsFact("Shape", "Gather", "Unsqueeze", "Concat")]
     public void A_shape_that_depends_on_values_is_left_alone()
     {

@@ -1,5 +1,4 @@
 using PruneSharp.Graph;
-using PruneSharp.Ops;
 using PruneSharp.Pruning.Structured;
 using static TorchSharp.torch;
 
@@ -22,7 +21,7 @@ static class StructuredEquivalence
         var pruned = Surgery.Apply(dependencies, removed);
         pruned.eval();
 
-        using var zeroed = new GraphModule(ZeroReads(module.ToGraph(), dependencies, removed));
+        using var zeroed = new GraphModule(Surgery.ZeroedReaders(dependencies, removed));
         zeroed.eval();
         using var _ = no_grad();
         var expected = zeroed.call(input);
@@ -32,23 +31,5 @@ static class StructuredEquivalence
         Assert.True(difference <= tolerance, $"shrunk and zeroed models differ by {difference}");
         Assert.True(pruned.parameters().Sum(p => p.numel()) < module.parameters().Sum(p => p.numel()));
         return pruned;
-    }
-
-    static PruneSharp.Graph.Graph ZeroReads(PruneSharp.Graph.Graph graph, DependencyGraph dependencies, IReadOnlyDictionary<int, int[]> removed)
-    {
-        foreach (var group in dependencies.Groups)
-        {
-            if (!removed.TryGetValue(group.Id, out var channels)) continue;
-            var gone = channels.ToHashSet();
-            foreach (var member in group.Members.Where(m => m.Role == WeightRole.Reads))
-            {
-                var weight = graph.Initializers[member.Weight].clone();
-                for (int k = 0; k < member.Positions.Length; k++)
-                    if (gone.Contains(member.Channels[k]))
-                        weight.select(member.Axis, member.Positions[k]).zero_();
-                graph.Initializers[member.Weight] = weight;
-            }
-        }
-        return graph;
     }
 }
