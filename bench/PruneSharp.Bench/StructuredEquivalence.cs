@@ -11,7 +11,7 @@ namespace PruneSharp.Bench;
 
 /// <summary>
 /// The structured-pruning equivalence sweep over every ONNX image classifier in a folder (bench/export_torchvision.py
-/// writes them; loaded with ShapeFolding): builds the dependency graph, removes 50% of every prunable group by L2 norm (round-to 8; the
+/// writes them; loaded with ShapeFolding): builds the dependency graph, removes 50% of every prunable group (channels, and heads of attention layers) by L2 norm (round-to 8 for channels; the
 /// classifier's outputs are the graph output and so are never pruned), then checks
 /// (1) the oracle: the shrunk model equals the original with the removed channels' reader slices zeroed, both run in
 ///     float64, max |difference| relative to max |output| ≤ 1e-5;
@@ -88,7 +88,11 @@ sealed class StructuredEquivalence : IBenchmark
         var graph = DependencyGraph.Build(model, new[] { sample });
         string blocked = Reasons(graph.Blocked);
         string groups = $"{graph.Groups.Count} / {graph.Blocked.Count}";
-        var removed = ChannelSelection.Select(graph, new MagnitudeImportance(P: 2), new ChannelPruningOptions { Ratio = ratio, RoundTo = roundTo });
+        // Channels and attention heads (their groups are disjoint), so that both surgeries face the oracle.
+        var options = new ChannelPruningOptions { Ratio = ratio, RoundTo = roundTo };
+        var removed = ChannelSelection.Select(graph, new MagnitudeImportance(P: 2), options)
+            .Concat(ChannelSelection.Select(graph, new MagnitudeImportance(P: 2, IncludeReads: true), options with { Unit = PruningUnit.Head, RoundTo = 1 }))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
         if (removed.Count == 0)
         {
             ok = true;
