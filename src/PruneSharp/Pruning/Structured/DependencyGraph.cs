@@ -225,26 +225,20 @@ public sealed class DependencyGraph
                         if (channelOf.TryAdd(Find(_labelParent, _offset[space] + i), count)) count++;
                 sizes[root] = count;
             }
-            int Channel(ChannelLabel label) => channelOf[Class(label)];
+            // Looked up for every labelled position below: one array per space, filled once.
+            var channelBySpace = Enumerable.Range(0, _parent.Count)
+                .Select(space => Enumerable.Range(0, _size[space]).Select(i => channelOf[Find(_labelParent, _offset[space] + i)]).ToArray()).ToArray();
+            var rootOf = Enumerable.Range(0, _parent.Count).Select(Find).ToArray();
 
-            var values = GroupValues(Channel);
+            var values = GroupValues(channelBySpace, rootOf);
+            var members = GroupMembers(channelBySpace, rootOf);
             var groups = new List<ChannelGroup>();
             var blocked = new List<BlockedGroup>();
             foreach (int root in roots)
             {
                 var producers = spaces[root].Select(s => _producer[s]).Distinct().ToList();
                 if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(sizes[root], producers, why)); continue; }
-                var members = new List<GroupMember>();
-                foreach (var (weight, axis, labels, role, node) in _members)
-                {
-                    var positions = new List<long>();
-                    var channels = new List<int>();
-                    for (int p = 0; p < labels.Length; p++)
-                        if (!labels[p].IsNone && Find(labels[p].Space) == root) { positions.Add(p); channels.Add(Channel(labels[p])); }
-                    if (positions.Count > 0)
-                        members.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
-                }
-                groups.Add(new ChannelGroup(groups.Count, sizes[root], producers, members)
+                groups.Add(new ChannelGroup(groups.Count, sizes[root], producers, members.GetValueOrDefault(root) ?? new List<GroupMember>())
                 {
                     Values = values.GetValueOrDefault(root) ?? new List<GroupValue>(),
                     UnitSize = _units.Where(u => Find(u.Space) == root).Select(u => u.Unit).DefaultIfEmpty(1).Max(),
@@ -253,8 +247,32 @@ public sealed class DependencyGraph
             return (groups, blocked);
         }
 
+        /// <summary>The slices of every recorded weight, split by the group (root space) of their labels, in recording order.</summary>
+        Dictionary<int, List<GroupMember>> GroupMembers(int[][] channelBySpace, int[] rootOf)
+        {
+            var result = new Dictionary<int, List<GroupMember>>();
+            foreach (var (weight, axis, labels, role, node) in _members)
+            {
+                var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
+                for (int p = 0; p < labels.Length; p++)
+                {
+                    if (labels[p].IsNone) continue;
+                    int root = rootOf[labels[p].Space];
+                    if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
+                    slot.Positions.Add(p);
+                    slot.Channels.Add(channelBySpace[labels[p].Space][labels[p].Index]);
+                }
+                foreach (var (root, (positions, channels)) in byRoot)
+                {
+                    if (!result.TryGetValue(root, out var list)) result[root] = list = new List<GroupMember>();
+                    list.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
+                }
+            }
+            return result;
+        }
+
         /// <summary>The positions of every labelled value, split by the group (root space) of their labels.</summary>
-        Dictionary<int, List<GroupValue>> GroupValues(Func<ChannelLabel, int> channel)
+        Dictionary<int, List<GroupValue>> GroupValues(int[][] channelBySpace, int[] rootOf)
         {
             var result = new Dictionary<int, List<GroupValue>>();
             foreach (var (value, node) in _outputs)
@@ -265,10 +283,10 @@ public sealed class DependencyGraph
                 {
                     var label = channels.Labels[p];
                     if (label.IsNone) continue;
-                    int root = Find(label.Space);
+                    int root = rootOf[label.Space];
                     if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
                     slot.Positions.Add(p);
-                    slot.Channels.Add(channel(label));
+                    slot.Channels.Add(channelBySpace[label.Space][label.Index]);
                 }
                 foreach (var (root, (positions, indices)) in byRoot)
                 {
