@@ -21,7 +21,7 @@ DEFAULT_MODELS = ["resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121"
 # The families the structured-pruning equivalence sweep (bench `equivalence`) covers.
 EQUIVALENCE_MODELS = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "vgg11_bn",
                       "densenet121", "shufflenet_v2_x1_0", "squeezenet1_1", "efficientnet_b0", "regnet_x_400mf",
-                      "mnasnet0_5", "googlenet", "convnext_tiny", "vit_b_16"]
+                      "mnasnet0_5", "googlenet", "convnext_tiny", "vit_b_16", "swin_t"]
 
 
 def export(name, opset, training, folder):
