@@ -26,13 +26,20 @@ static partial class PruneCommand
         public Option<int> Steps { get; } = new("--steps") { Description = "Prune in this many steps (fine-tuning between them with --finetune-epochs).", DefaultValueFactory = _ => 1 };
         public Option<int> Calibration { get; } = new("--calibration") { Description = "Refit the layers that lost inputs by least squares on this many training examples (needs --data; 0: off).", DefaultValueFactory = _ => 0 };
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Calibration };
+        public LanguageModelFlags Text { get; } = new();
+
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json)
     {
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
+        if (kind == "block")
+        {
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+                throw new ArgumentException("--structured block scores and fine-tunes on image data; text data (a language model) works with --structured channel or head");
+            return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
+        }
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
@@ -52,6 +59,8 @@ static partial class PruneCommand
             Ignore = parse.GetValue(o.Ignore) ?? Array.Empty<string>(),
         };
 
+        if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+            return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
@@ -69,14 +78,7 @@ static partial class PruneCommand
             _ => null,
         };
 
-        // With heads as the unit, the report lists the attention layers only.
-        Func<GroupChange, bool> shown = _ => true;
-        if (unit == PruningUnit.Head)
-        {
-            var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
-            if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
-            shown = g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
-        }
+        var shown = Shown(model, sample, unit);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
@@ -84,6 +86,15 @@ static partial class PruneCommand
         OnnxFile.Save(pruned, output);
         StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after);
         return 0;
+    }
+
+    /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
+    static Func<GroupChange, bool> Shown(GraphModule model, Tensor sample, PruningUnit unit)
+    {
+        if (unit != PruningUnit.Head) return _ => true;
+        var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+        if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
+        return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
     }
 
     /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>

@@ -61,6 +61,8 @@ static partial class PruneCommand
             if (parse.GetValue(structured.Kind) is { } kind)
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
                     Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+                throw new ArgumentException("text data (a language model) works with --structured channel or head; unstructured pruning of language models is not supported yet");
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);

@@ -119,6 +119,37 @@ public class CommandTests
     }
 
     [Fact]
+    public void Prune_heads_of_a_language_model_fine_tunes_on_the_text_and_reports_perplexity()
+    {
+        using var folder = new TempFolder();
+        string text = folder.File("corpus.txt"), model = folder.File("gpt.onnx"), pruned = folder.File("gpt-heads.onnx");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("In the beginning was the word, and the word was with the text. ", 60)));
+        var (code, _, error) = Invoke("train", "--model", "tiny-gpt", "--data", text, "--epochs", "2", "--gpt-layers", "1", "--gpt-heads", "4",
+            "--gpt-width", "32", "--context", "32", "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.01", "-o", model);
+        Assert.True(code == 0, error);
+
+        (code, var output, error) = Invoke("prune", model, "--structured", "head", "--method", "l2", "--ratio", "0.5", "--data", text,
+            "--context", "32", "--finetune-epochs", "1", "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.003", "--json", "-o", pruned);
+        Assert.True(code == 0, error);
+        var report = JsonDocument.Parse(output).RootElement;
+        Assert.True(report.GetProperty("params_after").GetInt64() < report.GetProperty("dense_params").GetInt64());
+        Assert.All(report.GetProperty("groups").EnumerateArray(), g => Assert.Equal((4, 2), (g.GetProperty("before").GetInt32(), g.GetProperty("after").GetInt32())));
+        double after = report.GetProperty("perplexity_after").GetDouble();
+        Assert.InRange(after, 1, 256);
+        // The saved model is the one measured: eval gives the same held-out perplexity.
+        (code, output, error) = Invoke("eval", pruned, "--data", text, "--context", "32", "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(after, JsonDocument.Parse(output).RootElement.GetProperty("heldOut").GetProperty("Perplexity").GetDouble(), 4);
+
+        (code, _, error) = Invoke("prune", model, "--structured", "head", "--method", "taylor", "--data", text, "-o", pruned + "2");
+        Assert.Equal(1, code);
+        Assert.Contains("scores by weights", error);
+        (code, _, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", text, "-o", pruned + "2");
+        Assert.Equal(1, code);
+        Assert.Contains("unstructured pruning of language models is not supported yet", error);
+    }
+
+    [Fact]
     public void Augment_flag_is_parsed_or_refused()
     {
         Assert.Null(TrainingFlags.ParseAugmentation("none"));

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PruneSharp.Graph;
+using PruneSharp.Onnx;
+using PruneSharp.Pruning.Structured;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// Channel and head pruning of a language model (<c>--data</c> names a text file): scored by weights, fine-tuned on the
+/// training part of the text, and measured by held-out perplexity before and after.
+/// </summary>
+static partial class PruneCommand
+{
+    static int StructuredLanguageModel(ParseResult parse, StructuredOptions o, PruningUnit unit, ChannelPruningOptions options,
+        IGroupImportance importance, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json)
+    {
+        if (importance is TaylorImportance or FisherImportance or ApozImportance)
+            throw new ArgumentException("with text data, --structured channel|head scores by weights: use --method l1, l2, fpgm or random");
+        if (parse.GetValue(o.Calibration) > 0) throw new ArgumentException("--calibration (least-squares reconstruction) needs image data");
+        var corpus = o.Text.Corpus(parse, dataSpec);
+        int context = o.Text.ContextLength(parse);
+        var train = corpus.TrainSequences(context);
+        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of --context {context}");
+        using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed), foldShapes: true);
+        var sample = train.GetBatch(new[] { 0 }).Inputs;
+        PerplexityResult Measure(GraphModule m) => Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
+        var before = Measure(model);
+        var fineTune = flags.Options(parse, epochs, train.Count);
+        void FineTune(GraphModule m)
+        {
+            if (epochs == 0) return;
+            using var trainer = new Trainer(m, fineTune) { Progress = new ProgressBar("fine-tune") };
+            if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
+        }
+
+        var shownGroups = Shown(model, sample, unit);
+        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune);
+        using var pruned = result.Model;
+        FineTune(pruned);
+        var after = Measure(pruned);
+        OnnxFile.Save(pruned, output);
+        var shown = result with { Groups = result.Groups.Where(shownGroups).ToList() };
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                output,
+                groups = shown.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
+                dense_params = result.DenseParameters,
+                params_after = result.PrunedParameters,
+                dense_macs = result.DenseMacs,
+                macs_after = result.PrunedMacs,
+                perplexity_before = before.Perplexity,
+                perplexity_after = after.Perplexity,
+                protocol = after.Protocol,
+            }, Table.Json));
+            return 0;
+        }
+        StructuredReport(shown, unit, output, json: false, null, null);
+        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        Console.WriteLine($"held-out perplexity: before {F(before.Perplexity)}, after {F(after.Perplexity)} ({after.Protocol})");
+        return 0;
+    }
+}
