@@ -13,7 +13,7 @@ static class EvalCommand
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX classifier." };
-        var data = new Option<string>("--data") { Description = CliInputs.DataHelp, DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new Option<string>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model)", DefaultValueFactory = _ => "fashion-mnist" };
         var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 256 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var languageModel = new LanguageModelFlags();

@@ -34,7 +34,7 @@ static partial class PruneCommand
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
-        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + "; gives accuracy before and after" };
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };

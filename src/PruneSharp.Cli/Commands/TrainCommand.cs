@@ -18,7 +18,7 @@ static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "A zoo classifier (e.g. lenet-5) or an ONNX file.", Required = true };
-        var data = new Option<string>("--data") { Description = CliInputs.DataHelp, DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new Option<string>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model)", DefaultValueFactory = _ => "fashion-mnist" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the trained ONNX model.", Required = true };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file (default: OUTPUT.ckpt), written every epoch and on Ctrl+C." };
