@@ -29,12 +29,7 @@ static partial class PruneCommand
         PerplexityResult Measure(GraphModule m) => Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         var before = Measure(model);
         var fineTune = flags.Options(parse, epochs, train.Count);
-        void FineTune(GraphModule m)
-        {
-            if (epochs == 0) return;
-            using var trainer = new Trainer(m, fineTune) { Progress = new ProgressBar("fine-tune") };
-            if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
-        }
+        void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
 
         var shownGroups = Shown(model, sample, unit);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune);

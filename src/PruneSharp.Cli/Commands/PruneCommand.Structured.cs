@@ -98,7 +98,7 @@ static partial class PruneCommand
     }
 
     /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
-    static void Train(GraphModule model, ImageDataset? train, TrainerOptions options, int epochs)
+    static void Train(GraphModule model, IDataset? train, TrainerOptions options, int epochs)
     {
         if (epochs == 0 || train is null) return;
         using var trainer = new Trainer(model, options) { Progress = new ProgressBar("fine-tune") };

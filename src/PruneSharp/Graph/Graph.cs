@@ -27,6 +27,17 @@ public sealed class Graph
     public Dictionary<string, string> Metadata { get; } = new();
 
     /// <summary>
+    /// The value of <paramref name="name"/> when it is fixed before any input arrives: an initializer, or the output of a
+    /// <c>Constant</c> node (its <c>value</c> or <c>value_ints</c>); null if it is computed.
+    /// </summary>
+    public torch.Tensor? ConstantValue(string name)
+    {
+        if (Initializers.TryGetValue(name, out var value)) return value;
+        var node = Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(name));
+        return node?.GetTensor("value") ?? (node?.GetInts("value_ints") is { } ints ? torch.tensor(ints.ToArray()) : null);
+    }
+
+    /// <summary>
     /// The nodes in an order where every value is produced before it is used (stable: ties keep file order).
     /// </summary>
     /// <exception cref="GraphException">A value is used but never produced, produced twice, or the graph has a cycle.</exception>

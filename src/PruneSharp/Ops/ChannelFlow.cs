@@ -113,12 +113,6 @@ public abstract class RewireContext
     /// <summary>The value of a constant (an initializer or a <c>Constant</c> node's output, e.g. a Reshape target), or null.</summary>
     public abstract TorchSharp.torch.Tensor? Constant(string name);
 
-    /// <summary>
-    /// Replaces a constant's value (an initializer, or a Constant node's output) for every node that reads it; a name
-    /// that is no constant yet becomes a new initializer.
-    /// </summary>
-    public abstract void SetConstant(string name, TorchSharp.torch.Tensor value);
-
     /// <summary>Adds a new constant initializer (named after <paramref name="nameHint"/>) and returns its name, for a node that needs a value of its own.</summary>
     public abstract string AddConstant(string nameHint, TorchSharp.torch.Tensor value);
 

@@ -57,8 +57,8 @@ public sealed class Slice : OpFamily
         }
         else
         {
-            context.SetConstant(inputs[1] = $"{node.Name}.starts", tensor(starts));
-            context.SetConstant(inputs[2] = $"{node.Name}.ends", tensor(ends));
+            inputs[1] = context.AddConstant($"{node.Name}.starts", tensor(starts));
+            inputs[2] = context.AddConstant($"{node.Name}.ends", tensor(ends));
         }
         return new Node(node.Name, node.OpType, inputs, node.Outputs, attributes, node.Domain);
     }

@@ -66,8 +66,7 @@ public sealed class Split : OpFamily
         if (context.Opset < 13) attributes["split"] = AttributeValue.FromInts(sizes);
         else
         {
-            string name = $"{node.Name}.split_sizes";
-            context.SetConstant(name, tensor(sizes));
+            string name = context.AddConstant($"{node.Name}.split_sizes", tensor(sizes));
             if (inputs.Count > 1) inputs[1] = name; else inputs.Add(name);
             attributes.Remove("num_outputs");
         }

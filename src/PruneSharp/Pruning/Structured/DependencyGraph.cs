@@ -104,12 +104,7 @@ public sealed class DependencyGraph
 
         public override bool IsWeight(string valueName) => _isWeight(valueName);
 
-        public override Tensor? Constant(string valueName)
-        {
-            if (_graph.Initializers.TryGetValue(valueName, out var value)) return value;
-            var node = _graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(valueName));
-            return node?.Attributes.GetValueOrDefault("value")?.Tensor;
-        }
+        public override Tensor? Constant(string valueName) => _graph.ConstantValue(valueName);
 
         public override ChannelLabel[] NewSpace(int size)
         {
@@ -210,25 +205,30 @@ public sealed class DependencyGraph
                 var all = reasons.TryGetValue(Find(space), out var r) ? r : reasons[Find(space)] = new();
                 all.AddRange(list.Where(x => !all.Contains(x)));
             }
-            var roots = Enumerable.Range(0, _parent.Count).Where(s => Find(s) == s).ToList();
-            var spaces = roots.ToDictionary(r => r, r => Enumerable.Range(0, _parent.Count).Where(s => Find(s) == r).ToList());
+            var rootOf = Enumerable.Range(0, _parent.Count).Select(Find).ToArray();
+            var roots = Enumerable.Range(0, _parent.Count).Where(s => rootOf[s] == s).ToList();
+            var spacesOf = Enumerable.Range(0, _parent.Count).ToLookup(s => rootOf[s]);
 
             // A group's channels are its classes of labels, numbered in the order of its spaces and their indices
-            // (so a group whose first space reaches every class numbers them as that space does).
-            var channelOf = new Dictionary<int, int>();
+            // (so a group whose first space reaches every class numbers them as that space does); channelBySpace
+            // holds the number of every label, looked up for every labelled position below.
+            var channelBySpace = new int[_parent.Count][];
             var sizes = new Dictionary<int, int>();
             foreach (int root in roots)
             {
-                int count = 0;
-                foreach (int space in spaces[root])
+                var numbering = new Dictionary<int, int>();
+                foreach (int space in spacesOf[root])
+                {
+                    channelBySpace[space] = new int[_size[space]];
                     for (int i = 0; i < _size[space]; i++)
-                        if (channelOf.TryAdd(Find(_labelParent, _offset[space] + i), count)) count++;
-                sizes[root] = count;
+                    {
+                        int label = Find(_labelParent, _offset[space] + i);
+                        if (!numbering.TryGetValue(label, out int channel)) numbering[label] = channel = numbering.Count;
+                        channelBySpace[space][i] = channel;
+                    }
+                }
+                sizes[root] = numbering.Count;
             }
-            // Looked up for every labelled position below: one array per space, filled once.
-            var channelBySpace = Enumerable.Range(0, _parent.Count)
-                .Select(space => Enumerable.Range(0, _size[space]).Select(i => channelOf[Find(_labelParent, _offset[space] + i)]).ToArray()).ToArray();
-            var rootOf = Enumerable.Range(0, _parent.Count).Select(Find).ToArray();
 
             var values = GroupValues(channelBySpace, rootOf);
             var members = GroupMembers(channelBySpace, rootOf);
@@ -236,7 +236,7 @@ public sealed class DependencyGraph
             var blocked = new List<BlockedGroup>();
             foreach (int root in roots)
             {
-                var producers = spaces[root].Select(s => _producer[s]).Distinct().ToList();
+                var producers = spacesOf[root].Select(s => _producer[s]).Distinct().ToList();
                 if (reasons.TryGetValue(root, out var why)) { blocked.Add(new BlockedGroup(sizes[root], producers, why)); continue; }
                 groups.Add(new ChannelGroup(groups.Count, sizes[root], producers, members.GetValueOrDefault(root) ?? new List<GroupMember>())
                 {
@@ -252,22 +252,8 @@ public sealed class DependencyGraph
         {
             var result = new Dictionary<int, List<GroupMember>>();
             foreach (var (weight, axis, labels, role, node) in _members)
-            {
-                var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
-                for (int p = 0; p < labels.Length; p++)
-                {
-                    if (labels[p].IsNone) continue;
-                    int root = rootOf[labels[p].Space];
-                    if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
-                    slot.Positions.Add(p);
-                    slot.Channels.Add(channelBySpace[labels[p].Space][labels[p].Index]);
-                }
-                foreach (var (root, (positions, channels)) in byRoot)
-                {
-                    if (!result.TryGetValue(root, out var list)) result[root] = list = new List<GroupMember>();
-                    list.Add(new GroupMember(weight, axis, positions.ToArray(), channels.ToArray(), role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
-                }
-            }
+                foreach (var (root, (positions, channels)) in ByGroup(labels, channelBySpace, rootOf))
+                    Add(result, root, new GroupMember(weight, axis, positions, channels, role, node.Name, node.OpType, node.Inputs.IndexOf(weight)));
             return result;
         }
 
@@ -277,24 +263,33 @@ public sealed class DependencyGraph
             var result = new Dictionary<int, List<GroupValue>>();
             foreach (var (value, node) in _outputs)
             {
-                var channels = _values[value];
-                var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
-                for (int p = 0; p < channels.Labels.Length; p++)
-                {
-                    var label = channels.Labels[p];
-                    if (label.IsNone) continue;
-                    int root = rootOf[label.Space];
-                    if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
-                    slot.Positions.Add(p);
-                    slot.Channels.Add(channelBySpace[label.Space][label.Index]);
-                }
-                foreach (var (root, (positions, indices)) in byRoot)
-                {
-                    if (!result.TryGetValue(root, out var list)) result[root] = list = new List<GroupValue>();
-                    list.Add(new GroupValue(value, channels.Axis, positions.ToArray(), indices.ToArray(), node.Name, node.OpType));
-                }
+                var carried = _values[value];
+                foreach (var (root, (positions, channels)) in ByGroup(carried.Labels, channelBySpace, rootOf))
+                    Add(result, root, new GroupValue(value, carried.Axis, positions, channels, node.Name, node.OpType));
             }
             return result;
+        }
+
+        /// <summary>The positions of <paramref name="labels"/> that carry channels, and those channels, per group (root space).</summary>
+        static Dictionary<int, (long[] Positions, int[] Channels)> ByGroup(ChannelLabel[] labels, int[][] channelBySpace, int[] rootOf)
+        {
+            var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
+            for (int p = 0; p < labels.Length; p++)
+            {
+                var label = labels[p];
+                if (label.IsNone) continue;
+                int root = rootOf[label.Space];
+                if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
+                slot.Positions.Add(p);
+                slot.Channels.Add(channelBySpace[label.Space][label.Index]);
+            }
+            return byRoot.ToDictionary(kv => kv.Key, kv => (kv.Value.Positions.ToArray(), kv.Value.Channels.ToArray()));
+        }
+
+        static void Add<T>(Dictionary<int, List<T>> lists, int root, T item)
+        {
+            if (!lists.TryGetValue(root, out var list)) lists[root] = list = new List<T>();
+            list.Add(item);
         }
     }
 }

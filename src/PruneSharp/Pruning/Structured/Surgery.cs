@@ -119,21 +119,7 @@ public static class Surgery
 
         public override long[]? OriginalShape(string valueName) => shapes.GetValueOrDefault(valueName);
 
-        public override Tensor? Constant(string name)
-        {
-            if (graph.Initializers.TryGetValue(name, out var value)) return value;
-            var node = graph.Nodes.FirstOrDefault(n => n.OpType == "Constant" && n.Outputs.Contains(name));
-            return node?.GetTensor("value") ?? (node?.GetInts("value_ints") is { } ints ? tensor(ints.ToArray()) : null);
-        }
-
-        public override void SetConstant(string name, Tensor value)
-        {
-            int i = graph.Nodes.FindIndex(n => n.OpType == "Constant" && n.Outputs.Contains(name));
-            if (i < 0) { graph.Initializers[name] = value; return; }
-            var node = graph.Nodes[i]; // shared with the original graph: replace, never edit
-            graph.Nodes[i] = new Node(node.Name, "Constant", node.Inputs, node.Outputs,
-                new Dictionary<string, AttributeValue> { ["value"] = AttributeValue.FromTensor(value) }, node.Domain);
-        }
+        public override Tensor? Constant(string name) => graph.ConstantValue(name);
 
         public override long[]? PrunedShape(string valueName)
         {
