@@ -14,4 +14,6 @@ if (chosen == null)
     return args.Length == 0 ? 0 : 2;
 }
 PruneSharp.Engine.TorchEngine.EnsureLoaded();
+// As the CLI does; scripts that time a peer give it the same allocator settings (MALLOC_* variables).
+if (Environment.GetEnvironmentVariable("PRUNESHARP_RELEASE_MEMORY") != "1") PruneSharp.Engine.TorchEngine.RetainFreedMemory();
 return chosen.Run(args[1..]);

@@ -35,6 +35,7 @@ sealed class StructuredPruning : IBenchmark
         double buildSeconds = watch.Elapsed.TotalSeconds;
         var removed = ChannelSelection.Select(graph, new MagnitudeImportance(P: 2, IncludeReads: true),
             new ChannelPruningOptions { Ratio = ratio, RoundTo = roundTo, Ignore = ignore });
+        double selectSeconds = watch.Elapsed.TotalSeconds - buildSeconds;
         using var pruned = Surgery.Apply(graph, removed);
         double totalSeconds = watch.Elapsed.TotalSeconds;
         pruned.eval();
@@ -53,7 +54,7 @@ sealed class StructuredPruning : IBenchmark
             Console.WriteLine($"  left out {blocked.Size} channels of {string.Join(",", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
         Console.WriteLine($"parameters: {denseParameters / 1e6:F3}M -> {prunedParameters / 1e6:F3}M");
         Console.WriteLine($"MACs:       {dense.DenseMacs / 1e6:F1}M -> {after.DenseMacs / 1e6:F1}M (reduction x{(double)dense.DenseMacs / after.DenseMacs:F2})");
-        Console.WriteLine($"time:       {totalSeconds:F3} s ({buildSeconds:F3} s dependency graph)");
+        Console.WriteLine($"time:       {totalSeconds:F3} s ({buildSeconds:F3} s dependency graph, {selectSeconds:F3} s importance and selection, {totalSeconds - buildSeconds - selectSeconds:F3} s surgery)");
         Console.WriteLine($"RESULT {{\"tool\":\"prunesharp\",\"params\":{prunedParameters},\"dense_params\":{denseParameters},\"macs\":{after.DenseMacs},\"dense_macs\":{dense.DenseMacs},\"seconds\":{totalSeconds:F4},\"graph_seconds\":{buildSeconds:F4}}}");
         return 0;
     }

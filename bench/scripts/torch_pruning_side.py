@@ -1,8 +1,13 @@
 """Torch-Pruning's side of the structured-pruning comparison (run with Debian's /usr/bin/python3).
 
-For each torchvision model (random weights): export the dense model to ONNX in eval mode with BatchNorm kept
-(training=PRESERVE, do_constant_folding=False), prune a copy with Torch-Pruning (L2 magnitude, ratio 0.5,
-round_to 8, classifier ignored), and export the pruned model. Prints one RESULT line of JSON per model.
+  torch_pruning_side.py export OUT MODEL...   export each torchvision model (random weights) to OUT/MODEL-dense.onnx in
+                                              eval mode with BatchNorm kept (training=PRESERVE, do_constant_folding=False),
+                                              prune a copy with Torch-Pruning and export it to OUT/MODEL-tp.onnx;
+                                              one RESULT line of JSON per model (parameters and MACs)
+  torch_pruning_side.py time MODEL            time one pruning run in this (fresh) process; one RESULT line
+
+Settings: L2 MagnitudeImportance, ratio 0.5, round_to 8, classifier ignored. Before the timed part the model runs once
+(Torch-Pruning's MAC counter), as PruneSharp's side counts MACs before its timed part.
 
 Torch-Pruning is not a dependency of PruneSharp: point TORCH_PRUNING_SRC at a checkout of its source (1.6.1).
 """
@@ -14,9 +19,6 @@ import torchvision
 import torch_pruning as tp
 
 torch.set_num_threads(2)
-out = sys.argv[1] if len(sys.argv) > 1 else "bench/out"
-names = sys.argv[2:] or ["resnet18", "mobilenet_v2"]
-os.makedirs(out, exist_ok=True)
 
 
 def export(model, path):
@@ -26,10 +28,9 @@ def export(model, path):
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
-for name in names:
+def prune(name):
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None).eval()
-    export(model, f"{out}/{name}-dense.onnx")
     example = torch.randn(1, 3, 224, 224)
     dense_macs, dense_params = tp.utils.count_ops_and_params(model, example)
     classifier = model.fc if hasattr(model, "fc") else model.classifier[-1]
@@ -40,6 +41,22 @@ for name in names:
     pruner.step()
     seconds = time.perf_counter() - start
     macs, params = tp.utils.count_ops_and_params(model, example)
-    export(model, f"{out}/{name}-tp.onnx")
-    print("RESULT " + json.dumps({"tool": "torch-pruning", "model": name, "params": params, "dense_params": dense_params,
-                                  "macs": macs, "dense_macs": dense_macs, "seconds": seconds, "graph_seconds": graph_seconds}))
+    result = {"tool": "torch-pruning", "model": name, "params": params, "dense_params": dense_params, "macs": macs,
+              "dense_macs": dense_macs, "seconds": seconds, "graph_seconds": graph_seconds}
+    return model, result
+
+
+mode = sys.argv[1]
+if mode == "export":
+    out = sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    for name in sys.argv[3:]:
+        torch.manual_seed(0)
+        export(getattr(torchvision.models, name)(weights=None), f"{out}/{name}-dense.onnx")
+        model, result = prune(name)
+        export(model, f"{out}/{name}-tp.onnx")
+        print("RESULT " + json.dumps(result))
+elif mode == "time":
+    print("RESULT " + json.dumps(prune(sys.argv[2])[1]))
+else:
+    sys.exit(f"unknown mode '{mode}': use export or time")

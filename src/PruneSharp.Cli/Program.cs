@@ -1,6 +1,10 @@
 using System.CommandLine;
 using PruneSharp.Cli;
 using PruneSharp.Cli.Commands;
+using PruneSharp.Engine;
+
+// One-shot commands: keep freed tensor memory mapped (a forward pass otherwise pays page faults for every activation).
+TorchEngine.RetainFreedMemory();
 
 var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
 {

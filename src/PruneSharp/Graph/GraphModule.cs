@@ -26,7 +26,16 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <summary>Builds the module for <paramref name="graph"/>, compiling every node with <paramref name="registry"/>.</summary>
     /// <exception cref="GraphException">The graph is malformed (cycle, missing value, bad attribute).</exception>
     /// <exception cref="UnsupportedOpException">A node's op is not supported; the message lists the supported ops.</exception>
-    public GraphModule(Graph graph, OpRegistry? registry = null) : base(string.IsNullOrEmpty(graph.Name) ? "graph" : graph.Name)
+    public GraphModule(Graph graph, OpRegistry? registry = null) : this(graph, registry, adoptInitializers: false)
+    {
+    }
+
+    /// <summary>
+    /// Builds the module; with <paramref name="adoptInitializers"/> the weights take the graph's initializer tensors
+    /// as they are instead of copies, for a caller that made them for this module alone (surgery): the graph's
+    /// initializers then change with training.
+    /// </summary>
+    internal GraphModule(Graph graph, OpRegistry? registry, bool adoptInitializers) : base(string.IsNullOrEmpty(graph.Name) ? "graph" : graph.Name)
     {
         TorchEngine.EnsureLoaded();
         registry ??= OpRegistry.Default;
@@ -47,12 +56,12 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
             bool trainable = value.dtype.ToDataType().IsFloatingPoint() && !stateInputs.Contains(name);
             if (trainable)
             {
-                register_parameter(name, new TorchSharp.Modules.Parameter(value.detach().clone(), requires_grad: true));
+                register_parameter(name, new TorchSharp.Modules.Parameter(adoptInitializers ? value.detach() : value.detach().clone(), requires_grad: true));
                 _parameterNames.Add(name);
             }
             else
             {
-                register_buffer(name, value.detach().clone());
+                register_buffer(name, adoptInitializers ? value.detach() : value.detach().clone());
                 if (!stateInputs.Contains(name)) constants[name] = value;
             }
             _stored.Add((Slot(name), name, trainable));
@@ -85,7 +94,10 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
             if (releases.TryGetValue(i, out var release)) _steps[i] = _steps[i] with { ReleaseAfter = release };
     }
 
-    /// <summary>The graph this module runs. Its initializer values are those the graph was built with; use <see cref="ToGraph"/> for the current weights.</summary>
+    /// <summary>
+    /// The graph this module runs. Its initializer values are those the graph was built with (except in a module made
+    /// by surgery, which adopts them); use <see cref="ToGraph"/> for the current weights.
+    /// </summary>
     public Graph Graph => _graph;
 
     /// <summary>Names of the graph's inputs, in order.</summary>
@@ -118,24 +130,32 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <param name="capture">Names of values to capture, e.g. a layer's output for activation statistics.</param>
     public Tensor[] Run(IReadOnlyList<Tensor> inputs, IDictionary<string, Tensor>? captured = null, IReadOnlyCollection<string>? capture = null)
     {
+        if (captured == null || capture == null) return Execute(inputs, null, null);
+        var kept = new HashSet<int>();
+        foreach (string name in capture)
+            kept.Add(_slots.TryGetValue(name, out int slot) ? slot : throw new GraphException($"cannot capture '{name}': no value of that name in the graph"));
+        return Execute(inputs, kept, (slot, name, value) => { if (kept.Contains(slot)) captured[name] = value; });
+    }
+
+    /// <summary>
+    /// Runs the graph and shows <paramref name="observe"/> every value once, by name, as soon as it exists (inputs,
+    /// weights, then each node's outputs): enough to record shapes or statistics without keeping every intermediate
+    /// alive. A value may be freed after its last reader, so <paramref name="observe"/> must not hold on to it.
+    /// </summary>
+    public Tensor[] Run(IReadOnlyList<Tensor> inputs, Action<string, Tensor> observe) =>
+        Execute(inputs, null, (_, name, value) => observe(name, value));
+
+    Tensor[] Execute(IReadOnlyList<Tensor> inputs, HashSet<int>? kept, Action<int, string, Tensor>? observe)
+    {
         CheckInputs(inputs);
         var env = new Tensor?[_slots.Count];
         for (int i = 0; i < _inputSlots.Length; i++) env[_inputSlots[i]] = inputs[i];
         var weights = Weights();
         foreach (var (slot, name, _) in _stored) env[slot] = weights[name];
         foreach (var (slot, value) in _folded) env[slot] = value;
-
-        HashSet<int>? watched = null;
-        if (captured != null && capture != null)
-        {
-            watched = new HashSet<int>();
-            foreach (string name in capture)
-            {
-                if (!_slots.TryGetValue(name, out int slot)) throw new GraphException($"cannot capture '{name}': no value of that name in the graph");
-                watched.Add(slot);
-                if (env[slot] is { } known) captured[name] = known;
-            }
-        }
+        if (observe != null)
+            foreach (var (name, slot) in _slots)
+                if (env[slot] is { } known) observe(slot, name, known);
 
         foreach (var step in _steps)
         {
@@ -155,9 +175,9 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
                 int slot = step.Outputs[k];
                 if (slot < 0) continue;
                 env[slot] = results[k];
-                if (watched != null && watched.Contains(slot)) captured![step.Node.Outputs[k]] = results[k];
+                observe?.Invoke(slot, step.Node.Outputs[k], results[k]);
             }
-            if (watched == null) Release(env, step.ReleaseAfter, inputs);
+            Release(env, step.ReleaseAfter, inputs, kept);
         }
         return _outputSlots.Select((s, i) => env[s] ?? throw new GraphException($"graph output '{_graph.Outputs[i].Name}' was not computed")).ToArray();
     }
@@ -165,13 +185,14 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Frees intermediates after their last reader, so that native memory is reused at once instead of waiting for
     /// the garbage collector. A tensor still held by another slot (ops such as Identity or Reshape may return the
-    /// same handle) or passed in by the caller is only dropped, not disposed. Autograd keeps its own references to
-    /// what backward needs, so this is safe in training too.
+    /// same handle) or passed in by the caller is only dropped, not disposed; a captured (<paramref name="kept"/>)
+    /// slot stays. Autograd keeps its own references to what backward needs, so this is safe in training too.
     /// </summary>
-    static void Release(Tensor?[] env, int[] slots, IReadOnlyList<Tensor> inputs)
+    static void Release(Tensor?[] env, int[] slots, IReadOnlyList<Tensor> inputs, HashSet<int>? kept)
     {
         foreach (int slot in slots)
         {
+            if (kept != null && kept.Contains(slot)) continue;
             var value = env[slot];
             env[slot] = null;
             if (value is null || inputs.Any(i => ReferenceEquals(i, value)) || env.Any(v => ReferenceEquals(v, value))) continue;

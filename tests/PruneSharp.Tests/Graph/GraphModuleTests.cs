@@ -130,6 +130,22 @@ public class GraphModuleTests
     }
 
     [Fact]
+    public void An_observer_sees_every_value_once_while_intermediates_are_freed()
+    {
+        var graph = SmallCnn();
+        using var module = new GraphModule(graph);
+        module.eval();
+        var x = randn(2, 3, 8, 8);
+        var seen = new List<(string Name, long[] Shape)>();
+        var outputs = module.Run(new[] { x }, (name, value) => seen.Add((name, value.shape)));
+
+        var expected = graph.Inputs.Select(i => i.Name).Concat(graph.Initializers.Keys).Concat(graph.Nodes.SelectMany(n => n.Outputs));
+        Assert.Equal(expected.Order(), seen.Select(s => s.Name).Order());
+        Assert.Equal(new long[] { 2, 4, 8, 8 }, seen.Single(s => s.Name == "r").Shape);
+        Assert.True(outputs[0].allclose(module.call(x)));
+    }
+
+    [Fact]
     public void Wrong_input_shape_is_rejected_before_running()
     {
         using var module = new GraphModule(SmallCnn());

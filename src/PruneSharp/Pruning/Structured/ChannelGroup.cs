@@ -14,7 +14,14 @@ namespace PruneSharp.Pruning.Structured;
 /// <param name="Node">The node that uses the weight this way.</param>
 /// <param name="OpType">That node's op type.</param>
 /// <param name="Input">Which input of that node the weight is.</param>
-public sealed record GroupMember(string Weight, int Axis, long[] Positions, int[] Channels, WeightRole Role, string Node, string OpType, int Input);
+public sealed record GroupMember(string Weight, int Axis, long[] Positions, int[] Channels, WeightRole Role, string Node, string OpType, int Input)
+{
+    /// <summary>
+    /// True if position k is channel k for every k (the common case of a layer's own filters), so that a tensor of
+    /// per-position values already is per channel.
+    /// </summary>
+    public bool InChannelOrder { get; } = Positions.Length == Channels.Length && Positions.Select((p, k) => p == k && Channels[k] == k).All(b => b);
+}
 
 /// <summary>
 /// Positions of one computed value (an activation) that carry a group's channels: <c>Positions[k]</c> along

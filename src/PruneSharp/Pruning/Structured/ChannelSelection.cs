@@ -21,7 +21,7 @@ public sealed record ChannelPruningOptions
     public double Ratio { get; init; } = 0.5;
     /// <summary>Rank channels of all groups together (scores normalised by each group's mean) instead of per group.</summary>
     public bool Global { get; init; }
-    /// <summary>Keep a multiple of this many channels in every pruned group (e.g. 8 for vector hardware).</summary>
+    /// <summary>Keep a multiple of this many channels in every pruned group (e.g. 8 for vector hardware), rounding the kept count down.</summary>
     public int RoundTo { get; init; } = 1;
     /// <summary>Never remove more than this fraction of one group (guards against layer collapse).</summary>
     public double MaxRatio { get; init; } = 0.9;
@@ -55,8 +55,9 @@ public static class ChannelSelection
             if (remove <= 0) continue;
             // Lowest scores go; ties broken by channel index (stable sort).
             var groupScores = scores[group.Id].data<double>().ToArray();
-            var order = groupScores.Select((s, i) => (s, i)).OrderBy(t => t.s).ThenBy(t => t.i);
-            var gone = order.Take(remove).Select(t => t.i).ToHashSet();
+            var order = Enumerable.Range(0, groupScores.Length).ToArray();
+            Array.Sort(order, (a, b) => groupScores[a] != groupScores[b] ? groupScores[a].CompareTo(groupScores[b]) : a.CompareTo(b));
+            var gone = new HashSet<int>(order.Take(remove));
             // A value that would lose every position (a Split part, a Slice of a channel range) keeps its best channel.
             foreach (var value in group.Values)
                 if (value.Channels.All(gone.Contains))
@@ -88,11 +89,14 @@ public static class ChannelSelection
         return counts;
     }
 
+    /// <summary>
+    /// Kept channels rounded down to a multiple of <paramref name="roundTo"/> (as Torch-Pruning rounds, so that both
+    /// keep the same widths), but never below one multiple nor above the group's size.
+    /// </summary>
     static int Rounded(int kept, int size, int roundTo)
     {
         if (roundTo <= 1) return Math.Max(1, kept);
-        int multiple = (int)Math.Round((double)kept / roundTo, MidpointRounding.AwayFromZero) * roundTo;
-        return Math.Clamp(Math.Max(multiple, roundTo), 1, size);
+        return Math.Clamp(Math.Max(kept / roundTo * roundTo, roundTo), 1, size);
     }
 
     static bool IsIgnored(ChannelGroup group, IReadOnlyCollection<string> ignore) =>

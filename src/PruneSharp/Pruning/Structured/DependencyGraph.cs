@@ -47,22 +47,20 @@ public sealed class DependencyGraph
 
     static Dictionary<string, long[]> ObserveShapes(GraphModule module, IReadOnlyList<Tensor> inputs)
     {
-        var graph = module.Graph;
-        var names = graph.Inputs.Select(i => i.Name).Concat(graph.Initializers.Keys)
-            .Concat(graph.Nodes.SelectMany(n => n.Outputs)).Where(n => n.Length > 0).Distinct().ToList();
-        var captured = new Dictionary<string, Tensor>();
+        var shapes = new Dictionary<string, long[]>();
         bool training = module.training;
         module.eval();
         try
         {
             using var _ = no_grad();
-            module.Run(inputs, captured, names);
+            using var scope = NewDisposeScope();
+            module.Run(inputs, (name, value) => shapes[name] = value.shape);
         }
         finally
         {
             module.train(training);
         }
-        return captured.ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        return shapes;
     }
 
     /// <summary>
@@ -273,17 +271,23 @@ public sealed class DependencyGraph
         /// <summary>The positions of <paramref name="labels"/> that carry channels, and those channels, per group (root space).</summary>
         static Dictionary<int, (long[] Positions, int[] Channels)> ByGroup(ChannelLabel[] labels, int[][] channelBySpace, int[] rootOf)
         {
-            var byRoot = new Dictionary<int, (List<long> Positions, List<int> Channels)>();
+            // Counted first, so that each group's arrays are allocated once at their final size.
+            var counts = new Dictionary<int, int>();
+            foreach (var label in labels)
+                if (!label.IsNone) counts[rootOf[label.Space]] = counts.GetValueOrDefault(rootOf[label.Space]) + 1;
+            var byRoot = counts.ToDictionary(kv => kv.Key, kv => (Positions: new long[kv.Value], Channels: new int[kv.Value]));
+            var filled = new Dictionary<int, int>();
             for (int p = 0; p < labels.Length; p++)
             {
                 var label = labels[p];
                 if (label.IsNone) continue;
-                int root = rootOf[label.Space];
-                if (!byRoot.TryGetValue(root, out var slot)) byRoot[root] = slot = (new List<long>(), new List<int>());
-                slot.Positions.Add(p);
-                slot.Channels.Add(channelBySpace[label.Space][label.Index]);
+                int root = rootOf[label.Space], k = filled.GetValueOrDefault(root);
+                var (positions, channels) = byRoot[root];
+                positions[k] = p;
+                channels[k] = channelBySpace[label.Space][label.Index];
+                filled[root] = k + 1;
             }
-            return byRoot.ToDictionary(kv => kv.Key, kv => (kv.Value.Positions.ToArray(), kv.Value.Channels.ToArray()));
+            return byRoot;
         }
 
         static void Add<T>(Dictionary<int, List<T>> lists, int root, T item)

@@ -34,13 +34,21 @@ static class GroupSlices
     /// <summary>Rows [positions, rest] of the member's slices: row k belongs to channel member.Channels[k].</summary>
     public static Tensor Rows(Tensor weight, GroupMember member)
     {
-        var slices = weight.detach().index_select(member.Axis, tensor(member.Positions));
+        var slices = member.InChannelOrder && weight.shape[member.Axis] == member.Positions.Length
+            ? weight.detach()
+            : weight.detach().index_select(member.Axis, tensor(member.Positions));
         return slices.movedim(new long[] { member.Axis }, new long[] { 0 }).reshape(member.Positions.Length, -1);
     }
 
     /// <summary>Adds row scores into per-channel scores.</summary>
     public static Tensor PerChannel(Tensor rowScores, GroupMember member, int size) =>
-        zeros(new long[] { size }, dtype: rowScores.dtype).index_add(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rowScores, 1);
+        member.InChannelOrder && size == member.Channels.Length
+            ? rowScores
+            : zeros(new long[] { size }, dtype: rowScores.dtype).index_add(0, tensor(member.Channels.Select(c => (long)c).ToArray()), rowScores, 1);
+
+    /// <summary>The member's positions of a tensor of per-position values along its first axis.</summary>
+    public static Tensor AtPositions(Tensor perPosition, GroupMember member) =>
+        member.InChannelOrder && perPosition.shape[0] == member.Positions.Length ? perPosition : perPosition.index_select(0, tensor(member.Positions));
 
     /// <summary>Combines member scores [members, size] into [size].</summary>
     public static Tensor Aggregate(List<Tensor> scores, int size, GroupAggregation aggregation)
@@ -79,7 +87,7 @@ public sealed record MagnitudeImportance(int P = 2, GroupAggregation Aggregation
             var weight = GroupSlices.Value(weights, member.Weight).detach();
             var others = Enumerable.Range(0, (int)weight.dim()).Where(d => d != member.Axis).Select(d => (long)d).ToArray();
             var norms = others.Length == 0 ? weight.abs() : linalg.vector_norm(weight, P, others);
-            var rows = norms.index_select(0, tensor(member.Positions)).pow(P);
+            var rows = GroupSlices.AtPositions(norms, member).pow(P);
             scores.Add(GroupSlices.PerChannel(rows, member, group.Size));
         }
         return GroupSlices.Aggregate(scores, group.Size, Aggregation);

@@ -18,14 +18,20 @@ public static class Surgery
         var source = dependencies.Module;
         var graph = source.ToGraph();
 
+        // Every weight of the new module is a tensor of its own (the slices index_select copies out, copies of the
+        // rest), so the module adopts them instead of copying again.
+        var sliced = new HashSet<string>();
         foreach (var ((weight, axis), keep) in KeptPositions(dependencies, removed))
         {
             var value = graph.Initializers[weight];
             if (keep.Length != value.shape[axis])
                 throw new GraphException($"weight '{weight}' has {value.shape[axis]} positions on axis {axis}, the analysis saw {keep.Length}");
             var kept = Enumerable.Range(0, keep.Length).Where(p => keep[p]).Select(p => (long)p).ToArray();
-            graph.Initializers[weight] = value.index_select(axis, tensor(kept)).contiguous();
+            graph.Initializers[weight] = value.index_select(axis, tensor(kept)); // a copy
+            sliced.Add(weight);
         }
+        foreach (var name in graph.Initializers.Keys.Where(n => !sliced.Contains(n)).ToList())
+            graph.Initializers[name] = graph.Initializers[name].clone();
 
         var unread = UnreadValues.Of(graph);
         var context = new Context(graph, dependencies.Shapes, SurvivingValues(dependencies, removed));
@@ -34,7 +40,7 @@ public static class Surgery
         UnreadValues.RemoveNew(graph, unread); // constants that rewired nodes replaced
         graph.ValueInfos.Clear(); // intermediate shapes changed
 
-        var result = new GraphModule(graph, registry);
+        var result = new GraphModule(graph, registry, adoptInitializers: true);
         result.train(source.training);
         return result;
     }

@@ -62,11 +62,33 @@ public class DependencyGraphTests
         var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
         var removed = ChannelSelection.Select(graph, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, RoundTo = 8 });
         foreach (var group in graph.Groups)
-            Assert.Equal(0, (group.Size - removed.GetValueOrDefault(group.Id, Array.Empty<int>()).Length) % 8);
+        {
+            int kept = group.Size - removed.GetValueOrDefault(group.Id, Array.Empty<int>()).Length;
+            Assert.Equal(0, kept % 8);
+            // Rounded down from half (16 → 8, 32 → 16, 64 → 32), never below one multiple.
+            Assert.Equal(Math.Max(8, group.Size / 2 / 8 * 8), kept);
+        }
 
         var global = ChannelSelection.Select(graph, new RandomImportance(1), new ChannelPruningOptions { Ratio = 0.3, Global = true });
         int total = graph.Groups.Sum(g => g.Size);
         Assert.Equal((int)Math.Round(0.3 * total), global.Values.Sum(v => v.Length));
+    }
+
+    [Fact]
+    public void The_pruned_model_owns_its_weights()
+    {
+        using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10, Seed: 4));
+        var before = model.Weights().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
+        var removed = ChannelSelection.Select(graph, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, Ignore = new[] { "fc" } });
+        using var pruned = Surgery.Apply(graph, removed);
+
+        // Pruned and unpruned weights alike (the classifier is kept whole): changing them leaves the original alone.
+        using (no_grad())
+            foreach (var weight in pruned.Weights().Values.Where(w => w.is_floating_point()))
+                weight.add_(1);
+        foreach (var (name, weight) in model.Weights())
+            Assert.True(weight.equal(before[name]).all().item<bool>(), $"'{name}' of the original changed with the pruned model");
     }
 
     [Fact]
