@@ -4,7 +4,8 @@
 #   1. parameters and MACs of both pruned models;
 #   2. pruning time: ROUNDS (default 5) rounds, each pruning every model once with each tool in a fresh process,
 #      alternating, so both see the same machine; medians;
-#   3. ONNX Runtime latency of the dense, Torch-Pruning-pruned and PruneSharp-pruned models, alternating in one process.
+#   3. ONNX Runtime latency of the dense, Torch-Pruning-pruned and PruneSharp-pruned models in one process, 2 and 1
+#      threads, batch 1 and 16: rounds in which each model runs once untimed and then 3 timed runs in a row.
 # Both tools run with the allocator settings PruneSharp's own commands choose (TorchEngine.RetainFreedMemory: freed
 # tensor memory stays mapped), given to Python through glibc's MALLOC_* variables.
 # Needs: /usr/bin/python3 with python3-torch, python3-torchvision, libopenblas0-pthread; TORCH_PRUNING_SRC=<its source>.
@@ -49,7 +50,9 @@ PY
 rm -f "$times"
 
 for m in "${models[@]}"; do
-  for batch in 1 16; do
-    $bench latency --batch "$batch" --rounds 20 "$out/$m-dense.onnx" "$out/$m-tp.onnx" "$out/$m-ps.onnx"
+  for threads in 2 1; do
+    for batch in 1 16; do
+      $bench latency --threads "$threads" --batch "$batch" --rounds 8 --block 3 "$out/$m-dense.onnx" "$out/$m-tp.onnx" "$out/$m-ps.onnx"
+    done
   done
 done

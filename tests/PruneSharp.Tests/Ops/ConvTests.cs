@@ -40,15 +40,36 @@ public class ConvTests
     }
 
     [Theory]
+    [InlineData(2, 5)]
+    [InlineData(4, 6)]
+    [InlineData(8, 8)]
+    [InlineData(4, 12)]
+    [InlineData(3, 24)]
+    [InlineData(25, 8)]
+    public void Float32_grouped_convolution_matches_float64_at_the_widths_pruning_leaves(long groups, long perGroup)
+    {
+        manual_seed(groups * 100 + perGroup);
+        var x = randn(3, groups * perGroup, 14, 14);
+        var w = randn(groups * perGroup, perGroup, 3, 3);
+        var y = RunConv(x, w, 1, groups);
+        var reference = RunConv(x.to_type(ScalarType.Float64), w.to_type(ScalarType.Float64), 1, groups);
+        double relative = ((y.to_type(ScalarType.Float64) - reference).abs().max() / reference.abs().max()).item<double>();
+        Assert.True(relative < 1e-5, $"{groups} groups of {perGroup}: relative error {relative}");
+    }
+
+    [Theory]
     [InlineData(4)]
     [InlineData(8)]
     [InlineData(12)]
     [InlineData(24)]
-    public void Input_gradient_matches_float64_for_output_widths_that_libtorch_gets_wrong(long outputs)
+    [InlineData(8, 2)]
+    [InlineData(12, 4)]
+    [InlineData(20, 4)]
+    public void Input_gradient_matches_float64_for_output_widths_that_libtorch_gets_wrong(long outputs, long groups = 1)
     {
         manual_seed(outputs);
         var x = randn(4, 8, 8, 8);
-        var w = randn(outputs, 8, 3, 3);
+        var w = randn(outputs, 8 / groups, 3, 3);
         var upstream = randn(4, outputs, 8, 8, dtype: float64);
         Tensor InputGradient(Tensor input, Tensor weight)
         {
@@ -59,6 +80,7 @@ public class ConvTests
             g.Nodes.Add(new Node("conv", "Conv", new[] { "x", "w" }, new[] { "y" }, new Dictionary<string, AttributeValue>
             {
                 ["pads"] = AttributeValue.FromInts(new long[] { 1, 1, 1, 1 }),
+                ["group"] = AttributeValue.FromInt(groups),
             }));
             using var module = new GraphModule(g);
             var leaf = input.clone().requires_grad_();

@@ -16,7 +16,7 @@ public sealed class Conv : OpFamily
     /// <remarks>
     /// Ordinary convolutions read input channels through weight axis 1 and produce a new space of output channels
     /// (weight axis 0, bias). Depthwise convolutions (group = input channels = output channels) pass their input's
-    /// channels through. Other grouped convolutions block.
+    /// channels through. Other grouped convolutions keep their number of groups and shrink every group alike.
     /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
@@ -51,12 +51,30 @@ public sealed class Conv : OpFamily
         }
         else
         {
-            if (flow.Input(0) != null) flow.Block($"grouped convolution (group {groups}) is not depthwise");
-            return;
+            // Other grouped convolutions: filter j of every group reads slice j of the weight's input axis, so the
+            // groups shrink together: input channel j of each group is one channel of the group, and so is output
+            // channel j of each group (the number of groups stays).
+            if (w[0] % groups != 0) { flow.Block($"grouped convolution: {w[0]} filters do not split into {groups} groups"); return; }
+            int perGroupIn = (int)w[1], perGroupOut = (int)(w[0] / groups);
+            if (flow.Input(0) is { } input)
+            {
+                if (input.Axis != 1) { flow.Block("Conv input channels on an axis other than 1"); return; }
+                if (input.Labels.Length != inChannels) { flow.Block($"grouped convolution: input has {input.Labels.Length} channels, weight expects {inChannels}"); return; }
+                TieAcrossGroups(flow, input.Labels, (int)groups, perGroupIn);
+                flow.Member(weight, 1, input.Labels[..perGroupIn], WeightRole.Reads);
+            }
+            outputs = flow.NewSpace((int)w[0]);
+            TieAcrossGroups(flow, outputs, (int)groups, perGroupOut);
         }
         flow.Member(weight, 0, outputs, WeightRole.Produces);
         if (bias != null) flow.Member(bias, 0, outputs, WeightRole.PerChannel);
         flow.SetOutput(0, 1, outputs);
+    }
+
+    static void TieAcrossGroups(ChannelFlow flow, ChannelLabel[] labels, int groups, int perGroup)
+    {
+        for (int g = 1; g < groups; g++)
+            flow.Tie(labels[..perGroup], labels[(g * perGroup)..((g + 1) * perGroup)]);
     }
 
     /// <inheritdoc />

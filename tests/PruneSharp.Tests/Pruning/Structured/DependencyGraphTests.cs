@@ -111,7 +111,7 @@ public class DependencyGraphTests
     }
 
     [Fact]
-    public void Grouped_convolutions_keep_their_group_and_depthwise_filters_of_unprunable_inputs_stay()
+    public void Grouped_convolutions_shrink_every_group_alike_and_depthwise_filters_of_unprunable_inputs_stay()
     {
         var b = new GraphBuilder("grouped", seed: 4);
         var x = b.Input("input", null, 3, 10, 10);
@@ -124,10 +124,13 @@ public class DependencyGraphTests
         RandomiseBatchNorm(model);
         var graph = DependencyGraph.Build(model, new[] { randn(1, 3, 10, 10) });
         Assert.DoesNotContain(graph.Groups, g => g.Producers.Contains("dw_input"));
-        Assert.Contains(graph.Blocked, g => g.Producers.Contains("conv1") && g.Reasons.Any(r => r.Contains("not depthwise")));
-        using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(2, 3, 10, 10), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        // Channel j of both groups is one channel: 8 filters make 4 removable channels, on either side of the grouped conv.
+        Assert.Equal(4, graph.Groups.Single(g => g.Producers.Contains("conv1")).Size);
+        Assert.Equal(4, graph.Groups.Single(g => g.Producers.Contains("grouped")).Size);
+        using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(2, 3, 10, 10), new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, Ignore = new[] { "conv3" } });
         Assert.Equal(2, pruned.Graph.Nodes.Single(n => n.Name == "grouped").GetInt("group", 0));
-        Assert.Equal(new long[] { 8, 4, 3, 3 }, pruned.get_parameter("grouped.weight")!.shape); // its outputs start no group (not supported yet)
+        Assert.Equal(new long[] { 4, 2, 3, 3 }, pruned.get_parameter("grouped.weight")!.shape);
+        Assert.Equal(new long[] { 4, 3, 3, 3 }, pruned.get_parameter("conv1.weight")!.shape);
     }
 
     [Fact]
