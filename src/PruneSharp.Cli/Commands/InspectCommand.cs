@@ -9,7 +9,7 @@ namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>prunesharp inspect</c>: opset, inputs and outputs, and the weights of every layer with their sparsity; with
-/// <c>--structure</c> also the attention heads and residual blocks that structured pruning can remove.
+/// <c>--structure</c> also the channel groups, attention heads and residual blocks that structured pruning can remove.
 /// </summary>
 static class InspectCommand
 {
@@ -17,7 +17,7 @@ static class InspectCommand
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX model file." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
-        var structure = new Option<bool>("--structure") { Description = "Also list the attention heads and the residual blocks that --structured head|block can remove (runs the model once on a random example)." };
+        var structure = new Option<bool>("--structure") { Description = "Also list the channel groups, attention heads and residual blocks that --structured channel|head|block can remove, and what is left out and why (runs the model once on a random example)." };
         var command = new Command("inspect",
             "Show a model's opset, inputs and outputs, and each node that has weights: its tensors and shapes, parameter count and sparsity (fraction of zeros).\n" +
             "Example: prunesharp inspect resnet18.onnx --structure")
@@ -36,7 +36,7 @@ static class InspectCommand
         return command;
     }
 
-    sealed record StructuralUnits(IReadOnlyList<AttentionLayer> Attention, IReadOnlyList<ResidualBlock> Blocks, IReadOnlyDictionary<string, long> BlockParameters);
+    sealed record StructuralUnits(DependencyGraph Channels, IReadOnlyList<AttentionLayer> Attention, IReadOnlyList<ResidualBlock> Blocks, IReadOnlyDictionary<string, long> BlockParameters);
 
     static StructuralUnits Units(string path)
     {
@@ -44,12 +44,26 @@ static class InspectCommand
         var sample = CliInputs.RandomInputs(module, 1, 1, seed: 0);
         var blocks = ResidualBlocks.Find(module, sample);
         var weights = module.Weights();
-        return new StructuralUnits(AttentionHeads.Find(DependencyGraph.Build(module, sample)), blocks,
+        var channels = DependencyGraph.Build(module, sample);
+        return new StructuralUnits(channels, AttentionHeads.Find(channels), blocks,
             blocks.ToDictionary(b => b.Add, b => b.Weights.Where(module.IsParameter).Sum(w => weights[w].numel())));
     }
 
+    static string Producers(IReadOnlyList<string> producers) =>
+        string.Join(", ", producers.Take(3)) + (producers.Count > 3 ? $" (+{producers.Count - 3})" : "");
+
     static void PrintUnits(StructuralUnits units)
     {
+        Console.WriteLine();
+        var groups = units.Channels.Groups.Where(g => !g.IsHeads).ToList();
+        if (groups.Count == 0) Console.WriteLine("channel groups: none that can be removed");
+        else Table.Write(Console.Out, new[] { "channel group (producers)", "channels", "weight slices" }, groups.Select(g => (IReadOnlyList<string>)new[]
+        {
+            Producers(g.Producers), g.Size.ToString(CultureInfo.InvariantCulture), g.Members.Count.ToString(CultureInfo.InvariantCulture),
+        }));
+        foreach (var blocked in units.Channels.Blocked)
+            Console.WriteLine($"left out: {blocked.Size} channels of {Producers(blocked.Producers)}: {blocked.Reasons[0]}" +
+                              (blocked.Reasons.Count > 1 ? $" (and {blocked.Reasons.Count - 1} more reasons: --json lists them)" : ""));
         Console.WriteLine();
         if (units.Attention.Count == 0) Console.WriteLine("attention heads: none that can be removed");
         else Table.Write(Console.Out, new[] { "attention (q, k, v projections)", "heads", "head size", "output projection" }, units.Attention.Select(a => (IReadOnlyList<string>)new[]
@@ -119,6 +133,8 @@ static class InspectCommand
             total_params = total,
             total_zeros = zeros,
             sparsity = total == 0 ? 0 : (double)zeros / total,
+            channel_groups = units?.Channels.Groups.Where(g => !g.IsHeads).Select(g => new { producers = g.Producers, channels = g.Size, weight_slices = g.Members.Count }),
+            left_out = units?.Channels.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
             attention = units?.Attention.Select(a => new { projections = a.Projections, heads = a.Heads, head_size = a.HeadSize, output_projections = a.OutputProjections }),
             residual_blocks = units?.Blocks.Select(b => new { add = b.Add, input = b.Input, nodes = b.Nodes, @params = units.BlockParameters[b.Add] }),
         }, Table.Json));

@@ -215,7 +215,7 @@ public class CommandTests
     }
 
     [Fact]
-    public void Inspect_structure_lists_attention_heads_and_residual_blocks()
+    public void Inspect_structure_lists_channel_groups_attention_heads_and_residual_blocks()
     {
         using var folder = new TempFolder();
         var (code, output, error) = Invoke("inspect", SaveTinyGpt(folder), "--structure", "--json");
@@ -226,5 +226,11 @@ public class CommandTests
         Assert.All(attention, a => Assert.Equal((4, 8), (a.GetProperty("heads").GetInt32(), a.GetProperty("head_size").GetInt32())));
         Assert.Equal(new[] { "blocks.0.residual1", "blocks.0.residual2", "blocks.1.residual1", "blocks.1.residual2" },
             report.GetProperty("residual_blocks").EnumerateArray().Select(b => b.GetProperty("add").GetString()));
+        // The MLP widths are channel groups; the residual stream is left out (its embedding carries no channels), with the reason.
+        var groups = report.GetProperty("channel_groups").EnumerateArray().ToList();
+        Assert.Equal(2, groups.Count);
+        Assert.All(groups, g => Assert.Equal(4 * 32, g.GetProperty("channels").GetInt32()));
+        Assert.Contains(report.GetProperty("left_out").EnumerateArray(),
+            b => b.GetProperty("reasons").EnumerateArray().Any(r => r.GetString()!.Contains("blocks.0.residual1")));
     }
 }
