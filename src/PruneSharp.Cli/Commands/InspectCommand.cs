@@ -57,10 +57,12 @@ static class InspectCommand
         Console.WriteLine();
         var groups = units.Channels.Groups.Where(g => !g.IsHeads).ToList();
         if (groups.Count == 0) Console.WriteLine("channel groups: none that can be removed");
-        else Table.Write(Console.Out, new[] { "channel group (producers)", "channels", "weight slices" }, groups.Select(g => (IReadOnlyList<string>)new[]
+        else Table.Write(Console.Out, new[] { "channel group (producers)", "channels", "weight slices", "exact" }, groups.Select(g => (IReadOnlyList<string>)new[]
         {
-            Producers(g.Producers), g.Size.ToString(CultureInfo.InvariantCulture), g.Members.Count.ToString(CultureInfo.InvariantCulture),
+            Producers(g.Producers), g.Size.ToString(CultureInfo.InvariantCulture), g.Members.Count.ToString(CultureInfo.InvariantCulture), g.IsExact ? "yes" : "no",
         }));
+        if (groups.FirstOrDefault(g => !g.IsExact) is { } inexact)
+            Console.WriteLine($"not exact: {inexact.Approximations[0]}; prune --approximate removes such channels too");
         foreach (var blocked in units.Channels.Blocked)
             Console.WriteLine($"left out: {blocked.Size} channels of {Producers(blocked.Producers)}: {blocked.Reasons[0]}" +
                               (blocked.Reasons.Count > 1 ? $" (and {blocked.Reasons.Count - 1} more reasons: --json lists them)" : ""));
@@ -133,7 +135,7 @@ static class InspectCommand
             total_params = total,
             total_zeros = zeros,
             sparsity = total == 0 ? 0 : (double)zeros / total,
-            channel_groups = units?.Channels.Groups.Where(g => !g.IsHeads).Select(g => new { producers = g.Producers, channels = g.Size, weight_slices = g.Members.Count }),
+            channel_groups = units?.Channels.Groups.Where(g => !g.IsHeads).Select(g => new { producers = g.Producers, channels = g.Size, weight_slices = g.Members.Count, exact = g.IsExact, approximations = g.Approximations }),
             left_out = units?.Channels.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
             attention = units?.Attention.Select(a => new { projections = a.Projections, heads = a.Heads, head_size = a.HeadSize, output_projections = a.OutputProjections }),
             residual_blocks = units?.Blocks.Select(b => new { add = b.Add, input = b.Input, nodes = b.Nodes, @params = units.BlockParameters[b.Add] }),

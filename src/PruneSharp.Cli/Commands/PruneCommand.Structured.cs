@@ -24,11 +24,12 @@ static partial class PruneCommand
         public Option<double> MaxRatio { get; } = new("--max-ratio") { Description = "Never remove more than this fraction of one group.", DefaultValueFactory = _ => 0.9 };
         public Option<string[]> Ignore { get; } = new("--ignore") { Description = "Nodes or weights whose output channels are kept (e.g. fc).", AllowMultipleArgumentsPerToken = true };
         public Option<int> Steps { get; } = new("--steps") { Description = "Prune in this many steps (fine-tuning between them with --finetune-epochs).", DefaultValueFactory = _ => 1 };
+        public Option<bool> Approximate { get; } = new("--approximate") { Description = "Also prune channels that a LayerNorm normalises over (a transformer's hidden size, ConvNeXt's channels): the channels that stay are renormalised, so fine-tune afterwards." };
         public Option<int> Calibration { get; } = new("--calibration") { Description = "Refit the layers that lost inputs by least squares on this many training examples (needs --data; 0: off).", DefaultValueFactory = _ => 0 };
 
         public LanguageModelFlags Text { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
@@ -57,6 +58,7 @@ static partial class PruneCommand
             RoundTo = parse.GetValue(o.RoundTo),
             MaxRatio = parse.GetValue(o.MaxRatio),
             Ignore = parse.GetValue(o.Ignore) ?? Array.Empty<string>(),
+            Approximate = parse.GetValue(o.Approximate),
         };
 
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
@@ -147,7 +149,7 @@ static partial class PruneCommand
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output,
-                groups = result.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
+                groups = result.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations }),
                 left_out = result.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
                 dense_params = result.DenseParameters,
                 params_after = result.PrunedParameters,
@@ -161,9 +163,13 @@ static partial class PruneCommand
         var rows = result.Groups.Select(g => (IReadOnlyList<string>)new[]
         {
             string.Join(", ", g.Producers.Take(3)) + (g.Producers.Count > 3 ? $" (+{g.Producers.Count - 3})" : ""),
-            g.Before.ToString(CultureInfo.InvariantCulture), g.After.ToString(CultureInfo.InvariantCulture),
+            g.Before.ToString(CultureInfo.InvariantCulture), g.After.ToString(CultureInfo.InvariantCulture), g.Approximations.Count == 0 ? "yes" : "no",
         });
-        Table.Write(Console.Out, new[] { unit == PruningUnit.Head ? "attention heads (q, k, v projections)" : "channel group (producers)", "before", "after" }, rows);
+        Table.Write(Console.Out, new[] { unit == PruningUnit.Head ? "attention heads (q, k, v projections)" : "channel group (producers)", "before", "after", "exact" }, rows);
+        if (result.Groups.FirstOrDefault(g => g.Approximations.Count > 0) is { } inexact)
+            Console.WriteLine(inexact.After < inexact.Before
+                ? $"not exact (pruned with --approximate; fine-tune afterwards): {inexact.Approximations[0]}"
+                : $"not exact, so kept: {inexact.Approximations[0]}; --approximate prunes such groups too");
         foreach (var blocked in result.Blocked)
             Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
         Console.WriteLine();

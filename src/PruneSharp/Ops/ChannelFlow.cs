@@ -82,6 +82,13 @@ public abstract class ChannelFlow
 
     /// <summary>The channels reaching this node cannot be removed safely; <paramref name="reason"/> says why.</summary>
     public abstract void Block(string reason);
+
+    /// <summary>
+    /// The channels reaching this node can be removed, but not exactly: the node computes statistics over them (a
+    /// LayerNorm over the channel axis), so the channels that stay are renormalised and the pruned model differs from
+    /// the original with the removed channels zeroed. Such groups are pruned only on request, and need fine-tuning.
+    /// </summary>
+    public abstract void Approximate(string reason);
 }
 
 /// <summary>Positions along <see cref="Axis"/> of a value that survive channel removal.</summary>

@@ -25,8 +25,23 @@ public sealed class LayerNormalization : OpFamily
         int rank = flow.Shape(flow.Node.Inputs[0])!.Length;
         long axis = flow.Node.GetInt("axis", -1);
         if (axis < 0) axis += rank;
-        if (channels.Axis >= axis) flow.Block("layer normalisation statistics run over the channels");
-        else ChannelRules.PassThrough(flow);
+        if (channels.Axis < axis) { ChannelRules.PassThrough(flow); return; }
+        if (axis != rank - 1 || channels.Axis != rank - 1) { flow.Block("layer normalisation statistics run over the channels and other axes"); return; }
+        // Normalised over the channels alone (a transformer's hidden size, ConvNeXt's channels-last LayerNorm): the
+        // channels can go with their scale and shift, but the rest are then normalised by their own statistics.
+        for (int i = 1; i < flow.Node.Inputs.Count; i++)
+        {
+            string? name = flow.Node.InputOrNull(i);
+            if (name == null) continue;
+            if (!flow.IsWeight(name) || flow.Shape(name) is not { Length: 1 } shape || shape[0] != channels.Labels.Length)
+            {
+                flow.Block($"LayerNormalization input {i} is not a weight of one value per channel");
+                return;
+            }
+            flow.Member(name, 0, channels.Labels, WeightRole.PerChannel);
+        }
+        flow.Approximate("layer normalisation statistics run over the channels (the channels that stay are renormalised)");
+        flow.SetOutput(0, channels.Axis, channels.Labels);
     }
 
     /// <inheritdoc />

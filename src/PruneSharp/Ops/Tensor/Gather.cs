@@ -16,6 +16,44 @@ public sealed class Gather : OpFamily
     public override int MinOpset => 1;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A Gather of rows of a weight table [rows, C] (an embedding lookup, a relative-position-bias table) produces C
+    /// channels on the output's last axis: the table's columns. A Gather along another axis than its data's channels
+    /// passes them through (e.g. a transformer's class token, x[:, 0]). Gathers across the channel axis, and
+    /// GatherElements, block.
+    /// </remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        var channels = flow.Input(0);
+        if (flow.Input(1) != null) { flow.Block("Gather indices carry channels"); return; }
+        if (node.OpType == "GatherElements")
+        {
+            if (channels != null) flow.Block("GatherElements picks single elements across the channels");
+            return;
+        }
+        if (flow.Shape(node.Inputs[0]) is not { } data || flow.Shape(node.Inputs[1]) is not { } indices)
+        {
+            if (channels != null) flow.Block("Gather shapes unknown");
+            return;
+        }
+        long axis = node.GetInt("axis", 0);
+        if (axis < 0) axis += data.Length;
+        if (channels != null)
+        {
+            if (channels.Axis == axis) flow.Block("Gather picks along the channel axis");
+            else flow.SetOutput(0, channels.Axis < axis ? channels.Axis : channels.Axis + indices.Length - 1, channels.Labels);
+            return;
+        }
+        if (axis == 0 && data.Length == 2 && flow.IsWeight(node.Inputs[0]))
+        {
+            var columns = flow.NewSpace((int)data[1]);
+            flow.Member(node.Inputs[0], 1, columns, WeightRole.Produces);
+            flow.SetOutput(0, indices.Length, columns);
+        }
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long axis = node.GetInt("axis", 0);

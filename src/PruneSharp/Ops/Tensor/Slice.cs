@@ -26,7 +26,19 @@ public sealed class Slice : OpFamily
         var node = flow.Node;
         for (int i = 1; i < node.Inputs.Count; i++)
             if (flow.Input(i) != null) { flow.Block("Slice bounds carry channels"); return; }
-        if (flow.Input(0) is not { } channels) return;
+        if (flow.Input(0) is not { } channels)
+        {
+            // Rows of a weight table [rows, C] (a learned position embedding cut to the sequence length): its
+            // columns are C channels.
+            if (flow.IsWeight(node.Inputs[0]) && flow.Shape(node.Inputs[0]) is { Length: 2 } table
+                && SlicedAxes(node, flow) is { } sliced && !sliced.Contains(1))
+            {
+                var columns = flow.NewSpace((int)table[1]);
+                flow.Member(node.Inputs[0], 1, columns, WeightRole.Produces);
+                flow.SetOutput(0, 1, columns);
+            }
+            return;
+        }
         var input = flow.Shape(node.Inputs[0])!;
         if (Bounds(node, input.Length, flow.Constant) is not { } bounds) { flow.Block("Slice bounds are computed at run time"); return; }
         int at = Array.IndexOf(bounds.Axes, (long)channels.Axis);
@@ -76,6 +88,19 @@ public sealed class Slice : OpFamily
         long[]? steps = node.InputOrNull(4) != null && !node.Attributes.ContainsKey("starts") ? Read(4, "steps") : Enumerable.Repeat(1L, starts.Length).ToArray();
         if (axes == null || steps == null || axes.Length != starts.Length || steps.Length != starts.Length) return null;
         return (starts, ends, axes.Select(a => a < 0 ? a + rank : a).ToArray(), steps);
+    }
+
+    /// <summary>The axes a Slice of a rank-2 input cuts (known even when its bounds are computed), or null if unknown.</summary>
+    static long[]? SlicedAxes(Node node, ChannelFlow flow)
+    {
+        long[]? axes;
+        if (node.Attributes.ContainsKey("starts"))
+            axes = node.GetInts("axes")?.ToArray() ?? Enumerable.Range(0, node.GetInts("starts")!.Count).Select(i => (long)i).ToArray();
+        else if (node.InputOrNull(3) is { } name)
+            axes = flow.Constant(name)?.to_type(ScalarType.Int64).data<long>().ToArray();
+        else
+            axes = flow.Shape(node.Inputs[1]) is { Length: 1 } starts ? Enumerable.Range(0, (int)starts[0]).Select(i => (long)i).ToArray() : null;
+        return axes?.Select(a => a < 0 ? a + 2 : a).ToArray();
     }
 
     /// <summary>[start, end) of a step-1 slice of a dimension of length n, as the op clamps it.</summary>

@@ -56,6 +56,15 @@ public sealed record ChannelGroup(int Id, int Size, IReadOnlyList<string> Produc
     /// <summary>True if the units are attention heads (or other runs of channels split off by a Reshape): <see cref="UnitSize"/> &gt; 1.</summary>
     public bool IsHeads => UnitSize > 1;
 
+    /// <summary>
+    /// Why removing these channels is not exact (empty if it is): a LayerNorm over the channels renormalises the
+    /// channels that stay. Such groups are pruned only with <see cref="ChannelPruningOptions.Approximate"/>.
+    /// </summary>
+    public IReadOnlyList<string> Approximations { get; init; } = Array.Empty<string>();
+
+    /// <summary>True if the pruned model computes exactly what the original computes with the removed channels zeroed.</summary>
+    public bool IsExact => Approximations.Count == 0;
+
     /// <summary>Every computed value that carries some of the group's channels, in data-flow order (activation-based criteria read these).</summary>
     public IReadOnlyList<GroupValue> Values { get; init; } = Array.Empty<GroupValue>();
 

@@ -8,7 +8,8 @@ namespace PruneSharp.Pruning.Structured;
 /// <param name="Producers">The nodes that create the group's channels.</param>
 /// <param name="Before">Channels before.</param>
 /// <param name="After">Channels after.</param>
-public sealed record GroupChange(IReadOnlyList<string> Producers, int Before, int After);
+/// <param name="Approximations">Why removing the group's channels is not exact (empty if it is; see <see cref="ChannelGroup.Approximations"/>).</param>
+public sealed record GroupChange(IReadOnlyList<string> Producers, int Before, int After, IReadOnlyList<string> Approximations);
 
 /// <summary>What structured pruning did: the smaller model, per-group widths, what was left out, and sizes.</summary>
 /// <param name="Model">The pruned (smaller, dense) model.</param>
@@ -71,7 +72,7 @@ public static class ChannelPruner
         var after = MacCounter.Measure(current, sample);
         var final = DependencyGraph.Build(current, sample);
         var changes = first.Groups.Select(g => new GroupChange(g.Producers, g.Size,
-            final.Groups.FirstOrDefault(f => f.Producers.SequenceEqual(g.Producers))?.Size ?? g.Size)).ToList();
+            final.Groups.FirstOrDefault(f => f.Producers.SequenceEqual(g.Producers))?.Size ?? g.Size, g.Approximations)).ToList();
         return new ChannelPruningResult(current, changes, first.Blocked, dense.DenseMacs, after.DenseMacs,
             denseParameters, current.parameters().Sum(p => p.numel()));
     }

@@ -25,6 +25,11 @@ public sealed record ChannelPruningOptions
     public int RoundTo { get; init; } = 1;
     /// <summary>Never remove more than this fraction of one group (guards against layer collapse).</summary>
     public double MaxRatio { get; init; } = 0.9;
+    /// <summary>
+    /// Also prune groups whose removal is not exact (<see cref="ChannelGroup.IsExact"/> false: the hidden size of a
+    /// transformer or ConvNeXt's channels, which LayerNorm normalises over); the pruned model then needs fine-tuning.
+    /// </summary>
+    public bool Approximate { get; init; }
     /// <summary>Node or weight names whose output channels are kept (e.g. the classifier); a name also covers weights under it (<c>fc</c> covers <c>fc.weight</c>).</summary>
     public IReadOnlyCollection<string> Ignore { get; init; } = Array.Empty<string>();
 }
@@ -42,7 +47,8 @@ public static class ChannelSelection
             if (!graph.Module.Graph.Nodes.Any(n => n.Name == name) && !graph.Module.Graph.Initializers.Keys.Any(k => Covers(name, k)))
                 throw new ArgumentException($"--ignore '{name}': no node or weight of that name in the model");
 
-        var eligible = graph.Groups.Where(g => g.IsHeads == (options.Unit == PruningUnit.Head) && !IsIgnored(g, options.Ignore)).ToList();
+        var eligible = graph.Groups.Where(g => g.IsHeads == (options.Unit == PruningUnit.Head) && (g.IsExact || options.Approximate)
+                                               && !IsIgnored(g, options.Ignore)).ToList();
         var scores = eligible.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
         var removeCount = options.Global ? GlobalCounts(eligible, scores, options) : eligible.ToDictionary(g => g.Id, g => (int)Math.Round(options.Ratio * g.Size));
 

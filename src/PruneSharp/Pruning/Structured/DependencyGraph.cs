@@ -77,7 +77,7 @@ public sealed class DependencyGraph
         readonly Func<string, bool> _isWeight;
         readonly List<int> _parent = new(), _size = new(), _offset = new(), _labelParent = new();
         readonly List<string> _producer = new();
-        readonly Dictionary<int, List<string>> _blocked = new();
+        readonly Dictionary<int, List<string>> _blocked = new(), _approximate = new();
         readonly Dictionary<string, ValueChannels> _values = new();
         readonly List<(string Value, Node Node)> _outputs = new();
         readonly List<(int Space, int Unit)> _units = new();
@@ -156,23 +156,27 @@ public sealed class DependencyGraph
                 if (!a[p].IsNone) Union(a[p], b[p]);
         }
 
-        public override void Block(string reason)
+        public override void Block(string reason) => MarkInputs(_blocked, reason);
+
+        public override void Approximate(string reason) => MarkInputs(_approximate, reason);
+
+        void MarkInputs(Dictionary<int, List<string>> marks, string reason)
         {
             string why = $"node '{_node.Name}' ({_node.OpType}): {reason}";
             for (int i = 0; i < _node.Inputs.Count; i++)
-                if (Input(i) is { } channels) BlockLabels(channels.Labels, why);
+                if (Input(i) is { } channels) Mark(marks, channels.Labels, why);
         }
 
         public void BlockValue(string value, string reason)
         {
-            if (_values.TryGetValue(value, out var channels)) BlockLabels(channels.Labels, reason);
+            if (_values.TryGetValue(value, out var channels)) Mark(_blocked, channels.Labels, reason);
         }
 
-        void BlockLabels(ChannelLabel[] labels, string why)
+        static void Mark(Dictionary<int, List<string>> marks, ChannelLabel[] labels, string why)
         {
             foreach (int space in labels.Where(l => !l.IsNone).Select(l => l.Space).Distinct())
             {
-                var reasons = _blocked.TryGetValue(space, out var list) ? list : _blocked[space] = new();
+                var reasons = marks.TryGetValue(space, out var list) ? list : marks[space] = new();
                 if (!reasons.Contains(why)) reasons.Add(why);
             }
         }
@@ -197,12 +201,8 @@ public sealed class DependencyGraph
 
         public (List<ChannelGroup>, List<BlockedGroup>) Finish()
         {
-            var reasons = new Dictionary<int, List<string>>();
-            foreach (var (space, list) in _blocked)
-            {
-                var all = reasons.TryGetValue(Find(space), out var r) ? r : reasons[Find(space)] = new();
-                all.AddRange(list.Where(x => !all.Contains(x)));
-            }
+            var reasons = ByRoot(_blocked);
+            var approximations = ByRoot(_approximate);
             var rootOf = Enumerable.Range(0, _parent.Count).Select(Find).ToArray();
             var roots = Enumerable.Range(0, _parent.Count).Where(s => rootOf[s] == s).ToList();
             var spacesOf = Enumerable.Range(0, _parent.Count).ToLookup(s => rootOf[s]);
@@ -240,9 +240,22 @@ public sealed class DependencyGraph
                 {
                     Values = values.GetValueOrDefault(root) ?? new List<GroupValue>(),
                     UnitSize = _units.Where(u => Find(u.Space) == root).Select(u => u.Unit).DefaultIfEmpty(1).Max(),
+                    Approximations = approximations.GetValueOrDefault(root) ?? new List<string>(),
                 });
             }
             return (groups, blocked);
+        }
+
+        /// <summary>The reasons recorded per space, merged per group (root space).</summary>
+        Dictionary<int, List<string>> ByRoot(Dictionary<int, List<string>> marks)
+        {
+            var result = new Dictionary<int, List<string>>();
+            foreach (var (space, list) in marks)
+            {
+                var all = result.TryGetValue(Find(space), out var r) ? r : result[Find(space)] = new();
+                all.AddRange(list.Where(x => !all.Contains(x)));
+            }
+            return result;
         }
 
         /// <summary>The slices of every recorded weight, split by the group (root space) of their labels, in recording order.</summary>
