@@ -19,8 +19,8 @@ static partial class PruneCommand
         int epochs, TrainingFlags flags, string output, bool json)
     {
         if (parse.GetValue(o.Global) || parse.GetValue(o.Steps) != 1 || parse.GetValue(o.Calibration) != 0 || parse.GetValue(o.RoundTo) != 1
-            || parse.GetValue(o.Ignore) is { Length: > 0 } || parse.GetValue(o.Approximate))
-            throw new ArgumentException("--global, --steps, --calibration, --round-to, --ignore and --approximate do not apply to --structured block");
+            || parse.GetValue(o.Ignore) is { Length: > 0 } || parse.GetValue(o.Approximate) || parse.GetValue(o.IncludeReaders) || parse.GetValue(o.Aggregate) != "sum")
+            throw new ArgumentException("--global, --steps, --calibration, --round-to, --ignore, --aggregate, --include-readers and --approximate do not apply to --structured block");
         long seed = parse.GetValue(flags.Seed);
         IBlockImportance importance = method.ToLowerInvariant() switch
         {

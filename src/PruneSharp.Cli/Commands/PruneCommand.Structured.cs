@@ -24,12 +24,14 @@ static partial class PruneCommand
         public Option<double> MaxRatio { get; } = new("--max-ratio") { Description = "Never remove more than this fraction of one group.", DefaultValueFactory = _ => 0.9 };
         public Option<string[]> Ignore { get; } = new("--ignore") { Description = "Nodes or weights whose output channels are kept (e.g. fc).", AllowMultipleArgumentsPerToken = true };
         public Option<int> Steps { get; } = new("--steps") { Description = "Prune in this many steps (fine-tuning between them with --finetune-epochs).", DefaultValueFactory = _ => 1 };
+        public Option<string> Aggregate { get; } = new("--aggregate") { Description = "l1/l2: how the scores of a group's weights combine: sum, mean, max or first.", DefaultValueFactory = _ => "sum" };
+        public Option<bool> IncludeReaders { get; } = new("--include-readers") { Description = "l1/l2: also count the input slices of the layers that read a channel (the whole group's norm, as DepGraph); always on for heads." };
         public Option<bool> Approximate { get; } = new("--approximate") { Description = "Also prune channels that a LayerNorm normalises over (a transformer's hidden size, ConvNeXt's channels): the channels that stay are renormalised, so fine-tune afterwards." };
         public Option<int> Calibration { get; } = new("--calibration") { Description = "Refit the layers that lost inputs by least squares on this many training examples (needs --data; 0: off).", DefaultValueFactory = _ => 0 };
 
         public LanguageModelFlags Text { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
@@ -47,7 +49,7 @@ static partial class PruneCommand
         int calibrationCount = parse.GetValue(o.Calibration), steps = parse.GetValue(o.Steps);
         if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
         if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
-        var importance = Importance(method, parse.GetValue(flags.Seed), unit);
+        var importance = Importance(method, parse.GetValue(flags.Seed), unit, parse.GetValue(o.Aggregate)!, parse.GetValue(o.IncludeReaders));
         if (importance is TaylorImportance or FisherImportance or ApozImportance && dataSpec is null)
             throw new ArgumentException($"--method {method} needs --data (it observes the model on training batches)");
         var options = new ChannelPruningOptions
@@ -108,10 +110,26 @@ static partial class PruneCommand
     }
 
     /// <summary>The criterion; for heads, norms cover all of a head's weights (its output-projection rows too).</summary>
-    static IGroupImportance Importance(string method, long seed, PruningUnit unit) => method.ToLowerInvariant() switch
+    static IGroupImportance Importance(string method, long seed, PruningUnit unit, string aggregate, bool includeReaders)
     {
-        "l1" => new MagnitudeImportance(P: 1, IncludeReads: unit == PruningUnit.Head),
-        "l2" or "magnitude" => new MagnitudeImportance(P: 2, IncludeReads: unit == PruningUnit.Head),
+        var aggregation = aggregate.ToLowerInvariant() switch
+        {
+            "sum" => GroupAggregation.Sum,
+            "mean" => GroupAggregation.Mean,
+            "max" => GroupAggregation.Max,
+            "first" => GroupAggregation.First,
+            _ => throw new ArgumentException($"--aggregate '{aggregate}' is not one of sum, mean, max, first"),
+        };
+        bool magnitude = method.ToLowerInvariant() is "l1" or "l2" or "magnitude";
+        if (!magnitude && (aggregation != GroupAggregation.Sum || includeReaders))
+            throw new ArgumentException($"--aggregate and --include-readers apply to --method l1 and l2, not '{method}'");
+        return Importance(method, seed, new MagnitudeImportance(Aggregation: aggregation, IncludeReads: includeReaders || unit == PruningUnit.Head));
+    }
+
+    static IGroupImportance Importance(string method, long seed, MagnitudeImportance magnitude) => method.ToLowerInvariant() switch
+    {
+        "l1" => magnitude with { P = 1 },
+        "l2" or "magnitude" => magnitude with { P = 2 },
         "fpgm" => new FpgmImportance(),
         "bn-scale" => new BatchNormScaleImportance(),
         "taylor" => new TaylorImportance(),

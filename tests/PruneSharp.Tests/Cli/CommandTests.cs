@@ -193,6 +193,33 @@ public class CommandTests
     }
 
     [Fact]
+    public void Prune_structured_channel_prunes_the_hidden_size_only_with_approximate()
+    {
+        using var folder = new TempFolder();
+        string model = folder.File("untied.onnx");
+        using (var gpt = TinyGpt.Create(new TinyGptOptions(VocabularySize: 40, ContextLength: 16, Layers: 1, Heads: 2, Width: 16, TiedHead: false, Seed: 1)))
+            OnnxFile.Save(gpt, model);
+        int HiddenAfter(string output) => JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray()
+            .Single(g => !g.GetProperty("exact").GetBoolean()).GetProperty("after").GetInt32();
+
+        var (code, output, error) = Invoke("prune", model, "--structured", "channel", "--ratio", "0.5", "--json", "-o", folder.File("exact.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Equal(16, HiddenAfter(output));
+        (code, output, error) = Invoke("prune", model, "--structured", "channel", "--ratio", "0.5", "--approximate", "--aggregate", "max",
+            "--include-readers", "--json", "-o", folder.File("narrow.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Equal(8, HiddenAfter(output));
+        Assert.Equal(new long[] { 40, 8 }, OnnxFile.Read(folder.File("narrow.onnx")).Initializers["wte.weight"].shape);
+
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--aggregate", "median", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("--aggregate 'median' is not one of sum, mean, max, first", error);
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--method", "fpgm", "--include-readers", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("apply to --method l1 and l2", error);
+    }
+
+    [Fact]
     public void Prune_structured_block_removes_the_requested_number_of_residual_blocks()
     {
         using var folder = new TempFolder();
