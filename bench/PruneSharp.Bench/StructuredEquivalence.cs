@@ -73,9 +73,11 @@ sealed class StructuredEquivalence : IBenchmark
 
     static string Check(string file, string scratch, long size, double ratio, int roundTo, bool approximate, out bool ok)
     {
-        // As OnnxFile.Load, plus ShapeFolding: exporters compute reshape targets and chunk bounds from shapes.
+        // As the CLI loads for structured pruning: plus WeightTransposes and ShapeFolding (exporters transpose weights
+        // at run time and compute reshape targets and chunk bounds from shapes).
         var source = OnnxFile.Read(file);
         PruneSharp.Graph.Passes.InitializerCopies.Materialize(source);
+        PruneSharp.Graph.Passes.WeightTransposes.Materialize(source);
         PruneSharp.Graph.Passes.ShapeFolding.Apply(source);
         using var model = new GraphModule(source);
         model.eval();

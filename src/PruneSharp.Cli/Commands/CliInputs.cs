@@ -34,7 +34,7 @@ static class CliInputs
     /// <param name="spec">The file or zoo name.</param>
     /// <param name="data">The data set a zoo model is built for.</param>
     /// <param name="seed">The zoo model's initialisation seed.</param>
-    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>), as structured pruning needs.</param>
+    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>) and store weights transposed at run time as their transpose (<see cref="WeightTransposes"/>), as structured pruning needs.</param>
     public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false)
     {
         if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
@@ -42,6 +42,7 @@ static class CliInputs
             if (!foldShapes) return OnnxFile.Load(spec);
             var graph = OnnxFile.Read(spec);
             InitializerCopies.Materialize(graph);
+            WeightTransposes.Materialize(graph);
             ShapeFolding.Apply(graph);
             return new GraphModule(graph);
         }
