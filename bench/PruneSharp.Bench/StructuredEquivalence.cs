@@ -78,6 +78,7 @@ sealed class StructuredEquivalence : IBenchmark
         var source = OnnxFile.Read(file);
         PruneSharp.Graph.Passes.InitializerCopies.Materialize(source);
         PruneSharp.Graph.Passes.WeightTransposes.Materialize(source);
+        PruneSharp.Graph.Passes.ShapeGathers.Apply(source);
         PruneSharp.Graph.Passes.ShapeFolding.Apply(source);
         using var model = new GraphModule(source);
         model.eval();

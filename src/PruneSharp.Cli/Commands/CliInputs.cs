@@ -43,6 +43,7 @@ static class CliInputs
             var graph = OnnxFile.Read(spec);
             InitializerCopies.Materialize(graph);
             WeightTransposes.Materialize(graph);
+            ShapeGathers.Apply(graph);
             ShapeFolding.Apply(graph);
             return new GraphModule(graph);
         }

@@ -13,6 +13,51 @@ public sealed class Expand : OpFamily
     public override int MinOpset => 8;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Broadcasting keeps every dimension larger than 1, so channels pass through (moved by the ranks' difference). A
+    /// weight of shape [1, …, 1, C] broadcast over the batch (a transformer's class token) produces C channels on the
+    /// last axis: its entries.
+    /// </remarks>
+    public override void FlowChannels(ChannelFlow flow)
+    {
+        var node = flow.Node;
+        if (flow.Input(1) != null) { flow.Block("Expand's target shape carries channels"); return; }
+        var channels = flow.Input(0);
+        if (flow.Shape(node.Inputs[0]) is not { } input || flow.Shape(node.Outputs[0]) is not { } output)
+        {
+            if (channels != null) flow.Block("Expand shapes unknown");
+            return;
+        }
+        // A constant target must leave the channel axis to the input (1); a computed one is what exporters write for
+        // expand(n, -1, -1), with 1 for every kept dimension (one that fixed the channel count would stop the pruned
+        // model at this node, never make it compute something else).
+        int channelAxis = channels != null ? channels.Axis + output.Length - input.Length : output.Length - 1;
+        if (flow.Constant(node.Inputs[1]) is { } target)
+        {
+            long[] dims = target.to_type(ScalarType.Int64).data<long>().ToArray();
+            int at = channelAxis - (output.Length - dims.Length);
+            if (at >= 0 && dims[at] != 1)
+            {
+                if (channels != null) flow.Block("Expand's constant target fixes the channel count");
+                return;
+            }
+        }
+        if (channels != null)
+        {
+            int axis = channels.Axis + output.Length - input.Length;
+            if (output[axis] == channels.Labels.Length) flow.SetOutput(0, axis, channels.Labels);
+            else flow.Block("Expand broadcasts the channel axis");
+            return;
+        }
+        if (flow.IsWeight(node.Inputs[0]) && input.Length > 0 && input[^1] > 1 && input[..^1].All(d => d == 1))
+        {
+            var entries = flow.NewSpace((int)input[^1]);
+            flow.Member(node.Inputs[0], input.Length - 1, entries, WeightRole.Produces);
+            flow.SetOutput(0, output.Length - 1, entries);
+        }
+    }
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         var shapeOf = OpArgs.IntsInput(node, context, 1);
