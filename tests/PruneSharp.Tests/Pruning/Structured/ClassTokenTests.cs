@@ -60,10 +60,12 @@ public class ClassTokenTests
         return g;
     }
 
+    static Tensor Patches2() => randn(new long[] { 2, Patches, PatchSize }, generator: new Generator(9));
+
     [Fact]
     public void Narrowing_the_shape_read_makes_the_width_one_group_with_the_class_token_and_the_positions()
     {
-        var x = randn(2, Patches, PatchSize);
+        var x = Patches2();
         using (var raw = new GraphModule(TinyVit()))
             Assert.Contains(DependencyGraph.Build(raw, new[] { x }).Blocked, b => b.Reasons.Any(r => r.Contains("Shape reads the size of the channel axis")));
 
@@ -91,7 +93,7 @@ public class ClassTokenTests
         ShapeGathers.Apply(graph);
         using var model = new GraphModule(graph);
         model.eval();
-        var x = randn(2, Patches, PatchSize);
+        var x = Patches2();
         var dependencies = DependencyGraph.Build(model, new[] { x });
         var removed = ChannelSelection.Select(dependencies, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, Approximate = true });
         using var pruned = Surgery.Apply(dependencies, removed);
@@ -118,7 +120,7 @@ public class ClassTokenTests
         int at = graph.Nodes.FindIndex(n => n.Name == "expand");
         graph.Nodes[at] = new Node("expand", "Expand", new[] { "class_token", "fixed" }, new[] { "cls" });
         using var model = new GraphModule(graph);
-        var dependencies = DependencyGraph.Build(model, new[] { randn(2, Patches, PatchSize) });
+        var dependencies = DependencyGraph.Build(model, new[] { Patches2() });
         Assert.DoesNotContain(dependencies.Groups, g => g.Size == Width);
         Assert.Contains(dependencies.Blocked, b => b.Size == Width);
     }

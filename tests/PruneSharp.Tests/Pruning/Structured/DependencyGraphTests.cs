@@ -81,7 +81,7 @@ public class DependencyGraphTests
     {
         using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10, Seed: 4));
         var before = model.Weights().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-        var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
+        var graph = DependencyGraph.Build(model, new[] { randn(new long[] { 1, 1, 28, 28 }, generator: new Generator(4)) });
         var removed = ChannelSelection.Select(graph, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5, Ignore = new[] { "fc" } });
         using var pruned = Surgery.Apply(graph, removed);
 
