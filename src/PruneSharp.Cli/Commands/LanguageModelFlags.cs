@@ -19,10 +19,11 @@ sealed class LanguageModelFlags
     public Option<int> Layers { get; } = new("--gpt-layers") { Description = "tiny-gpt: transformer blocks.", DefaultValueFactory = _ => 4 };
     public Option<int> Heads { get; } = new("--gpt-heads") { Description = "tiny-gpt: attention heads per block.", DefaultValueFactory = _ => 4 };
     public Option<int> Width { get; } = new("--gpt-width") { Description = "tiny-gpt: model width (a multiple of --gpt-heads).", DefaultValueFactory = _ => 128 };
+    public Option<bool> Untied { get; } = new("--gpt-untied") { Description = "tiny-gpt: a separate output head instead of one tied to the token embedding (lets --structured channel --approximate prune the width)." };
     public Option<double> HeldOut { get; } = new("--held-out") { Description = "Language models: fraction of the text (its end) held out for perplexity.", DefaultValueFactory = _ => 0.1 };
     public Option<string> Tokenizer { get; } = new("--tokenizer") { Description = "Language models: bytes (UTF-8 bytes, 256 ids) or tiktoken:FILE (a tiktoken rank file).", DefaultValueFactory = _ => "bytes" };
 
-    public IEnumerable<Option> All => new Option[] { Context, Layers, Heads, Width, HeldOut, Tokenizer };
+    public IEnumerable<Option> All => new Option[] { Context, Layers, Heads, Width, Untied, HeldOut, Tokenizer };
 
     /// <summary>True if <paramref name="dataSpec"/> names a text corpus rather than an image data set.</summary>
     public static bool IsText(string dataSpec) =>
@@ -53,7 +54,8 @@ sealed class LanguageModelFlags
         int layers = parse.GetValue(Layers), heads = parse.GetValue(Heads), width = parse.GetValue(Width);
         if (layers < 1 || heads < 1 || width < 1) throw new ArgumentException($"--gpt-layers, --gpt-heads and --gpt-width must be positive, got {layers}, {heads}, {width}");
         if (width % heads != 0) throw new ArgumentException($"--gpt-width {width} is not a multiple of --gpt-heads {heads}");
-        return TinyGpt.Create(new TinyGptOptions(corpus.Tokenizer.VocabularySize, ContextLength(parse), layers, heads, width, Seed: seed));
+        return TinyGpt.Create(new TinyGptOptions(corpus.Tokenizer.VocabularySize, ContextLength(parse), layers, heads, width,
+            TiedHead: !parse.GetValue(Untied), Seed: seed));
     }
 
     /// <summary>Prints held-out perplexity and the protocol that produced it.</summary>

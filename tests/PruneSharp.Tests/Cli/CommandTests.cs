@@ -150,6 +150,27 @@ public class CommandTests
     }
 
     [Fact]
+    public void An_untied_language_model_loses_width_with_approximate_channel_pruning()
+    {
+        using var folder = new TempFolder();
+        string text = folder.File("corpus.txt"), model = folder.File("gpt.onnx"), pruned = folder.File("gpt-narrow.onnx");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("And the evening and the morning were the first day. ", 60)));
+        var (code, _, error) = Invoke("train", "--model", "tiny-gpt", "--data", text, "--epochs", "1", "--gpt-layers", "1", "--gpt-heads", "2",
+            "--gpt-width", "16", "--gpt-untied", "--context", "32", "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.01", "-o", model);
+        Assert.True(code == 0, error);
+        Assert.True(OnnxFile.Read(model).Initializers.ContainsKey("head.weight"));
+
+        (code, var output, error) = Invoke("prune", model, "--structured", "channel", "--approximate", "--ratio", "0.5", "--data", text,
+            "--context", "32", "--finetune-epochs", "1", "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.003", "--json", "-o", pruned);
+        Assert.True(code == 0, error);
+        var report = JsonDocument.Parse(output).RootElement;
+        var width = report.GetProperty("groups").EnumerateArray().Single(g => !g.GetProperty("exact").GetBoolean());
+        Assert.Equal((16, 8), (width.GetProperty("before").GetInt32(), width.GetProperty("after").GetInt32()));
+        Assert.InRange(report.GetProperty("perplexity_after").GetDouble(), 1, 256);
+        Assert.Equal(new long[] { 256, 8 }, OnnxFile.Read(pruned).Initializers["wte.weight"].shape);
+    }
+
+    [Fact]
     public void Augment_flag_is_parsed_or_refused()
     {
         Assert.Null(TrainingFlags.ParseAugmentation("none"));
