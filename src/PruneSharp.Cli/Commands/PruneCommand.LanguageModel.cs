@@ -43,7 +43,7 @@ static partial class PruneCommand
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output,
-                groups = shown.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations }),
+                groups = shown.Groups.Select(GroupJson),
                 dense_params = result.DenseParameters,
                 params_after = result.PrunedParameters,
                 dense_macs = result.DenseMacs,

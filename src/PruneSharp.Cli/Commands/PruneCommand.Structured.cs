@@ -160,6 +160,10 @@ static partial class PruneCommand
             yield return train.GetBatch(Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray());
     }
 
+    /// <summary>One group of a structured-pruning report, as JSON.</summary>
+    static object GroupJson(GroupChange g) =>
+        new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations };
+
     static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
     {
         if (json)
@@ -167,7 +171,7 @@ static partial class PruneCommand
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output,
-                groups = result.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations }),
+                groups = result.Groups.Select(GroupJson),
                 left_out = result.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
                 dense_params = result.DenseParameters,
                 params_after = result.PrunedParameters,
