@@ -19,8 +19,9 @@ public sealed class Gather : OpFamily
     /// <remarks>
     /// A Gather of rows of a weight table [rows, C] (an embedding lookup, a relative-position-bias table) produces C
     /// channels on the output's last axis: the table's columns. A Gather along another axis than its data's channels
-    /// passes them through (e.g. a transformer's class token, x[:, 0]). Gathers across the channel axis, and
-    /// GatherElements, block.
+    /// passes them through (e.g. a transformer's class token, x[:, 0]); one along the channel axis with constant
+    /// one-dimensional indices picks channels (surgery renumbers the picks of the survivors). Other Gathers across the
+    /// channel axis, and GatherElements, block.
     /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
@@ -41,8 +42,11 @@ public sealed class Gather : OpFamily
         if (axis < 0) axis += data.Length;
         if (channels != null)
         {
-            if (channels.Axis == axis) flow.Block("Gather picks along the channel axis");
-            else flow.SetOutput(0, channels.Axis < axis ? channels.Axis : channels.Axis + indices.Length - 1, channels.Labels);
+            if (channels.Axis != axis)
+                flow.SetOutput(0, channels.Axis < axis ? channels.Axis : channels.Axis + indices.Length - 1, channels.Labels);
+            else if (Picks(flow.Constant(node.Inputs[1]), data[axis]) is { } picks)
+                flow.SetOutput(0, (int)axis, picks.Select(p => channels.Labels[p]).ToArray());
+            else flow.Block("Gather picks channels with computed or scalar indices");
             return;
         }
         if (axis == 0 && data.Length == 2 && flow.IsWeight(node.Inputs[0]))
@@ -51,6 +55,29 @@ public sealed class Gather : OpFamily
             flow.Member(node.Inputs[0], 1, columns, WeightRole.Produces);
             flow.SetOutput(0, indices.Length, columns);
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A Gather that picks channels by constant indices keeps the picks of surviving channels, renumbered.</remarks>
+    public override Node Rewire(Node node, RewireContext context)
+    {
+        if (node.OpType != "Gather" || context.Survivors(node.Inputs[0]) is not { } survivors
+            || context.OriginalShape(node.Inputs[0]) is not { } data) return node;
+        long axis = node.GetInt("axis", 0);
+        if (axis < 0) axis += data.Length;
+        if (survivors.Axis != axis || Picks(context.Constant(node.Inputs[1]), data[axis]) is not { } picks) return node;
+        long[] kept = picks.Where(p => survivors.Kept[p]).Select(p => (long)survivors.CountIn(0, p)).ToArray();
+        string indices = context.AddConstant($"{node.Name}.indices", tensor(kept));
+        return new Node(node.Name, node.OpType, new[] { node.Inputs[0], indices }, node.Outputs, node.Attributes, node.Domain);
+    }
+
+    /// <summary>Constant one-dimensional indices into a dimension of size <paramref name="n"/>, made non-negative; null otherwise.</summary>
+    static int[]? Picks(Tensor? indices, long n)
+    {
+        if (indices is null || indices.dim() != 1) return null;
+        long[] values = indices.to_type(ScalarType.Int64).data<long>().ToArray();
+        if (values.Any(v => v < -n || v >= n)) return null;
+        return values.Select(v => (int)(v < 0 ? v + n : v)).ToArray();
     }
 
     /// <inheritdoc />

@@ -34,6 +34,28 @@ public class ChannelRuleTests
         return model;
     }
 
+    [Fact]
+    public void Gather_of_channels_by_constant_indices_keeps_the_picks_of_the_survivors()
+    {
+        var b = new GraphBuilder("pick", seed: 2);
+        var x = b.Input("input", null, 3, 8, 8);
+        var h = b.Relu(b.BatchNorm(b.Conv2d(x, 8, 3, "conv1", padding: 1), "bn1"));
+        long[] picks = { 0, 2, 5, 7, 2, -1 }; // a repeated pick and a negative one
+        var picked = Raw(b, "Gather", "pick", new[] { h.Name, Int64s(b, "picks", picks) }, new[] { new long?[] { null, picks.Length, 8, 8 } },
+            Attributes(("axis", AttributeValue.FromInt(1))))[0];
+        using var model = Finish(b, b.Conv2d(picked, 6, 3, "conv2", padding: 1));
+
+        var graph = DependencyGraph.Build(model, new[] { randn(new long[] { 1, 3, 8, 8 }, generator: new Generator(1)) });
+        var conv1 = Assert.Single(graph.Groups, g => g.Producers.SequenceEqual(new[] { "conv1" }));
+        Assert.Equal(new[] { 0, 2, 5, 7, 2, 7 }, conv1.Members.Single(m => m.Node == "conv2").Channels);
+        using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(new long[] { 2, 3, 8, 8 }, generator: new Generator(2)),
+            new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        var gather = pruned.Graph.Nodes.Single(n => n.Name == "pick");
+        long[] kept = pruned.Graph.ConstantValue(gather.Inputs[1])!.data<long>().ToArray();
+        Assert.Equal(kept.Length, pruned.get_parameter("conv2.weight")!.shape[1]);
+        Assert.All(kept, k => Assert.InRange(k, 0, 3)); // renumbered into the 4 surviving channels
+    }
+
     [Theory]
     [InlineData(17, "input")]
     [InlineData(17, "equal")]
