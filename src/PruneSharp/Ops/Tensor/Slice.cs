@@ -18,8 +18,10 @@ public sealed class Slice : OpFamily
 
     /// <inheritdoc />
     /// <remarks>
-    /// Slicing other axes passes the channels through. On the channel axis the bounds must be constants and the step
-    /// 1: the output carries the selected range of channels, and surgery moves the bounds to the range's survivors.
+    /// Slicing other axes passes the channels through. On the channel axis the bounds must be constants: with step 1
+    /// the output carries the selected range of channels, and surgery moves the bounds to the range's survivors; with
+    /// another step (a strided or reversed pick, on that axis alone) surgery replaces the Slice by a Gather of the
+    /// survivors' positions, since they need not be evenly spaced any more.
     /// </remarks>
     public override void FlowChannels(ChannelFlow flow)
     {
@@ -43,9 +45,29 @@ public sealed class Slice : OpFamily
         if (Bounds(node, input.Length, flow.Constant) is not { } bounds) { flow.Block("Slice bounds are computed at run time"); return; }
         int at = Array.IndexOf(bounds.Axes, (long)channels.Axis);
         if (at < 0) { flow.SetOutput(0, channels.Axis, channels.Labels); return; }
-        if (bounds.Steps[at] != 1) { flow.Block($"Slice with step {bounds.Steps[at]} on the channel axis"); return; }
+        if (bounds.Steps[at] != 1)
+        {
+            // A strided (or reversed) pick of channels; surgery turns it into a Gather of the survivors' positions.
+            if (bounds.Axes.Length != 1) { flow.Block($"Slice with step {bounds.Steps[at]} on the channel axis and other axes"); return; }
+            var positions = Positions(bounds.Starts[at], bounds.Ends[at], bounds.Steps[at], input[channels.Axis]);
+            flow.SetOutput(0, channels.Axis, positions.Select(p => channels.Labels[p]).ToArray());
+            return;
+        }
         var (start, end) = Clamped(bounds.Starts[at], bounds.Ends[at], input[channels.Axis]);
         flow.SetOutput(0, channels.Axis, channels.Labels[(int)start..(int)end]);
+    }
+
+    /// <summary>The positions a Slice with a step other than 0 takes from a dimension of length n, in order (ONNX's clamping).</summary>
+    static int[] Positions(long start, long end, long step, long n)
+    {
+        if (start < 0) start += n;
+        if (end < 0) end += n;
+        var positions = new List<int>();
+        if (step > 0)
+            for (long p = Math.Clamp(start, 0, n); p < Math.Clamp(end, 0, n); p += step) positions.Add((int)p);
+        else
+            for (long p = Math.Clamp(start, 0, n - 1); p > Math.Clamp(end, -1, n - 1); p += step) positions.Add((int)p);
+        return positions.ToArray();
     }
 
     /// <inheritdoc />
@@ -56,6 +78,14 @@ public sealed class Slice : OpFamily
         if (Bounds(node, input.Length, context.Constant) is not { } bounds) return node;
         int at = Array.IndexOf(bounds.Axes, (long)survivors.Axis);
         if (at < 0) return node;
+        if (bounds.Steps[at] != 1)
+        {
+            long[] kept = Positions(bounds.Starts[at], bounds.Ends[at], bounds.Steps[at], input[survivors.Axis])
+                .Where(p => survivors.Kept[p]).Select(p => (long)survivors.CountIn(0, p)).ToArray();
+            string indices = context.AddConstant($"{node.Name}.indices", tensor(kept));
+            return new Node(node.Name, "Gather", new[] { node.Inputs[0], indices }, node.Outputs,
+                new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(survivors.Axis) }, node.Domain);
+        }
         var (start, end) = Clamped(bounds.Starts[at], bounds.Ends[at], input[survivors.Axis]);
         long[] starts = bounds.Starts.ToArray(), ends = bounds.Ends.ToArray();
         starts[at] = survivors.CountIn(0, start);

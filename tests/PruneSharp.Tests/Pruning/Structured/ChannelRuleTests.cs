@@ -34,6 +34,32 @@ public class ChannelRuleTests
         return model;
     }
 
+    [Theory]
+    [InlineData(0, 12, 2)]
+    [InlineData(11, -13, -1)]
+    [InlineData(-2, 0, -3)]
+    public void A_strided_slice_of_channels_becomes_a_gather_of_the_survivors(long start, long end, long step)
+    {
+        var b = new GraphBuilder("strided", seed: 3);
+        var x = b.Input("input", null, 3, 8, 8);
+        var h = b.Relu(b.BatchNorm(b.Conv2d(x, 12, 3, "conv1", padding: 1), "bn1"));
+        int taken = Enumerable.Range(0, 12).Count(p => step > 0 ? p >= start && p < end && (p - start) % step == 0
+                                                                : p <= (start + 12) % 12 && ((start + 12) % 12 - p) % -step == 0);
+        var sliced = Raw(b, "Slice", "stride", new[] { h.Name, Int64s(b, "starts", start), Int64s(b, "ends", end), Int64s(b, "axes", 1), Int64s(b, "steps", step) },
+            new[] { new long?[] { null, taken, 8, 8 } })[0];
+        using var model = Finish(b, b.Conv2d(sliced, 6, 3, "conv2", padding: 1));
+
+        using var pruned = StructuredEquivalence.PruneAndCheck(model, randn(new long[] { 2, 3, 8, 8 }, generator: new Generator(4)),
+            new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.5 });
+        Assert.Equal("Gather", pruned.Graph.Nodes.Single(n => n.Name == "stride").OpType);
+        using var folder = new Support.TempFolder();
+        PruneSharp.Onnx.OnnxFile.Save(pruned, folder.File("pruned.onnx"));
+        using var runtime = new PruneSharp.Onnx.OnnxRuntimeRunner(folder.File("pruned.onnx"));
+        var input = randn(new long[] { 2, 3, 8, 8 }, generator: new Generator(5));
+        using var _ = no_grad();
+        Assert.True(runtime.Run(new Dictionary<string, Tensor> { ["input"] = input }).First().Value.allclose(pruned.call(input), 1e-4, 1e-5));
+    }
+
     [Fact]
     public void Gather_of_channels_by_constant_indices_keeps_the_picks_of_the_survivors()
     {
@@ -86,7 +112,7 @@ public class ChannelRuleTests
     }
 
     [Fact]
-    public void Slice_of_a_channel_range_follows_its_survivors_and_a_strided_slice_is_left_out()
+    public void Slice_of_a_channel_range_follows_its_survivors_and_a_slice_strided_over_several_axes_is_left_out()
     {
         var b = new GraphBuilder("slice", seed: 2);
         var x = b.Input("input", null, 3, 8, 8);
@@ -104,11 +130,12 @@ public class ChannelRuleTests
 
         var strided = new GraphBuilder("strided", seed: 2);
         var y = strided.Relu(strided.Conv2d(strided.Input("input", null, 3, 8, 8), 16, 3, "conv1", padding: 1));
-        var odd = Raw(strided, "Slice", "slice", new[] { y.Name, Int64s(strided, "starts", 1), Int64s(strided, "ends", 16), Int64s(strided, "axes", 1), Int64s(strided, "steps", 2) },
-            new[] { new long?[] { null, 8, 8, 8 } })[0];
+        // Strided on the channels and another axis at once: a Gather cannot replace it, so it stays whole.
+        var odd = Raw(strided, "Slice", "slice", new[] { y.Name, Int64s(strided, "starts", 1, 0), Int64s(strided, "ends", 16, 8), Int64s(strided, "axes", 1, 2), Int64s(strided, "steps", 2, 2) },
+            new[] { new long?[] { null, 8, 4, 8 } })[0];
         using var stridedModel = Finish(strided, strided.Conv2d(odd, 4, 1, "conv2"));
         var blocked = DependencyGraph.Build(stridedModel, new[] { randn(1, 3, 8, 8) }).Blocked;
-        Assert.Contains(blocked, g => g.Producers.Contains("conv1") && g.Reasons.Any(r => r.Contains("step 2")));
+        Assert.Contains(blocked, g => g.Producers.Contains("conv1") && g.Reasons.Any(r => r.Contains("step 2 on the channel axis and other axes")));
     }
 
     /// <summary>A ShuffleNetV2 unit (stride 1): split in halves, transform the second, concatenate, shuffle two groups.</summary>
