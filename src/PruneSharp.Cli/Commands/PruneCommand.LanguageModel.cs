@@ -9,16 +9,15 @@ using PruneSharp.Training;
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// Channel and head pruning of a language model (<c>--data</c> names a text file): scored by weights, fine-tuned on the
-/// training part of the text, and measured by held-out perplexity before and after.
+/// Channel and head pruning of a language model (<c>--data</c> names a text file): scored by weights or, for the
+/// data-driven criteria (Taylor as LLM-Pruner scores, Fisher, APoZ), on 8 batches of 16 training sequences;
+/// fine-tuned on the training part of the text, and measured by held-out perplexity before and after.
 /// </summary>
 static partial class PruneCommand
 {
     static int StructuredLanguageModel(ParseResult parse, StructuredOptions o, PruningUnit unit, ChannelPruningOptions options,
         IGroupImportance importance, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json)
     {
-        if (importance is TaylorImportance or FisherImportance or ApozImportance)
-            throw new ArgumentException("with text data, --structured channel|head scores by weights: use --method l1, l2, fpgm or random");
         if (parse.GetValue(o.Calibration) > 0) throw new ArgumentException("--calibration (least-squares reconstruction) needs image data");
         var corpus = o.Text.Corpus(parse, dataSpec);
         int context = o.Text.ContextLength(parse);
@@ -32,7 +31,8 @@ static partial class PruneCommand
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
 
         var shownGroups = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune);
+        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune,
+            beforeScoring: Observer(importance, train, batchSize: 16));
         using var pruned = result.Model;
         FineTune(pruned);
         var after = Measure(pruned);

@@ -74,13 +74,7 @@ static partial class PruneCommand
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
-        Action<DependencyGraph>? observe = importance switch
-        {
-            TaylorImportance => g => AccumulateGradients(g.Module, train!),
-            ApozImportance apoz => g => apoz.Observe(g, ScoringBatches(train!).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
-            FisherImportance fisher => g => fisher.Observe(g, ScoringBatches(train!).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets))),
-            _ => null,
-        };
+        var observe = train is null ? null : Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
@@ -139,24 +133,45 @@ static partial class PruneCommand
         _ => throw new ArgumentException($"--method '{method}' is not one of l1, l2, fpgm, bn-scale, taylor, apoz, fisher, random for --structured"),
     };
 
+    /// <summary>
+    /// What a data-driven criterion observes before each scoring, on 8 training batches of <paramref name="batchSize"/>
+    /// (images, or token sequences whose per-token cross-entropy is the loss): gradients for Taylor, activations for
+    /// APoZ and Fisher. Null for criteria that score weights.
+    /// </summary>
+    static Action<DependencyGraph>? Observer(IGroupImportance importance, IDataset train, int batchSize) => importance switch
+    {
+        TaylorImportance => g => AccumulateGradients(g.Module, train, batchSize),
+        ApozImportance apoz => g => apoz.Observe(g, ScoringBatches(train, batchSize).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
+        FisherImportance fisher => g => fisher.Observe(g, ScoringBatches(train, batchSize).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets)), PerSampleLoss),
+        _ => null,
+    };
+
+    /// <summary>Each sample's cross-entropy: [N] from classifier logits [N, C], or summed over the tokens of language-model logits [N, T, V].</summary>
+    static Tensor PerSampleLoss(Tensor output, Tensor targets)
+    {
+        Losses.CheckLogits(output, targets);
+        var perEntry = nn.functional.cross_entropy(output.reshape(-1, output.shape[^1]), targets.reshape(-1), reduction: nn.Reduction.None);
+        return perEntry.reshape(output.shape[0], -1).sum(dim: 1);
+    }
+
     /// <summary>Gradients of the cross-entropy over the scoring batches, for Taylor importance.</summary>
-    static void AccumulateGradients(GraphModule model, ImageDataset train)
+    static void AccumulateGradients(GraphModule model, IDataset train, int batchSize)
     {
         model.train();
         model.zero_grad();
-        foreach (var batch in ScoringBatches(train))
+        foreach (var batch in ScoringBatches(train, batchSize))
         {
             using var scope = NewDisposeScope();
             using var _ = batch;
-            nn.functional.cross_entropy(model.call(batch.Inputs), batch.Targets).backward();
+            Losses.CrossEntropy(model.call(batch.Inputs), batch.Targets).backward();
         }
         model.eval();
     }
 
-    /// <summary>The training batches that data-driven criteria observe: the first <paramref name="batches"/> × <paramref name="batchSize"/> examples.</summary>
-    static IEnumerable<Batch> ScoringBatches(ImageDataset train, int batches = 8, int batchSize = 64)
+    /// <summary>The training batches that data-driven criteria observe: the first 8 × <paramref name="batchSize"/> examples.</summary>
+    static IEnumerable<Batch> ScoringBatches(IDataset train, int batchSize)
     {
-        for (int b = 0; b < batches; b++)
+        for (int b = 0; b < 8; b++)
             yield return train.GetBatch(Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray());
     }
 

@@ -141,9 +141,14 @@ public class CommandTests
         Assert.True(code == 0, error);
         Assert.Equal(after, JsonDocument.Parse(output).RootElement.GetProperty("heldOut").GetProperty("Perplexity").GetDouble(), 4);
 
-        (code, _, error) = Invoke("prune", model, "--structured", "head", "--method", "taylor", "--data", text, "-o", pruned + "2");
-        Assert.Equal(1, code);
-        Assert.Contains("scores by weights", error);
+        // Data-driven criteria observe token batches (Taylor as LLM-Pruner scores, Fisher with per-sequence losses).
+        foreach (string method in new[] { "taylor", "fisher" })
+        {
+            (code, output, error) = Invoke("prune", model, "--structured", "head", "--method", method, "--ratio", "0.5", "--data", text,
+                "--context", "32", "--json", "-o", pruned + method);
+            Assert.True(code == 0, error);
+            Assert.All(JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray(), g => Assert.Equal(2, g.GetProperty("after").GetInt32()));
+        }
         (code, _, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", text, "-o", pruned + "2");
         Assert.Equal(1, code);
         Assert.Contains("unstructured pruning of language models is not supported yet", error);
