@@ -2,7 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Graph;
+using PruneSharp.Metrics;
 using PruneSharp.Onnx;
+using PruneSharp.Pruning;
+using PruneSharp.Pruning.Masks;
+using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Training;
 
@@ -57,6 +61,33 @@ static partial class PruneCommand
         StructuredReport(shown, unit, output, json: false, null, null);
         string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
         Console.WriteLine($"held-out perplexity: before {F(before.Perplexity)}, after {F(after.Perplexity)} ({after.Protocol})");
+        return 0;
+    }
+
+    /// <summary>
+    /// Unstructured (mask) pruning of a language model: prune in <paramref name="rounds"/> rounds, each followed by
+    /// fine-tuning on the training part of the text with the masks kept, and report held-out perplexity.
+    /// </summary>
+    static int UnstructuredLanguageModel(ParseResult parse, LanguageModelFlags text, string modelSpec, string dataSpec, Func<GraphModule, Pruner> makePruner,
+        double sparsity, int rounds, int epochs, TrainingFlags flags, string output, bool json)
+    {
+        var corpus = text.Corpus(parse, dataSpec);
+        int context = text.ContextLength(parse);
+        var train = corpus.TrainSequences(context);
+        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of --context {context}");
+        using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed));
+        var sample = train.GetBatch(new[] { 0 }).Inputs;
+        var dense = MacCounter.Measure(model, new[] { sample });
+        var before = Evaluator.Perplexity(model, corpus.HeldOutTokens, context);
+        var pruner = makePruner(model);
+        var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
+        var options = new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = flags.Options(parse, epochs, train.Count) };
+        TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, options, train, null, new ProgressBar("fine-tune"), token));
+        pruner.Masks.MakePermanent();
+        var after = Evaluator.Perplexity(model, corpus.HeldOutTokens, context);
+        OnnxFile.Save(model, output);
+        Report(new Common(model, null, null, epochs, output, json), SparsityReport.Measure(model), prunable, dense,
+            MacCounter.Measure(model, new[] { sample }), null, null, before, after);
         return 0;
     }
 }

@@ -61,8 +61,6 @@ static partial class PruneCommand
             if (parse.GetValue(structured.Kind) is { } kind)
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
                     Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
-                throw new ArgumentException("text data (a language model) works with --structured channel or head; unstructured pruning of language models is not supported yet");
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
@@ -71,13 +69,19 @@ static partial class PruneCommand
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
+            var pruningScope = new PruningScope { Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>() };
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+            {
+                if (rounds == 0) throw new ArgumentException("--schedule gradual is not supported with text data yet: use oneshot or iterative:K");
+                return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
+                    target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+            }
 
             var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
             var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
             var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-            var pruningScope = new PruningScope { Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>() };
             return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune);
         });
         return command;
@@ -125,13 +129,15 @@ static partial class PruneCommand
     }
 
     static void Report(Common common, SparsityReport sparsity, HashSet<string> prunable, MacReport dense, MacReport pruned,
-        ClassificationMetrics? before, ClassificationMetrics? after)
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null)
     {
         if (common.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output = common.Output,
+                perplexity_before = perplexityBefore?.Perplexity,
+                perplexity_after = perplexityAfter?.Perplexity,
                 layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).Select(l => new { name = l.Name, shape = l.Shape, @params = l.Parameters, nonzeros = l.NonZeros, sparsity = l.Sparsity }),
                 total_params = sparsity.Parameters,
                 nonzeros = sparsity.NonZeros,
@@ -156,6 +162,9 @@ static partial class PruneCommand
         Console.WriteLine($"MACs per example: dense {Count(dense.DenseMacs)}, effective {Count(pruned.EffectiveMacs)} ({pruned.Speedup.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
         if (before is not null && after is not null)
             Console.WriteLine(AccuracyChange(before, after));
+        if (perplexityBefore is not null && perplexityAfter is not null)
+            Console.WriteLine($"held-out perplexity: before {perplexityBefore.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, " +
+                              $"after {perplexityAfter.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({perplexityAfter.Protocol})");
     }
 
     static string AccuracyChange(ClassificationMetrics before, ClassificationMetrics after) =>

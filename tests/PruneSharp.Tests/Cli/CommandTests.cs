@@ -149,9 +149,18 @@ public class CommandTests
             Assert.True(code == 0, error);
             Assert.All(JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray(), g => Assert.Equal(2, g.GetProperty("after").GetInt32()));
         }
-        (code, _, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", text, "-o", pruned + "2");
+        // Unstructured: masks, a fine-tune with the masks kept, perplexity before and after.
+        (code, output, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", text, "--context", "32", "--finetune-epochs", "1",
+            "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.003", "--json", "-o", pruned + "2");
+        Assert.True(code == 0, error);
+        report = JsonDocument.Parse(output).RootElement;
+        Assert.InRange(report.GetProperty("perplexity_after").GetDouble(), 1, 256);
+        Assert.All(report.GetProperty("layers").EnumerateArray(), l => Assert.InRange(l.GetProperty("sparsity").GetDouble(), 0.3, 0.7));
+        var saved = OnnxFile.Read(pruned + "2").Initializers["blocks.0.mlp.fc.weight"];
+        Assert.InRange(saved.eq(0).sum().item<long>() / (double)saved.numel(), 0.3, 0.7);
+        (code, _, error) = Invoke("prune", model, "--sparsity", "0.5", "--schedule", "gradual", "--finetune-epochs", "1", "--data", text, "-o", pruned + "3");
         Assert.Equal(1, code);
-        Assert.Contains("unstructured pruning of language models is not supported yet", error);
+        Assert.Contains("--schedule gradual is not supported with text data yet", error);
     }
 
     [Fact]
