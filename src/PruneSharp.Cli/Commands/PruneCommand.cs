@@ -59,8 +59,12 @@ static partial class PruneCommand
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
             if (parse.GetValue(structured.Kind) is { } kind)
+            {
+                if (parse.GetValue(schedule) != "oneshot")
+                    throw new ArgumentException($"--schedule '{parse.GetValue(schedule)}' is the unstructured pruning schedule; --structured prunes in --steps (and the fine-tune's learning-rate schedule is --lr-schedule)");
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
                     Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+            }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);

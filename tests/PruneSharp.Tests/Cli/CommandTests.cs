@@ -246,6 +246,9 @@ public class CommandTests
         Assert.Equal(8, HiddenAfter(output));
         Assert.Equal(new long[] { 40, 8 }, OnnxFile.Read(folder.File("narrow.onnx")).Initializers["wte.weight"].shape);
 
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--schedule", "cosine", "-o", folder.File("x.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("--lr-schedule", error);
         (code, _, error) = Invoke("prune", model, "--structured", "channel", "--aggregate", "median", "-o", folder.File("x.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("--aggregate 'median' is not one of sum, mean, max, first", error);
