@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Training;
@@ -34,9 +35,17 @@ static partial class PruneCommand
         if (requested is < 0) throw new ArgumentException($"--blocks must be non-negative, got {requested}");
         if (requested is null && ratio is < 0 or > 1) throw new ArgumentException($"--ratio must be in [0, 1] for --structured block, got {ratio}");
 
-        var train = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
-        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
-        using var model = CliInputs.LoadModel(modelSpec, train, seed, foldShapes: true);
+        // Images: scored on training images, accuracy on the test split. Text: scored on training sequences, perplexity
+        // on the held-out end of the text.
+        bool text = dataSpec is not null && LanguageModelFlags.IsText(dataSpec);
+        var corpus = text ? o.Text.Corpus(parse, dataSpec!) : null;
+        int context = o.Text.ContextLength(parse);
+        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+        IDataset? train = corpus is not null ? corpus.TrainSequences(context) : images;
+        if (train is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example (for text: no sequence of --context {context})");
+        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
+        using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
         IReadOnlyList<Tensor> calibration = train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
             : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
@@ -46,19 +55,24 @@ static partial class PruneCommand
         if (count > found) throw new ArgumentException($"--blocks {count}: the model has only {found} removable residual blocks");
 
         var before = test is null ? null : Evaluator.Classify(model, test);
+        var perplexityBefore = Perplexity(model);
         var result = BlockPruner.Prune(model, calibration, count, importance);
         using var pruned = result.Model;
         Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
+        var perplexityAfter = Perplexity(pruned);
         OnnxFile.Save(pruned, output);
         var weights = model.Weights();
-        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after);
+        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter);
+        if (perplexityBefore is not null && perplexityAfter is not null && !json)
+            Console.WriteLine($"held-out perplexity: before {perplexityBefore.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, " +
+                              $"after {perplexityAfter.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({perplexityAfter.Protocol})");
         return 0;
     }
 
     /// <summary>Prints the blocks with their scores and trainable parameters (<paramref name="parameters"/>), and the sizes.</summary>
     static void BlockReport(BlockPruningResult result, Func<ResidualBlock, long> parameters, string output, bool json,
-        ClassificationMetrics? before, ClassificationMetrics? after)
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter)
     {
         if (json)
         {
@@ -72,6 +86,8 @@ static partial class PruneCommand
                 macs_after = result.PrunedMacs,
                 accuracy_before = before?.Top1,
                 accuracy_after = after?.Top1,
+                perplexity_before = perplexityBefore?.Perplexity,
+                perplexity_after = perplexityAfter?.Perplexity,
             }, Table.Json));
             return;
         }

@@ -39,8 +39,6 @@ static partial class PruneCommand
     {
         if (kind == "block")
         {
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
-                throw new ArgumentException("--structured block scores and fine-tunes on image data; text data (a language model) works with --structured channel or head");
             return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
         }
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");

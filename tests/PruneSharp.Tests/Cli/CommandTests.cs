@@ -149,6 +149,14 @@ public class CommandTests
             Assert.True(code == 0, error);
             Assert.All(JsonDocument.Parse(output).RootElement.GetProperty("groups").EnumerateArray(), g => Assert.Equal(2, g.GetProperty("after").GetInt32()));
         }
+        // Depth: residual blocks scored on training sequences (ShortGPT's influence), perplexity before and after.
+        (code, output, error) = Invoke("prune", model, "--structured", "block", "--method", "influence", "--blocks", "1", "--data", text,
+            "--context", "32", "--json", "-o", pruned + "block");
+        Assert.True(code == 0, error);
+        report = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(1, report.GetProperty("blocks").EnumerateArray().Count(b => b.GetProperty("removed").GetBoolean()));
+        Assert.True(report.GetProperty("perplexity_after").GetDouble() >= 1);
+
         // Unstructured: masks, a fine-tune with the masks kept, perplexity before and after.
         (code, output, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", text, "--context", "32", "--finetune-epochs", "1",
             "--batch-size", "8", "--optimizer", "adamw", "--lr", "0.003", "--json", "-o", pruned + "2");
