@@ -66,7 +66,8 @@ static partial class PruneCommand
 
     /// <summary>
     /// Unstructured (mask) pruning of a language model: prune in <paramref name="rounds"/> rounds, each followed by
-    /// fine-tuning on the training part of the text with the masks kept, and report held-out perplexity.
+    /// fine-tuning on the training part of the text with the masks kept (0 rounds: the gradual schedule, pruning
+    /// during the fine-tune), and report held-out perplexity.
     /// </summary>
     static int UnstructuredLanguageModel(ParseResult parse, LanguageModelFlags text, string modelSpec, string dataSpec, Func<GraphModule, Pruner> makePruner,
         double sparsity, int rounds, int epochs, TrainingFlags flags, string output, bool json)
@@ -81,8 +82,10 @@ static partial class PruneCommand
         var before = Evaluator.Perplexity(model, corpus.HeldOutTokens, context);
         var pruner = makePruner(model);
         var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
-        var options = new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = flags.Options(parse, epochs, train.Count) };
-        TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, options, train, null, new ProgressBar("fine-tune"), token));
+        var fineTune = flags.Options(parse, epochs, train.Count);
+        if (rounds == 0) Gradual(model, pruner, sparsity, train, fineTune);
+        else TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
+            train, null, new ProgressBar("fine-tune"), token));
         pruner.Masks.MakePermanent();
         var after = Evaluator.Perplexity(model, corpus.HeldOutTokens, context);
         OnnxFile.Save(model, output);

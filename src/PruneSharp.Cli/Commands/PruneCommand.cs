@@ -76,7 +76,6 @@ static partial class PruneCommand
             var pruningScope = new PruningScope { Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>() };
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             {
-                if (rounds == 0) throw new ArgumentException("--schedule gradual is not supported with text data yet: use oneshot or iterative:K");
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             }
@@ -112,12 +111,7 @@ static partial class PruneCommand
         var progress = new ProgressBar("fine-tune");
         if (rounds == 0)
         {
-            long steps = (long)fineTune.Epochs * ((common.Train!.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
-            long end = Math.Max(2, steps * 3 / 4);
-            var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
-            using var trainer = new Trainer(model, fineTune) { Progress = progress };
-            trainer.Callbacks.Add(new GradualPruningCallback(gradual));
-            if (TrainCommand.WithCtrlC(token => trainer.Fit(common.Train, token)).Cancelled) throw new OperationCanceledException();
+            Gradual(model, pruner, sparsity, common.Train!, fineTune);
             after = Evaluator.Classify(model, common.Test!);
         }
         else
@@ -130,6 +124,20 @@ static partial class PruneCommand
         OnnxFile.Save(model, common.Output);
         Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after);
         return 0;
+    }
+
+    /// <summary>
+    /// The gradual schedule (Zhu & Gupta): sparsity rises along a cubic from the first step to three quarters of the
+    /// fine-tune, pruning every tenth of that span, while the model trains on <paramref name="train"/>.
+    /// </summary>
+    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune)
+    {
+        long steps = (long)fineTune.Epochs * ((train.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
+        long end = Math.Max(2, steps * 3 / 4);
+        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
+        using var trainer = new Trainer(model, fineTune) { Progress = new ProgressBar("fine-tune") };
+        trainer.Callbacks.Add(new GradualPruningCallback(gradual));
+        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
     }
 
     static void Report(Common common, SparsityReport sparsity, HashSet<string> prunable, MacReport dense, MacReport pruned,
