@@ -64,9 +64,7 @@ static partial class PruneCommand
         OnnxFile.Save(pruned, output);
         var weights = model.Weights();
         BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter);
-        if (perplexityBefore is not null && perplexityAfter is not null && !json)
-            Console.WriteLine($"held-out perplexity: before {perplexityBefore.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, " +
-                              $"after {perplexityAfter.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({perplexityAfter.Protocol})");
+        if (perplexityBefore is not null && perplexityAfter is not null && !json) Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
         return 0;
     }
 

@@ -59,8 +59,7 @@ static partial class PruneCommand
             return 0;
         }
         StructuredReport(shown, unit, output, json: false, null, null);
-        string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-        Console.WriteLine($"held-out perplexity: before {F(before.Perplexity)}, after {F(after.Perplexity)} ({after.Protocol})");
+        Console.WriteLine(PerplexityChange(before, after));
         return 0;
     }
 

@@ -175,12 +175,14 @@ static partial class PruneCommand
         if (before is not null && after is not null)
             Console.WriteLine(AccuracyChange(before, after));
         if (perplexityBefore is not null && perplexityAfter is not null)
-            Console.WriteLine($"held-out perplexity: before {perplexityBefore.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, " +
-                              $"after {perplexityAfter.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({perplexityAfter.Protocol})");
+            Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
     }
 
     static string AccuracyChange(ClassificationMetrics before, ClassificationMetrics after) =>
         $"top-1 accuracy: before {Percent(before.Top1)}, after {Percent(after.Top1)} ({((after.Top1 - before.Top1) * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} points)";
+
+    static string PerplexityChange(PerplexityResult before, PerplexityResult after) =>
+        $"held-out perplexity: before {before.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, after {after.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({after.Protocol})";
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
