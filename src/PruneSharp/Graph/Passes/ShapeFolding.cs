@@ -13,23 +13,31 @@ namespace PruneSharp.Graph.Passes;
 /// (copy the input's dimension); one remaining entry that varies becomes -1. A fold is applied only when the new shape
 /// gives exactly the original shape in both runs, and only for graphs whose inputs are all float with the batch as
 /// their one unknown (first) dimension. Slice bounds computed from shapes (exporters' <c>chunk</c>) become constants
-/// when both runs computed the same values. Nodes left without readers by a fold are removed.
+/// when both runs computed the same values, and so does shape arithmetic that the model's values read (a scale
+/// computed from a width). Nodes left without readers by a fold are removed.
 /// </para>
 /// </summary>
 public static class ShapeFolding
 {
-    const long FirstBatch = 2, SecondBatch = 3;
+    const long FirstBatch = 2, SecondBatch = 3, MaxFoldedValues = 16;
 
-    /// <summary>Folds what it can prove in <paramref name="graph"/>, in place, and returns how many reshapes were folded.</summary>
+    /// <summary>Folds what it can prove in <paramref name="graph"/>, in place, and returns how many values were folded.</summary>
     public static int Apply(Graph graph, OpRegistry? registry = null)
     {
-        var candidates = graph.Nodes.Where(n => n.OpType == "Reshape" && n.Inputs.Count == 2 && IsShapeComputation(graph, n.Inputs[1])).ToList();
+        var origins = Origins(graph);
+        bool shapeOnly(string value) => origins(value) is { FromShapes: true };
+        var candidates = graph.Nodes.Where(n => n.OpType == "Reshape" && n.Inputs.Count == 2 && shapeOnly(n.Inputs[1])).ToList();
         var bounds = graph.Opset < 10 ? new List<(Node Node, int Index)>() : graph.Nodes.Where(n => n.OpType == "Slice")
             .SelectMany(n => Enumerable.Range(1, n.Inputs.Count - 1).Select(i => (Node: n, Index: i)))
-            .Where(b => b.Node.Inputs[b.Index].Length > 0 && IsShapeComputation(graph, b.Node.Inputs[b.Index])).ToList();
-        if (candidates.Count + bounds.Count == 0 || !BatchOnlyInputs(graph)) return 0;
+            .Where(b => b.Node.Inputs[b.Index].Length > 0 && shapeOnly(b.Node.Inputs[b.Index])).ToList();
+        // Shape arithmetic that flows into the model's values (an attention scale (C / heads)^-½ computed from a width);
+        // never a computation that reads a weight (folding it would freeze the weight).
+        var mixed = graph.Nodes.Where(n => n.OpType is not ("Reshape" or "Slice") && n.Outputs.Count > 0 && n.Outputs[0].Length > 0 && !shapeOnly(n.Outputs[0]))
+            .SelectMany(n => Enumerable.Range(0, n.Inputs.Count).Select(i => (Node: n, Index: i)))
+            .Where(m => m.Node.Inputs[m.Index].Length > 0 && origins(m.Node.Inputs[m.Index]) is { FromShapes: true, ReadsShape: true, ReadsWeight: false }).ToList();
+        if (candidates.Count + bounds.Count + mixed.Count == 0 || !BatchOnlyInputs(graph)) return 0;
 
-        var capture = candidates.SelectMany(n => n.Inputs).Concat(bounds.Select(b => b.Node.Inputs[b.Index])).Distinct().ToList();
+        var capture = candidates.SelectMany(n => n.Inputs).Concat(bounds.Concat(mixed).Select(b => b.Node.Inputs[b.Index])).Distinct().ToList();
         var first = Capture(graph, registry, FirstBatch, capture);
         var second = Capture(graph, registry, SecondBatch, capture);
         if (first == null || second == null) return 0;
@@ -47,38 +55,74 @@ public static class ShapeFolding
             reshape.Inputs[1] = name;
             folded++;
         }
-        // Slice bounds (e.g. the halves of a channel split): folded where both runs computed the same values.
-        foreach (var (slice, index) in bounds)
+        // Slice bounds (e.g. the halves of a channel split) and shape arithmetic read by the model's values: folded
+        // where both runs computed the same values.
+        foreach (var (node, index) in bounds.Concat(mixed))
         {
-            Tensor a = first[slice.Inputs[index]], b = second[slice.Inputs[index]];
-            if (a.dtype != ScalarType.Int64 || !a.shape.SequenceEqual(b.shape) || !a.equal(b).all().item<bool>()) continue;
-            string name = $"{slice.Name}.folded_{index}";
-            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{slice.Name}.folded_{index}_{k}";
+            Tensor a = first[node.Inputs[index]], b = second[node.Inputs[index]];
+            // Arithmetic read by values: only a few numbers (a scale), not tensors such as attention masks built from
+            // shapes, which would become weights.
+            if ((node.OpType == "Slice" ? a.dtype != ScalarType.Int64 : a.numel() > MaxFoldedValues)
+                || a.dtype != b.dtype || !a.shape.SequenceEqual(b.shape) || !a.equal(b).all().item<bool>()) continue;
+            string name = $"{node.Name}.folded_{index}";
+            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{node.Name}.folded_{index}_{k}";
             graph.Initializers[name] = a.clone();
-            slice.Inputs[index] = name;
+            node.Inputs[index] = name;
             folded++;
         }
         if (folded > 0) RemoveNewlyUnread(graph, deadBefore);
         return folded;
     }
 
-    /// <summary>True if <paramref name="value"/> is computed only from constants and the shapes (not contents) of values.</summary>
-    static bool IsShapeComputation(Graph graph, string value)
+    /// <summary>What a computed value is made of: only constants and shapes, whether a shape is among them, whether a weight is.</summary>
+    readonly record struct Origin(bool FromShapes, bool ReadsShape, bool ReadsWeight);
+
+    /// <summary>
+    /// Classifies computed values, memoised over the graph as it is now: whether a value is computed only from
+    /// constants and the shapes (not contents) of values, whether it reads a shape at all, and whether it reads a
+    /// weight (a floating-point initializer of more than one element). Constants and graph inputs are not computed.
+    /// </summary>
+    static Func<string, Origin?> Origins(Graph graph)
     {
         var producers = new Dictionary<string, Node>();
         foreach (var node in graph.Nodes) foreach (string output in node.Outputs) producers[output] = node;
-        if (graph.Initializers.ContainsKey(value) || !producers.ContainsKey(value)) return false; // already constant, or a graph input
-        var pending = new Stack<string>(new[] { value });
-        var seen = new HashSet<string>();
-        while (pending.TryPop(out string? current))
+        var known = new Dictionary<string, Origin>();
+        Origin Leaf(string value) =>
+            value.Length == 0 ? new Origin(true, false, false)
+            : graph.Initializers.TryGetValue(value, out var constant) ? new Origin(true, false, constant.is_floating_point() && constant.numel() > 1)
+            : known[value];
+        bool Decided(string value) => value.Length == 0 || graph.Initializers.ContainsKey(value) || known.ContainsKey(value);
+        void Decide(string value)
         {
-            if (current.Length == 0 || !seen.Add(current) || graph.Initializers.ContainsKey(current)) continue;
-            if (!producers.TryGetValue(current, out var node)) return false; // a graph input's contents
-            if (node.OpType == "Shape") continue;
-            if (node.OpType is "RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial") return false;
-            foreach (string input in node.Inputs) pending.Push(input);
+            // Depth-first over producers with an explicit stack (graphs can be thousands of nodes deep): a value is
+            // decided once all the inputs of its producer are.
+            var pending = new Stack<string>(new[] { value });
+            var visiting = new HashSet<string>();
+            while (pending.TryPeek(out string? current))
+            {
+                if (Decided(current)) { pending.Pop(); continue; }
+                if (!producers.TryGetValue(current, out var node)) { known[current] = new Origin(false, false, false); pending.Pop(); continue; } // a graph input's contents
+                if (node.OpType == "Shape") { known[current] = new Origin(true, true, false); pending.Pop(); continue; }
+                if (node.OpType is "RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Multinomial")
+                {
+                    known[current] = new Origin(false, false, false);
+                    pending.Pop();
+                    continue;
+                }
+                var undecided = node.Inputs.Where(i => !Decided(i)).ToList();
+                if (undecided.Count > 0 && visiting.Add(current)) { foreach (string input in undecided) pending.Push(input); continue; }
+                foreach (string input in undecided) known[input] = new Origin(false, false, false); // only on a cycle (an invalid graph): never folded
+                var inputs = node.Inputs.Select(Leaf).ToList();
+                known[current] = new Origin(inputs.All(o => o.FromShapes), inputs.Any(o => o.ReadsShape), inputs.Any(o => o.ReadsWeight));
+                pending.Pop();
+            }
         }
-        return true;
+        return value =>
+        {
+            if (graph.Initializers.ContainsKey(value) || !producers.ContainsKey(value)) return null;
+            Decide(value);
+            return known[value];
+        };
     }
 
     static bool BatchOnlyInputs(Graph graph) =>

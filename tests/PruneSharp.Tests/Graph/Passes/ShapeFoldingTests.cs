@@ -87,6 +87,43 @@ public class ShapeFoldingTests
         }
     }
 
+    /// <summary>
+    /// An attention-style scale computed from the width, y = x · C^-½ (Shape → Gather → Cast → Pow), next to a term
+    /// computed from a weight and the width (w · C), which must stay.
+    /// </summary>
+    static PruneSharp.Graph.Graph ScaledByWidth()
+    {
+        var g = new PruneSharp.Graph.Graph { Name = "scale", Opset = 17 };
+        g.Inputs.Add(new ValueInfo("x", DataType.Float, new[] { Dim.Named("batch"), (Dim)6 }));
+        g.Outputs.Add(new ValueInfo("y", DataType.Float, new[] { Dim.Named("batch"), (Dim)6 }));
+        g.Initializers["one"] = tensor(1L);
+        g.Initializers["exponent"] = tensor(-0.5f);
+        g.Initializers["w"] = tensor(new[] { 1f, 2f, 3f, 4f, 5f, 6f });
+        g.Nodes.Add(new Node("shape", "Shape", new[] { "x" }, new[] { "s" }));
+        g.Nodes.Add(new Node("width", "Gather", new[] { "s", "one" }, new[] { "c" }, new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(0) }));
+        g.Nodes.Add(new Node("cast", "Cast", new[] { "c" }, new[] { "cf" }, new Dictionary<string, AttributeValue> { ["to"] = AttributeValue.FromInt((long)DataType.Float) }));
+        g.Nodes.Add(new Node("pow", "Pow", new[] { "cf", "exponent" }, new[] { "scale" }));
+        g.Nodes.Add(new Node("weighted", "Mul", new[] { "w", "cf" }, new[] { "wc" }));
+        g.Nodes.Add(new Node("mul", "Mul", new[] { "x", "scale" }, new[] { "xs" }));
+        g.Nodes.Add(new Node("add", "Add", new[] { "xs", "wc" }, new[] { "y" }));
+        return g;
+    }
+
+    [RequiresOpsFact("Shape", "Gather", "Cast", "Pow")]
+    public void A_scale_computed_from_the_width_becomes_a_constant_but_arithmetic_with_a_weight_stays()
+    {
+        var graph = ScaledByWidth();
+        var x = randn(new long[] { 3, 6 }, generator: new Generator(1));
+        using var original = new GraphModule(ScaledByWidth());
+        Assert.Equal(1, ShapeFolding.Apply(graph));
+        var mul = graph.Nodes.Single(n => n.Name == "mul");
+        Assert.Equal(1 / MathF.Sqrt(6), graph.Initializers[mul.Inputs[1]].item<float>(), 6);
+        Assert.DoesNotContain(graph.Nodes, n => n.Name == "pow");
+        Assert.Contains(graph.Nodes, n => n.Name == "weighted" && n.Inputs[1] == "cf"); // w · C reads a weight: not folded
+        using var folded = new GraphModule(graph);
+        using (no_grad()) Assert.True(folded.call(x).allclose(original.call(x)));
+    }
+
     [RequiresOpsFact("Shape", "Gather", "Unsqueeze", "Concat")]
     public void A_shape_that_depends_on_values_is_left_alone()
     {
