@@ -1,9 +1,12 @@
 using System.Runtime.InteropServices;
 using PruneSharp.Engine;
+using PruneSharp.Tests.Support;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Tests.Engine;
 
+// mallopt changes the C heap's settings for the whole process: not while other tests allocate.
+[Collection(SerialCollection.Name)]
 public class TorchEngineTests
 {
     [Fact]
