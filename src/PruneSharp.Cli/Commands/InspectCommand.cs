@@ -49,9 +49,6 @@ static class InspectCommand
             blocks.ToDictionary(b => b.Add, b => b.Weights.Where(module.IsParameter).Sum(w => weights[w].numel())));
     }
 
-    static string Producers(IReadOnlyList<string> producers) =>
-        string.Join(", ", producers.Take(3)) + (producers.Count > 3 ? $" (+{producers.Count - 3})" : "");
-
     static void PrintUnits(StructuralUnits units)
     {
         Console.WriteLine();
@@ -59,12 +56,12 @@ static class InspectCommand
         if (groups.Count == 0) Console.WriteLine("channel groups: none that can be removed");
         else Table.Write(Console.Out, new[] { "channel group (producers)", "channels", "weight slices", "exact" }, groups.Select(g => (IReadOnlyList<string>)new[]
         {
-            Producers(g.Producers), g.Size.ToString(CultureInfo.InvariantCulture), g.Members.Count.ToString(CultureInfo.InvariantCulture), g.IsExact ? "yes" : "no",
+            Table.Names(g.Producers), g.Size.ToString(CultureInfo.InvariantCulture), g.Members.Count.ToString(CultureInfo.InvariantCulture), g.IsExact ? "yes" : "no",
         }));
         if (groups.FirstOrDefault(g => !g.IsExact) is { } inexact)
             Console.WriteLine($"not exact: {inexact.Approximations[0]}; prune --approximate removes such channels too");
         foreach (var blocked in units.Channels.Blocked)
-            Console.WriteLine($"left out: {blocked.Size} channels of {Producers(blocked.Producers)}: {blocked.Reasons[0]}" +
+            Console.WriteLine($"left out: {blocked.Size} channels of {Table.Names(blocked.Producers)}: {blocked.Reasons[0]}" +
                               (blocked.Reasons.Count > 1 ? $" (and {blocked.Reasons.Count - 1} more reasons: --json lists them)" : ""));
         Console.WriteLine();
         if (units.Attention.Count == 0) Console.WriteLine("attention heads: none that can be removed");

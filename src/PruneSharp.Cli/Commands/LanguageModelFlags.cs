@@ -37,6 +37,16 @@ sealed class LanguageModelFlags
         return TextCorpus.Load(path, ReadTokenizer(parse.GetValue(Tokenizer)!), heldOut);
     }
 
+    /// <summary>The corpus in <paramref name="path"/>, the context length, and the training part cut into sequences of that length (at least one).</summary>
+    public (TextCorpus Corpus, int Context, TokenSequences Train) TrainingText(ParseResult parse, string path)
+    {
+        var corpus = Corpus(parse, path);
+        int context = ContextLength(parse);
+        var train = corpus.TrainSequences(context);
+        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of --context {context}");
+        return (corpus, context, train);
+    }
+
     /// <summary>The context length, checked.</summary>
     public int ContextLength(ParseResult parse)
     {

@@ -38,11 +38,10 @@ static partial class PruneCommand
         // Images: scored on training images, accuracy on the test split. Text: scored on training sequences, perplexity
         // on the held-out end of the text.
         bool text = dataSpec is not null && LanguageModelFlags.IsText(dataSpec);
-        var corpus = text ? o.Text.Corpus(parse, dataSpec!) : null;
-        int context = o.Text.ContextLength(parse);
+        var (corpus, context, sequences) = text ? o.Text.TrainingText(parse, dataSpec!) : default;
         var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
-        IDataset? train = corpus is not null ? corpus.TrainSequences(context) : images;
-        if (train is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example (for text: no sequence of --context {context})");
+        if (images is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example");
+        IDataset? train = text ? sequences : images;
         var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
@@ -64,7 +63,6 @@ static partial class PruneCommand
         OnnxFile.Save(pruned, output);
         var weights = model.Weights();
         BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter);
-        if (perplexityBefore is not null && perplexityAfter is not null && !json) Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
         return 0;
     }
 
@@ -99,5 +97,6 @@ static partial class PruneCommand
         Console.WriteLine($"saved {output}");
         Console.WriteLine($"residual blocks removed: {result.Blocks.Count(b => b.Removed)} of {result.Blocks.Count} removable");
         PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
+        if (perplexityBefore is not null && perplexityAfter is not null) Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
     }
 }

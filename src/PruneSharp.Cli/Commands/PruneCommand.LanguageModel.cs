@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
@@ -23,10 +22,7 @@ static partial class PruneCommand
         IGroupImportance importance, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json)
     {
         if (parse.GetValue(o.Calibration) > 0) throw new ArgumentException("--calibration (least-squares reconstruction) needs image data");
-        var corpus = o.Text.Corpus(parse, dataSpec);
-        int context = o.Text.ContextLength(parse);
-        var train = corpus.TrainSequences(context);
-        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of --context {context}");
+        var (corpus, context, train) = o.Text.TrainingText(parse, dataSpec);
         using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed), foldShapes: true);
         var sample = train.GetBatch(new[] { 0 }).Inputs;
         PerplexityResult Measure(GraphModule m) => Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
@@ -71,10 +67,7 @@ static partial class PruneCommand
     static int UnstructuredLanguageModel(ParseResult parse, LanguageModelFlags text, string modelSpec, string dataSpec, Func<GraphModule, Pruner> makePruner,
         double sparsity, int rounds, int epochs, TrainingFlags flags, string output, bool json)
     {
-        var corpus = text.Corpus(parse, dataSpec);
-        int context = text.ContextLength(parse);
-        var train = corpus.TrainSequences(context);
-        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of --context {context}");
+        var (corpus, context, train) = text.TrainingText(parse, dataSpec);
         using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed));
         var sample = train.GetBatch(new[] { 0 }).Inputs;
         var dense = MacCounter.Measure(model, new[] { sample });

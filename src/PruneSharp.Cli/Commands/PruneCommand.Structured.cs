@@ -37,10 +37,7 @@ static partial class PruneCommand
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json)
     {
-        if (kind == "block")
-        {
-            return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
-        }
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
@@ -197,7 +194,7 @@ static partial class PruneCommand
         }
         var rows = result.Groups.Select(g => (IReadOnlyList<string>)new[]
         {
-            string.Join(", ", g.Producers.Take(3)) + (g.Producers.Count > 3 ? $" (+{g.Producers.Count - 3})" : ""),
+            Table.Names(g.Producers),
             g.Before.ToString(CultureInfo.InvariantCulture), g.After.ToString(CultureInfo.InvariantCulture), g.Approximations.Count == 0 ? "yes" : "no",
         });
         Table.Write(Console.Out, new[] { unit == PruningUnit.Head ? "attention heads (q, k, v projections)" : "channel group (producers)", "before", "after", "exact" }, rows);

@@ -15,6 +15,10 @@ static class Table
     /// <summary>A shape as 1x3x224x224 (a scalar as "scalar").</summary>
     public static string Shape(IEnumerable<long> shape) => shape.Any() ? string.Join("x", shape) : "scalar";
 
+    /// <summary>The first three names, and how many more there are: "a, b, c (+2)".</summary>
+    public static string Names(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(3)) + (names.Count > 3 ? $" (+{names.Count - 3})" : "");
+
     /// <summary>Writes left-aligned columns separated by two spaces.</summary>
     public static void Write(TextWriter output, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
     {

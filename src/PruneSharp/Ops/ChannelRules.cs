@@ -66,6 +66,18 @@ public static class ChannelRules
         else PassThrough(flow);
     }
 
+    /// <summary>
+    /// The output of this node carries, on <paramref name="outputAxis"/>, a new space of channels: the positions along
+    /// <paramref name="axis"/> of <paramref name="weight"/>, which produce them (an embedding table's columns, a class
+    /// token's entries).
+    /// </summary>
+    public static void WeightChannels(ChannelFlow flow, string weight, int axis, long count, int outputAxis)
+    {
+        var channels = flow.NewSpace((int)count);
+        flow.Member(weight, axis, channels, WeightRole.Produces);
+        flow.SetOutput(0, outputAxis, channels);
+    }
+
     /// <summary>Each label repeated <paramref name="block"/> times: channel c of [C, H, W] covers positions c·H·W … (c+1)·H·W−1 after flattening.</summary>
     public static ChannelLabel[] Blocks(ChannelLabel[] labels, long block)
     {

@@ -44,13 +44,18 @@ public static class ShapeFolding
 
         var deadBefore = Unread(graph);
         int folded = 0;
+        string Fresh(string name)
+        {
+            string fresh = name;
+            for (int k = 1; graph.Initializers.ContainsKey(fresh); k++) fresh = $"{name}_{k}";
+            return fresh;
+        }
         foreach (var reshape in candidates)
         {
             if (reshape.GetInt("allowzero", 0) != 0) continue;
             long[]? shape = Fold(first[reshape.Inputs[0]].shape, first[reshape.Inputs[1]], second[reshape.Inputs[0]].shape, second[reshape.Inputs[1]]);
             if (shape == null) continue;
-            string name = $"{reshape.Name}.folded_shape";
-            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{reshape.Name}.folded_shape_{k}";
+            string name = Fresh($"{reshape.Name}.folded_shape");
             graph.Initializers[name] = tensor(shape);
             reshape.Inputs[1] = name;
             folded++;
@@ -64,8 +69,7 @@ public static class ShapeFolding
             // shapes, which would become weights.
             if ((node.OpType == "Slice" ? a.dtype != ScalarType.Int64 : a.numel() > MaxFoldedValues)
                 || a.dtype != b.dtype || !a.shape.SequenceEqual(b.shape) || !a.equal(b).all().item<bool>()) continue;
-            string name = $"{node.Name}.folded_{index}";
-            for (int k = 1; graph.Initializers.ContainsKey(name); k++) name = $"{node.Name}.folded_{index}_{k}";
+            string name = Fresh($"{node.Name}.folded_{index}");
             graph.Initializers[name] = a.clone();
             node.Inputs[index] = name;
             folded++;

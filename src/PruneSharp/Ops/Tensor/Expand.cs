@@ -50,11 +50,7 @@ public sealed class Expand : OpFamily
             return;
         }
         if (flow.IsWeight(node.Inputs[0]) && input.Length > 0 && input[^1] > 1 && input[..^1].All(d => d == 1))
-        {
-            var entries = flow.NewSpace((int)input[^1]);
-            flow.Member(node.Inputs[0], input.Length - 1, entries, WeightRole.Produces);
-            flow.SetOutput(0, output.Length - 1, entries);
-        }
+            ChannelRules.WeightChannels(flow, node.Inputs[0], input.Length - 1, input[^1], output.Length - 1);
     }
 
     /// <inheritdoc />

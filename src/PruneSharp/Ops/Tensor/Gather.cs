@@ -50,11 +50,7 @@ public sealed class Gather : OpFamily
             return;
         }
         if (axis == 0 && data.Length == 2 && flow.IsWeight(node.Inputs[0]))
-        {
-            var columns = flow.NewSpace((int)data[1]);
-            flow.Member(node.Inputs[0], 1, columns, WeightRole.Produces);
-            flow.SetOutput(0, indices.Length, columns);
-        }
+            ChannelRules.WeightChannels(flow, node.Inputs[0], 1, data[1], indices.Length);
     }
 
     /// <inheritdoc />
@@ -66,9 +62,19 @@ public sealed class Gather : OpFamily
         long axis = node.GetInt("axis", 0);
         if (axis < 0) axis += data.Length;
         if (survivors.Axis != axis || Picks(context.Constant(node.Inputs[1]), data[axis]) is not { } picks) return node;
+        return OfSurvivors(node, picks, survivors, context);
+    }
+
+    /// <summary>
+    /// A Gather, in place of <paramref name="node"/> (same name, data and outputs), that takes along the channel axis
+    /// the channels at <paramref name="picks"/> of the original input which survive, at their positions in the pruned one.
+    /// </summary>
+    internal static Node OfSurvivors(Node node, int[] picks, ValueSurvivors survivors, RewireContext context)
+    {
         long[] kept = picks.Where(p => survivors.Kept[p]).Select(p => (long)survivors.CountIn(0, p)).ToArray();
         string indices = context.AddConstant($"{node.Name}.indices", tensor(kept));
-        return new Node(node.Name, node.OpType, new[] { node.Inputs[0], indices }, node.Outputs, node.Attributes, node.Domain);
+        return new Node(node.Name, "Gather", new[] { node.Inputs[0], indices }, node.Outputs,
+            new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(survivors.Axis) }, node.Domain);
     }
 
     /// <summary>Constant one-dimensional indices into a dimension of size <paramref name="n"/>, made non-negative; null otherwise.</summary>

@@ -34,11 +34,7 @@ public sealed class Slice : OpFamily
             // columns are C channels.
             if (flow.IsWeight(node.Inputs[0]) && flow.Shape(node.Inputs[0]) is { Length: 2 } table
                 && SlicedAxes(node, flow) is { } sliced && !sliced.Contains(1))
-            {
-                var columns = flow.NewSpace((int)table[1]);
-                flow.Member(node.Inputs[0], 1, columns, WeightRole.Produces);
-                flow.SetOutput(0, 1, columns);
-            }
+                ChannelRules.WeightChannels(flow, node.Inputs[0], 1, table[1], 1);
             return;
         }
         var input = flow.Shape(node.Inputs[0])!;
@@ -79,13 +75,7 @@ public sealed class Slice : OpFamily
         int at = Array.IndexOf(bounds.Axes, (long)survivors.Axis);
         if (at < 0) return node;
         if (bounds.Steps[at] != 1)
-        {
-            long[] kept = Positions(bounds.Starts[at], bounds.Ends[at], bounds.Steps[at], input[survivors.Axis])
-                .Where(p => survivors.Kept[p]).Select(p => (long)survivors.CountIn(0, p)).ToArray();
-            string indices = context.AddConstant($"{node.Name}.indices", tensor(kept));
-            return new Node(node.Name, "Gather", new[] { node.Inputs[0], indices }, node.Outputs,
-                new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(survivors.Axis) }, node.Domain);
-        }
+            return Gather.OfSurvivors(node, Positions(bounds.Starts[at], bounds.Ends[at], bounds.Steps[at], input[survivors.Axis]), survivors, context);
         var (start, end) = Clamped(bounds.Starts[at], bounds.Ends[at], input[survivors.Axis]);
         long[] starts = bounds.Starts.ToArray(), ends = bounds.Ends.ToArray();
         starts[at] = survivors.CountIn(0, start);
