@@ -15,5 +15,6 @@ if (chosen == null)
 }
 PruneSharp.Engine.TorchEngine.EnsureLoaded();
 // As the CLI does; scripts that time a peer give it the same allocator settings (MALLOC_* variables).
+// PRUNESHARP_RELEASE_MEMORY=1 measures without it (docs/benchmarks.md).
 if (Environment.GetEnvironmentVariable("PRUNESHARP_RELEASE_MEMORY") != "1") PruneSharp.Engine.TorchEngine.RetainFreedMemory();
 return chosen.Run(args[1..]);

@@ -39,10 +39,10 @@ public static class TorchEngine
     /// Makes the C heap keep memory that tensors free instead of handing it back to the operating system, so that the
     /// next tensor of a similar size reuses pages already mapped. libtorch's CPU allocator takes every activation from
     /// malloc; with glibc's defaults large blocks are unmapped when freed and trimmed off the heap top, and each forward
-    /// pass then pays first-touch page faults for all its activations again (on this project's VMs a MobileNetV2
-    /// forward pass takes 50–100 ms that way against 15 ms with the memory kept). The price is that the process keeps
-    /// its peak heap size until it exits, which suits one-shot commands and benchmarks; a long-running host decides
-    /// for itself. Sets glibc's <c>M_MMAP_THRESHOLD</c> (32 MiB, its largest), <c>M_TRIM_THRESHOLD</c> and
+    /// pass then pays first-touch page faults for all its activations again (on this project's VMs a ResNet-18
+    /// forward+backward pass at batch 1 took 0.09 s that way against 0.07 s with the memory kept; docs/benchmarks.md).
+    /// The price is that the process keeps its peak heap size until it exits, which suits one-shot commands and
+    /// benchmarks; a long-running host decides for itself. Sets glibc's <c>M_MMAP_THRESHOLD</c> (32 MiB, its largest), <c>M_TRIM_THRESHOLD</c> and
     /// <c>M_TOP_PAD</c>; elsewhere (another C library or OS) nothing changes. Returns whether the settings took.
     /// </summary>
     public static bool RetainFreedMemory()
