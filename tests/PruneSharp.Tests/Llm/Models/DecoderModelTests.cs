@@ -115,7 +115,7 @@ public class DecoderModelTests
     [Fact]
     public void Gpt2_conv1d_weights_are_presented_out_by_in_and_given_back_in_by_out()
     {
-        var checkpoint = TinyCheckpoint.Gpt2(new() { ["n_inner"] = 40, ["activation_function"] = "gelu_new" }, "transformer.", width: 8);
+        var checkpoint = TinyCheckpoint.Gpt2(new() { ["n_embd"] = 8, ["n_inner"] = 40, ["activation_function"] = "gelu_new" }, "transformer.");
         using var model = checkpoint.CreateModel();
         using var layer = model.LoadLayer(0);
         var fc = layer.Linears.Single(s => s.Name == "mlp.c_fc");
@@ -179,6 +179,36 @@ public class DecoderModelTests
         Assert.Equal(expected, model.ParameterCount);
         Assert.StartsWith($"{checkpoint.Config.ModelType}: 2 layers, width 16, 4 heads of", model.Description);
         Assert.Contains($"vocabulary {TinyCheckpoint.Vocabulary}", model.Description);
+    }
+
+    /// <summary>Full-size configs over shape-only (meta) tensors: the counts transformers' num_parameters() reports.</summary>
+    public static TheoryData<string, long> PublishedModels => new()
+    {
+        { "gpt2", 124_439_808 },
+        { "opt-125m", 125_239_296 },
+        { "llama-2-7b", 6_738_415_616 },
+        { "mistral-7b", 7_241_732_096 },
+        { "qwen2-0.5b", 494_032_768 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PublishedModels))]
+    public void Parameter_counts_of_full_size_configs_match_the_published_ones(string name, long expected)
+    {
+        var checkpoint = name switch
+        {
+            "gpt2" => TinyCheckpoint.Gpt2(new() { ["vocab_size"] = 50257, ["n_embd"] = 768, ["n_layer"] = 12, ["n_head"] = 12, ["n_positions"] = 1024 }, "", shapesOnly: true),
+            "opt-125m" => TinyCheckpoint.Opt(new() { ["vocab_size"] = 50272, ["hidden_size"] = 768, ["ffn_dim"] = 3072, ["num_hidden_layers"] = 12,
+                ["num_attention_heads"] = 12, ["max_position_embeddings"] = 2048, ["word_embed_proj_dim"] = 768 }, "decoder.", shapesOnly: true),
+            "llama-2-7b" => TinyCheckpoint.Llama(new() { ["model_type"] = "llama", ["vocab_size"] = 32000, ["hidden_size"] = 4096, ["intermediate_size"] = 11008,
+                ["num_hidden_layers"] = 32, ["num_attention_heads"] = 32, ["num_key_value_heads"] = 32 }, untied: true, shapesOnly: true),
+            "mistral-7b" => TinyCheckpoint.Llama(new() { ["model_type"] = "mistral", ["vocab_size"] = 32000, ["hidden_size"] = 4096, ["intermediate_size"] = 14336,
+                ["num_hidden_layers"] = 32, ["num_attention_heads"] = 32, ["num_key_value_heads"] = 8, ["sliding_window"] = 4096 }, untied: true, shapesOnly: true),
+            _ => TinyCheckpoint.Llama(new() { ["model_type"] = "qwen2", ["vocab_size"] = 151936, ["hidden_size"] = 896, ["intermediate_size"] = 4864,
+                ["num_hidden_layers"] = 24, ["num_attention_heads"] = 14, ["num_key_value_heads"] = 2, ["tie_word_embeddings"] = true }, shapesOnly: true),
+        };
+        using var model = checkpoint.CreateModel();
+        Assert.Equal(expected, model.ParameterCount);
     }
 
     [Fact]

@@ -28,38 +28,40 @@ sealed class TinyCheckpoint
             ["activation_function"] = "gelu", ["n_inner"] = 24, ["tie_word_embeddings"] = false,
             ["scale_attn_by_inverse_layer_idx"] = true, ["reorder_and_upcast_attn"] = true,
         }, "", untied: true),
-        "llama" => Llama("llama", new JsonObject
+        "llama" => Llama(new JsonObject
         {
-            ["num_key_value_heads"] = 2, ["head_dim"] = 8, ["rope_theta"] = 50.0, ["attention_bias"] = true, ["mlp_bias"] = true,
-            ["tie_word_embeddings"] = false, ["rope_scaling"] = null,
-        }, qkvBias: true, outputBias: true, mlpBias: true, untied: true),
-        "llama-mha-tied-no-prefix" => Llama("llama", new JsonObject { ["rope_theta"] = 10000.0, ["tie_word_embeddings"] = true }, prefix: ""),
-        "mistral-window" => Llama("mistral", new JsonObject
+            ["model_type"] = "llama", ["num_key_value_heads"] = 2, ["head_dim"] = 8, ["rope_theta"] = 50.0, ["attention_bias"] = true,
+            ["mlp_bias"] = true, ["tie_word_embeddings"] = false, ["rope_scaling"] = null,
+        }, untied: true),
+        "llama-mha-tied-no-prefix" => Llama(new JsonObject { ["model_type"] = "llama", ["rope_theta"] = 10000.0, ["tie_word_embeddings"] = true }, prefix: ""),
+        "mistral-window" => Llama(new JsonObject
         {
-            ["num_key_value_heads"] = 1, ["sliding_window"] = 3,
+            ["model_type"] = "mistral", ["num_key_value_heads"] = 1, ["sliding_window"] = 3,
             ["rope_parameters"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 100.0 },
         }, untied: true),
-        "qwen2" => Llama("qwen2", new JsonObject
+        "qwen2" => Llama(new JsonObject
         {
-            ["num_key_value_heads"] = 2, ["tie_word_embeddings"] = true, ["use_sliding_window"] = false, ["sliding_window"] = 2,
-        }, qkvBias: true),
-        "opt" => Opt("model.decoder."),
-        "opt-original-names" => Opt("decoder."),
+            ["model_type"] = "qwen2", ["num_key_value_heads"] = 2, ["tie_word_embeddings"] = true, ["use_sliding_window"] = false, ["sliding_window"] = 2,
+        }),
+        "opt" => Opt(new JsonObject(), "model.decoder."),
+        "opt-original-names" => Opt(new JsonObject(), "decoder."),
         _ => throw new ArgumentException(name),
     };
 
-    public static TinyCheckpoint Gpt2(JsonObject extra, string prefix, bool untied = false, long width = 16, long positions = 12, int seed = 1)
+    /// <summary>A GPT-2 checkpoint: tiny sizes unless <paramref name="extra"/> overrides them; with <paramref name="shapesOnly"/>, meta tensors (shapes, no data).</summary>
+    public static TinyCheckpoint Gpt2(JsonObject extra, string prefix, bool untied = false, bool shapesOnly = false, int seed = 1)
     {
         var json = Merge(new JsonObject
         {
-            ["model_type"] = "gpt2", ["vocab_size"] = Vocabulary, ["n_embd"] = width, ["n_layer"] = 2, ["n_head"] = 4,
-            ["n_positions"] = positions, ["layer_norm_epsilon"] = 1e-5, ["torch_dtype"] = "float32",
+            ["model_type"] = "gpt2", ["vocab_size"] = Vocabulary, ["n_embd"] = 16, ["n_layer"] = 2, ["n_head"] = 4,
+            ["n_positions"] = 12, ["layer_norm_epsilon"] = 1e-5, ["torch_dtype"] = "float32",
         }, extra);
+        long vocabulary = ConfigNumbers.Long(json["vocab_size"]), width = ConfigNumbers.Long(json["n_embd"]), positions = ConfigNumbers.Long(json["n_positions"]);
         long inner = ConfigNumbers.OptionalLong(json["n_inner"]) ?? 4 * width;
-        var w = new Weights(seed);
-        w.Matrix($"{prefix}wte.weight", Vocabulary, width);
+        var w = new Weights(seed, shapesOnly);
+        w.Matrix($"{prefix}wte.weight", vocabulary, width);
         w.Matrix($"{prefix}wpe.weight", positions, width);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < ConfigNumbers.Long(json["n_layer"]); i++)
         {
             string p = $"{prefix}h.{i}.";
             w.Norm($"{p}ln_1", width, bias: true);
@@ -68,58 +70,61 @@ sealed class TinyCheckpoint
             w.Norm($"{p}ln_2", width, bias: true);
             w.Matrix($"{p}mlp.c_fc.weight", width, inner).Vector($"{p}mlp.c_fc.bias", inner);
             w.Matrix($"{p}mlp.c_proj.weight", inner, width).Vector($"{p}mlp.c_proj.bias", width);
-            w.Tensors[$"{p}attn.bias"] = ones(1, 1, positions, positions).tril();   // the causal-mask buffer old checkpoints carry
+            w.Buffer($"{p}attn.bias", 1, 1, positions, positions);   // the causal-mask buffer old checkpoints carry
         }
         w.Norm($"{prefix}ln_f", width, bias: true);
-        if (untied) w.Matrix("lm_head.weight", Vocabulary, width);
+        if (untied) w.Matrix("lm_head.weight", vocabulary, width);
         return new TinyCheckpoint { Json = json, Tensors = w.Tensors };
     }
 
-    public static TinyCheckpoint Llama(string modelType, JsonObject extra, bool qkvBias = false, bool outputBias = false, bool mlpBias = false,
-        bool untied = false, string prefix = "model.", int layers = 2, int seed = 2)
+    /// <summary>A Llama, Mistral or Qwen2 checkpoint (by <c>model_type</c> in <paramref name="extra"/>); biases as each family has them.</summary>
+    public static TinyCheckpoint Llama(JsonObject extra, bool untied = false, string prefix = "model.", bool shapesOnly = false, int seed = 2)
     {
-        const long width = 16, inner = 24;
         var json = Merge(new JsonObject
         {
-            ["model_type"] = modelType, ["vocab_size"] = Vocabulary, ["hidden_size"] = width, ["intermediate_size"] = inner,
-            ["num_hidden_layers"] = layers, ["num_attention_heads"] = 4, ["rms_norm_eps"] = 1e-6, ["hidden_act"] = "silu",
-            ["max_position_embeddings"] = 64, ["dtype"] = "bfloat16",
+            ["vocab_size"] = Vocabulary, ["hidden_size"] = 16, ["intermediate_size"] = 24, ["num_hidden_layers"] = 2,
+            ["num_attention_heads"] = 4, ["rms_norm_eps"] = 1e-6, ["hidden_act"] = "silu", ["max_position_embeddings"] = 64, ["dtype"] = "bfloat16",
         }, extra);
-        long heads = 4, kvHeads = ConfigNumbers.OptionalLong(json["num_key_value_heads"]) ?? heads;
+        string type = json["model_type"]!.GetValue<string>();
+        long vocabulary = ConfigNumbers.Long(json["vocab_size"]), width = ConfigNumbers.Long(json["hidden_size"]), inner = ConfigNumbers.Long(json["intermediate_size"]);
+        long heads = ConfigNumbers.Long(json["num_attention_heads"]), kvHeads = ConfigNumbers.OptionalLong(json["num_key_value_heads"]) ?? heads;
         long headDim = ConfigNumbers.OptionalLong(json["head_dim"]) ?? width / heads;
-        var w = new Weights(seed);
-        w.Matrix($"{prefix}embed_tokens.weight", Vocabulary, width);
-        for (int i = 0; i < layers; i++)
+        bool attentionBias = type == "llama" && (json["attention_bias"]?.GetValue<bool>() ?? false);
+        bool qkvBias = attentionBias || type == "qwen2", mlpBias = type == "llama" && (json["mlp_bias"]?.GetValue<bool>() ?? false);
+        var w = new Weights(seed, shapesOnly);
+        w.Matrix($"{prefix}embed_tokens.weight", vocabulary, width);
+        for (int i = 0; i < ConfigNumbers.Long(json["num_hidden_layers"]); i++)
         {
             string p = $"{prefix}layers.{i}.";
             w.Norm($"{p}input_layernorm", width, bias: false);
             w.Linear($"{p}self_attn.q_proj", heads * headDim, width, qkvBias);
             w.Linear($"{p}self_attn.k_proj", kvHeads * headDim, width, qkvBias);
             w.Linear($"{p}self_attn.v_proj", kvHeads * headDim, width, qkvBias);
-            w.Linear($"{p}self_attn.o_proj", width, heads * headDim, outputBias);
+            w.Linear($"{p}self_attn.o_proj", width, heads * headDim, attentionBias);
             w.Norm($"{p}post_attention_layernorm", width, bias: false);
             w.Linear($"{p}mlp.gate_proj", inner, width, mlpBias);
             w.Linear($"{p}mlp.up_proj", inner, width, mlpBias);
             w.Linear($"{p}mlp.down_proj", width, inner, mlpBias);
         }
         w.Norm($"{prefix}norm", width, bias: false);
-        if (untied) w.Matrix("lm_head.weight", Vocabulary, width);
+        if (untied) w.Matrix("lm_head.weight", vocabulary, width);
         return new TinyCheckpoint { Json = json, Tensors = w.Tensors };
     }
 
-    public static TinyCheckpoint Opt(string prefix, int seed = 3)
+    /// <summary>An OPT checkpoint (pre-LayerNorm, biases, position table with 2 extra rows).</summary>
+    public static TinyCheckpoint Opt(JsonObject extra, string prefix, bool shapesOnly = false, int seed = 3)
     {
-        const long width = 16, ffn = 32, positions = 12;
-        var json = new JsonObject
+        var json = Merge(new JsonObject
         {
-            ["model_type"] = "opt", ["vocab_size"] = Vocabulary, ["hidden_size"] = width, ["ffn_dim"] = ffn, ["num_hidden_layers"] = 2,
-            ["num_attention_heads"] = 4, ["max_position_embeddings"] = positions, ["activation_function"] = "relu",
-            ["do_layer_norm_before"] = true, ["word_embed_proj_dim"] = width, ["enable_bias"] = true, ["torch_dtype"] = "float16",
-        };
-        var w = new Weights(seed);
-        w.Matrix($"{prefix}embed_tokens.weight", Vocabulary, width);
-        w.Matrix($"{prefix}embed_positions.weight", positions + 2, width);
-        for (int i = 0; i < 2; i++)
+            ["model_type"] = "opt", ["vocab_size"] = Vocabulary, ["hidden_size"] = 16, ["ffn_dim"] = 32, ["num_hidden_layers"] = 2,
+            ["num_attention_heads"] = 4, ["max_position_embeddings"] = 12, ["activation_function"] = "relu",
+            ["do_layer_norm_before"] = true, ["word_embed_proj_dim"] = 16, ["enable_bias"] = true, ["torch_dtype"] = "float16",
+        }, extra);
+        long vocabulary = ConfigNumbers.Long(json["vocab_size"]), width = ConfigNumbers.Long(json["hidden_size"]), ffn = ConfigNumbers.Long(json["ffn_dim"]);
+        var w = new Weights(seed, shapesOnly);
+        w.Matrix($"{prefix}embed_tokens.weight", vocabulary, width);
+        w.Matrix($"{prefix}embed_positions.weight", ConfigNumbers.Long(json["max_position_embeddings"]) + 2, width);
+        for (int i = 0; i < ConfigNumbers.Long(json["num_hidden_layers"]); i++)
         {
             string p = $"{prefix}layers.{i}.";
             w.Norm($"{p}self_attn_layer_norm", width, bias: true);
@@ -142,24 +147,32 @@ sealed class TinyCheckpoint
         return json;
     }
 
-    /// <summary>Random weights large enough that attention is far from uniform and every term matters.</summary>
-    sealed class Weights(int seed)
+    /// <summary>
+    /// Random weights large enough that attention is far from uniform and every term matters; or, with
+    /// <paramref name="shapesOnly"/>, tensors on the meta device (a shape and no data) for full-size configs.
+    /// </summary>
+    sealed class Weights(int seed, bool shapesOnly)
     {
         readonly Generator _generator = new((ulong)seed);
 
         public Dictionary<string, Tensor> Tensors { get; } = [];
 
+        Tensor Random(long[] shape, double scale, double shift = 0) =>
+            shapesOnly ? empty(shape, device: META) : randn(shape, generator: _generator).mul(scale).add(shift);
+
         public Weights Matrix(string name, long rows, long columns)
         {
-            Tensors[name] = randn([rows, columns], generator: _generator).mul(0.4);
+            Tensors[name] = Random([rows, columns], 0.4);
             return this;
         }
 
         public Weights Vector(string name, long size)
         {
-            Tensors[name] = randn([size], generator: _generator).mul(0.2);
+            Tensors[name] = Random([size], 0.2);
             return this;
         }
+
+        public void Buffer(string name, params long[] shape) => Tensors[name] = shapesOnly ? empty(shape, device: META) : ones(shape).tril();
 
         public void Linear(string name, long outputs, long inputs, bool bias)
         {
@@ -169,7 +182,7 @@ sealed class TinyCheckpoint
 
         public void Norm(string name, long width, bool bias)
         {
-            Tensors[$"{name}.weight"] = randn([width], generator: _generator).mul(0.2).add(1);
+            Tensors[$"{name}.weight"] = Random([width], 0.2, shift: 1);
             if (bias) Vector($"{name}.bias", width);
         }
     }
