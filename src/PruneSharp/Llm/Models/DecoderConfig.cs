@@ -47,9 +47,6 @@ public abstract record DecoderConfig
     /// <summary>The checkpoint's stored dtype (<c>torch_dtype</c>, or <c>dtype</c> in newer configs), if given; computation is float32 regardless.</summary>
     public string? StoredDType { get; init; }
 
-    /// <summary>The family's name for reports (<c>gpt2</c>, <c>llama</c>, ...).</summary>
-    public override string ToString() => ModelType;
-
     /// <summary>The architectures <see cref="Parse(JsonObject, string)"/> accepts.</summary>
     public static IReadOnlyList<string> SupportedModelTypes { get; } = ["gpt2", "llama", "mistral", "qwen2", "opt"];
 
