@@ -113,6 +113,30 @@ public class DecoderModelTests
     }
 
     [Fact]
+    public void Opt_without_biases_or_norm_affines_equals_zero_biases_and_unit_norms()
+    {
+        var plain = TinyCheckpoint.Named("opt");
+        foreach (string name in plain.Tensors.Keys.ToList())
+        {
+            if (name.EndsWith(".bias")) plain.Tensors[name] = zeros_like(plain.Tensors[name]);
+            if (name.EndsWith("layer_norm.weight")) plain.Tensors[name] = ones_like(plain.Tensors[name]);
+        }
+        var stripped = new TinyCheckpoint
+        {
+            Json = (System.Text.Json.Nodes.JsonObject)plain.Json.DeepClone(),
+            Tensors = plain.Tensors.Where(p => !p.Key.EndsWith(".bias") && !p.Key.EndsWith("layer_norm.weight")).ToDictionary(),
+        };
+        stripped.Json["enable_bias"] = false;
+        stripped.Json["layer_norm_elementwise_affine"] = false;
+        using var model = stripped.CreateModel();
+        using var layer = model.LoadLayer(0);
+        Assert.All(layer.Linears, site => Assert.Null(site.Bias));
+        var ids = RandomIds(2, 5, 12);
+        var expected = NaiveDecoder.Logits(plain, ids);
+        Assert.True(MaxDifference(model.Logits(ids), expected) <= 1e-5 * Math.Max(1, expected.abs().max().item<double>()));
+    }
+
+    [Fact]
     public void Gpt2_conv1d_weights_are_presented_out_by_in_and_given_back_in_by_out()
     {
         var checkpoint = TinyCheckpoint.Gpt2(new() { ["n_embd"] = 8, ["n_inner"] = 40, ["activation_function"] = "gelu_new" }, "transformer.");
