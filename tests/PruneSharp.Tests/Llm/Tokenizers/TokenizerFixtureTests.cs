@@ -7,7 +7,10 @@ namespace PruneSharp.Tests.Llm.Tokenizers;
 /// Ids produced by the real tokenizers library, one sub-folder per checkpoint in
 /// <c>tests/PruneSharp.Tests/Llm/Tokenizers/Fixtures</c> (or <c>$PRUNESHARP_TOKENIZER_FIXTURES</c>): its
 /// <c>tokenizer.json</c> and <c>expected_ids.json</c>, either <c>{"text": ..., "ids": [...]}</c> or a list of them,
-/// with ids as the library's <c>encode(text, add_special_tokens=False)</c> gives. Skipped when there are none.
+/// with ids as the library's <c>encode(text, add_special_tokens=False)</c> gives and, optionally, <c>"decoded"</c>
+/// as its <c>decode(ids)</c> gives. Skipped when there are none. The fixtures committed here are small tokenizers in
+/// the layouts of GPT-2, Llama 3, Qwen2, Llama 2 and Mistral v0.3 (<c>make_tokenizers.py</c>), their ids from the
+/// tokenizers library (<c>expected_ids.mjs</c>).
 /// </summary>
 public class TokenizerFixtureTests
 {
@@ -32,7 +35,7 @@ public class TokenizerFixtureTests
     }
 
     [FixturesFact]
-    public void Ids_match_the_tokenizers_library()
+    public void Ids_and_decoded_text_match_the_tokenizers_library()
     {
         foreach (string expectedFile in Directory.EnumerateFiles(Folder, "expected_ids.json", SearchOption.AllDirectories).Order())
         {
@@ -46,7 +49,10 @@ public class TokenizerFixtureTests
                 int[] expected = example.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
                 int[] actual = tokenizer.Encode(text);
                 Assert.True(expected.SequenceEqual(actual),
-                    $"{expectedFile} case {i}: expected [{string.Join(",", expected)}] but got [{string.Join(",", actual)}]");
+                    $"{expectedFile} case {i} ({JsonSerializer.Serialize(text)}): expected [{string.Join(",", expected)}] but got [{string.Join(",", actual)}]");
+                if (example.TryGetProperty("decoded", out var decoded))
+                    Assert.True(decoded.GetString() == tokenizer.Decode(expected),
+                        $"{expectedFile} case {i}: decodes to {JsonSerializer.Serialize(tokenizer.Decode(expected))}, expected {decoded.GetRawText()}");
             }
         }
     }
