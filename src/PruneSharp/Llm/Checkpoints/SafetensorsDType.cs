@@ -58,6 +58,24 @@ public static class SafetensorsDTypes
         _ => torch.ScalarType.Bool,
     };
 
+    /// <summary>
+    /// Where the Hugging Face writer puts tensors of this dtype: it sorts by its dtype enumeration (BOOL, U8, I8, ...,
+    /// I16, F16, BF16, I32, F32, F64, I64), largest first, so that every tensor's data stays aligned.
+    /// </summary>
+    internal static int WriteOrder(this SafetensorsDType dtype) => dtype switch
+    {
+        SafetensorsDType.I64 => 0,
+        SafetensorsDType.F64 => 1,
+        SafetensorsDType.F32 => 2,
+        SafetensorsDType.I32 => 3,
+        SafetensorsDType.BF16 => 4,
+        SafetensorsDType.F16 => 5,
+        SafetensorsDType.I16 => 6,
+        SafetensorsDType.I8 => 7,
+        SafetensorsDType.U8 => 8,
+        _ => 9,
+    };
+
     /// <summary>The dtype named <paramref name="name"/> in a header (<c>"BF16"</c>), or null if PruneSharp does not know it.</summary>
     public static SafetensorsDType? Parse(string name) =>
         Enum.TryParse<SafetensorsDType>(name, ignoreCase: false, out var dtype) && Enum.IsDefined(dtype) && name == dtype.ToString() ? dtype : null;

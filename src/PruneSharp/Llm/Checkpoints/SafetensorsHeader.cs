@@ -12,8 +12,8 @@ namespace PruneSharp.Llm.Checkpoints;
 /// </summary>
 sealed class SafetensorsHeader(IReadOnlyList<SafetensorsTensorInfo> tensors, IReadOnlyDictionary<string, string> metadata, long dataStart)
 {
-    /// <summary>Largest header accepted (the reference implementation's limit is of the same order).</summary>
-    public const long MaxLength = 100L << 20;
+    /// <summary>Largest header accepted, as in the reference implementation.</summary>
+    public const long MaxLength = 100_000_000;
 
     const string MetadataKey = "__metadata__";
 
@@ -42,10 +42,12 @@ sealed class SafetensorsHeader(IReadOnlyList<SafetensorsTensorInfo> tensors, IRe
         long dataStart = 8 + length;
         long dataLength = fileLength - dataStart;
 
+        var json = prefix.Slice(8, (int)length);
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new CheckpointFormatException(path, "header is not valid UTF-8");
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(prefix.Slice(8, (int)length).ToArray());
+            document = JsonDocument.Parse(json.ToArray());
         }
         catch (JsonException e)
         {
@@ -130,8 +132,8 @@ sealed class SafetensorsHeader(IReadOnlyList<SafetensorsTensorInfo> tensors, IRe
 
     /// <summary>
     /// The length prefix and header of a file holding <paramref name="tensors"/> (offsets already set) and
-    /// <paramref name="metadata"/>: compact JSON with <c>__metadata__</c> first and the tensors in data order, padded
-    /// with spaces to a multiple of 8 bytes as the Hugging Face writer does.
+    /// <paramref name="metadata"/> (left out when null): compact JSON with <c>__metadata__</c> first and the tensors
+    /// in data order, padded with spaces to a multiple of 8 bytes as the Hugging Face writer does.
     /// </summary>
     public static byte[] Serialize(IReadOnlyList<SafetensorsTensorInfo> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
@@ -139,7 +141,7 @@ sealed class SafetensorsHeader(IReadOnlyList<SafetensorsTensorInfo> tensors, IRe
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
-            if (metadata is { Count: > 0 })
+            if (metadata != null)
             {
                 writer.WriteStartObject(MetadataKey);
                 foreach (var (key, value) in metadata) writer.WriteString(key, value);

@@ -12,14 +12,15 @@ public static class SafetensorsWriter
 {
     /// <summary>
     /// Writes <paramref name="tensors"/>, each converted to its dtype (F16 and BF16 round to nearest even, as torch's
-    /// <c>.to()</c> does), with <paramref name="metadata"/> as <c>__metadata__</c>. Tensors are stored as the Hugging
-    /// Face writer orders them: larger element types first, then by name, so the same tensors always give the same file.
+    /// <c>.to()</c> does), with <paramref name="metadata"/> as <c>__metadata__</c> (none when null). Tensors are stored
+    /// as the Hugging Face writer orders them: by dtype (I64, F64, F32, I32, BF16, F16, I16, I8, U8, BOOL), then by
+    /// name, so the same tensors always give the same file.
     /// </summary>
     /// <exception cref="ArgumentException">Two tensors share a name.</exception>
     public static void Write(string path, IEnumerable<(string Name, torch.Tensor Tensor, SafetensorsDType DType)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var ordered = tensors.OrderByDescending(t => t.DType.ElementSize()).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var ordered = tensors.OrderBy(t => t.DType.WriteOrder()).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
         var duplicate = ordered.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate != null) throw new ArgumentException($"tensor '{duplicate.Key}' is given twice", nameof(tensors));
         var planned = ordered.Select(t => new PlannedTensor(t.Name, t.DType, t.Tensor.shape, stream =>

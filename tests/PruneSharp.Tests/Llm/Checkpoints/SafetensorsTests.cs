@@ -110,7 +110,7 @@ public class SafetensorsTests
         SafetensorsWriter.Write(dir.File("1.safetensors"), [("a", a, SafetensorsDType.BF16), ("b", b, SafetensorsDType.I64), ("c", c, SafetensorsDType.F16)], metadata);
         using (var file = SafetensorsFile.Open(dir.File("1.safetensors")))
         {
-            Assert.Equal(["b", "a", "c"], file.Names); // larger element types first, then by name
+            Assert.Equal(["b", "a", "c"], file.Names); // I64, then BF16 before F16, as the reference writer sorts
             Assert.Equal("pt", file.Metadata["format"]);
             var stored = file.Names.Select(n => (n, file.ReadStored(n), file.Info(n).DType)).ToList();
             SafetensorsWriter.Write(dir.File("2.safetensors"), stored, metadata);
@@ -172,6 +172,27 @@ public class SafetensorsTests
         var e = Assert.Throws<CheckpointFormatException>(() => SafetensorsFile.Open(path).Dispose());
         Assert.Contains(problem, e.Message);
         Assert.StartsWith(path, e.Message);
+    }
+
+    [Fact]
+    public void Header_matches_the_reference_writer_byte_for_byte()
+    {
+        // The reference implementation's own serialization test: one F32 tensor "attn.0" of shape [1,2,3] holding 0..5.
+        using var dir = new TempFolder();
+        using var t = arange(6, dtype: ScalarType.Float32).reshape(1, 2, 3);
+        SafetensorsWriter.Write(dir.File("r.safetensors"), [("attn.0", t, SafetensorsDType.F32)]);
+        byte[] expected = [64, 0, 0, 0, 0, 0, 0, 0, .. Encoding.ASCII.GetBytes("""{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}"""),
+            .. Enumerable.Range(0, 6).SelectMany(i => BitConverter.GetBytes((float)i))];
+        Assert.Equal(expected, File.ReadAllBytes(dir.File("r.safetensors")));
+    }
+
+    [Fact]
+    public void Header_that_is_not_utf8_is_refused()
+    {
+        using var dir = new TempFolder();
+        byte[] json = [.. "{\"w\":\""u8.ToArray(), 0xFF, 0xFE, .. "\"}"u8.ToArray()];
+        File.WriteAllBytes(dir.File("u.safetensors"), [.. BitConverter.GetBytes((long)json.Length), .. json]);
+        Assert.Contains("header is not valid UTF-8", Assert.Throws<CheckpointFormatException>(() => SafetensorsFile.Open(dir.File("u.safetensors")).Dispose()).Message);
     }
 
     [Fact]
