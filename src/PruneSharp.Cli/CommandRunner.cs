@@ -29,6 +29,7 @@ static class CommandRunner
         EngineUnavailableException => e.Message,
         GraphException => e.Message, // bad models: OnnxFormatException, UnsupportedOpException, ONNX Runtime refusals
         DataException or PruningException or CheckpointException or TrainingDivergedException => e.Message,
+        Llm.Checkpoints.CheckpointFormatException or Llm.Models.DecoderModelException => e.Message, // language-model checkpoints
         TypeInitializationException { InnerException: { } inner } => UserMessage(inner),
         IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException => e.Message,
         _ => null,

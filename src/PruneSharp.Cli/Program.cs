@@ -16,5 +16,6 @@ var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSh
     EvalCommand.Create(),
     PruneCommand.Create(),
     LthCommand.Create(),
+    LlmCommand.Create(),
 };
 return CommandRunner.Run(root, args);

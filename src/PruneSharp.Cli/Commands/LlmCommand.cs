@@ -1,0 +1,180 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using PruneSharp.Llm;
+using PruneSharp.Llm.Pruning;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// <c>prunesharp llm prune|eval|inspect</c>: Hugging Face language-model checkpoints (safetensors) in and out,
+/// pruned layer by layer without retraining (magnitude, Wanda, SparseGPT; unstructured or N:M).
+/// </summary>
+static class LlmCommand
+{
+    public static Command Create() => new("llm", "Hugging Face language-model checkpoints: retraining-free pruning (SparseGPT, Wanda, magnitude), perplexity, inspection.")
+    {
+        Prune(),
+        Eval(),
+        Inspect(),
+    };
+
+    static Command Prune()
+    {
+        var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder (config.json, model.safetensors or model.safetensors.index.json, tokenizer.json)." };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder to write the pruned checkpoint to (same layout as the input).", Required = true };
+        var method = new Option<string>("--method") { Description = "magnitude | wanda | sparsegpt.", DefaultValueFactory = _ => "wanda" };
+        var sparsity = new Option<string>("--sparsity") { Description = "Fraction of zeros (0.5) or N:M along the input axis (2:4, 4:8).", DefaultValueFactory = _ => "0.5" };
+        var calibration = new Option<FileInfo>("--calibration") { Description = "Text file the calibration windows are drawn from (tokenised with the checkpoint's tokenizer).", Required = true };
+        var samples = new Option<int>("--nsamples") { Description = "Calibration windows.", DefaultValueFactory = _ => 128 };
+        var length = new Option<int>("--seqlen") { Description = "Tokens per calibration window (clipped to the model's positions).", DefaultValueFactory = _ => 2048 };
+        var allocation = new Option<string>("--allocation") { Description = "uniform | owl (outlier-weighted layer sparsities; unstructured only).", DefaultValueFactory = _ => "uniform" };
+        var owlLambda = new Option<double>("--owl-lambda") { Description = "OWL: layer sparsities stay within the target ± λ.", DefaultValueFactory = _ => OwlAllocation.DefaultLambda };
+        var owlThreshold = new Option<double>("--owl-m") { Description = "OWL: a score above M × the layer's mean is an outlier.", DefaultValueFactory = _ => OwlAllocation.DefaultOutlierThreshold };
+        var refine = new Option<string>("--refine") { Description = "none | dsnot (training-free mask refinement of magnitude or Wanda masks).", DefaultValueFactory = _ => "none" };
+        var blockSize = new Option<int>("--blocksize") { Description = "SparseGPT: columns per lazy-update block.", DefaultValueFactory = _ => 128 };
+        var damping = new Option<double>("--percdamp") { Description = "SparseGPT: dampening as a fraction of the mean Hessian diagonal.", DefaultValueFactory = _ => 0.01 };
+        var seed = new Option<long>("--seed") { Description = "Seeds the calibration windows.", DefaultValueFactory = _ => 0 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Calibration windows per forward pass.", DefaultValueFactory = _ => 8 };
+        var replace = new Option<bool>("--replace") { Description = "Replace an existing output folder (only once the new one is complete)." };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("prune",
+            "Prune a checkpoint layer by layer from a small calibration set; the output loads in transformers unchanged.\n" +
+            "Example: prunesharp llm prune llama-dir --method sparsegpt --sparsity 2:4 --calibration train.txt --nsamples 64 --seqlen 256 -o llama-24")
+        {
+            input, output, method, sparsity, calibration, samples, length, allocation, owlLambda, owlThreshold, refine, blockSize, damping, seed, batchSize, replace, json,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new LlmPruningOptions
+            {
+                Method = Choice(parse.GetValue(method)!, "--method", ("magnitude", LinearPruningMethod.Magnitude), ("wanda", LinearPruningMethod.Wanda), ("sparsegpt", LinearPruningMethod.SparseGpt)),
+                Pattern = Pattern(parse.GetValue(sparsity)!),
+                Allocation = Choice(parse.GetValue(allocation)!, "--allocation", ("uniform", LayerAllocation.Uniform), ("owl", LayerAllocation.Owl)),
+                OwlLambda = Positive(parse.GetValue(owlLambda), "--owl-lambda", allowZero: true),
+                OwlThreshold = Positive(parse.GetValue(owlThreshold), "--owl-m"),
+                Refine = Choice<DsnotOptions?>(parse.GetValue(refine)!, "--refine", ("none", null), ("dsnot", new DsnotOptions())),
+                SparseGpt = new SparseGptOptions { BlockSize = (int)Positive(parse.GetValue(blockSize), "--blocksize"), PercDamp = Positive(parse.GetValue(damping), "--percdamp") },
+                BatchSize = (int)Positive(parse.GetValue(batchSize), "--batch-size"),
+            };
+            if (options.Allocation == LayerAllocation.Owl && options.Pattern.IsNM)
+                throw new ArgumentException("--allocation owl spreads an unstructured sparsity over layers; N:M patterns are the same in every layer");
+            var text = new CalibrationText(parse.GetValue(calibration)!.FullName, (int)Positive(parse.GetValue(samples), "--nsamples"),
+                (int)Positive(parse.GetValue(length), "--seqlen"), parse.GetValue(seed));
+            bool asJson = parse.GetValue(json);
+            var progress = new Progress(asJson);
+            var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
+                options, text, parse.GetValue(replace), progress, cancel));
+            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = parse.GetValue(method), sparsity = options.Pattern.ToString(),
+                calibration = new { text.TextFile, text.Samples, sequenceLength = result.SequenceLength, text.Seed, tokens = result.Report.CalibrationTokens },
+                result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = peak, layers = result.Report.Layers }, Table.Json));
+            else Print(result, peak);
+        });
+        return command;
+    }
+
+    static Command Eval()
+    {
+        var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder." };
+        var text = new Option<FileInfo>("--text") { Description = "Text file to score (tokenised as one string with the checkpoint's tokenizer).", Required = true };
+        var length = new Option<int>("--seqlen") { Description = "Tokens per window (clipped to the model's positions).", DefaultValueFactory = _ => 2048 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Windows per forward pass.", DefaultValueFactory = _ => 8 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("eval",
+            "Perplexity of a checkpoint on a text file: non-overlapping windows of --seqlen tokens, each scoring its L-1 next-token predictions.\n" +
+            "Example: prunesharp llm eval llama-24 --text heldout.txt --seqlen 256")
+        {
+            input, text, length, batchSize, json,
+        };
+        command.SetAction(parse =>
+        {
+            int sequenceLength = (int)Positive(parse.GetValue(length), "--seqlen"), batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
+            var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Perplexity(parse.GetValue(input)!.FullName, parse.GetValue(text)!.FullName,
+                sequenceLength, batch, cancellation: cancel));
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
+                    seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
+            else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
+        });
+        return command;
+    }
+
+    static Command Inspect()
+    {
+        var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("inspect", "Architecture, parameters, stored type, and per linear layer its sparsity and N:M validity.\nExample: prunesharp llm inspect llama-24")
+        {
+            input, json,
+        };
+        command.SetAction(parse =>
+        {
+            var inspection = TrainCommand.WithCtrlC(cancel => CheckpointInspection.Of(parse.GetValue(input)!.FullName, cancel));
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { inspection.Description, inspection.Parameters, inspection.StoredType, inspection.Files,
+                    inspection.Sparsity, inspection.Linears }, Table.Json));
+                return;
+            }
+            Console.WriteLine(inspection.Description);
+            Console.WriteLine($"parameters {inspection.Parameters:N0}, stored as {inspection.StoredType} in {inspection.Files.Count} file(s); linear sparsity {Percent(inspection.Sparsity)}");
+            Table.Write(Console.Out, ["layer", "linear", "shape", "sparsity", "2:4", "4:8"], inspection.Linears.Select(l => (IReadOnlyList<string>)
+                [l.Layer.ToString(CultureInfo.InvariantCulture), l.Name, $"{l.OutFeatures}x{l.InFeatures}", Percent(l.Sparsity), l.Valid2To4 ? "yes" : "no", l.Valid4To8 ? "yes" : "no"]));
+        });
+        return command;
+    }
+
+    static void Print(CheckpointPruningResult result, long peakBytes)
+    {
+        Console.WriteLine(result.Model);
+        Table.Write(Console.Out, ["layer", "target", "sparsity", "error (mean)", "error (max)", "seconds"], result.Report.Layers.Select(l => (IReadOnlyList<string>)
+        [
+            l.Layer.ToString(CultureInfo.InvariantCulture) + (l.OutlierRatio is { } d ? $" (D={Number(100 * d, "F2")}%)" : ""),
+            Percent(l.TargetSparsity),
+            Percent(l.Linears.Sum(x => x.Sparsity * x.OutFeatures * x.InFeatures) / l.Linears.Sum(x => (double)x.OutFeatures * x.InFeatures)),
+            Number(l.Linears.Average(x => x.ReconstructionError), "F4"),
+            Number(l.Linears.Max(x => x.ReconstructionError), "F4"),
+            Number(l.Seconds, "F2"),
+        ]));
+        Console.WriteLine($"linear sparsity {Percent(result.Report.Sparsity)}, {result.Report.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), " +
+            $"{Number(result.Report.Seconds, "F1")} s, peak memory {peakBytes / (1 << 20)} MiB");
+        Console.WriteLine($"saved {result.Output}");
+    }
+
+    sealed class Progress(bool quiet) : IProgress<LayerProgress>
+    {
+        public void Report(LayerProgress p)
+        {
+            if (!quiet) Console.Error.WriteLine($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {Number(p.TokensPerSecond, "F0")} tokens/s");
+        }
+    }
+
+    static T Choice<T>(string value, string option, params (string Name, T Value)[] choices)
+    {
+        foreach (var (name, v) in choices)
+            if (string.Equals(name, value, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new ArgumentException($"{option} must be one of {string.Join(", ", choices.Select(c => c.Name))}; got '{value}'");
+    }
+
+    static SparsityPattern Pattern(string text)
+    {
+        try
+        {
+            return SparsityPattern.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--sparsity: {e.Message}", e);
+        }
+    }
+
+    static double Positive(double value, string option, bool allowZero = false) =>
+        double.IsFinite(value) && (value > 0 || allowZero && value == 0) ? value
+            : throw new ArgumentException($"{option} must be a {(allowZero ? "non-negative" : "positive")} finite number, got {value.ToString(CultureInfo.InvariantCulture)}");
+
+    static string Percent(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
