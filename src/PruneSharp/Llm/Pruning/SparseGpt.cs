@@ -1,0 +1,123 @@
+using PruneSharp.Pruning;
+using PruneSharp.Pruning.Allocation;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Llm.Pruning;
+
+/// <summary>
+/// SparseGPT (Frantar &amp; Alistarh 2023, "SparseGPT: Massive Language Models Can Be Accurately Pruned in One-Shot"):
+/// prunes the columns of W [out, in] left to right and, after each column, moves its pruning error onto the columns
+/// not yet visited with the Optimal Brain Surgeon update, so the layer's output WX is reconstructed as well as the
+/// remaining weights allow. With H = 2XXᵀ/n the loss Hessian (<see cref="InputStatistics.Hessian"/>):
+/// <list type="bullet">
+/// <item>columns with H_jj = 0 never see input: H_jj := 1 and W[:, j] := 0; then λ = percdamp·mean(diag H) is added
+/// to the diagonal, and U = the upper Cholesky factor of H⁻¹ (Cholesky of H, its inverse, Cholesky again);</item>
+/// <item>blocks of B columns: the unstructured mask of a block is chosen when the sweep reaches it, the round(s·out·B)
+/// lowest w²/U_jj² over the whole block (ties: lower row-major index); for N:M the M − N lowest of each row's group of
+/// M columns are pruned when the sweep reaches the group's first column (so they see the updates of earlier columns);</item>
+/// <item>column j: q = w with the pruned entries zeroed, err = (w − q)/U_jj, W[:, j:] −= err·U[j, j:] within the block;
+/// after the block, W[:, end:] −= Err·U[block, end:] (the lazy batch update: an exact reorganisation of the
+/// column-by-column update).</item>
+/// </list>
+/// The computation runs in the weight's dtype (float32 for a model; float64 in tests). W is kept transposed, so a
+/// column is a contiguous row, and each column costs two in-place library calls on views.
+/// </summary>
+public static class SparseGpt
+{
+    /// <summary>
+    /// Prunes <paramref name="weight"/> [out, in] (not modified) to <paramref name="pattern"/> given H [in, in];
+    /// returns the updated weight and its mask.
+    /// </summary>
+    /// <exception cref="PruningException">Shapes do not fit, H has NaN/∞, H + λI is not positive definite, or the block size is not a multiple of M.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (checked between blocks).</exception>
+    public static PrunedLinear Prune(Tensor weight, Tensor hessian, SparsityPattern pattern, SparseGptOptions? options = null, CancellationToken cancellation = default)
+    {
+        options ??= new SparseGptOptions();
+        long rows = weight.shape[0], columns = weight.dim() == 2 ? weight.shape[1] : 0;
+        MaskSelection.CheckWeight(weight, pattern);
+        if (hessian.dim() != 2 || hessian.shape[0] != columns || hessian.shape[1] != columns)
+            throw new PruningException($"SparseGPT needs H of shape [{columns},{columns}] for a weight of shape [{rows},{columns}]; got [{string.Join(",", hessian.shape)}]");
+        if (options.BlockSize < 1) throw new PruningException($"SparseGPT block size must be positive, got {options.BlockSize}");
+        if (pattern.IsNM && options.BlockSize % pattern.M != 0)
+            throw new PruningException($"SparseGPT block size {options.BlockSize} must be a multiple of M={pattern.M} for {pattern} sparsity");
+        if (!(options.PercDamp >= 0)) throw new PruningException($"SparseGPT percdamp must be ≥ 0, got {options.PercDamp}");
+
+        using var scope = NewDisposeScope();
+        var dtype = weight.dtype;
+        var h = hessian.detach().to(dtype, copy: true);
+        if (!h.isfinite().all().item<bool>()) throw new PruningException("SparseGPT: the Hessian contains NaN or infinite values");
+        // wt[j] is column j of W: the sweep reads and writes contiguous rows.
+        var wt = weight.detach().t().to(dtype, copy: true).contiguous();
+        var dead = h.diagonal().eq(0);
+        h.diagonal().masked_fill_(dead, 1);
+        wt.masked_fill_(dead.unsqueeze(1), 0);
+        h.diagonal().add_(options.PercDamp * h.diagonal().mean().to(ScalarType.Float64).item<double>());
+        var u = UpperInverseFactor(h);
+        var keepT = ones(columns, rows, dtype: ScalarType.Bool);
+
+        int block = options.BlockSize;
+        for (long start = 0; start < columns; start += block)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var blockScope = NewDisposeScope();
+            long count = Math.Min(block, columns - start);
+            var w1 = wt.narrow(0, start, count);
+            var u1 = u.narrow(0, start, count).narrow(1, start, count);
+            var diagonal = u1.diagonal().contiguous();
+            var keep1 = keepT.narrow(0, start, count);
+            var err1 = empty(count, rows, dtype: dtype);
+            // (1 − keep)/U_jj: multiplying column j by its row gives err = (w − q)/U_jj in one call.
+            var prunedOverDiagonal = empty(count, rows, dtype: dtype);
+            if (!pattern.IsNM)
+            {
+                var scores = w1.square().div_(diagonal.square().unsqueeze(1));
+                var keep = ExactSelection.KeepAllButLowest(scores.t().reshape(-1), ExactSelection.PrunedCount(pattern.Sparsity, scores.numel()));
+                keep1.copy_(keep.reshape(rows, count).t());
+                ScaledPruned(keep1, diagonal, prunedOverDiagonal);
+            }
+            for (long j = 0; j < count; j++)
+            {
+                using var columnScope = NewDisposeScope();
+                if (pattern.IsNM && j % pattern.M == 0)
+                {
+                    var group = w1.narrow(0, j, pattern.M);
+                    var d = diagonal.narrow(0, j, pattern.M);
+                    var scores = group.square().div_(d.square().unsqueeze(1)).t();
+                    var keep = MaskSelection.KeepNM(scores, pattern.N, pattern.M);
+                    var keepGroup = keep1.narrow(0, j, pattern.M);
+                    keepGroup.copy_(keep.t());
+                    ScaledPruned(keepGroup, d, prunedOverDiagonal.narrow(0, j, pattern.M));
+                }
+                var err = err1[j].copy_(w1[j]).mul_(prunedOverDiagonal[j]);
+                // W[:, j:] −= err ⊗ U[j, j:]; column j becomes q up to rounding and is masked exactly after the block.
+                w1.narrow(0, j, count - j).addr_(u1[j].narrow(0, j, count - j), err, beta: 1, alpha: -1);
+            }
+            w1.mul_(keep1);
+            if (start + count < columns)
+                wt.narrow(0, start + count, columns - start - count)
+                    .addmm_(u.narrow(0, start, count).narrow(1, start + count, columns - start - count).t(), err1, beta: 1, alpha: -1);
+        }
+        var prunedWeight = wt.t().contiguous().to(weight.dtype);
+        var mask = keepT.t().contiguous();
+        return new PrunedLinear(prunedWeight.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>U with UᵀU = H⁻¹ (upper triangular), via Cholesky of H, cholesky_inverse, Cholesky of the inverse.</summary>
+    static Tensor UpperInverseFactor(Tensor h)
+    {
+        var (lower, info) = linalg.cholesky_ex(h);
+        if (info.item<int>() != 0)
+            throw new PruningException("SparseGPT: H + λI is not positive definite (too few calibration tokens for this width? raise percdamp)");
+        var inverse = cholesky_inverse(lower);
+        var (inverseLower, info2) = linalg.cholesky_ex(inverse);
+        if (info2.item<int>() != 0)
+            throw new PruningException("SparseGPT: H⁻¹ is not numerically positive definite (raise percdamp)");
+        return inverseLower.t().contiguous();
+    }
+
+    static void ScaledPruned(Tensor keep, Tensor diagonal, Tensor into)
+    {
+        using var scope = NewDisposeScope();
+        into.copy_(keep.logical_not().to(into.dtype).div_(diagonal.unsqueeze(1)));
+    }
+}
