@@ -31,7 +31,8 @@ public sealed class InputStatistics : IDisposable
             throw new ArgumentOutOfRangeException(nameof(accumulation), accumulation, "statistics accumulate in Float32 or Float64");
         Features = features;
         Accumulation = accumulation;
-        // Owned state: never disposed by a dispose scope that happens to be open when the statistics are created.
+        // Owned state: never disposed by a dispose scope that happens to be open when the statistics are created
+        // (the layer-by-layer driver creates them inside a decoder layer's forward pass).
         _sums = zeros(features, dtype: accumulation).DetachFromDisposeScope();
         _squares = zeros(features, dtype: accumulation).DetachFromDisposeScope();
         _hessian = hessian ? zeros(features, features, dtype: accumulation).DetachFromDisposeScope() : null;

@@ -1,6 +1,5 @@
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Pruning;
@@ -18,7 +17,7 @@ namespace PruneSharp.Llm.Pruning;
 /// M columns are pruned when the sweep reaches the group's first column (so they see the updates of earlier columns);</item>
 /// <item>column j: q = w with the pruned entries zeroed, err = (w − q)/U_jj, W[:, j:] −= err·U[j, j:] within the block;
 /// after the block, W[:, end:] −= Err·U[block, end:] (the lazy batch update: an exact reorganisation of the
-/// column-by-column update).</item>
+/// column-by-column update; inside a block, sub-blocks of 16 columns are lazily updated the same way).</item>
 /// </list>
 /// The computation runs in the weight's dtype (float32 for a model; float64 in tests). W is kept transposed, so a
 /// column is a contiguous row, and each column costs two in-place library calls on views.
@@ -52,11 +51,15 @@ public static class SparseGpt
         var dead = h.diagonal().eq(0);
         h.diagonal().masked_fill_(dead, 1);
         wt.masked_fill_(dead.unsqueeze(1), 0);
-        h.diagonal().add_(options.PercDamp * h.diagonal().mean().ToDouble());
+        h.diagonal().add_(options.PercDamp * h.diagonal().mean().to(ScalarType.Float64).item<double>());
         var u = UpperInverseFactor(h);
         var keepT = ones(columns, rows, dtype: ScalarType.Bool);
 
+        // laterFirst[i, k] = k < i: among equal scores the lower index ranks first (is kept), as MaskSelection.KeepNM.
+        using var laterFirst = pattern.IsNM ? ones(pattern.M, pattern.M, dtype: ScalarType.Bool).tril(-1).unsqueeze(2) : null;
         int block = options.BlockSize;
+        // Sub-blocks of about 16 columns, a multiple of M so that an N:M group never straddles two.
+        long sub = pattern.IsNM ? (16 + pattern.M - 1) / pattern.M * pattern.M : 16;
         for (long start = 0; start < columns; start += block)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -76,22 +79,31 @@ public static class SparseGpt
                 keep1.copy_(keep.reshape(rows, count).t());
                 ScaledPruned(keep1, diagonal, prunedOverDiagonal);
             }
-            for (long j = 0; j < count; j++)
+            // Two levels of lazy updates: a column's rank-1 update reaches only the columns of its sub-block (kept in
+            // cache); each finished sub-block updates the rest of the block with one matrix product.
+            for (long s0 = 0; s0 < count; s0 += sub)
             {
-                using var columnScope = NewDisposeScope();
-                if (pattern.IsNM && j % pattern.M == 0)
+                long s1 = Math.Min(s0 + sub, count);
+                for (long j = s0; j < s1; j++)
                 {
-                    var group = w1.narrow(0, j, pattern.M);
-                    var d = diagonal.narrow(0, j, pattern.M);
-                    var scores = group.square().div_(d.square().unsqueeze(1)).t();
-                    var keep = MaskSelection.KeepNM(scores, pattern.N, pattern.M);
-                    var keepGroup = keep1.narrow(0, j, pattern.M);
-                    keepGroup.copy_(keep.t());
-                    ScaledPruned(keepGroup, d, prunedOverDiagonal.narrow(0, j, pattern.M));
+                    using var columnScope = NewDisposeScope();
+                    if (pattern.IsNM && j % pattern.M == 0)
+                    {
+                        var d = diagonal.narrow(0, j, pattern.M);
+                        var scores = w1.narrow(0, j, pattern.M).square().div_(d.square().unsqueeze(1));
+                        var keep = KeepNMColumns(scores, pattern.N, laterFirst!);
+                        keep1.narrow(0, j, pattern.M).copy_(keep);
+                        ScaledPruned(keep, d, prunedOverDiagonal.narrow(0, j, pattern.M));
+                    }
+                    var err = err1[j].copy_(w1[j]).mul_(prunedOverDiagonal[j]);
+                    // W[:, j:s1] −= err ⊗ U[j, j:s1]; column j becomes q up to rounding and is masked exactly after the block.
+                    w1.narrow(0, j, s1 - j).addr_(u1[j].narrow(0, j, s1 - j), err, beta: 1, alpha: -1);
                 }
-                var err = err1[j].copy_(w1[j]).mul_(prunedOverDiagonal[j]);
-                // W[:, j:] −= err ⊗ U[j, j:]; column j becomes q up to rounding and is masked exactly after the block.
-                w1.narrow(0, j, count - j).addr_(u1[j].narrow(0, j, count - j), err, beta: 1, alpha: -1);
+                if (s1 < count)
+                {
+                    using var subScope = NewDisposeScope();
+                    w1.narrow(0, s1, count - s1).addmm_(u1.narrow(0, s0, s1 - s0).narrow(1, s1, count - s1).t(), err1.narrow(0, s0, s1 - s0), beta: 1, alpha: -1);
+                }
             }
             w1.mul_(keep1);
             if (start + count < columns)
@@ -114,6 +126,19 @@ public static class SparseGpt
         if (info2.item<int>() != 0)
             throw new PruningException("SparseGPT: H⁻¹ is not numerically positive definite (raise percdamp)");
         return inverseLower.t().contiguous();
+    }
+
+    /// <summary>
+    /// N:M keep-mask of the M columns' scores [M, rows] (one group per row) by ranks rather than a sort: entry i is kept
+    /// when fewer than N entries of its group score higher, or equal at a lower index. A few element-wise calls on
+    /// [M, M, rows], cheaper per group than a sort.
+    /// </summary>
+    static Tensor KeepNMColumns(Tensor scores, int n, Tensor laterFirst)
+    {
+        var mine = scores.unsqueeze(1);
+        var others = scores.unsqueeze(0);
+        var beaten = others.gt(mine).logical_or_(others.eq(mine).logical_and_(laterFirst));
+        return beaten.sum(dim: 1).lt(n);
     }
 
     static void ScaledPruned(Tensor keep, Tensor diagonal, Tensor into)
