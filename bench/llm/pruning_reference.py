@@ -223,3 +223,35 @@ def evaluate_methods(folder, train_ids, heldout_ids, calib, seqlen, device, log)
                          "mean_reconstruction_error": sum(errors) / len(errors)})
             log(f"  {method} {sparsity}: perplexity {ppl:.3f}, error {sum(errors) / len(errors):.4f}, {seconds:.1f} s")
     return rows
+
+
+def main():
+    """python3 bench/llm/pruning_reference.py CHECKPOINT TRAIN_TEXT HELDOUT_TEXT OUT.json: every method and pattern."""
+    import argparse
+    import json
+
+    from tokenizers import Tokenizer
+
+    p = argparse.ArgumentParser()
+    p.add_argument("checkpoint")
+    p.add_argument("train")
+    p.add_argument("heldout")
+    p.add_argument("out")
+    p.add_argument("--nsamples", type=int, default=64)
+    p.add_argument("--seqlen", type=int, default=256)
+    a = p.parse_args()
+    tok = Tokenizer.from_file(f"{a.checkpoint}/tokenizer.json")
+
+    def ids(path):
+        with open(path, encoding="utf-8") as f:
+            return torch.tensor(tok.encode(f.read(), add_special_tokens=False).ids)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    calib = dict(nsamples=a.nsamples, seqlen=a.seqlen, seed=0)
+    rows = evaluate_methods(a.checkpoint, ids(a.train), ids(a.heldout), calib, a.seqlen, device, lambda *m: print(*m, flush=True))
+    with open(a.out, "w") as f:
+        json.dump({"calibration": calib, "evaluation": {"seqlen": a.seqlen}, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
