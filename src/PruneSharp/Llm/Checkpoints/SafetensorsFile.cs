@@ -96,9 +96,16 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
     /// <inheritdoc/>
     public torch.Tensor Read(string name)
     {
-        using var scope = torch.NewDisposeScope();
-        var stored = ReadStored(name);
-        return (stored.dtype == torch.ScalarType.Float32 ? stored : stored.to(torch.ScalarType.Float32)).MoveToOuterDisposeScope();
+        var info = Info(name);
+        if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16))
+        {
+            using var stored = ReadStored(name);
+            return stored.to(torch.ScalarType.Float32);
+        }
+        var tensor = torch.empty(info.Shape, torch.ScalarType.Float32);
+        if (info.DType == SafetensorsDType.F32) TensorBytes.Fill(tensor, DataPointer(info));
+        else TensorBytes.FillWidened(tensor, DataPointer(info), info.DType);
+        return tensor;
     }
 
     /// <summary>A new CPU tensor holding the stored bytes of <paramref name="name"/> in their own element type (BF16 stays BF16).</summary>
