@@ -40,7 +40,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"{path}: safetensors file does not exist", path);
         long length = new FileInfo(full).Length;
-        if (length < 8) SafetensorsHeader.Parse(new byte[8], length, path);
+        if (length < 8) throw new CheckpointFormatException(path, $"file has {length} bytes, fewer than the 8-byte header length; not a safetensors file");
         var map = MemoryMappedFile.CreateFromFile(full, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;
         byte* start = null;
