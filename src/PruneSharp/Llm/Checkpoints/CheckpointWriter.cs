@@ -139,7 +139,7 @@ public sealed class CheckpointWriter : IDisposable
         DeleteFolder(staging);
     }
 
-    bool IsUnusedWeights(string file) =>
+    static bool IsUnusedWeights(string file) =>
         file.EndsWith(".safetensors", StringComparison.Ordinal) || file.StartsWith("pytorch_model", StringComparison.Ordinal)
         || file.EndsWith(".bin", StringComparison.Ordinal) || file.EndsWith(".pth", StringComparison.Ordinal) || file.EndsWith(".pt", StringComparison.Ordinal)
         || file.EndsWith(".h5", StringComparison.Ordinal) || file.EndsWith(".msgpack", StringComparison.Ordinal) || file.EndsWith(".ckpt", StringComparison.Ordinal)
@@ -193,7 +193,15 @@ public sealed class CheckpointWriter : IDisposable
         {
             CheckOutputFree();
             Directory.Move(Output, old);
-            Directory.Move(folder, Output);
+            try
+            {
+                Directory.Move(folder, Output);
+            }
+            catch
+            {
+                Directory.Move(old, Output);
+                throw;
+            }
             DeleteFolder(old);
         }
         else Directory.Move(folder, Output);

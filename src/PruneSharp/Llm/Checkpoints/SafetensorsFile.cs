@@ -40,7 +40,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"{path}: safetensors file does not exist", path);
         long length = new FileInfo(full).Length;
-        if (length < 8) SafetensorsHeader.Parse(new byte[8], length, path);
+        if (length < 8) throw new CheckpointFormatException(path, $"file has {length} bytes, fewer than the 8-byte header length; not a safetensors file");
         var map = MemoryMappedFile.CreateFromFile(full, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;
         byte* start = null;
@@ -96,9 +96,16 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
     /// <inheritdoc/>
     public torch.Tensor Read(string name)
     {
-        using var scope = torch.NewDisposeScope();
-        var stored = ReadStored(name);
-        return (stored.dtype == torch.ScalarType.Float32 ? stored : stored.to(torch.ScalarType.Float32)).MoveToOuterDisposeScope();
+        var info = Info(name);
+        if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16))
+        {
+            using var stored = ReadStored(name);
+            return stored.to(torch.ScalarType.Float32);
+        }
+        var tensor = torch.empty(info.Shape, torch.ScalarType.Float32);
+        if (info.DType == SafetensorsDType.F32) TensorBytes.Fill(tensor, DataPointer(info));
+        else TensorBytes.FillWidened(tensor, DataPointer(info), info.DType);
+        return tensor;
     }
 
     /// <summary>A new CPU tensor holding the stored bytes of <paramref name="name"/> in their own element type (BF16 stays BF16).</summary>

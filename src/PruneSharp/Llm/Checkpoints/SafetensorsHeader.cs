@@ -28,11 +28,10 @@ sealed class SafetensorsHeader(IReadOnlyList<SafetensorsTensorInfo> tensors, IRe
 
     /// <summary>
     /// Validates the header held in <paramref name="prefix"/> (the file's first bytes: at least 8, and all of the
-    /// header when the stated length fits in the file) for a file of <paramref name="fileLength"/> bytes.
+    /// header when the stated length fits in the file) for a file of <paramref name="fileLength"/> (≥ 8) bytes.
     /// </summary>
     public static SafetensorsHeader Parse(ReadOnlySpan<byte> prefix, long fileLength, string path)
     {
-        if (fileLength < 8) throw new CheckpointFormatException(path, $"file has {fileLength} bytes, fewer than the 8-byte header length; not a safetensors file");
         ulong stated = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (stated > MaxLength)
             throw new CheckpointFormatException(path, $"header length {stated} exceeds the {MaxLength}-byte limit; not a safetensors file");

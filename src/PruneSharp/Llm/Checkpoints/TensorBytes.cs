@@ -1,3 +1,6 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 
 namespace PruneSharp.Llm.Checkpoints;
@@ -8,8 +11,8 @@ namespace PruneSharp.Llm.Checkpoints;
 /// </summary>
 static class TensorBytes
 {
-    /// <summary>Largest slice copied at once.</summary>
-    public const long SliceBytes = 1L << 28;
+    /// <summary>Largest slice copied at once (any positive multiple of 8 gives the same bytes; tests make it small).</summary>
+    public static long SliceBytes { get; set; } = 1L << 28;
 
     /// <summary>Fills the contiguous CPU tensor <paramref name="target"/> with the bytes at <paramref name="source"/>.</summary>
     public static unsafe void Fill(torch.Tensor target, byte* source)
@@ -23,6 +26,38 @@ static class TensorBytes
             using var slice = flat.narrow(0, start, n);
             new ReadOnlySpan<byte>(source + start * elementSize, checked((int)(n * elementSize))).CopyTo(slice.bytes);
         }
+    }
+
+    /// <summary>
+    /// Fills the contiguous float32 CPU tensor <paramref name="target"/> with the F16 or BF16 values at
+    /// <paramref name="source"/>, widened exactly (a bfloat16 is the upper half of a float32) without an intermediate tensor.
+    /// </summary>
+    public static unsafe void FillWidened(torch.Tensor target, byte* source, SafetensorsDType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        var flat = target.view(-1);
+        long count = flat.shape[0], step = SliceBytes / sizeof(float);
+        for (long start = 0; start < count; start += step)
+        {
+            int n = (int)Math.Min(step, count - start);
+            using var slice = flat.narrow(0, start, n);
+            var destination = MemoryMarshal.Cast<byte, float>(slice.bytes);
+            if (dtype == SafetensorsDType.F16) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source + 2 * start, n), destination);
+            else WidenBFloat16(new ReadOnlySpan<ushort>(source + 2 * start, n), MemoryMarshal.Cast<float, uint>(destination));
+        }
+    }
+
+    static void WidenBFloat16(ReadOnlySpan<ushort> source, Span<uint> destination)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + Vector256<ushort>.Count <= source.Length; i += Vector256<ushort>.Count)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.Create(source.Slice(i, Vector256<ushort>.Count)));
+                (lower << 16).CopyTo(destination.Slice(i));
+                (upper << 16).CopyTo(destination.Slice(i + Vector256<uint>.Count));
+            }
+        for (; i < source.Length; i++) destination[i] = (uint)source[i] << 16;
     }
 
     /// <summary>Writes the bytes of the contiguous CPU tensor <paramref name="tensor"/> to <paramref name="stream"/>.</summary>

@@ -1,28 +1,37 @@
 namespace PruneSharp.Llm.Tokenizers;
 
 /// <summary>
-/// tokenizer.json's <c>added_tokens</c> (special tokens such as <c>&lt;|endoftext|&gt;</c>): found in the raw text
-/// before anything else, leftmost first and longest among those starting at the same place, and encoded as their
-/// own ids. Tokens that strip whitespace around them or match whole words only are refused, as is a token matched
-/// after normalization when the tokenizer has a normalizer.
+/// tokenizer.json's <c>added_tokens</c> (special tokens such as <c>&lt;|endoftext|&gt;</c>), found before the model
+/// sees the text, as tokenizers does: tokens with <c>normalized: false</c> in the raw text, then, in each stretch
+/// between them once normalized, tokens with <c>normalized: true</c> as the normalizer writes them (Llama 2's
+/// <c>&lt;s&gt;</c> is matched as <c>▁&lt;s&gt;</c>, and decoded as that too). At each place the longest token wins,
+/// leftmost first. Tokens that strip whitespace around them or match whole words only are refused.
 /// </summary>
 sealed class AddedTokens
 {
-    readonly Dictionary<char, (string Content, int Id)[]> byFirstChar;
+    readonly TokenMatcher raw, normalized;
 
-    AddedTokens(IReadOnlyList<(string Content, int Id)> tokens)
+    AddedTokens(IReadOnlyList<(string Content, int Id)> tokens, IReadOnlyList<(string, int)> raw, IReadOnlyList<(string, int)> normalized)
     {
         Tokens = tokens;
-        byFirstChar = tokens.GroupBy(t => t.Content[0])
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+        this.raw = new TokenMatcher(raw);
+        this.normalized = new TokenMatcher(normalized);
+        var decoded = new Dictionary<int, string>();
+        foreach (var (token, id) in raw.Concat(normalized)) decoded[id] = token;
+        Decoded = decoded;
     }
 
     /// <summary>Content and id of every added token.</summary>
     public IReadOnlyList<(string Content, int Id)> Tokens { get; }
 
-    public static AddedTokens Parse(JsonField field, bool hasNormalizer)
+    /// <summary>The token each id is decoded from: the content, or for a normalized token its normalized form.</summary>
+    public IReadOnlyDictionary<int, string> Decoded { get; }
+
+    public static AddedTokens Parse(JsonField field, Normalizer? normalizer)
     {
         var tokens = new List<(string, int)>();
+        var raw = new List<(string, int)>();
+        var normalized = new List<(string, int)>();
         if (!field.IsNull)
             foreach (var token in field.Items())
             {
@@ -31,32 +40,55 @@ sealed class AddedTokens
                 token.RequireUnset("single_word", false);
                 token.RequireUnset("lstrip", false);
                 token.RequireUnset("rstrip", false);
-                if (hasNormalizer) token.RequireUnset("normalized", false);
-                tokens.Add((content, token.Int("id")));
+                int id = token.Int("id");
+                tokens.Add((content, id));
+                if (!token.Bool("normalized", !token.Bool("special", false))) raw.Add((content, id));
+                else if ((normalizer?.Normalize(content) ?? content) is { Length: > 0 } pattern) normalized.Add((pattern, id));
             }
-        return new AddedTokens(tokens);
+        return new AddedTokens(tokens, raw, normalized);
     }
 
     /// <summary>
-    /// Cuts <paramref name="text"/> into stretches of ordinary text (id null) and added tokens (their id), in order;
-    /// the offset says where each stretch begins.
+    /// Cuts <paramref name="text"/> into normalized stretches of ordinary text (id null) and added tokens (their id), in
+    /// order; <c>AtStart</c> marks a stretch that begins the text.
     /// </summary>
-    public IEnumerable<(string Text, int? Id, int Offset)> Split(string text)
+    public IEnumerable<(string Text, int? Id, bool AtStart)> Split(string text, Normalizer? normalizer)
     {
-        int plain = 0;
-        for (int i = 0; i < text.Length; i++)
+        foreach (var (stretch, id, offset) in raw.Split(text))
         {
-            if (!byFirstChar.TryGetValue(text[i], out var candidates)) continue;
-            foreach (var (content, id) in candidates)
+            if (id != null)
             {
-                if (string.CompareOrdinal(text, i, content, 0, content.Length) != 0) continue;
-                if (i > plain) yield return (text[plain..i], null, plain);
-                yield return (content, id, i);
-                plain = i + content.Length;
-                i = plain - 1;
-                break;
+                yield return (stretch, id, false);
+                continue;
             }
+            foreach (var (piece, normalizedId, normalizedOffset) in normalized.Split(normalizer?.Normalize(stretch) ?? stretch))
+                yield return (piece, normalizedId, offset == 0 && normalizedOffset == 0);
         }
-        if (plain < text.Length) yield return (text[plain..], null, plain);
+    }
+
+    /// <summary>Finds tokens in text: at each place the longest one starting there, scanning left to right.</summary>
+    sealed class TokenMatcher(IReadOnlyList<(string Content, int Id)> tokens)
+    {
+        readonly Dictionary<char, (string Content, int Id)[]> byFirstChar = tokens.GroupBy(t => t.Content[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+
+        public IEnumerable<(string Text, int? Id, int Offset)> Split(string text)
+        {
+            int plain = 0;
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (!byFirstChar.TryGetValue(text[i], out var candidates)) continue;
+                foreach (var (content, id) in candidates)
+                {
+                    if (string.CompareOrdinal(text, i, content, 0, content.Length) != 0) continue;
+                    if (i > plain) yield return (text[plain..i], null, plain);
+                    yield return (content, id, i);
+                    plain = i + content.Length;
+                    i = plain - 1;
+                    break;
+                }
+            }
+            if (plain < text.Length) yield return (text[plain..], null, plain);
+        }
     }
 }

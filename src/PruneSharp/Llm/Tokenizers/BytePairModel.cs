@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using System.Text.Json;
 
 namespace PruneSharp.Llm.Tokenizers;
@@ -17,6 +17,9 @@ sealed class BytePairModel
     readonly int? unknown;
     readonly bool byteFallback, fuseUnknown, ignoreMerges;
     readonly int?[] byteTokens = new int?[256];
+    // Pieces recur (words of a language): their ids are kept, up to a bound, as tokenizers does.
+    readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
+    const int CacheCapacity = 100_000, CachedPieceLength = 256;
 
     BytePairModel(Dictionary<string, int> vocabulary, Dictionary<(int, int), (int, int)> merges, int? unknown, bool byteFallback, bool fuseUnknown, bool ignoreMerges)
     {
@@ -76,9 +79,15 @@ sealed class BytePairModel
             ids.Add(whole);
             return;
         }
+        if (cache.TryGetValue(piece, out int[]? cached))
+        {
+            ids.AddRange(cached);
+            return;
+        }
         var symbols = InitialSymbols(piece);
         Merge(symbols);
         ids.AddRange(symbols);
+        if (piece.Length <= CachedPieceLength && cache.Count < CacheCapacity) cache.TryAdd(piece, symbols.ToArray());
     }
 
     List<int> InitialSymbols(string piece)

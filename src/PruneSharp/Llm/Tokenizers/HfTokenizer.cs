@@ -5,9 +5,9 @@ namespace PruneSharp.Llm.Tokenizers;
 
 /// <summary>
 /// A checkpoint's own tokenizer, read from its <c>tokenizer.json</c> (the Hugging Face tokenizers format) and usable
-/// wherever a <see cref="TextTokenizer"/> is. Encoding follows the file's pipeline: added tokens are found in the raw
-/// text, each stretch between them is normalized, split by the pre-tokenizer, and each piece is encoded by the BPE
-/// model. No special tokens are added (no BOS): the evaluation protocol scores raw text, so the post-processor is not
+/// wherever a <see cref="TextTokenizer"/> is. Encoding follows the file's pipeline: added tokens are found (in the
+/// raw text, or in the normalized text for those marked <c>normalized</c>), each stretch between them is normalized,
+/// split by the pre-tokenizer, and each piece is encoded by the BPE model. No special tokens are added (no BOS): the evaluation protocol scores raw text, so the post-processor is not
 /// applied. Both families that causal language models use are covered: byte-level BPE (GPT-2, Llama 3, Qwen2) and
 /// SentencePiece-style BPE with ▁ for spaces and byte fallback (Llama 2, Mistral). Anything else in the file that
 /// changes ids (a Unigram or WordPiece model, an unknown normalizer, pre-tokenizer or decoder, BPE dropout) is
@@ -35,7 +35,7 @@ public sealed class HfTokenizer : TextTokenizer
         this.decoder = decoder;
         this.added = added;
         tokens = model.Tokens();
-        foreach (var (content, id) in added.Tokens) tokens[id] = content;
+        foreach (var (id, token) in added.Decoded) tokens[id] = token;
         VocabularySize = tokens.Keys.DefaultIfEmpty(-1).Max() + 1;
     }
 
@@ -59,7 +59,7 @@ public sealed class HfTokenizer : TextTokenizer
             var root = new JsonField(document.RootElement, "", path);
             var normalizer = Normalizer.Parse(root.Get("normalizer"));
             return new HfTokenizer(normalizer, PreTokenizer.Parse(root.Get("pre_tokenizer")), BytePairModel.Parse(root.Get("model")),
-                Decoder.Parse(root.Get("decoder")), AddedTokens.Parse(root.Get("added_tokens"), normalizer != null));
+                Decoder.Parse(root.Get("decoder")), AddedTokens.Parse(root.Get("added_tokens"), normalizer));
         }
     }
 
@@ -75,15 +75,14 @@ public sealed class HfTokenizer : TextTokenizer
     public override int[] Encode(string text)
     {
         var ids = new List<int>();
-        foreach (var (stretch, id, offset) in added.Split(text))
+        foreach (var (stretch, id, atStart) in added.Split(text, normalizer))
         {
             if (id is int special)
             {
                 ids.Add(special);
                 continue;
             }
-            string normalized = normalizer?.Normalize(stretch) ?? stretch;
-            var start = new Piece(normalized, AtStart: offset == 0);
+            var start = new Piece(stretch, atStart);
             foreach (var piece in preTokenizer?.Split(start) ?? [start]) model.Encode(piece.Text, ids);
         }
         return ids.ToArray();

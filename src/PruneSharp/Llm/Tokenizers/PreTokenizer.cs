@@ -24,7 +24,6 @@ abstract class PreTokenizer
             case "Split":
                 return new SplitPreTokenizer(TextPattern.Parse(field.Get("pattern")), Behavior(field.Get("behavior")), field.Bool("invert", false));
             case "ByteLevel":
-                field.RequireUnset("trim_offsets", true, false); // offsets only
                 return new ByteLevelPreTokenizer(field.Bool("add_prefix_space", true), field.Bool("use_regex", true));
             case "Metaspace":
                 var replacement = field.String("replacement");

@@ -100,6 +100,34 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void Tensors_larger_than_one_slice_are_copied_and_widened_whole()
+    {
+        using var dir = new TempFolder();
+        using var t = randn(37, 29);
+        long saved = TensorBytes.SliceBytes;
+        TensorBytes.SliceBytes = 64; // 16 floats or 32 halves per slice, so every path crosses slice boundaries
+        try
+        {
+            foreach (var dtype in new[] { SafetensorsDType.F32, SafetensorsDType.F16, SafetensorsDType.BF16 })
+            {
+                string path = dir.File($"{dtype}.safetensors");
+                SafetensorsWriter.Write(path, [("w", t, dtype)]);
+                using var file = SafetensorsFile.Open(path);
+                using var read = file.Read("w");
+                using var expected = t.to(dtype.ScalarType()).to(ScalarType.Float32);
+                Assert.Equal(expected.data<float>().ToArray(), read.data<float>().ToArray());
+                using var copy = new MemoryStream();
+                file.CopyBytesTo("w", copy);
+                Assert.Equal(file.ReadBytes("w"), copy.ToArray());
+            }
+        }
+        finally
+        {
+            TensorBytes.SliceBytes = saved;
+        }
+    }
+
+    [Fact]
     public void Rewriting_what_was_read_gives_the_same_file()
     {
         using var dir = new TempFolder();

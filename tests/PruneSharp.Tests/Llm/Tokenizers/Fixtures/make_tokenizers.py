@@ -39,8 +39,8 @@ def learn(words, symbols_of, count):
             split[w] = out
     return merges
 
-def added(i, content):
-    return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+def added(i, content, normalized=False):
+    return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": normalized, "special": True}
 
 def bpe(vocab, merges, **extra):
     model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None, "end_of_word_suffix": None,
@@ -106,7 +106,9 @@ for a, b in sp_merges:
     sp_vocab.setdefault(a + b, len(sp_vocab))
 sp_specials = [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")]
 sp_model = bpe(sp_vocab, [f"{a} {b}" for a, b in sp_merges], unk_token="<unk>", fuse_unk=True, byte_fallback=True)
-tokenizers["llama2"] = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": sp_specials,
+# Llama 2's special tokens are matched after normalization (as "▁<s>" once Prepend has run).
+tokenizers["llama2"] = {"version": "1.0", "truncation": None, "padding": None,
+    "added_tokens": [added(0, "<unk>", True), added(1, "<s>", True), added(2, "</s>", True)],
     "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
                                                       {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
     "pre_tokenizer": None,
@@ -128,7 +130,7 @@ texts = [
     "<s>after bos", "text<s>between</s>tokens", "<|endoftext|>the end<|endoftext|>", "<|im_start|>user\nhi<|im_end|>",
     "<|begin_of_text|>Once upon a time", "trailing space ", "\n", "mixed\u00a0nbsp and\u2003em space",
     "GNU GENERAL PUBLIC LICENSE Version 3, 29 June 2007 Copyright (C) 2007 Free Software Foundation, Inc.",
-    "😀abc a😀b", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 letters outside the BMP", "x\n\n\ny   \n z", "'s 'S 'Ll", "tab\there\t\t", "<unk> and <0x41>",
+    "😀abc a😀b", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 letters outside the BMP", "x\n\n\ny   \n z", "'s 'S 'Ll", "tab\there\t\t", "<unk> and <0x41>", "a <s> b</s>c", "<s> <s>",
     corpus[1000:1600],
 ]
 for name, tokenizer in tokenizers.items():
