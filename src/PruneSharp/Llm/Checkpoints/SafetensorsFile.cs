@@ -105,6 +105,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
         var tensor = torch.empty(info.Shape, torch.ScalarType.Float32);
         if (info.DType == SafetensorsDType.F32) TensorBytes.Fill(tensor, DataPointer(info));
         else TensorBytes.FillWidened(tensor, DataPointer(info), info.DType);
+        Release(info);
         return tensor;
     }
 
@@ -114,6 +115,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
         var info = Info(name);
         var tensor = torch.empty(info.Shape, info.DType.ScalarType());
         TensorBytes.Fill(tensor, DataPointer(info));
+        Release(info);
         return tensor;
     }
 
@@ -129,7 +131,28 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
     {
         var info = Info(name);
         TensorBytes.Write(DataPointer(info), info.ByteCount, destination);
+        Release(info);
     }
+
+    /// <summary>
+    /// Drops the pages of a tensor just copied out of the mapping from this process's resident memory (they stay in the
+    /// kernel's page cache and are read again if touched). Without it, every page read so far would count in the
+    /// process's resident size until the file is closed, and a layer-by-layer pass over a checkpoint would end up
+    /// "holding" all of it.
+    /// </summary>
+    void Release(SafetensorsTensorInfo info)
+    {
+        if (!OperatingSystem.IsLinux() || info.ByteCount == 0) return;
+        long page = Environment.SystemPageSize;
+        long begin = (long)DataPointer(info), end = begin + info.ByteCount;
+        long first = begin / page * page, last = (end + page - 1) / page * page;
+        madvise((IntPtr)first, (UIntPtr)(ulong)(last - first), DontNeed);
+    }
+
+    const int DontNeed = 4; // MADV_DONTNEED: harmless on a read-only shared file mapping, the pages are re-read on access
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int madvise(IntPtr address, UIntPtr length, int advice);
 
     byte* DataPointer(SafetensorsTensorInfo info)
     {
