@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Text.Json;
+using PruneSharp.Cli;
+using PruneSharp.Cli.Commands;
+using PruneSharp.Tests.Llm.Models;
+using PruneSharp.Tests.Support;
+
+namespace PruneSharp.Tests.Cli;
+
+/// <summary><c>prunesharp llm</c> in-process: results as JSON, bad input as one line and exit code 1.</summary>
+[Collection(SerialCollection.Name)]
+public class LlmCommandTests
+{
+    static (int Code, string Output, string Error) Invoke(params string[] args)
+    {
+        var root = new RootCommand("test") { LlmCommand.Create() };
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (CommandRunner.Run(root, args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+    }
+
+    static string Fixture(string name) => Path.Combine(TransformersReferenceTests.Folder, name);
+
+    [Fact]
+    public void Prune_eval_and_inspect_a_checkpoint()
+    {
+        using var temp = new TempFolder();
+        string text = temp.File("text.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("And God said, Let there be light: and there was light. And God saw the light, that it was good. ", 20)));
+        var (code, output, error) = Invoke("llm", "prune", Fixture("llama-gqa-bf16-sharded"), "--method", "wanda", "--sparsity", "4:8",
+            "--calibration", text, "--nsamples", "4", "--seqlen", "64", "--json", "-o", temp.File("out"));
+        Assert.True(code == 0, error);
+        using (var report = JsonDocument.Parse(output))
+            Assert.Equal(0.5, report.RootElement.GetProperty("Sparsity").GetDouble(), 3);
+
+        (code, output, error) = Invoke("llm", "eval", temp.File("out"), "--text", text, "--seqlen", "64", "--json");
+        Assert.True(code == 0, error);
+        using (var result = JsonDocument.Parse(output))
+        {
+            Assert.True(result.RootElement.GetProperty("perplexity").GetDouble() > 1);
+            Assert.True(result.RootElement.GetProperty("windows").GetInt32() >= 1);
+            Assert.True(result.RootElement.GetProperty("tokens").GetInt64() >= 64);
+        }
+
+        (code, output, error) = Invoke("llm", "inspect", temp.File("out"), "--json");
+        Assert.True(code == 0, error);
+        using var inspection = JsonDocument.Parse(output);
+        Assert.StartsWith("llama", inspection.RootElement.GetProperty("Description").GetString());
+        var linears = inspection.RootElement.GetProperty("Linears").EnumerateArray().ToList();
+        Assert.Equal(14, linears.Count);
+        Assert.All(linears, l => Assert.True(l.GetProperty("Valid4To8").GetBoolean()));
+    }
+
+    [Theory]
+    [InlineData("--sparsity", "1.5", "--sparsity")]
+    [InlineData("--sparsity", "4:2", "--sparsity")]
+    [InlineData("--method", "obs", "--method must be one of magnitude, wanda, sparsegpt")]
+    [InlineData("--allocation", "owl", "N:M patterns are the same in every layer")]
+    [InlineData("--nsamples", "0", "--nsamples must be a positive")]
+    public void Prune_refuses_bad_options_with_one_line(string option, string value, string message)
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(temp.File("t.txt"), "text");
+        string[] pattern = option == "--allocation" ? ["--sparsity", "2:4"] : [];
+        var (code, _, error) = Invoke(["llm", "prune", Fixture("gpt2-f32"), "--calibration", temp.File("t.txt"), "-o", temp.File("out"), .. pattern, option, value]);
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(Directory.Exists(temp.File("out")));
+    }
+
+    [Fact]
+    public void A_folder_that_is_not_a_checkpoint_is_named()
+    {
+        using var temp = new TempFolder();
+        var (code, _, error) = Invoke("llm", "inspect", temp.Path);
+        Assert.Equal(1, code);
+        Assert.Contains(temp.Path, error);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+}
