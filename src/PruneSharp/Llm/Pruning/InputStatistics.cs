@@ -7,10 +7,11 @@ namespace PruneSharp.Llm.Pruning;
 /// What the retraining-free methods need to know of one linear layer's inputs, accumulated batch by batch so the
 /// calibration activations are never held: the token count n, the per-feature sums Σ_t x_tj (the mean E[x_j], for
 /// DSnoT), the squared column norms ‖X_j‖₂² = Σ_t x_tj² (Wanda), and optionally the Hessian of the layer-wise
-/// reconstruction loss H = 2·XᵀX/n (SparseGPT, <see cref="ReconstructionError"/>). H is kept as a running average,
-/// H ← H·n/(n+b) + (2/(n+b))·X_bᵀX_b for a batch of b tokens, which equals 2·XᵀX/n over all tokens up to rounding
-/// (and keeps the entries at the scale of one token's outer product). Accumulation is in float32 by default (as the
-/// papers' code does) or in float64 when asked; the properties return float32. One object can serve several linears
+/// reconstruction loss H = 2·XᵀX/n (SparseGPT, <see cref="ReconstructionError"/>). XᵀX is accumulated as a plain sum
+/// (one matrix product per batch, Σ_b X_bᵀX_b, which is XᵀX over all tokens up to the order of additions) and scaled
+/// by 2/n when read; the papers' running average H ← H·n/(n+b) + 2X_bᵀX_b/(n+b) is the same up to rounding and costs
+/// an extra pass over H per batch. Accumulation is in float32 by default (as the papers' code does) or in float64
+/// when asked; the methods return float32. One object can serve several linears
 /// that read the same input (an attention block's q, k and v projections). The owner disposes it.
 /// </summary>
 public sealed class InputStatistics : IDisposable
@@ -63,15 +64,13 @@ public sealed class InputStatistics : IDisposable
         var rows = x.detach().reshape(-1, Features).to(Accumulation);
         long batch = rows.shape[0];
         if (batch == 0) return;
-        if (!rows.isfinite().all().item<bool>())
-            throw new PruningException($"calibration input of shape [{string.Join(",", x.shape)}] contains NaN or infinite values");
+        var squares = rows.square().sum(dim: 0);
+        // NaN and ∞ reach the sums of squares, so one check of [features] values covers the batch.
+        if (!squares.isfinite().all().item<bool>())
+            throw new PruningException($"calibration input of shape [{string.Join(",", x.shape)}] contains NaN or infinite values (or values whose squares overflow)");
         _sums.add_(rows.sum(dim: 0));
-        _squares.add_(rows.square().sum(dim: 0));
-        if (_hessian is not null)
-        {
-            double total = Tokens + batch;
-            _hessian.mul_(Tokens / total).addmm_(rows.t(), rows.mul(2 / total), beta: 1, alpha: 1);
-        }
+        _squares.add_(squares);
+        _hessian?.addmm_(rows.t(), rows, beta: 1, alpha: 1);
         Tokens += batch;
     }
 
@@ -80,7 +79,12 @@ public sealed class InputStatistics : IDisposable
 
     /// <summary>E[x_j], the mean of each feature over the tokens seen, float32 [features] (a new tensor).</summary>
     /// <exception cref="PruningException">No tokens were added.</exception>
-    public Tensor Mean() => _sums.div(RequireTokens()).to(ScalarType.Float32);
+    public Tensor Mean()
+    {
+        double n = RequireTokens();
+        using var scope = NewDisposeScope();
+        return _sums.div(n).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Var(x_j) = E[x_j²] − E[x_j]², the population variance of each feature, float32 [features] (a new tensor).</summary>
     /// <exception cref="PruningException">No tokens were added.</exception>
@@ -97,8 +101,9 @@ public sealed class InputStatistics : IDisposable
     public Tensor Hessian()
     {
         if (_hessian is null) throw new PruningException("these input statistics were created without the Hessian (hessian: false)");
-        RequireTokens();
-        return _hessian.to(ScalarType.Float32, copy: true);
+        double n = RequireTokens();
+        using var scope = NewDisposeScope();
+        return _hessian.mul(2 / n).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     long RequireTokens() =>

@@ -18,15 +18,17 @@ public static class MaskSelection
     {
         long rows = scores.shape[0], columns = scores.shape[1];
         long pruned = ExactSelection.PrunedCount(sparsity, columns);
+        if (pruned == 0) return ones(rows, columns, dtype: ScalarType.Bool);
+        if (pruned == columns) return zeros(rows, columns, dtype: ScalarType.Bool);
         using var scope = NewDisposeScope();
-        var keep = ones(rows, columns, dtype: ScalarType.Bool);
-        if (pruned > 0)
-        {
-            // A stable ascending sort puts equal scores in index order, so the lower index is pruned first.
-            var lowest = scores.sort(1, descending: false, stable: true).Indices.narrow(1, 0, pruned);
-            keep.scatter_(1, lowest, zeros_like(lowest, dtype: ScalarType.Bool));
-        }
-        return keep.MoveToOuterDisposeScope();
+        // Linear time per row instead of a sort: the k-th smallest score t of each row; everything below t goes, and
+        // of the scores equal to t the first ones by index (counted with a running sum) until k are gone.
+        var threshold = scores.kthvalue(pruned, 1, keepdim: true).values;
+        var below = scores.lt(threshold);
+        var tied = scores.eq(threshold);
+        var tiesToPrune = below.sum(dim: 1, keepdim: true).neg_().add_(pruned);
+        var prunedTies = tied.logical_and(tied.cumsum(1).le(tiesToPrune));
+        return below.logical_or_(prunedTies).logical_not_().MoveToOuterDisposeScope();
     }
 
     /// <summary>Prunes round(s·out·in) lowest scores of the whole matrix (ties: lower row-major index first).</summary>

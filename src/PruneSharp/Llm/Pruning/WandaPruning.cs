@@ -23,7 +23,7 @@ public static class WandaPruning
         using var scope = NewDisposeScope();
         var scores = Scores(weight, inputs.ColumnNormsSquared());
         var keep = pattern.IsNM ? MaskSelection.KeepNM(scores, pattern.N, pattern.M) : MaskSelection.KeepPerRow(scores, pattern.Sparsity);
-        var pruned = weight.detach().mul(keep);
+        var pruned = weight.detach().masked_fill(keep.logical_not(), 0);
         return new PrunedLinear(pruned.MoveToOuterDisposeScope(), keep.MoveToOuterDisposeScope());
     }
 }

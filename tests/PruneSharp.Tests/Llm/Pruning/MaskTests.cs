@@ -39,6 +39,24 @@ public class MaskTests
         Assert.Equal(new[] { false, false, false, true, true, true }, result.Mask[0].data<bool>().ToArray());
     }
 
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.25)]
+    [InlineData(0.9)]
+    public void Per_row_selection_with_heavy_ties_matches_a_naive_stable_sort(double sparsity)
+    {
+        var generator = new Generator(12);
+        var scores = randint(0, 5, new long[] { 9, 37 }, generator: generator).to(ScalarType.Float32);
+        var values = Values(scores);
+        var mask = MaskSelection.KeepPerRow(scores, sparsity).reshape(-1).data<bool>().ToArray();
+        int pruned = (int)Math.Round(sparsity * 37, MidpointRounding.ToEven);
+        for (int r = 0; r < 9; r++)
+        {
+            var removed = Enumerable.Range(0, 37).OrderBy(c => values[r * 37 + c]).ThenBy(c => c).Take(pruned).ToHashSet();
+            for (int c = 0; c < 37; c++) Assert.Equal(!removed.Contains(c), mask[r * 37 + c]);
+        }
+    }
+
     [Fact]
     public void Magnitude_compares_over_the_whole_matrix_with_an_exact_count()
     {
