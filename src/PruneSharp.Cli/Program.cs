@@ -5,6 +5,8 @@ using PruneSharp.Engine;
 
 // One-shot commands: keep freed tensor memory mapped (a forward pass otherwise pays page faults for every activation).
 TorchEngine.RetainFreedMemory();
+// SIGINT and SIGTERM alike: training checkpoints and exits 130/143; other work removes its half-written files first.
+Interruption.Install();
 
 var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
 {

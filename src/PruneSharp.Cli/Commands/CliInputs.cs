@@ -1,4 +1,5 @@
 using PruneSharp.Data;
+using PruneSharp.Engine;
 using PruneSharp.Graph;
 using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
@@ -61,7 +62,10 @@ static class CliInputs
     {
         var input = model.Graph.Inputs[0];
         if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; cannot count MACs");
-        return TorchSharp.torch.zeros(input.Shape.Select(d => d.Size ?? 1).ToArray(), dtype: input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32);
+        long[] shape = input.Shape.Select(d => d.Size ?? 1).ToArray();
+        var type = input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32;
+        MemoryGuard.Check(new[] { (input.Name, (IReadOnlyList<long>)shape, type) });
+        return TorchSharp.torch.zeros(shape, dtype: type);
     }
 
     /// <summary>
@@ -71,11 +75,14 @@ static class CliInputs
     /// </summary>
     public static TorchSharp.torch.Tensor[] RandomInputs(GraphModule model, int count, int length, long seed)
     {
+        foreach (var input in model.Graph.Inputs)
+            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
+        long[] Shape(ValueInfo input) => input.Shape!.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
+        MemoryGuard.Check(model.Graph.Inputs.Select(i => (i.Name, (IReadOnlyList<long>)Shape(i), i.ElementType == DataType.Float ? TorchSharp.torch.float32 : TorchSharp.torch.int64)));
         using var generator = new TorchSharp.torch.Generator((ulong)seed);
         return model.Graph.Inputs.Select(input =>
         {
-            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
-            long[] shape = input.Shape.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
+            long[] shape = Shape(input);
             if (input.ElementType == DataType.Float) return TorchSharp.torch.randn(shape, generator: generator);
             var table = model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && model.Graph.Initializers.ContainsKey(n.Inputs[0]));
             if (input.ElementType != DataType.Int64 || table is null)
