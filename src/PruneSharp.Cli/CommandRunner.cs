@@ -15,7 +15,6 @@ static class CommandRunner
     public static int Run(RootCommand root, string[] args)
     {
         OptionRules.Attach(root);
-        AtomicFile.ConcurrentWriter += message => Console.Error.WriteLine($"prunesharp: warning: {message}");
         try
         {
             var parse = root.Parse(args);

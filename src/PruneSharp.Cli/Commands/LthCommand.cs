@@ -60,7 +60,8 @@ static class LthCommand
             {
                 Rounds = parse.GetValue(rounds), Rate = parse.GetValue(rate), RewindStep = step, Retrain = mode, Variants = kinds,
                 Scope = new PruningScope { Allocation = allocation }, Training = training,
-                Identity = new Dictionary<string, string> { ["model"] = name, ["data"] = parse.GetValue(data)!, ["augment"] = parse.GetValue(flags.Augment)! },
+                // Every option but those that only extend the experiment (rounds, variants) or say where and how it is shown.
+                Identity = OptionValues.Of(parse, "--out", "--json", "--restart", "--rounds", "--variants").ToDictionary(),
             }, train, test, parse.GetValue(output)!)
             {
                 Restart = parse.GetValue(restart),

@@ -91,20 +91,8 @@ static class TrainCommand
     /// </summary>
     static RunFingerprint Fingerprint(ParseResult parse, GraphModule network, IDataset train)
     {
-        var ignored = new HashSet<string> { "--output", "--checkpoint", "--resume", "--json" };
-        var values = parse.CommandResult.Command.Options.Where(o => !ignored.Contains(o.Name) && o.ValueType != typeof(void))
-            .Select(o => new KeyValuePair<string, string>(o.Name, ValueText(parse.GetValue<object?>(o.Name))));
-        return new RunFingerprint(values).With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
+        return new RunFingerprint(OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json")).With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
     }
-
-    static string ValueText(object? value) => value switch
-    {
-        null => "",
-        string s => s,
-        System.Collections.IEnumerable list => string.Join(",", list.Cast<object?>().Select(ValueText)),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
 
     /// <summary>Trains a language model on a text corpus and reports held-out perplexity and training throughput in tokens/s.</summary>
     static int TrainLanguageModel(ParseResult parse, LanguageModelFlags lm, TrainingFlags flags, string modelSpec, string dataSpec, int epochs,
