@@ -88,7 +88,9 @@ public sealed class Graph
                 path.Add(at);
                 at = Nodes[at].Inputs.Where(n => producer.TryGetValue(n, out int p) && waiting[p] > 0).Select(n => producer[n]).First();
             }
-            var cycle = path.Skip(seen[at]).Reverse().ToList();
+            var cycle = path.Skip(seen[at]).Reverse().ToList(); // in the direction data flows
+            int first = cycle.IndexOf(cycle.Min());
+            cycle = cycle.Skip(first).Concat(cycle.Take(first)).ToList(); // from the node that comes first in the file
             if (cycle.Count == 1)
                 throw new GraphException($"node '{Nodes[at].Name}' ({Nodes[at].OpType}) reads its own output '{Nodes[at].Outputs.First(Nodes[at].Inputs.Contains)}'");
             throw new GraphException($"the graph has a cycle: {string.Join(" -> ", cycle.Append(cycle[0]).Select(i => $"'{Nodes[i].Name}'"))}");
