@@ -56,6 +56,12 @@ static class Interruption
         AtomicFile.RemovePending();
         Console.Error.WriteLine();
         Console.Error.WriteLine($"prunesharp: interrupted ({context.Signal}); nothing half-written was left");
-        Environment.Exit(ExitCode);
+        // Not Environment.Exit: its shutdown runs libtorch's static destructors while the main thread may still be
+        // inside libtorch, which crashes (seen as a segmentation fault). The files that matter are handled above.
+        ExitNow(ExitCode);
     }
+
+    /// <summary>Ends the process at once with <paramref name="status"/>, running no further managed or native code.</summary>
+    [DllImport("libc", EntryPoint = "_exit")]
+    static extern void ExitNow(int status);
 }

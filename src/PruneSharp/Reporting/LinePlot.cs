@@ -1,6 +1,6 @@
 using System.Globalization;
-using SkiaSharp;
 using PruneSharp.Files;
+using SkiaSharp;
 
 namespace PruneSharp.Reporting;
 

@@ -1,7 +1,7 @@
 using System.Text;
+using PruneSharp.Files;
 using TorchSharp;
 using static TorchSharp.torch;
-using PruneSharp.Files;
 
 namespace PruneSharp.Training;
 

@@ -1,7 +1,7 @@
-using PruneSharp.Files;
 using System.Diagnostics;
 using PruneSharp.Data;
 using PruneSharp.Engine;
+using PruneSharp.Files;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

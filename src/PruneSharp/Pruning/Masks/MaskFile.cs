@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using static TorchSharp.torch;
 using PruneSharp.Files;
+using static TorchSharp.torch;
 
 namespace PruneSharp.Pruning.Masks;
 

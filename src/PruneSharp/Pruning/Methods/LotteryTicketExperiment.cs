@@ -2,13 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Files;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Granularity;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Training;
 using static TorchSharp.torch;
-using PruneSharp.Files;
 
 namespace PruneSharp.Pruning.Methods;
 
