@@ -18,7 +18,8 @@ static class CommandRunner
         try
         {
             var parse = root.Parse(args);
-            if (parse.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+            // Bad arguments: one line each (no verb at all still gets the usage text, and --help its help).
+            if (parse.Errors.Count > 0 && args.Length > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
             {
                 foreach (var error in parse.Errors) Console.Error.WriteLine($"prunesharp: {OptionRules.Explain(error.Message)}");
                 return 1;

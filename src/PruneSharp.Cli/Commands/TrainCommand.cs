@@ -89,10 +89,9 @@ static class TrainCommand
     /// What determines a training run's results: every option given or defaulted (but where the output goes and
     /// how it is shown), the hash of the model's initial weights and of the training data.
     /// </summary>
-    static RunFingerprint Fingerprint(ParseResult parse, GraphModule network, IDataset train)
-    {
-        return new RunFingerprint(OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json")).With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
-    }
+    static RunFingerprint Fingerprint(ParseResult parse, GraphModule network, IDataset train) =>
+        new RunFingerprint(OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json"))
+            .With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
 
     /// <summary>Trains a language model on a text corpus and reports held-out perplexity and training throughput in tokens/s.</summary>
     static int TrainLanguageModel(ParseResult parse, LanguageModelFlags lm, TrainingFlags flags, string modelSpec, string dataSpec, int epochs,
