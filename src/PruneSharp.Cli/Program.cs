@@ -2,9 +2,13 @@ using System.CommandLine;
 using PruneSharp.Cli;
 using PruneSharp.Cli.Commands;
 using PruneSharp.Engine;
+using PruneSharp.Files;
 
 // One-shot commands: keep freed tensor memory mapped (a forward pass otherwise pays page faults for every activation).
 TorchEngine.RetainFreedMemory();
+// SIGINT and SIGTERM alike: training checkpoints and exits 130/143; other work removes its half-written files first.
+Interruption.Install();
+AtomicFile.ConcurrentWriter += message => Console.Error.WriteLine($"prunesharp: warning: {message}");
 
 var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
 {

@@ -1,4 +1,5 @@
 using PruneSharp.Data;
+using PruneSharp.Engine;
 using PruneSharp.Graph;
 using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
@@ -23,7 +24,13 @@ static class CliInputs
         }
         if (!Directory.Exists(spec))
             throw new ArgumentException($"--data '{spec}' is neither a known data set ({DataHelp}) nor a folder");
-        bool idx = Directory.EnumerateFiles(spec).Select(Path.GetFileName).Any(f => f!.StartsWith("train-labels", StringComparison.Ordinal) || f!.StartsWith("t10k-labels", StringComparison.Ordinal));
+        var files = Directory.EnumerateFiles(spec).Select(f => Path.GetFileName(f)!).ToList();
+        bool idx = files.Any(f => f.StartsWith("train-", StringComparison.Ordinal) || f.StartsWith("t10k-", StringComparison.Ordinal));
+        bool cifar = files.Any(f => f.StartsWith("data_batch", StringComparison.Ordinal) || f.StartsWith("test_batch", StringComparison.Ordinal))
+            || Directory.Exists(Path.Combine(spec, "cifar-10-batches-bin"));
+        if (!idx && !cifar)
+            throw new ArgumentException($"--data '{spec}' holds neither IDX files (train-images-idx3-ubyte, ...) nor CIFAR-10 binary batches (data_batch_1.bin, ...)" +
+                (files.Count == 0 ? "; the folder is empty" : ""));
         return idx ? IdxImages.Load(spec, split, IdxImages.DigitClasses) : CifarBinary.LoadCifar10(split, spec);
     }
 
@@ -56,12 +63,22 @@ static class CliInputs
         return ModelZoo.CreateClassifier(spec, options);
     }
 
+    static void RequireInputs(GraphModule model)
+    {
+        if (model.Graph.Inputs.Count == 0)
+            throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
+    }
+
     /// <summary>A zero input of one example for the model's first input (symbolic dimensions taken as 1; token ids 0).</summary>
     public static TorchSharp.torch.Tensor ExampleInput(GraphModule model)
     {
+        RequireInputs(model);
         var input = model.Graph.Inputs[0];
         if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; cannot count MACs");
-        return TorchSharp.torch.zeros(input.Shape.Select(d => d.Size ?? 1).ToArray(), dtype: input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32);
+        long[] shape = input.Shape.Select(d => d.Size ?? 1).ToArray();
+        var type = input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32;
+        MemoryGuard.Check(new[] { (input.Name, (IReadOnlyList<long>)shape, type) });
+        return TorchSharp.torch.zeros(shape, dtype: type);
     }
 
     /// <summary>
@@ -71,11 +88,15 @@ static class CliInputs
     /// </summary>
     public static TorchSharp.torch.Tensor[] RandomInputs(GraphModule model, int count, int length, long seed)
     {
+        RequireInputs(model);
+        foreach (var input in model.Graph.Inputs)
+            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
+        long[] Shape(ValueInfo input) => input.Shape!.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
+        MemoryGuard.Check(model.Graph.Inputs.Select(i => (i.Name, (IReadOnlyList<long>)Shape(i), i.ElementType == DataType.Float ? TorchSharp.torch.float32 : TorchSharp.torch.int64)));
         using var generator = new TorchSharp.torch.Generator((ulong)seed);
         return model.Graph.Inputs.Select(input =>
         {
-            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
-            long[] shape = input.Shape.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
+            long[] shape = Shape(input);
             if (input.ElementType == DataType.Float) return TorchSharp.torch.randn(shape, generator: generator);
             var table = model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && model.Graph.Initializers.ContainsKey(n.Inputs[0]));
             if (input.ElementType != DataType.Int64 || table is null)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Files;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Models;
@@ -97,7 +98,8 @@ static class DemoCommand
             Epochs = finetuneEpochs,
             Schedule = new CosineSchedule(0.01, Math.Max(1, (long)finetuneEpochs * ((fineTuneData.Count + 127) / 128))),
         };
-        string denseKey = $"lenet-5 fashion-mnist seed 0 epochs {epochs} sgd 0.05 cosine batch 128";
+        // The data's hashes are part of every key: other Fashion-MNIST files (or a changed loader) recompute every step.
+        string denseKey = $"lenet-5 fashion-mnist {RunFingerprint.Hash(train)}/{RunFingerprint.Hash(test)} seed 0 epochs {epochs} sgd 0.05 cosine batch 128";
         string denseModel = Path.Combine(folder, "lenet-5-dense.onnx");
         var dense = Cached(Path.Combine(folder, "lenet-5-dense.json"), denseKey, () =>
         {
@@ -201,9 +203,7 @@ static class DemoCommand
             }
         }
         var result = compute();
-        string temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temp, JsonSerializer.Serialize(result, Table.Json));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, result, Table.Json));
         return result;
     }
 

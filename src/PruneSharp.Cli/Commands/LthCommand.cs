@@ -25,12 +25,13 @@ static class LthCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of every run.", DefaultValueFactory = _ => 5 };
         var output = new Option<string>("--out") { Description = "Experiment folder (results, masks and weights of every round; re-running resumes).", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
+        var restart = new Option<bool>("--restart") { Description = "Delete the results an earlier run stored in --out and start afresh (a folder made under other settings is otherwise refused)." };
         var flags = new TrainingFlags();
         var command = new Command("lth",
             "Lottery Ticket experiment: train, prune p% of the survivors by magnitude, rewind, retrain, repeat; with controls.\n" +
             "Example: prunesharp lth --model lenet-300-100 --data fashion-mnist --rounds 10 --rate 0.2 --epochs 3 --variants ticket,random --out lth-lenet")
         {
-            model, data, rounds, rate, rewind, retrain, variants, scope, epochs, output, json,
+            model, data, rounds, rate, rewind, retrain, variants, scope, epochs, output, json, restart,
         };
         foreach (var option in flags.All) command.Options.Add(option);
         command.SetAction(parse =>
@@ -59,8 +60,11 @@ static class LthCommand
             {
                 Rounds = parse.GetValue(rounds), Rate = parse.GetValue(rate), RewindStep = step, Retrain = mode, Variants = kinds,
                 Scope = new PruningScope { Allocation = allocation }, Training = training,
+                // Every option but those that only extend the experiment (rounds, variants) or say where and how it is shown.
+                Identity = OptionValues.Of(parse, "--out", "--json", "--restart", "--rounds", "--variants").ToDictionary(),
             }, train, test, parse.GetValue(output)!)
             {
+                Restart = parse.GetValue(restart),
                 Progress = new ProgressBar("train"),
                 Log = new StatusLog(),
             };

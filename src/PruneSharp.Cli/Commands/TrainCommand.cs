@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Files;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Training;
@@ -11,7 +12,7 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>
 /// <c>prunesharp train</c>: trains a zoo model or an ONNX model on an image data set (a classifier) or a text file
 /// (a language model) and writes the trained ONNX model.
-/// Ctrl+C stops before the next batch, writes a checkpoint and exits; <c>--resume</c> continues from it.
+/// Ctrl+C or SIGTERM stops before the next batch, writes a checkpoint and exits (130, 143); <c>--resume</c> continues from it.
 /// </summary>
 static class TrainCommand
 {
@@ -48,7 +49,8 @@ static class TrainCommand
             var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
             using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
-            if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return 130;
+            options = options with { Fingerprint = Fingerprint(parse, network, train) };
+            if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return Interruption.ExitCode;
             var metrics = Evaluator.Classify(network, test);
             OnnxFile.Save(network, outputPath);
             if (asJson)
@@ -83,6 +85,14 @@ static class TrainCommand
         return null;
     }
 
+    /// <summary>
+    /// What determines a training run's results: every option given or defaulted (but where the output goes and
+    /// how it is shown), the hash of the model's initial weights and of the training data.
+    /// </summary>
+    static RunFingerprint Fingerprint(ParseResult parse, GraphModule network, IDataset train) =>
+        new RunFingerprint(OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json"))
+            .With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
+
     /// <summary>Trains a language model on a text corpus and reports held-out perplexity and training throughput in tokens/s.</summary>
     static int TrainLanguageModel(ParseResult parse, LanguageModelFlags lm, TrainingFlags flags, string modelSpec, string dataSpec, int epochs,
         string outputPath, string checkpointPath, bool resume, bool json)
@@ -92,7 +102,8 @@ static class TrainCommand
         var train = corpus.TrainSequences(context);
         var options = flags.Options(parse, epochs, train.Count, checkpointPath);
         using var network = lm.Model(parse, modelSpec, corpus, options.Seed);
-        if (Fit(network, options, train, checkpointPath, resume) is not { } result) return 130;
+        options = options with { Fingerprint = Fingerprint(parse, network, train) };
+        if (Fit(network, options, train, checkpointPath, resume) is not { } result) return Interruption.ExitCode;
         double seconds = result.Epochs.Sum(e => e.Elapsed.TotalSeconds);
         double tokensPerSecond = seconds > 0 ? result.Epochs.Sum(e => e.Samples) * (double)context / seconds : double.NaN;
         var perplexity = Evaluator.Perplexity(network, corpus.HeldOutTokens, context);
@@ -112,25 +123,8 @@ static class TrainCommand
         return 0;
     }
 
-    /// <summary>Runs <paramref name="work"/> with a token that Ctrl+C signals (instead of killing the process).</summary>
-    public static T WithCtrlC<T>(Func<CancellationToken, T> work)
-    {
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler handler = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += handler;
-        try
-        {
-            return work(cancel.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= handler;
-        }
-    }
+    /// <summary>Runs <paramref name="work"/> with a token that Ctrl+C or SIGTERM signals (instead of killing the process).</summary>
+    public static T WithCtrlC<T>(Func<CancellationToken, T> work) => Interruption.Run(work);
 
     public static string Percent(double fraction) => (100 * fraction).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }

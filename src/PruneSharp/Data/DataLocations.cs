@@ -21,6 +21,12 @@ public static class DataLocations
     /// <summary>Name (sub-folder) of CIFAR-100 (the binary version).</summary>
     public const string Cifar100 = "cifar-100";
 
+    /// <summary>Debian packages that install a data set into <c>/usr/share/datasets/&lt;name&gt;</c>, by data set name.</summary>
+    public static IReadOnlyDictionary<string, string> DebianPackages { get; } = new Dictionary<string, string>
+    {
+        [FashionMnist] = "dataset-fashion-mnist",
+    };
+
     /// <summary>Folders searched, in order, for the data set <paramref name="name"/> (e.g. <c>fashion-mnist</c>).</summary>
     public static IReadOnlyList<string> SearchPath(string name)
     {
@@ -42,7 +48,8 @@ public static class DataLocations
         foreach (string folder in folders)
             if (File.Exists(Path.Combine(folder, probe)) || File.Exists(Path.Combine(folder, probe + ".gz")))
                 return folder;
+        string package = DebianPackages.TryGetValue(name, out string? p) ? $", or install Debian's {p} package (apt-get install {p})" : "";
         throw new DataNotFoundException(name,
-            $"data set not found: no '{probe}(.gz)' in {string.Join(", ", folders)}; pass a folder or set {RootVariable}");
+            $"data set not found: no '{probe}(.gz)' in {string.Join(", ", folders)}; pass a folder or set {RootVariable}{package}");
     }
 }

@@ -78,8 +78,22 @@ public sealed class Graph
         }
         if (order.Count != Nodes.Count)
         {
-            var stuck = Enumerable.Range(0, Nodes.Count).Where(i => waiting[i] > 0).Select(i => $"'{Nodes[i].Name}'").Take(5);
-            throw new GraphException($"the graph has a cycle through nodes {string.Join(", ", stuck)}");
+            // Every node left waits for a producer that is left too: walking back through such producers finds a cycle.
+            int at = Enumerable.Range(0, Nodes.Count).First(i => waiting[i] > 0);
+            var path = new List<int>();
+            var seen = new Dictionary<int, int>();
+            while (!seen.ContainsKey(at))
+            {
+                seen[at] = path.Count;
+                path.Add(at);
+                at = Nodes[at].Inputs.Where(n => producer.TryGetValue(n, out int p) && waiting[p] > 0).Select(n => producer[n]).First();
+            }
+            var cycle = path.Skip(seen[at]).Reverse().ToList(); // in the direction data flows
+            int first = cycle.IndexOf(cycle.Min());
+            cycle = cycle.Skip(first).Concat(cycle.Take(first)).ToList(); // from the node that comes first in the file
+            if (cycle.Count == 1)
+                throw new GraphException($"node '{Nodes[at].Name}' ({Nodes[at].OpType}) reads its own output '{Nodes[at].Outputs.First(Nodes[at].Inputs.Contains)}'");
+            throw new GraphException($"the graph has a cycle: {string.Join(" -> ", cycle.Append(cycle[0]).Select(i => $"'{Nodes[i].Name}'"))}");
         }
         foreach (var output in Outputs)
             if (!available.Contains(output.Name) && !producer.ContainsKey(output.Name))

@@ -47,8 +47,12 @@ public sealed class Node
     /// <summary>A tensor attribute, or null if absent.</summary>
     public TorchSharp.torch.Tensor? GetTensor(string name) => Get(name, AttributeKind.Tensor)?.Tensor;
 
+    /// <summary>When set, the names of the attributes read through the getters are added here (<see cref="GraphValidation"/>).</summary>
+    internal HashSet<string>? AttributesRead { get; set; }
+
     AttributeValue? Get(string name, AttributeKind kind)
     {
+        AttributesRead?.Add(name);
         if (!Attributes.TryGetValue(name, out var value)) return null;
         if (value.Kind != kind)
             throw new GraphException($"node '{Name}' ({OpType}): attribute '{name}' is {value.Kind}, expected {kind}");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Google.Protobuf;
+using PruneSharp.Files;
 using PruneSharp.Graph;
 using PruneSharp.Onnx.Proto;
 
@@ -15,6 +16,7 @@ static class OnnxWriter
     public static void Write(Graph.Graph graph, string path, long externalDataThreshold)
     {
         string fullPath = Path.GetFullPath(path);
+        GraphValidation.Check(graph, path);
         var model = ToModel(graph);
         long initializerBytes = graph.Initializers.Values.Sum(TensorCodec.ByteCount);
         string dataFile = Path.GetFileName(fullPath) + ".data";

@@ -68,6 +68,7 @@ public static class RuntimeCheck
             if (graph.Inputs.All(i => i.Name != name))
                 throw new ArgumentException($"--input-shape names '{name}', which is not an input of the model (inputs: {string.Join(", ", graph.Inputs.Select(i => i.Name))})");
         var shapes = graph.Inputs.ToDictionary(i => i.Name, i => ShapeOf(i, options.InputShapes));
+        Engine.MemoryGuard.Check(graph.Inputs.Select(i => (i.Name, (IReadOnlyList<long>)shapes[i.Name], ElementType(i))));
 
         using var module = new GraphModule(graph, options.Registry);
         module.eval();
@@ -86,6 +87,14 @@ public static class RuntimeCheck
         }
         return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList());
     }
+
+    static ScalarType ElementType(ValueInfo input) => input.ElementType switch
+    {
+        DataType.Double or DataType.Int64 => float64,
+        DataType.Int32 => int32,
+        DataType.Bool => @bool,
+        _ => float32,
+    };
 
     static long[] ShapeOf(ValueInfo input, IReadOnlyDictionary<string, long[]> given)
     {

@@ -46,6 +46,15 @@ public abstract class OpFamily
     /// </summary>
     public virtual Node Rewire(Node node, RewireContext context) => node;
 
+    /// <summary>
+    /// Attributes that ONNX defines for these ops and that <see cref="Compile"/> does not read because they do not
+    /// change what the family computes (e.g. Dropout's <c>seed</c> at inference). Every other attribute of a node must
+    /// be one that <see cref="Compile"/> reads: <see cref="GraphValidation"/> refuses the rest as unknown (a misspelling).
+    /// </summary>
+    public virtual IReadOnlySet<string> UnreadAttributes => EmptyNames;
+
+    static readonly IReadOnlySet<string> EmptyNames = new HashSet<string>();
+
     /// <summary>A kernel with one output.</summary>
     protected static OpKernel Single(Func<torch.Tensor?[], torch.Tensor> run) => (inputs, _) => new[] { run(inputs) };
 }

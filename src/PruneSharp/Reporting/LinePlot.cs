@@ -1,4 +1,5 @@
 using System.Globalization;
+using PruneSharp.Files;
 using SkiaSharp;
 
 namespace PruneSharp.Reporting;
@@ -71,17 +72,7 @@ public sealed class LinePlot
         Draw(surface.Canvas, typeface, points, width, height);
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        string full = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            using (var stream = File.Create(temporary)) png.SaveTo(stream);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        AtomicFile.Write(path, stream => png.SaveTo(stream));
     }
 
     void Draw(SKCanvas canvas, SKTypeface typeface, List<(double X, double Y)> points, int width, int height)

@@ -1,4 +1,5 @@
 using System.Text;
+using PruneSharp.Files;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,9 @@ namespace PruneSharp.Training;
 /// </summary>
 public sealed class Checkpoint : IDisposable
 {
-    static readonly byte[] Magic = "PSCKPT01"u8.ToArray();
+    static readonly byte[] Magic = "PSCKPT02"u8.ToArray();
+    /// <summary>The format before the run fingerprint (read, never written).</summary>
+    static readonly byte[] MagicWithoutFingerprint = "PSCKPT01"u8.ToArray();
 
     /// <summary>Position to resume from.</summary>
     public required TrainingPosition Position { get; init; }
@@ -33,6 +36,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>Named tensors saved with the run (masks and other state of callbacks).</summary>
     public required IReadOnlyDictionary<string, Tensor> Extra { get; init; }
 
+    /// <summary>The fingerprint of the run that wrote the checkpoint (<see cref="RunFingerprint"/>), or null (none recorded).</summary>
+    public RunFingerprint? Fingerprint { get; init; }
+
     /// <summary>The file this checkpoint was read from (named in errors); <c>null</c> for one built in memory.</summary>
     public string? Source { get; init; }
 
@@ -41,11 +47,9 @@ public sealed class Checkpoint : IDisposable
     {
         string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         Directory.CreateDirectory(folder);
-        string temporary = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
             {
                 writer.Write(Magic);
                 writer.Write(Position.Epoch);
@@ -58,15 +62,10 @@ public sealed class Checkpoint : IDisposable
                 writer.Write(Optimizer.State);
                 WriteTensor(writer, RandomState);
                 WriteTensors(writer, Extra);
+                writer.Write(Fingerprint?.ToJson() ?? "");
                 writer.Flush();
-                stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+        });
     }
 
     /// <summary>Reads a checkpoint written by <see cref="Write"/>.</summary>
@@ -78,7 +77,9 @@ public sealed class Checkpoint : IDisposable
         {
             using var stream = File.OpenRead(path);
             using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            byte[] magic = reader.ReadBytes(Magic.Length);
+            bool fingerprinted = magic.AsSpan().SequenceEqual(Magic);
+            if (!fingerprinted && !magic.AsSpan().SequenceEqual(MagicWithoutFingerprint))
                 throw new CheckpointException(path, "not a PruneSharp checkpoint (wrong magic)");
             var position = new TrainingPosition(reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt64());
             long seed = reader.ReadInt64();
@@ -89,8 +90,11 @@ public sealed class Checkpoint : IDisposable
             byte[] state = reader.ReadBytes(stateLength);
             var random = ReadTensor(reader);
             var extra = ReadTensors(reader);
+            string fingerprint = fingerprinted ? reader.ReadString() : "";
             if (stream.Position != stream.Length) throw new CheckpointException(path, $"{stream.Length - stream.Position} unexpected bytes after the end");
-            return new Checkpoint { Position = position, DataSeed = seed, Model = model, Optimizer = (type, state), RandomState = random, Extra = extra, Source = path };
+            return new Checkpoint { Position = position, DataSeed = seed, Model = model, Optimizer = (type, state), RandomState = random, Extra = extra, Source = path,
+                Fingerprint = fingerprint.Length == 0 ? null : RunFingerprint.FromJson(fingerprint, path),
+            };
         }
         catch (EndOfStreamException e)
         {

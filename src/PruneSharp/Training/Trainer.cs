@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PruneSharp.Data;
 using PruneSharp.Engine;
+using PruneSharp.Files;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -172,6 +173,7 @@ public sealed class Trainer : IDisposable
             Optimizer = (Optimizer.GetType().Name, optimizerState.ToArray()),
             RandomState = random,
             Extra = new Dictionary<string, Tensor>(ExtraState),
+            Fingerprint = Options.Fingerprint,
         }.Write(path);
     }
 
@@ -180,9 +182,11 @@ public sealed class Trainer : IDisposable
     /// the next <see cref="Fit"/> continues from there.
     /// </summary>
     /// <exception cref="CheckpointException">The file is missing or malformed, was written with another seed or optimizer, or does not fit the model.</exception>
+    /// <exception cref="RunStateException">The checkpoint records another <see cref="TrainerOptions.Fingerprint"/>; the message names the differing keys.</exception>
     public void LoadCheckpoint(string path)
     {
         using var checkpoint = Checkpoint.Read(path);
+        if (Options.Fingerprint is { } fingerprint && checkpoint.Fingerprint is { } recorded) fingerprint.Check(recorded, path);
         if (checkpoint.DataSeed != Options.Seed)
             throw new CheckpointException(path, $"checkpoint was written with seed {checkpoint.DataSeed}, this run uses {Options.Seed}");
         if (checkpoint.Optimizer.Type != Optimizer.GetType().Name)

@@ -1,3 +1,5 @@
+using PruneSharp.Files;
+
 namespace PruneSharp.Training;
 
 /// <summary>Settings of a training run.</summary>
@@ -32,6 +34,12 @@ public sealed record TrainerOptions
 
     /// <summary>If set, a checkpoint is written here (atomically) after every epoch and when the run is cancelled.</summary>
     public string? CheckpointPath { get; init; }
+
+    /// <summary>
+    /// What determines this run's results (model, data, options), stored in its checkpoints; a checkpoint recorded
+    /// under another fingerprint is refused on resume, naming the keys that differ.
+    /// </summary>
+    public RunFingerprint? Fingerprint { get; init; }
 
     /// <summary>The training objective.</summary>
     public LossFunction Loss { get; init; } = Losses.CrossEntropy;

@@ -52,7 +52,8 @@ public class OnnxRoundTripTests
         g.Initializers["bool"] = tensor(new[] { true, false, true });
         g.Initializers["scalar"] = tensor(2.5f);
         g.Initializers["empty"] = zeros(0, 3);
-        g.Nodes.Add(new Node("add", "Add", new[] { "x", "x" }, new[] { "y" }, new Dictionary<string, AttributeValue>
+        // An op of a custom domain carries every attribute kind (ops of the default domain may only have their own attributes).
+        g.Nodes.Add(new Node("add", "Carrier", new[] { "x", "x" }, new[] { "y" }, new Dictionary<string, AttributeValue>
         {
             ["f"] = AttributeValue.FromFloat(-0.5f),
             ["i"] = AttributeValue.FromInt(-7),
@@ -61,7 +62,7 @@ public class OnnxRoundTripTests
             ["fs"] = AttributeValue.FromFloats(new[] { 1.5f, float.NegativeInfinity }),
             ["is"] = AttributeValue.FromInts(new long[] { 0, -1, long.MaxValue }),
             ["ss"] = AttributeValue.FromStrings(new[] { "a", "" }),
-        }));
+        }, domain: "org.prunesharp.test"));
         g.Nodes.Add(new Node("", "Identity", new[] { "x" }, new[] { "unused" }));
         OnnxFile.Write(g, folder.File("types.onnx"));
         var read = OnnxFile.Read(folder.File("types.onnx"));

@@ -89,6 +89,9 @@ public sealed class Conv : OpFamily
     }
 
     /// <inheritdoc />
+    public override IReadOnlySet<string> UnreadAttributes { get; } = new HashSet<string> { "kernel_shape" }; // the weight's shape gives it
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long groups = node.GetInt("group", 1);

@@ -38,6 +38,9 @@ public sealed class ConvTranspose : OpFamily
     }
 
     /// <inheritdoc />
+    public override IReadOnlySet<string> UnreadAttributes { get; } = new HashSet<string> { "kernel_shape" }; // the weight's shape gives it
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         long groups = node.GetInt("group", 1);

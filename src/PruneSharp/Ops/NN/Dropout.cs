@@ -18,6 +18,9 @@ public sealed class Dropout : OpFamily
     public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
 
     /// <inheritdoc />
+    public override IReadOnlySet<string> UnreadAttributes { get; } = new HashSet<string> { "seed" };
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         bool ratioInput = context.Opset >= 12;

@@ -19,6 +19,9 @@ public sealed class Cast : OpFamily
     public override void FlowChannels(ChannelFlow flow) => ChannelRules.PassThrough(flow);
 
     /// <inheritdoc />
+    public override IReadOnlySet<string> UnreadAttributes { get; } = new HashSet<string> { "saturate" };
+
+    /// <inheritdoc />
     public override OpKernel Compile(Node node, CompileContext context)
     {
         if (node.OpType == "CastLike")

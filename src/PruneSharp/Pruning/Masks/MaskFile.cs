@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PruneSharp.Files;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Pruning.Masks;
@@ -22,18 +23,7 @@ public static class MaskFile
     /// <summary>Writes the masks of <paramref name="masks"/> to <paramref name="path"/>, replacing it atomically.</summary>
     public static void Save(MaskSet masks, string path)
     {
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                Write(masks.StateDict(), stream);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.Write(path, stream => Write(masks.StateDict(), stream));
     }
 
     /// <summary>Loads the masks in <paramref name="path"/> into <paramref name="masks"/> (replacing its masks) and applies them.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Files;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Granularity;
@@ -29,7 +30,9 @@ public sealed record LotteryTicketResult(int Round, TicketVariant Variant, doubl
 /// </summary>
 public sealed class LotteryTicketExperiment
 {
-    const string SettingsFile = "experiment.txt";
+    const string FingerprintFile = "fingerprint.json";
+    /// <summary>The settings record of releases before the fingerprint (which named neither model nor data).</summary>
+    const string OldSettingsFile = "experiment.txt";
     readonly Func<long, nn.Module<Tensor, Tensor>> _createModel;
     readonly IDataset _train, _test;
 
@@ -61,6 +64,9 @@ public sealed class LotteryTicketExperiment
     /// <summary>Receives a line when a network starts training or a result is reused.</summary>
     public IProgress<string>? Log { get; set; }
 
+    /// <summary>Start afresh: delete the state that earlier runs stored in the folder instead of resuming it.</summary>
+    public bool Restart { get; init; }
+
     /// <summary>Training runs done by this instance (results read back from the folder do not count).</summary>
     public int TrainingRuns { get; private set; }
 
@@ -71,7 +77,7 @@ public sealed class LotteryTicketExperiment
     public string TablePath => Path.Combine(Folder, "results.csv");
 
     /// <summary>Runs (or resumes) the experiment and returns every result, dense run first.</summary>
-    /// <exception cref="ArgumentException">The folder holds an experiment with other settings.</exception>
+    /// <exception cref="RunStateException">The folder holds an experiment with another fingerprint (the message names the differing keys), or an unreadable record.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; finished networks are kept in the folder.</exception>
     public IReadOnlyList<LotteryTicketResult> Run(CancellationToken cancellation = default)
     {
@@ -88,16 +94,29 @@ public sealed class LotteryTicketExperiment
         return results;
     }
 
+    /// <summary>
+    /// Records the experiment's fingerprint (settings, the model's initial weights' hash, the data's hashes) in a new
+    /// folder, or checks it against the one recorded; with <see cref="Restart"/> the folder's stored state goes first.
+    /// </summary>
     void CheckSettings()
     {
-        string path = Path.Combine(Folder, SettingsFile), settings = Options.Fingerprint();
-        if (File.Exists(path))
-        {
-            string existing = File.ReadAllText(path);
-            if (existing != settings)
-                throw new ArgumentException($"{Folder} holds an experiment with other settings ({existing}); use another folder or the same settings ({settings})");
-        }
-        else WriteAtomically(path, stream => stream.Write(Encoding.UTF8.GetBytes(settings)));
+        if (Restart) RemoveState();
+        if (File.Exists(Path.Combine(Folder, OldSettingsFile)) && !File.Exists(Path.Combine(Folder, FingerprintFile)))
+            throw new RunStateException($"{Folder} holds an experiment recorded without the identity of its model and data; use another folder or start afresh (--restart)");
+        RunFingerprint fingerprint;
+        using (var model = _createModel(Options.Training.Seed))
+            fingerprint = Options.Fingerprint().With("model.hash", RunFingerprint.Hash(model))
+                .With("data.train", RunFingerprint.Hash(_train)).With("data.test", RunFingerprint.Hash(_test));
+        fingerprint.RecordOrCheck(Path.Combine(Folder, FingerprintFile));
+    }
+
+    /// <summary>Deletes what earlier runs stored in the folder (fingerprint, results, masks, weights), nothing else.</summary>
+    void RemoveState()
+    {
+        foreach (string file in new[] { FingerprintFile, OldSettingsFile, "rewind.bin", "results.csv", "accuracy.png" })
+            File.Delete(Path.Combine(Folder, file));
+        foreach (string round in Directory.EnumerateDirectories(Folder, "round-*"))
+            if (System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(round), @"^round-\d{2,}$")) Directory.Delete(round, recursive: true);
     }
 
     LotteryTicketResult Dense(CancellationToken cancellation)
@@ -214,7 +233,7 @@ public sealed class LotteryTicketExperiment
     {
         Directory.CreateDirectory(RoundFolder(round));
         var stored = new StoredResult(round, variant.ToString(), density, test.Top1, test.Top5, test.Loss, test.Count);
-        WriteAtomically(ResultPath(round, variant), stream => JsonSerializer.Serialize(stream, stored));
+        AtomicFile.Write(ResultPath(round, variant), stream => JsonSerializer.Serialize(stream, stored));
         return new LotteryTicketResult(round, variant, density, test, Reused: false);
     }
 
@@ -229,13 +248,13 @@ public sealed class LotteryTicketExperiment
                 text.Append(',').Append(round.FirstOrDefault(r => r.Variant == v)?.Test.Top1.ToString("0.####", CultureInfo.InvariantCulture) ?? "");
             text.Append('\n');
         }
-        WriteAtomically(TablePath, stream => stream.Write(Encoding.UTF8.GetBytes(text.ToString())));
+        AtomicFile.Write(TablePath, stream => stream.Write(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     static void SaveWeights(nn.Module module, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             module.save(writer);
@@ -246,20 +265,6 @@ public sealed class LotteryTicketExperiment
     {
         using var reader = new BinaryReader(File.OpenRead(path));
         module.load(reader);
-    }
-
-    static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string temp = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write)) write(stream);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 
     /// <summary>Saves the weights once the dense run has taken the rewind step's optimizer steps.</summary>

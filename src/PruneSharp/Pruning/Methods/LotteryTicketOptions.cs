@@ -1,3 +1,5 @@
+using System.Globalization;
+using PruneSharp.Files;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Training;
@@ -63,6 +65,12 @@ public sealed record LotteryTicketOptions
     /// <summary>The training run (epochs, optimizer, learning-rate schedule, seed) used for the dense model and every retraining.</summary>
     public TrainerOptions Training { get; init; } = new();
 
+    /// <summary>
+    /// How the caller names the model and data (e.g. <c>model</c> = <c>lenet-5</c>, <c>data</c> = <c>fashion-mnist</c>):
+    /// recorded in the experiment's fingerprint next to the hashes of the model's initial weights and of the data.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Identity { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Throws if a setting is out of range.</summary>
     public void Validate()
     {
@@ -73,9 +81,25 @@ public sealed record LotteryTicketOptions
         if (Training.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Training), Training.Epochs, "training needs at least one epoch");
     }
 
-    /// <summary>The settings that make results comparable; an experiment folder only resumes runs with the same fingerprint.</summary>
-    internal string Fingerprint() =>
-        $"rate={Rate:R};rewind={RewindStep};retrain={Retrain};criterion={Criterion.Name};allocation={Scope.Allocation};" +
-        $"include={string.Join(",", Scope.Include)};exclude={string.Join(",", Scope.Exclude)};minrank={Scope.MinRank};" +
-        $"epochs={Training.Epochs};batch={Training.BatchSize};seed={Training.Seed};optimizer={Training.Optimizer};schedule={Training.Schedule}";
+    /// <summary>
+    /// The settings that make results comparable (every option except the number of rounds and the variants, which
+    /// only extend an experiment), with <see cref="Identity"/>; an experiment folder only resumes runs with the same fingerprint.
+    /// </summary>
+    internal RunFingerprint Fingerprint() => new RunFingerprint(Identity.Concat(new Dictionary<string, string>
+    {
+        ["rate"] = Rate.ToString("R", CultureInfo.InvariantCulture),
+        ["rewind"] = RewindStep.ToString(CultureInfo.InvariantCulture),
+        ["retrain"] = Retrain.ToString(),
+        ["criterion"] = Criterion.Name,
+        ["allocation"] = Scope.Allocation.ToString()!,
+        ["include"] = string.Join(",", Scope.Include),
+        ["exclude"] = string.Join(",", Scope.Exclude),
+        ["minrank"] = Scope.MinRank.ToString(CultureInfo.InvariantCulture),
+        ["epochs"] = Training.Epochs.ToString(CultureInfo.InvariantCulture),
+        ["batch"] = Training.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["seed"] = Training.Seed.ToString(CultureInfo.InvariantCulture),
+        ["optimizer"] = Training.Optimizer.ToString(),
+        ["schedule"] = Training.Schedule.ToString()!,
+        ["clip"] = Training.ClipGradientNorm?.ToString("R", CultureInfo.InvariantCulture) ?? "none",
+    }));
 }

@@ -40,8 +40,8 @@ public static class ChannelSelection
     /// <summary>Removed channel indices per group id (groups with nothing removed are absent).</summary>
     public static Dictionary<int, int[]> Select(DependencyGraph graph, IGroupImportance importance, ChannelPruningOptions options)
     {
-        if (options.Ratio is < 0 or >= 1) throw new ArgumentException($"ratio must be in [0, 1), got {options.Ratio}");
-        if (options.MaxRatio is <= 0 or > 1) throw new ArgumentException($"max ratio must be in (0, 1], got {options.MaxRatio}");
+        if (!(options.Ratio >= 0 && options.Ratio < 1)) throw new ArgumentException($"ratio must be in [0, 1), got {options.Ratio}");
+        if (!(options.MaxRatio > 0 && options.MaxRatio <= 1)) throw new ArgumentException($"max ratio must be in (0, 1], got {options.MaxRatio}");
         if (options.RoundTo < 1) throw new ArgumentException($"round-to must be at least 1, got {options.RoundTo}");
         foreach (string name in options.Ignore)
             if (!graph.Module.Graph.Nodes.Any(n => n.Name == name) && !graph.Module.Graph.Initializers.Keys.Any(k => Covers(name, k)))
@@ -49,6 +49,8 @@ public static class ChannelSelection
 
         var eligible = graph.Groups.Where(g => g.IsHeads == (options.Unit == PruningUnit.Head) && (g.IsExact || options.Approximate)
                                                && !IsIgnored(g, options.Ignore)).ToList();
+        if (options.RoundTo > 1 && eligible.Count > 0 && eligible.All(g => g.Size <= options.RoundTo))
+            throw new ArgumentException($"round-to {options.RoundTo} is at least the size of every group (the largest has {eligible.Max(g => g.Size)} {(options.Unit == PruningUnit.Head ? "heads" : "channels")}): nothing would be removed");
         var scores = eligible.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
         var removeCount = options.Global ? GlobalCounts(eligible, scores, options) : eligible.ToDictionary(g => g.Id, g => (int)Math.Round(options.Ratio * g.Size));
 

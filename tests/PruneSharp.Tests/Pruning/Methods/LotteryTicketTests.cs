@@ -1,3 +1,4 @@
+using PruneSharp.Files;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Tests.Support;
@@ -117,7 +118,7 @@ public class LotteryTicketTests
         Assert.All(round1, r => Assert.Equal(round1[0].Density, r.Density, 9));
 
         var other = new LotteryTicketExperiment(s => TinyModels.Mlp(s, 0), options with { Rate = 0.5 }, Data, Data, folder.Path);
-        var error = Assert.Throws<ArgumentException>(() => other.Run());
-        Assert.Contains("other settings", error.Message);
+        var error = Assert.Throws<RunStateException>(() => other.Run());
+        Assert.Contains("rate: was 0.6, now 0.5", error.Message);
     }
 }

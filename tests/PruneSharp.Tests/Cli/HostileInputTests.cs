@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using PruneSharp.Onnx;
+using PruneSharp.Onnx.Proto;
+using PruneSharp.Tests.Data;
+using PruneSharp.Tests.Onnx;
+using PruneSharp.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PruneSharp.Tests.Cli;
+
+/// <summary>
+/// A corpus of hostile inputs, generated here from a valid model, checkpoint and data set (truncated, bit-flipped and
+/// garbled bytes at seeded positions, absurd dimensions, hostile external-data paths and symbolic links, duplicate
+/// and cyclic graphs, corrupt checkpoints, bad IDX files), run in-process through every verb that reads it. Each case
+/// must end in one clean line and exit code 1, or in success with an output that ONNX Runtime loads; never an
+/// unmapped exception, a stack trace or a run over its time box. The counts are printed (docs/reliability.md).
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class HostileInputTests(ITestOutputHelper log)
+{
+    static readonly TimeSpan TimeBox = TimeSpan.FromSeconds(20);
+
+    /// <summary>Every case: a name and the files it writes into a folder (returns the path the verbs read).</summary>
+    static IEnumerable<(string Name, Func<TempFolder, string> Make)> Models()
+    {
+        byte[] valid = BadInputTests.SmallCnnModel().ToByteArray();
+        string Bytes(TempFolder f, byte[] bytes)
+        {
+            File.WriteAllBytes(f.File("m.onnx"), bytes);
+            return f.File("m.onnx");
+        }
+        string Proto(TempFolder f, Action<ModelProto> change)
+        {
+            var model = BadInputTests.SmallCnnModel();
+            change(model);
+            return Bytes(f, model.ToByteArray());
+        }
+        var random = new Random(13);
+        for (int i = 1; i <= 16; i++)
+        {
+            int length = (int)((long)valid.Length * i / 17);
+            yield return ($"truncated at {length} of {valid.Length} bytes", f => Bytes(f, valid[..length]));
+        }
+        for (int i = 0; i < 40; i++)
+        {
+            int at = random.Next(valid.Length), bit = random.Next(8);
+            yield return ($"bit {bit} of byte {at} flipped", f =>
+            {
+                var bytes = (byte[])valid.Clone();
+                bytes[at] ^= (byte)(1 << bit);
+                return Bytes(f, bytes);
+            });
+        }
+        for (int i = 0; i < 8; i++)
+        {
+            int at = random.Next(valid.Length - 16);
+            var garbage = new byte[16];
+            random.NextBytes(garbage);
+            yield return ($"16 random bytes at {at}", f =>
+            {
+                var bytes = (byte[])valid.Clone();
+                garbage.CopyTo(bytes, at);
+                return Bytes(f, bytes);
+            });
+        }
+        yield return ("empty file", f => Bytes(f, []));
+        yield return ("a folder named m.onnx", f => { Directory.CreateDirectory(f.File("m.onnx")); return f.File("m.onnx"); });
+        yield return ("declared input dimension 10^12", f => Proto(f, m => m.Graph.Input[0].Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimValue = 1_000_000_000_000 }));
+        yield return ("declared input dimension -5", f => Proto(f, m => m.Graph.Input[0].Type.TensorType.Shape.Dim[2] = new TensorShapeProto.Types.Dimension { DimValue = -5 }));
+        yield return ("initializer dims 10^12 with 16 bytes", f => Proto(f, m => { var t = m.Graph.Initializer[0]; t.Dims.Clear(); t.Dims.Add(1_000_000_000_000); }));
+        yield return ("initializer dims overflowing int64", f => Proto(f, m => { var t = m.Graph.Initializer[0]; t.Dims.Clear(); t.Dims.Add(long.MaxValue / 2); t.Dims.Add(16); }));
+        yield return ("external data ../../etc/passwd", f => Proto(f, m => External(m, "../../etc/passwd")));
+        yield return ("external data /etc/passwd", f => Proto(f, m => External(m, "/etc/passwd")));
+        yield return ("external data through a symbolic link out of the folder", f =>
+        {
+            File.CreateSymbolicLink(f.File("weights.bin"), "/etc/hostname");
+            return Proto(f, m => External(m, "weights.bin"));
+        });
+        yield return ("external data offset beyond the file", f =>
+        {
+            File.WriteAllBytes(f.File("weights.bin"), new byte[64]);
+            return Proto(f, m => External(m, "weights.bin", offset: 1L << 40));
+        });
+        yield return ("a value produced twice", f => Proto(f, m => m.Graph.Node[3].Output[0] = m.Graph.Node[2].Output[0]));
+        yield return ("a cycle", f => Proto(f, m => m.Graph.Node[1].Input[0] = m.Graph.Node[2].Output[0]));
+        yield return ("a self-loop", f => Proto(f, m => m.Graph.Node[2].Input[0] = m.Graph.Node[2].Output[0]));
+        yield return ("no outputs", f => Proto(f, m => m.Graph.Output.Clear()));
+        yield return ("an output nothing produces", f => Proto(f, m => m.Graph.Output[0].Name = "ghost"));
+        yield return ("an unknown op", f => Proto(f, m => m.Graph.Node[2].OpType = "Frobnicate"));
+        yield return ("a misspelt attribute", f => Proto(f, m => m.Graph.Node[0].Attribute.Add(new AttributeProto { Name = "dilatiojs", Type = 7, Ints = { 1, 1 } })));
+        yield return ("an attribute of the wrong kind", f => Proto(f, m => m.Graph.Node[0].Attribute[0].Type = 1));
+        yield return ("an initializer named like the input", f => Proto(f, m => m.Graph.Initializer.Add(new TensorProto { Name = "input", DataType = 1, Dims = { 1, 3, 8, 8 }, RawData = ByteString.CopyFrom(new byte[768]) })));
+        yield return ("a node reading an undefined value", f => Proto(f, m => m.Graph.Node[4].Input[0] = "nowhere"));
+        yield return ("a weight of the wrong shape", f => Proto(f, m => { var t = m.Graph.Initializer[0]; t.Dims[1] = 5; t.RawData = ByteString.CopyFrom(new byte[4 * 4 * 5 * 9]); }));
+        yield return ("opset 3", f => Proto(f, m => m.OpsetImport[0].Version = 3));
+        yield return ("opset 99", f => Proto(f, m => m.OpsetImport[0].Version = 99));
+    }
+
+    static void External(ModelProto model, string location, long offset = 0)
+    {
+        var weight = model.Graph.Initializer[0];
+        weight.ClearRawData();
+        weight.DataLocation = 1;
+        weight.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        weight.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+    }
+
+    /// <summary>The verbs that read a model file, each with the file's path and an output path.</summary>
+    static readonly Func<string, string, string[]>[] ModelVerbs =
+    [
+        (m, _) => ["inspect", m],
+        (m, _) => ["inspect", m, "--structure"],
+        (m, _) => ["check", m, "--samples", "1"],
+        (m, o) => ["prune", m, "--sparsity", "0.5", "-o", o],
+        (m, o) => ["prune", m, "--structured", "channel", "--ratio", "0.5", "-o", o],
+    ];
+
+    sealed class Outcomes
+    {
+        public int Cases, Runs, CleanErrors, ValidResults;
+        public List<string> Failures { get; } = new();
+    }
+
+    /// <summary>Runs one verb on one case and classifies the outcome.</summary>
+    static void Judge(Outcomes outcomes, string name, string[] args, string? output)
+    {
+        outcomes.Runs++;
+        var clock = Stopwatch.StartNew();
+        var run = Task.Run(() => ReliabilityTests.Invoke(args));
+        if (!run.Wait(TimeBox))
+        {
+            outcomes.Failures.Add($"{name} | {args[0]}: still running after {TimeBox.TotalSeconds} s");
+            return;
+        }
+        if (run.IsFaulted)
+        {
+            outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: unmapped {run.Exception!.InnerException!.GetType().Name}: {run.Exception.InnerException.Message}");
+            return;
+        }
+        var (code, _, error) = run.Result;
+        string[] lines = error.TrimEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (code == 0)
+        {
+            if (output is not null && File.Exists(output))
+            {
+                try
+                {
+                    using var runtime = new OnnxRuntimeRunner(output);
+                }
+                catch (Exception e)
+                {
+                    outcomes.Failures.Add($"{name} | {args[0]}: exit 0 but ONNX Runtime refuses the output: {e.Message}");
+                    return;
+                }
+            }
+            outcomes.ValidResults++;
+        }
+        else if (code == 1 && lines.Length == 1 && lines[0].StartsWith("prunesharp: ", StringComparison.Ordinal) && !error.Contains("   at ", StringComparison.Ordinal))
+            outcomes.CleanErrors++;
+        else
+            outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: exit {code}: {error.Trim()}");
+        if (output is not null && code != 0 && File.Exists(output))
+            outcomes.Failures.Add($"{name} | {args[0]}: failed but wrote {output}");
+    }
+
+    [Fact]
+    public void Every_hostile_model_ends_in_a_clean_error_or_a_valid_result_in_every_verb()
+    {
+        var outcomes = new Outcomes();
+        foreach (var (name, make) in Models())
+        {
+            using var folder = new TempFolder();
+            string model = make(folder);
+            outcomes.Cases++;
+            foreach (var verb in ModelVerbs)
+            {
+                string output = folder.File("out.onnx");
+                File.Delete(output);
+                Judge(outcomes, name, verb(model, output), output);
+            }
+            Assert.Empty(Directory.EnumerateFiles(folder.Path, "*.tmp", SearchOption.AllDirectories));
+        }
+        log.WriteLine($"models: {outcomes.Cases} cases x {ModelVerbs.Length} verbs = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
+        Assert.True(outcomes.Failures.Count == 0, string.Join("\n", outcomes.Failures));
+    }
+
+    [Fact]
+    public void Corrupt_checkpoints_and_data_files_end_in_a_clean_error_or_a_valid_result()
+    {
+        using var folder = new TempFolder();
+        string data = ReliabilityTests.Data(folder, count: 32);
+        string output = folder.File("m.onnx");
+        string[] Train(string dataFolder, params string[] more) =>
+            ["train", "--model", "lenet-300-100", "--data", dataFolder, "--epochs", "1", "--batch-size", "16", "-o", output, .. more];
+        var (code, _, error) = ReliabilityTests.Invoke(Train(data));
+        Assert.True(code == 0, error);
+        byte[] checkpoint = File.ReadAllBytes(output + ".ckpt");
+        var outcomes = new Outcomes();
+        var random = new Random(17);
+
+        var checkpoints = new List<(string Name, byte[] Bytes)>();
+        for (int i = 1; i <= 12; i++) checkpoints.Add(($"checkpoint truncated at {checkpoint.Length * i / 13}", checkpoint[..(checkpoint.Length * i / 13)]));
+        for (int i = 0; i < 12; i++)
+        {
+            // Structure lives at the start (magic, position, names, shapes): flip bits there, and some anywhere.
+            int at = i < 8 ? random.Next(Math.Min(400, checkpoint.Length)) : random.Next(checkpoint.Length);
+            var bytes = (byte[])checkpoint.Clone();
+            bytes[at] ^= (byte)(1 << random.Next(8));
+            checkpoints.Add(($"checkpoint bit flipped at {at}", bytes));
+        }
+        checkpoints.Add(("empty checkpoint", []));
+        foreach (var (name, bytes) in checkpoints)
+        {
+            outcomes.Cases++;
+            File.WriteAllBytes(output + ".ckpt", bytes);
+            File.Delete(output);
+            Judge(outcomes, name, Train(data, "--resume"), output);
+        }
+
+        var images = File.ReadAllBytes(Path.Combine(data, "train-images-idx3-ubyte"));
+        var dataCases = new List<(string Name, string File, byte[] Bytes)>
+        {
+            ("IDX images truncated", "train-images-idx3-ubyte", images[..(images.Length / 2)]),
+            ("IDX images with a wrong magic", "train-images-idx3-ubyte", [0, 0, 9, 3, .. images[4..]]),
+            ("IDX images claiming 2^31 - 1 examples", "train-images-idx3-ubyte", [.. images[..4], 0x7f, 0xff, 0xff, 0xff, .. images[8..]]),
+            ("IDX labels of another count", "train-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 5, 1, 2, 3, 4, 5]),
+            ("IDX label 200 of 10 classes", "train-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 32, .. Enumerable.Repeat((byte)200, 32)]),
+            ("IDX file empty", "t10k-images-idx3-ubyte", []),
+        };
+        foreach (var (name, file, bytes) in dataCases)
+        {
+            outcomes.Cases++;
+            using var bad = new TempFolder();
+            string copy = bad.File("data");
+            Directory.CreateDirectory(copy);
+            foreach (string f in Directory.GetFiles(data)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+            File.WriteAllBytes(Path.Combine(copy, file), bytes);
+            File.Delete(output);
+            Judge(outcomes, name, Train(copy), output);
+        }
+        log.WriteLine($"checkpoints and data: {outcomes.Cases} cases = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
+        Assert.True(outcomes.Failures.Count == 0, string.Join("\n", outcomes.Failures));
+    }
+}
