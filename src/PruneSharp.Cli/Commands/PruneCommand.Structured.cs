@@ -35,7 +35,7 @@ static partial class PruneCommand
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
     {
         if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
@@ -63,8 +63,11 @@ static partial class PruneCommand
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
+        var fed = preprocessing.Resolve(parse, model, modelSpec);
+        PreprocessingFlags.Apply(fed, train, test);
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var before = test is null ? null : Evaluator.Classify(model, test);
+        PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
@@ -76,8 +79,14 @@ static partial class PruneCommand
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
-        OnnxFile.Save(pruned, output);
+        var written = preprocessing.Save(parse, pruned, fed, output);
         StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after);
+        if (!json)
+        {
+            PreprocessingFlags.Print(fed);
+            if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
+            if (epochs > 0 && train is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(fineTune.Trainable.Select(pruned))}");
+        }
         return 0;
     }
 

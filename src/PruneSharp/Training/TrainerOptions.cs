@@ -33,6 +33,9 @@ public sealed record TrainerOptions
     /// <summary>If set, a checkpoint is written here (atomically) after every epoch and when the run is cancelled.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>Which parameters the optimizer changes (default: the parameters of parameterised ops; see <see cref="TrainableParameters"/>).</summary>
+    public TrainableParameters Trainable { get; init; } = new();
+
     /// <summary>The training objective.</summary>
     public LossFunction Loss { get; init; } = Losses.CrossEntropy;
 
