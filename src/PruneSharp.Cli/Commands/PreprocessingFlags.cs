@@ -37,7 +37,10 @@ sealed class PreprocessingFlags(bool canEmbed)
                 throw new ArgumentException($"--normalize: the model normalises its input itself ({inside.Describe()}); leave --normalize out");
             return given;
         }
-        return Preprocessing.FromMetadata(model.Graph.Metadata, source) ?? Preprocessing.None;
+        if (Preprocessing.FromMetadata(model.Graph.Metadata, source) is { } described) return described;
+        var inputConstants = ParameterRoles.Of(model.Graph).ByName.Values.Where(r => r.Kind == ParameterKind.InputConstant).Select(r => r.Name).ToList();
+        return inputConstants.Count == 0 ? Preprocessing.None
+            : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {Table.Names(inputConstants)}" };
     }
 
     /// <summary>Feeds <paramref name="data"/> (each split given) as <paramref name="preprocessing"/> says.</summary>

@@ -124,7 +124,9 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
     /// <summary>What is fed, in words: <c>pixels scaled to [0, 1], then (x - mean) / std with mean [0.286], std [0.353] (from --normalize)</c>.</summary>
     public string Describe()
     {
-        if (Normalization is not { } n) return $"pixels scaled to [0, 1], not normalised ({Source}; give --normalize MEAN/STD if the model was trained on normalised inputs)";
+        if (Normalization is not { } n)
+            return Source == None.Source ? "pixels scaled to [0, 1], not normalised (default; give --normalize MEAN/STD if the model was trained on normalised inputs)"
+                : $"pixels scaled to [0, 1], not normalised ({Source})";
         string values = $"mean [{string.Join(", ", n.Mean.Select(Number))}], std [{string.Join(", ", n.Std.Select(Number))}]";
         return InModel ? $"pixels scaled to [0, 1]; the model normalises them itself with {values} ({Source})"
             : $"pixels scaled to [0, 1], then (x - mean) / std with {values} ({Source})";

@@ -98,7 +98,8 @@ public sealed class LayerWeights
             {
                 ParameterKind.Weight => new WeightLayout(WeightKind.Layer, role.OutputAxis ?? 0, role.ReductionAxis ?? 1, $"{role.OpType} weight"),
                 ParameterKind.Embedding => new WeightLayout(WeightKind.Embedding, 0, 1, $"embedding table ({role.OpType})"),
-                _ => new WeightLayout(WeightKind.Other, 0, 1, role.Kind.ToString().ToLowerInvariant()),
+                ParameterKind.InputConstant => new WeightLayout(WeightKind.Other, 0, 1, $"a constant of {role.OpType} on the input path: preprocessing"),
+                _ => new WeightLayout(WeightKind.Other, 0, 1, $"{role.Kind.ToString().ToLowerInvariant()} of {role.OpType}"),
             };
         return new LayerWeights(layouts, roles.FirstLayers, roles.LastLayers);
     }

@@ -68,7 +68,7 @@ public sealed class Pruner
         }
         var names = selected.Where(n => !skipped.ContainsKey(n)).ToList();
         if (names.Count == 0)
-            throw new PruningException($"{Granularity.Name} cannot split any selected layer: {skipped.Values.First()}");
+            throw new PruningException($"{skipped.Values.First()}; {Granularity.Name} can split none of the selected layers");
         var targets = names.ToDictionary(n => n, n => Scope.Overrides.TryGetValue(n, out double own) ? own : sparsity);
         using (var scope = NewDisposeScope())
         {

@@ -107,7 +107,7 @@ public sealed record PruningScope
             if (NamePattern.MatchesAny(Exclude, name)) continue;
             int dot = name.LastIndexOf('.');
             if (excludedOwners.Contains(dot < 0 ? "" : name[..dot])) continue;
-            if (Include.Count == 0 && LeftOutReason(name, layers, edges) is { } reason)
+            if (Include.Count == 0 && LeftOutReason(name, (int)parameter.dim(), layers, edges) is { } reason)
             {
                 leftOut.Add(new LeftOutWeight(name, reason));
                 continue;
@@ -120,11 +120,12 @@ public sealed record PruningScope
         return new ScopeSelection(selected, leftOut);
     }
 
-    string? LeftOutReason(string name, LayerWeights layers, HashSet<string> edges)
+    string? LeftOutReason(string name, int rank, LayerWeights layers, HashSet<string> edges)
     {
         var layout = layers.Of(name);
         if (layout.Kind == WeightKind.Embedding && !IncludeEmbeddings) return $"{layout.Description}: embeddings are pruned only on request";
-        if (layout.Kind == WeightKind.Other) return $"not a layer's weight ({layout.Description})";
+        // Rank-1 parameters (biases, scales) are governed by MinRank alone.
+        if (layout.Kind == WeightKind.Other && rank >= 2) return $"not a layer's weight ({layout.Description})";
         if (edges.Contains(name)) return layers.First.Contains(name) ? "first layer, kept dense" : "last layer, kept dense";
         return null;
     }
