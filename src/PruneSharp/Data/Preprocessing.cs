@@ -29,6 +29,18 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
     /// <summary>Metadata key that is <c>true</c> when the graph normalises its input itself (nodes at the input).</summary>
     public const string InModelKey = "prunesharp.preprocessing.in_model";
 
+    /// <summary>Metadata key of <see cref="Resize"/> (an integer, as text).</summary>
+    public const string ResizeKey = "prunesharp.preprocessing.resize";
+
+    /// <summary>Metadata key of <see cref="Crop"/> (an integer, as text).</summary>
+    public const string CropKey = "prunesharp.preprocessing.crop";
+
+    /// <summary>Image folders: the shorter side is scaled to this many pixels (aspect kept) before <see cref="Crop"/>; null: to the crop size.</summary>
+    public int? Resize { get; init; }
+
+    /// <summary>Image folders: the centre square of this many pixels is kept (the model's input size); null: the data set's own size.</summary>
+    public int? Crop { get; init; }
+
     /// <summary>[0, 1] pixels, no normalisation.</summary>
     public static Preprocessing None { get; } = new();
 
@@ -65,7 +77,7 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
             throw new DataFormatException(file, $"metadata {InModelKey} is '{flag}', not true or false");
         try
         {
-            return ParseNormalize($"{mean}/{std}", "model metadata") with { InModel = inModel };
+            return ParseNormalize($"{mean}/{std}", "model metadata") with { InModel = inModel, Resize = Size(metadata, ResizeKey, file), Crop = Size(metadata, CropKey, file) };
         }
         catch (ArgumentException e)
         {
@@ -79,10 +91,23 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
         metadata.Remove(MeanKey);
         metadata.Remove(StdKey);
         metadata.Remove(InModelKey);
+        metadata.Remove(ResizeKey);
+        metadata.Remove(CropKey);
         if (Normalization is not { } n) return;
         metadata[MeanKey] = string.Join(",", n.Mean.Select(Number));
         metadata[StdKey] = string.Join(",", n.Std.Select(Number));
         metadata[InModelKey] = InModel ? "true" : "false";
+        metadata.Remove(ResizeKey);
+        metadata.Remove(CropKey);
+        if (Resize is { } resize) metadata[ResizeKey] = resize.ToString(CultureInfo.InvariantCulture);
+        if (Crop is { } crop) metadata[CropKey] = crop.ToString(CultureInfo.InvariantCulture);
+    }
+
+    static int? Size(IReadOnlyDictionary<string, string> metadata, string key, string file)
+    {
+        if (!metadata.TryGetValue(key, out string? text)) return null;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int size) && size > 0 ? size
+            : throw new DataFormatException(file, $"metadata {key} is '{text}', not a positive number of pixels");
     }
 
     /// <summary>
@@ -122,7 +147,9 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
     }
 
     /// <summary>What is fed, in words: <c>pixels scaled to [0, 1], then (x - mean) / std with mean [0.286], std [0.353] (from --normalize)</c>.</summary>
-    public string Describe()
+    public string Describe() => Crop is int crop ? $"images resized (shorter side {Resize ?? crop}) and centre-cropped to {crop}x{crop}; {Values()}" : Values();
+
+    string Values()
     {
         if (Normalization is not { } n)
             return Source == None.Source ? "pixels scaled to [0, 1], not normalised (default; give --normalize MEAN/STD if the model was trained on normalised inputs)"
