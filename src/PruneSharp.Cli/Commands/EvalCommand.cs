@@ -33,6 +33,7 @@ static class EvalCommand
             if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
             if (LanguageModelFlags.IsText(parse.GetValue(data)!))
             {
+                preprocessing.RefuseForText(parse);
                 var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);
                 using var languageNetwork = OnnxFile.Load(file.FullName);
                 var perplexity = Evaluator.Perplexity(languageNetwork, corpus.HeldOutTokens, languageModel.ContextLength(parse), batchSize: parse.GetValue(batchSize));

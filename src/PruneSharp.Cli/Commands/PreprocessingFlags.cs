@@ -25,6 +25,13 @@ sealed class PreprocessingFlags(bool canEmbed)
 
     public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed } : new Option[] { Normalize };
 
+    /// <summary>Refuses the image preprocessing flags for a text data set (a language model).</summary>
+    public void RefuseForText(ParseResult parse)
+    {
+        if (parse.GetValue(Normalize) is not null || (canEmbed && parse.GetValue(Embed)))
+            throw new ArgumentException("--normalize and --embed-preprocessing apply to image data, not to a text file");
+    }
+
     /// <summary>The preprocessing for <paramref name="model"/>: <c>--normalize</c>, else its metadata, else none.</summary>
     public Preprocessing Resolve(ParseResult parse, GraphModule model, string source)
     {

@@ -37,7 +37,7 @@ static partial class PruneCommand
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
     {
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;

@@ -67,6 +67,7 @@ static partial class PruneCommand
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
             if (parse.GetValue(structured.Kind) is { } kind)
             {
                 if (parse.GetValue(schedule) != "oneshot")

@@ -43,6 +43,7 @@ static class TrainCommand
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
             string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
             bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
+            if (LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
