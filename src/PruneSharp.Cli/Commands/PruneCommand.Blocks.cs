@@ -62,16 +62,18 @@ static partial class PruneCommand
         Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var perplexityAfter = Perplexity(pruned);
-        preprocessing.Save(parse, pruned, fed, output);
-        if (!json && !text) PreprocessingFlags.Print(fed);
+        var written = preprocessing.Save(parse, pruned, fed, output);
         var weights = model.Weights();
-        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter);
+        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter,
+            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written) });
+        if (!json && !text) PreprocessingFlags.Print(fed);
         return 0;
     }
 
     /// <summary>Prints the blocks with their scores and trainable parameters (<paramref name="parameters"/>), and the sizes.</summary>
     static void BlockReport(BlockPruningResult result, Func<ResidualBlock, long> parameters, string output, bool json,
-        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter)
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter,
+        object? input = null)
     {
         if (json)
         {
@@ -87,6 +89,7 @@ static partial class PruneCommand
                 accuracy_after = after?.Top1,
                 perplexity_before = perplexityBefore?.Perplexity,
                 perplexity_after = perplexityAfter?.Perplexity,
+                input,
             }, Table.Json));
             return;
         }

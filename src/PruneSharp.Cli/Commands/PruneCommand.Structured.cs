@@ -80,12 +80,14 @@ static partial class PruneCommand
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var written = preprocessing.Save(parse, pruned, fed, output);
-        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after);
+        var trainable = epochs > 0 && train is not null ? fineTune.Trainable.Select(pruned) : null;
+        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after,
+            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable) });
         if (!json)
         {
             PreprocessingFlags.Print(fed);
             if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
-            if (epochs > 0 && train is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(fineTune.Trainable.Select(pruned))}");
+            if (trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(trainable)}");
         }
         return 0;
     }
@@ -183,7 +185,8 @@ static partial class PruneCommand
     static object GroupJson(GroupChange g) =>
         new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations };
 
-    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
+    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after,
+        object? input = null)
     {
         if (json)
         {
@@ -198,6 +201,7 @@ static partial class PruneCommand
                 macs_after = result.PrunedMacs,
                 accuracy_before = before?.Top1,
                 accuracy_after = after?.Top1,
+                input,
             }, Table.Json));
             return;
         }
