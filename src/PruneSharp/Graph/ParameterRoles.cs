@@ -12,7 +12,7 @@ public enum ParameterKind
     /// <summary>Scale or shift of a normalisation op (BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization).</summary>
     Normalization,
 
-    /// <summary>A table whose rows are looked up (Gather by computed ids, a Slice of learned positions) or a learned vector concatenated to the activations.</summary>
+    /// <summary>A table whose rows are looked up (Gather by computed ids, a Slice of learned positions) or a learned vector expanded to the batch or concatenated to the activations (a class token).</summary>
     Embedding,
 
     /// <summary>The slope of a PRelu.</summary>
@@ -164,7 +164,8 @@ public sealed class ParameterRoles
             case "Gather":
                 if (stage(1) > 0) Set(0, ParameterKind.Embedding);
                 break;
-            case "Slice":
+            case "Slice" or "Expand" or "Tile":
+                // Learned positions sliced to the sequence length; a class token expanded or tiled to the batch.
                 if (Enumerable.Range(1, node.Inputs.Count - 1).Any(i => stage(i) > 0)) Set(0, ParameterKind.Embedding);
                 break;
             case "Concat":

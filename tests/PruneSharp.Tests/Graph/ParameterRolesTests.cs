@@ -53,4 +53,21 @@ public class ParameterRolesTests
         Assert.Equal(new[] { "wte.weight" }, roles.FirstLayers);
         Assert.Equal(new[] { "lm_head.weight" }, roles.LastLayers);
     }
+
+    [Fact]
+    public void A_class_token_expanded_to_the_batch_is_a_learned_embedding()
+    {
+        var graph = new PruneSharp.Graph.Graph();
+        graph.Inputs.Add(new ValueInfo("x", DataType.Float, new Dim[] { Dim.Named("batch"), 4, 6 }));
+        graph.Initializers["cls_token"] = TorchSharp.torch.zeros(1, 1, 6);
+        graph.Nodes.Add(new Node("shape", "Shape", new[] { "x" }, new[] { "s" }, new Dictionary<string, AttributeValue> { ["end"] = AttributeValue.FromInt(1) }));
+        graph.Nodes.Add(new Node("target", "Concat", new[] { "s", "ones" }, new[] { "t" }, new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(0) }));
+        graph.Initializers["ones"] = TorchSharp.torch.tensor(new long[] { 1, 1 });
+        graph.Nodes.Add(new Node("expand", "Expand", new[] { "cls_token", "t" }, new[] { "cls" }));
+        graph.Nodes.Add(new Node("cat", "Concat", new[] { "cls", "x" }, new[] { "y" }, new Dictionary<string, AttributeValue> { ["axis"] = AttributeValue.FromInt(1) }));
+        graph.Outputs.Add(new ValueInfo("y", DataType.Float, null));
+        var role = ParameterRoles.Of(graph).ByName["cls_token"];
+        Assert.Equal(ParameterKind.Embedding, role.Kind);
+        Assert.True(role.IsLayerParameter);
+    }
 }
