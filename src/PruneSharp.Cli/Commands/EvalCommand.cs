@@ -17,11 +17,14 @@ static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 256 };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var languageModel = new LanguageModelFlags();
+        var preprocessing = new PreprocessingFlags(canEmbed: false);
         var command = new Command("eval",
             "Evaluate a classifier on the test split, or a language model's perplexity on the held-out end of a text file.\n" +
-            "Example: prunesharp eval lenet5.onnx --data fashion-mnist\nExample: prunesharp eval gpt.onnx --data kjv.txt --context 128")
+            "Images are fed as pixels scaled to [0, 1], normalised with --normalize (or the model's metadata) when given.\n" +
+            "Example: prunesharp eval lenet5.onnx --data fashion-mnist\nExample: prunesharp eval cnn.onnx --data fashion-mnist --normalize 0.2860/0.3530\n" +
+            "Example: prunesharp eval gpt.onnx --data kjv.txt --context 128")
         {
-            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer,
+            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize,
         };
         command.SetAction(parse =>
         {
@@ -30,18 +33,27 @@ static class EvalCommand
             if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
             if (LanguageModelFlags.IsText(parse.GetValue(data)!))
             {
+                preprocessing.RefuseForText(parse);
                 var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);
                 using var languageNetwork = OnnxFile.Load(file.FullName);
                 var perplexity = Evaluator.Perplexity(languageNetwork, corpus.HeldOutTokens, languageModel.ContextLength(parse), batchSize: parse.GetValue(batchSize));
+                if (Plausibility.Perplexity(perplexity, corpus.Tokenizer.VocabularySize) is { } warning) Console.Error.WriteLine($"prunesharp: warning: {warning}");
                 if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, heldOut = perplexity }, Table.Json));
                 else LanguageModelFlags.Print(perplexity);
                 return;
             }
             var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
             using var network = OnnxFile.Load(file.FullName);
+            var fed = preprocessing.Resolve(parse, network, file.FullName);
+            PreprocessingFlags.Apply(fed, test);
             var metrics = Evaluator.Classify(network, test, parse.GetValue(batchSize));
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, test = metrics }, Table.Json));
-            else Print(metrics);
+            PreprocessingFlags.WarnIfImplausible(metrics, test.Classes.Count);
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, input = PreprocessingFlags.Json(fed), test = metrics }, Table.Json));
+            else
+            {
+                PreprocessingFlags.Print(fed);
+                Print(metrics);
+            }
         });
         return command;
     }

@@ -17,7 +17,7 @@ static partial class PruneCommand
     const int ScoringExamples = 64, RandomExamples = 8, RandomLength = 8;
 
     static int Blocks(ParseResult parse, StructuredOptions o, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
     {
         if (parse.GetValue(o.Global) || parse.GetValue(o.Steps) != 1 || parse.GetValue(o.Calibration) != 0 || parse.GetValue(o.RoundTo) != 1
             || parse.GetValue(o.Ignore) is { Length: > 0 } || parse.GetValue(o.Approximate) || parse.GetValue(o.IncludeReaders) || parse.GetValue(o.Aggregate) != "sum")
@@ -45,6 +45,8 @@ static partial class PruneCommand
         var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
+        var fed = preprocessing.Resolve(parse, model, modelSpec);
+        PreprocessingFlags.Apply(fed, images, test);
         IReadOnlyList<Tensor> calibration = train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
             : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
@@ -60,15 +62,18 @@ static partial class PruneCommand
         Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var perplexityAfter = Perplexity(pruned);
-        OnnxFile.Save(pruned, output);
+        var written = preprocessing.Save(parse, pruned, fed, output);
         var weights = model.Weights();
-        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter);
+        BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter,
+            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written) });
+        if (!json && !text) PreprocessingFlags.Print(fed);
         return 0;
     }
 
     /// <summary>Prints the blocks with their scores and trainable parameters (<paramref name="parameters"/>), and the sizes.</summary>
     static void BlockReport(BlockPruningResult result, Func<ResidualBlock, long> parameters, string output, bool json,
-        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter)
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter,
+        object? input = null)
     {
         if (json)
         {
@@ -84,6 +89,7 @@ static partial class PruneCommand
                 accuracy_after = after?.Top1,
                 perplexity_before = perplexityBefore?.Perplexity,
                 perplexity_after = perplexityAfter?.Perplexity,
+                input,
             }, Table.Json));
             return;
         }

@@ -35,9 +35,9 @@ static partial class PruneCommand
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
     {
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json);
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
@@ -63,8 +63,11 @@ static partial class PruneCommand
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
         var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
+        var fed = preprocessing.Resolve(parse, model, modelSpec);
+        PreprocessingFlags.Apply(fed, train, test);
         var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var before = test is null ? null : Evaluator.Classify(model, test);
+        PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
@@ -76,8 +79,16 @@ static partial class PruneCommand
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
-        OnnxFile.Save(pruned, output);
-        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after);
+        var written = preprocessing.Save(parse, pruned, fed, output);
+        var trainable = epochs > 0 && train is not null ? fineTune.Trainable.Select(pruned) : null;
+        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after,
+            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable) });
+        if (!json)
+        {
+            PreprocessingFlags.Print(fed);
+            if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
+            if (trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(trainable)}");
+        }
         return 0;
     }
 
@@ -174,7 +185,8 @@ static partial class PruneCommand
     static object GroupJson(GroupChange g) =>
         new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations };
 
-    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after)
+    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after,
+        object? input = null)
     {
         if (json)
         {
@@ -189,6 +201,7 @@ static partial class PruneCommand
                 macs_after = result.PrunedMacs,
                 accuracy_before = before?.Top1,
                 accuracy_after = after?.Top1,
+                input,
             }, Table.Json));
             return;
         }

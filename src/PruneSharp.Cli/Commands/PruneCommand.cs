@@ -23,7 +23,11 @@ namespace PruneSharp.Cli.Commands;
 /// </summary>
 static partial class PruneCommand
 {
-    sealed record Common(GraphModule Model, ImageDataset? Train, ImageDataset? Test, int FineTuneEpochs, string Output, bool Json);
+    sealed record Common(GraphModule Model, ImageDataset? Train, ImageDataset? Test, int FineTuneEpochs, string Output, bool Json)
+    {
+        /// <summary>What the data pipeline feeds the model.</summary>
+        public Preprocessing Input { get; init; } = Preprocessing.None;
+    }
 
     public static Command Create()
     {
@@ -38,6 +42,10 @@ static partial class PruneCommand
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var embeddings = new Option<bool>("--prune-embeddings") { Description = "Also prune embedding tables (word, position, token type); by default only Conv/Gemm/MatMul weights are pruned." };
+        var firstLast = new Option<string?>("--first-last") { Description = "keep or prune the first layers (reading the input) and the last (the classifier). Default: keep for N:M and for sparsity of 0.8 or more, prune otherwise." };
+        var strict = new Option<bool>("--strict") { Description = "Fail on a layer the granularity cannot split (N:M whose M does not divide its reduction size) instead of leaving it dense with the reason reported." };
+        var preprocessing = new PreprocessingFlags(canEmbed: true);
         var flags = new TrainingFlags("--lr-schedule");
         var command = new Command("prune",
             "Prune a model's weights (unstructured: saved with zeros in place of the pruned weights) or, with --structured channel|head|block,\n" +
@@ -47,8 +55,9 @@ static partial class PruneCommand
             "Example: prunesharp prune gpt.onnx --structured head --method l2 --ratio 0.25 -o fewer-heads.onnx\n" +
             "Example: prunesharp prune resnet-20 --structured block --blocks 3 --data fashion-mnist --finetune-epochs 1 -o shallower.onnx")
         {
-            model, method, granularity, scope, sparsity, schedule, finetune, data, exclude, output, json,
+            model, method, granularity, scope, sparsity, schedule, finetune, data, exclude, output, json, embeddings, firstLast, strict,
         };
+        foreach (var option in preprocessing.All) command.Options.Add(option);
         foreach (var option in flags.All) command.Options.Add(option);
         var structured = new StructuredOptions();
         foreach (var option in structured.All) command.Options.Add(option);
@@ -58,12 +67,13 @@ static partial class PruneCommand
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
             if (parse.GetValue(structured.Kind) is { } kind)
             {
                 if (parse.GetValue(schedule) != "oneshot")
                     throw new ArgumentException($"--schedule '{parse.GetValue(schedule)}' is the unstructured pruning schedule; --structured prunes in --steps (and the fine-tune's learning-rate schedule is --lr-schedule)");
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
-                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing);
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
@@ -73,7 +83,19 @@ static partial class PruneCommand
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
-            var pruningScope = new PruningScope { Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>() };
+            bool keepEdges = parse.GetValue(firstLast)?.ToLowerInvariant() switch
+            {
+                null => PruningScope.FirstAndLastDefault(grain, target),
+                "keep" => true,
+                "prune" => false,
+                var other => throw new ArgumentException($"--first-last '{other}' is not keep or prune"),
+            };
+            var pruningScope = new PruningScope
+            {
+                Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>(),
+                IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
+            };
+            string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             {
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
@@ -83,9 +105,12 @@ static partial class PruneCommand
             var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
             var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
-            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
+            var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
+            PreprocessingFlags.Apply(fed, train, test);
+            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json)) { Input = fed };
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-            return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune);
+            return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
+                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice);
         });
         return command;
     }
@@ -100,13 +125,17 @@ static partial class PruneCommand
         throw new ArgumentException($"--schedule '{schedule}' is not one of oneshot, iterative:K (K ≥ 1), gradual");
     }
 
-    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune)
+    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice)
     {
         var model = common.Model;
-        var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
+        var selection = pruner.Scope.Choose(pruner.Masks);
+        var skipped = pruner.Unsplittable();
+        var prunable = selection.Prunable.Where(n => !skipped.ContainsKey(n)).ToHashSet();
+        var trainable = common.FineTuneEpochs > 0 ? fineTune.Trainable.Select(model) : null;
         var input = common.Test is { } t ? t.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
         var denseMacs = MacCounter.Measure(model, new[] { input });
         var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
+        PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
         var progress = new ProgressBar("fine-tune");
         if (rounds == 0)
@@ -121,9 +150,38 @@ static partial class PruneCommand
             after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
         }
         pruner.Masks.MakePermanent();
-        OnnxFile.Save(model, common.Output);
-        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after);
+        var written = save(common.Input);
+        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable);
+        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after, choices: choices);
         return 0;
+    }
+
+    /// <summary>
+    /// The choices a prune made for the user: what it fed, what it wrote, the first and last layers, the layers left
+    /// dense and why, and what fine-tuning trained.
+    /// </summary>
+    sealed record Choices(Preprocessing Input, Preprocessing Written, string EdgeChoice, IReadOnlyList<LeftOutWeight> LeftOut,
+        IReadOnlyDictionary<string, string> Skipped, TrainableSelection? Trainable)
+    {
+        public object Json() => new
+        {
+            input = PreprocessingFlags.Json(Input),
+            output_input = PreprocessingFlags.Json(Written),
+            first_last = EdgeChoice,
+            left_out = LeftOut.Select(l => new { name = l.Name, reason = l.Reason }),
+            skipped = Skipped.Select(s => new { name = s.Key, reason = s.Value }),
+            fine_tune = Trainable is null ? null : TrainingFlags.Json(Trainable),
+        };
+
+        public void Print()
+        {
+            PreprocessingFlags.Print(Input);
+            if (Written != Input) Console.WriteLine($"output model: {Written.Describe()}");
+            Console.WriteLine(EdgeChoice);
+            foreach (var l in LeftOut) Console.WriteLine($"left dense: {l.Name}: {l.Reason}");
+            foreach (var (name, reason) in Skipped) Console.WriteLine($"left dense: {name}: {reason} (--strict makes this an error; --exclude {name} silences it)");
+            if (Trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(Trainable)}");
+        }
     }
 
     /// <summary>
@@ -141,7 +199,8 @@ static partial class PruneCommand
     }
 
     static void Report(Common common, SparsityReport sparsity, HashSet<string> prunable, MacReport dense, MacReport pruned,
-        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null)
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null,
+        Choices? choices = null)
     {
         if (common.Json)
         {
@@ -159,6 +218,7 @@ static partial class PruneCommand
                 effective_macs = pruned.EffectiveMacs,
                 accuracy_before = before?.Top1,
                 accuracy_after = after?.Top1,
+                choices = choices?.Json(),
             }, Table.Json));
             return;
         }
@@ -176,6 +236,7 @@ static partial class PruneCommand
             Console.WriteLine(AccuracyChange(before, after));
         if (perplexityBefore is not null && perplexityAfter is not null)
             Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
+        choices?.Print();
     }
 
     static string AccuracyChange(ClassificationMetrics before, ClassificationMetrics after) =>

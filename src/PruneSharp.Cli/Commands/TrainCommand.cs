@@ -26,6 +26,7 @@ static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var flags = new TrainingFlags();
+        var preprocessing = new PreprocessingFlags(canEmbed: true);
         var command = new Command("train",
             "Train a classifier (image data) or a language model (--data FILE.txt) and save it as ONNX.\n" +
             "Example: prunesharp train --model lenet-5 --data fashion-mnist --epochs 5 -o lenet5.onnx\n" +
@@ -34,6 +35,7 @@ static class TrainCommand
             model, data, epochs, output, checkpoint, resume, json,
         };
         foreach (var option in flags.All) command.Options.Add(option);
+        foreach (var option in preprocessing.All) command.Options.Add(option);
         var languageModel = new LanguageModelFlags();
         foreach (var option in languageModel.All) command.Options.Add(option);
         command.SetAction(parse =>
@@ -42,6 +44,7 @@ static class TrainCommand
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
             string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
             bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
+            if (LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
@@ -49,15 +52,25 @@ static class TrainCommand
             var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
             using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
+            var fed = preprocessing.Resolve(parse, network, modelSpec);
+            PreprocessingFlags.Apply(fed, train, test);
+            var trainable = options.Trainable.Select(network);
             options = options with { Fingerprint = Fingerprint(parse, network, train) };
             if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return Interruption.ExitCode;
             var metrics = Evaluator.Classify(network, test);
-            OnnxFile.Save(network, outputPath);
+            var written = preprocessing.Save(parse, network, fed, outputPath);
             if (asJson)
-                Console.WriteLine(JsonSerializer.Serialize(new { output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics }, Table.Json));
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics,
+                    input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(trainable),
+                }, Table.Json));
             else
             {
                 Console.WriteLine($"saved {outputPath}");
+                PreprocessingFlags.Print(fed);
+                if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
+                Console.WriteLine($"training {TrainingFlags.Describe(trainable)}");
                 EvalCommand.Print(metrics);
             }
             return 0;

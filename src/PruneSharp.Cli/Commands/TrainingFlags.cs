@@ -17,7 +17,23 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
     public Option<int?> Threads { get; } = new("--threads") { Description = "libtorch threads (default: all cores)." };
     public Option<string> Augment { get; } = new("--augment") { Description = "Training augmentation: none, or a comma list of crop:PAD (random crop after zero padding by PAD pixels) and flip (random horizontal flip).", DefaultValueFactory = _ => "none" };
 
-    public IEnumerable<Option> All => new Option[] { BatchSize, LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Seed, Threads, Augment };
+    public Option<string[]> Freeze { get; } = new("--freeze") { Description = "Parameters never trained (names or patterns with * and ?), on top of the default (only the parameters of layers train; constants on the input path, scalars and shape values stay as they are).", AllowMultipleArgumentsPerToken = true };
+    public Option<string[]> TrainOnly { get; } = new("--train-only") { Description = "Train exactly these parameters (names or patterns with * and ?) instead of the default selection.", AllowMultipleArgumentsPerToken = true };
+
+    public IEnumerable<Option> All => new Option[] { BatchSize, LearningRate, Optimizer, Momentum, WeightDecay, Schedule, Seed, Threads, Augment, Freeze, TrainOnly };
+
+    /// <summary>What a fit trains, in words: "trains 8 of 10 parameters (...); frozen: mean (reason), ...".</summary>
+    public static string Describe(TrainableSelection selection)
+    {
+        int total = selection.Trained.Count + selection.Frozen.Count;
+        string trained = $"trains {selection.Trained.Count} of {total} parameters ({TrainableParameters.Describe(selection.Trained)})";
+        return selection.Frozen.Count == 0 ? trained
+            : $"{trained}; frozen: {TrainableParameters.Describe(selection.Frozen.Select(f => $"{f.Name} ({f.Reason})").ToList(), 4)}";
+    }
+
+    /// <summary>What a fit trains, as JSON.</summary>
+    public static object Json(TrainableSelection selection) =>
+        new { trained = selection.Trained, frozen = selection.Frozen.Select(f => new { name = f.Name, reason = f.Reason }) };
 
     /// <summary>The training split of the data set <paramref name="spec"/>, with the <c>--augment</c> setting applied.</summary>
     public ImageDataset TrainingData(ParseResult parse, string spec)
@@ -77,6 +93,7 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
             Schedule = schedule,
             Threads = parse.GetValue(Threads),
             CheckpointPath = checkpoint,
+            Trainable = new TrainableParameters { Freeze = parse.GetValue(Freeze) ?? Array.Empty<string>(), TrainOnly = parse.GetValue(TrainOnly) ?? Array.Empty<string>() },
         };
         options.Validate();
         return options;

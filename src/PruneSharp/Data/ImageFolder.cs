@@ -10,6 +10,26 @@ public static class ImageFolder
 {
     static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
+    /// <summary>
+    /// Loads every image under <paramref name="folder"/> as <paramref name="preprocessing"/> says: the shorter side
+    /// scaled to <see cref="Preprocessing.Resize"/> pixels (aspect kept; default: the crop size), then the centre
+    /// <see cref="Preprocessing.Crop"/> × <see cref="Preprocessing.Crop"/> square kept (as torchvision's Resize and
+    /// CenterCrop do); its normalisation is set on the data set.
+    /// </summary>
+    /// <exception cref="ArgumentException">No crop size is given, or the resize is smaller than the crop.</exception>
+    /// <exception cref="DataNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DataFormatException">No class sub-folders, a class folder without images, or an image that cannot be decoded.</exception>
+    public static ImageDataset Load(string folder, Preprocessing preprocessing, int channels = 3)
+    {
+        if (preprocessing.Crop is not int crop || crop <= 0)
+            throw new ArgumentException("an image folder needs the model's input size: give the preprocessing a positive crop size");
+        int resize = preprocessing.Resize ?? crop;
+        if (resize < crop) throw new ArgumentException($"resize {resize} is smaller than the crop {crop}");
+        var data = Load(folder, crop, crop, channels, resize);
+        if (preprocessing.Fed is { } normalization) data.Normalization = normalization;
+        return data;
+    }
+
     /// <summary>Loads every image under <paramref name="folder"/>, resized to <paramref name="height"/> × <paramref name="width"/>.</summary>
     /// <param name="folder">The root: one sub-folder per class.</param>
     /// <param name="height">Output height in pixels.</param>
@@ -17,7 +37,9 @@ public static class ImageFolder
     /// <param name="channels">3 for RGB, 1 for grey.</param>
     /// <exception cref="DataNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class sub-folders, a class folder without images, or an image that cannot be decoded.</exception>
-    public static ImageDataset Load(string folder, int height, int width, int channels = 3)
+    public static ImageDataset Load(string folder, int height, int width, int channels = 3) => Load(folder, height, width, channels, null);
+
+    static ImageDataset Load(string folder, int height, int width, int channels, int? shorterSide)
     {
         if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"image size {height}x{width} must be positive");
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be 1 (grey) or 3 (RGB)");
@@ -40,25 +62,37 @@ public static class ImageFolder
         var labels = new long[files.Count];
         for (int i = 0; i < files.Count; i++)
         {
-            Decode(files[i].Path, height, width, channels, pixels.AsSpan(i * size, size));
+            Decode(files[i].Path, height, width, channels, shorterSide, pixels.AsSpan(i * size, size));
             labels[i] = files[i].Label;
         }
         return new ImageDataset(pixels, labels, channels, height, width, classFolders.Select(Path.GetFileName).ToArray()!);
     }
 
-    /// <summary>Decodes one image file into <paramref name="destination"/> as planar (C × H × W) bytes.</summary>
-    static void Decode(string path, int height, int width, int channels, Span<byte> destination)
+    /// <summary>
+    /// Decodes one image file into <paramref name="destination"/> as planar (C × H × W) bytes: scaled to
+    /// <paramref name="height"/> × <paramref name="width"/>, or with <paramref name="shorterSide"/> scaled so that its
+    /// shorter side has that many pixels and the centre <paramref name="height"/> × <paramref name="width"/> kept.
+    /// </summary>
+    static void Decode(string path, int height, int width, int channels, int? shorterSide, Span<byte> destination)
     {
         using var decoded = SKBitmap.Decode(path) ?? throw new DataFormatException(path, "cannot decode image (corrupt or unsupported format)");
-        var info = new SKImageInfo(width, height, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        int scaledWidth = width, scaledHeight = height;
+        if (shorterSide is int side)
+        {
+            double scale = (double)side / Math.Min(decoded.Width, decoded.Height);
+            scaledWidth = Math.Max(width, (int)Math.Round(decoded.Width * scale));
+            scaledHeight = Math.Max(height, (int)Math.Round(decoded.Height * scale));
+        }
+        var info = new SKImageInfo(scaledWidth, scaledHeight, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var resized = new SKBitmap(info);
         if (!decoded.ScalePixels(resized, SKFilterQuality.High))
-            throw new DataFormatException(path, $"cannot resize the {decoded.Width}x{decoded.Height} image to {width}x{height}");
+            throw new DataFormatException(path, $"cannot resize the {decoded.Width}x{decoded.Height} image to {scaledWidth}x{scaledHeight}");
         ReadOnlySpan<byte> source = resized.GetPixelSpan();
         int plane = height * width, stride = resized.RowBytes, step = channels == 1 ? 1 : 4;
+        int top = (scaledHeight - height) / 2, left = (scaledWidth - width) / 2;
         for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
         for (int c = 0; c < channels; c++)
-            destination[c * plane + y * width + x] = source[y * stride + x * step + c];
+            destination[c * plane + y * width + x] = source[(y + top) * stride + (x + left) * step + c];
     }
 }

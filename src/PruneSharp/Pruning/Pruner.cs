@@ -12,7 +12,10 @@ namespace PruneSharp.Pruning;
 /// Each <see cref="Prune"/> only ranks survivors (pruned units score −∞ and stay pruned), so calling it with a rising
 /// target is iterative pruning. Counts are exact: a layer (or the global pool) of n units at sparsity s loses
 /// round(s·n) units, rounding half to even; equal scores are removed lowest index first (for global allocation, the
-/// index in the concatenation of the layers in the module's parameter order).
+/// index in the concatenation of the layers in the module's parameter order). Every weight is scored and grouped in
+/// the layout [output, reduction, other axes] (<see cref="WeightLayout"/>), so N:M groups run along the axis the layer
+/// sums over whatever the layout it is stored in; indices count in that layout. A layer that the granularity cannot
+/// split is left as it is and reported (<see cref="LayerPruning.Skipped"/>), or refused with <see cref="PruningScope.Strict"/>.
 /// </summary>
 public sealed class Pruner
 {
@@ -42,6 +45,9 @@ public sealed class Pruner
         public long Units => UnitScores.numel();
     }
 
+    /// <summary>Per pruned parameter, the permutation to its [output, reduction, ...] layout (absent: already in it).</summary>
+    readonly Dictionary<string, long[]> _canonical = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Prunes the scope's parameters to <paramref name="sparsity"/> (the fraction of each layer's units, or of the
     /// pool's for global allocation, that is pruned after this step, counting earlier prunings).
@@ -53,14 +59,56 @@ public sealed class Pruner
     {
         if (!(sparsity >= 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "sparsity must be in [0, 1)");
         context ??= ScoringContext.None;
-        var names = Scope.Select(Masks);
+        var selected = Scope.Select(Masks);
+        var skipped = Unsplittable();
+        if (Scope.Strict && skipped.Count > 0)
+        {
+            var (name, reason) = skipped.First();
+            throw new PruningException($"{reason}; leave the layer out (--exclude {name})");
+        }
+        var names = selected.Where(n => !skipped.ContainsKey(n)).ToList();
+        if (names.Count == 0)
+            throw new PruningException($"{skipped.Values.First()}; {Granularity.Name} can split none of the selected layers");
         var targets = names.ToDictionary(n => n, n => Scope.Overrides.TryGetValue(n, out double own) ? own : sparsity);
         using (var scope = NewDisposeScope())
         {
             if (Granularity is PatternGranularity pattern) PrunePatterns(pattern, names, sparsity, context);
             else PruneRanked(names, sparsity, context, targets);
         }
-        return names.Select(n => new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), targets[n])).ToList();
+        return selected.Select(n => skipped.TryGetValue(n, out string? reason)
+            ? new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), 0) { Skipped = reason }
+            : new LayerPruning(n, Masks.Parameter(n).numel(), Masks.Kept(n), targets[n])).ToList();
+    }
+
+    /// <summary>
+    /// The scope's layers that the granularity cannot split, with the reason (an N:M group size that does not divide
+    /// the reduction size, kernels asked of a linear layer); <see cref="Prune"/> leaves them as they are.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Unsplittable()
+    {
+        var layers = LayerWeights.Of(Masks.Module);
+        var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
+        _canonical.Clear();
+        foreach (string name in Scope.Select(Masks))
+        {
+            var shape = Masks.Parameter(name).shape;
+            var order = layers.Of(name).CanonicalOrder(shape.Length);
+            if (order is not null) _canonical[name] = order;
+            if (Granularity.CannotSplit(name, order is null ? shape : order.Select(a => shape[a]).ToArray()) is { } reason) skipped[name] = reason;
+        }
+        return skipped;
+    }
+
+    /// <summary>A tensor of <paramref name="name"/>'s shape shown in its [output, reduction, ...] layout.</summary>
+    Tensor ToCanonical(string name, Tensor values) => _canonical.TryGetValue(name, out var order) ? values.permute(order) : values;
+
+    /// <summary>The inverse of <see cref="ToCanonical"/>.</summary>
+    Tensor FromCanonical(string name, Tensor values)
+    {
+        if (!_canonical.TryGetValue(name, out var order)) return values;
+        var inverse = new long[order.Length];
+        for (int i = 0; i < order.Length; i++) inverse[order[i]] = i;
+        return values.permute(inverse);
     }
 
     Tensor ElementScores(string name, ScoringContext context)
@@ -86,11 +134,11 @@ public sealed class Pruner
         var keeps = new List<(string Name, Tensor Keep)>();
         foreach (string name in names)
         {
-            var shape = Masks.Parameter(name).shape;
             var scores = ElementScores(name, context);
             if (Masks.Contains(name)) scores = scores.masked_fill(Masks.Mask(name).logical_not(), float.NegativeInfinity);
+            scores = ToCanonical(name, scores);
             var keep = pattern.SelectKeep(pattern.ToUnits(name, scores));
-            keeps.Add((name, pattern.FromUnits(keep, shape)));
+            keeps.Add((name, FromCanonical(name, pattern.FromUnits(keep, scores.shape))));
         }
         foreach (var (name, keep) in keeps) Masks.Prune(name, keep);
     }
@@ -126,9 +174,9 @@ public sealed class Pruner
 
     Layer Score(string name, ScoringContext context)
     {
-        var shape = Masks.Parameter(name).shape;
-        var scores = ElementScores(name, context);
-        Tensor? mask = Masks.Contains(name) ? Masks.Mask(name) : null;
+        var scores = ToCanonical(name, ElementScores(name, context));
+        var shape = scores.shape;
+        Tensor? mask = Masks.Contains(name) ? ToCanonical(name, Masks.Mask(name)) : null;
         if (mask is not null) scores = scores.mul(mask);
         var units = Granularity.ToUnits(name, scores);
         long size = units.shape[1];
@@ -141,9 +189,10 @@ public sealed class Pruner
         return new Layer(name, shape, shape.Aggregate(1L, (a, b) => a * b), size, unitScores.contiguous());
     }
 
-    Tensor Expand(Layer layer, Tensor unitKeep) =>
+    /// <summary>A layer's keep-mask in the parameter's own layout from its units' keep flags.</summary>
+    Tensor Expand(Layer layer, Tensor unitKeep) => FromCanonical(layer.Name,
         layer.UnitSize == 1 ? unitKeep.reshape(layer.Shape)
-            : Granularity.FromUnits(unitKeep.unsqueeze(1).expand(layer.Units, layer.UnitSize), layer.Shape);
+            : Granularity.FromUnits(unitKeep.unsqueeze(1).expand(layer.Units, layer.UnitSize), layer.Shape));
 
     long MinKept(Layer layer) => (long)Math.Ceiling(Scope.MinDensity * layer.Units - 1e-9);
 

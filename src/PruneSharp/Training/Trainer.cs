@@ -19,17 +19,29 @@ public sealed class Trainer : IDisposable
     readonly Parameter[] _parameters;
     bool _seeded;
 
-    /// <summary>A trainer for <paramref name="model"/>; the optimizer is created over its parameters now.</summary>
+    /// <summary>
+    /// A trainer for <paramref name="model"/>; the optimizer is created now over the parameters that
+    /// <see cref="TrainerOptions.Trainable"/> selects (<see cref="Selection"/>). The others never change: they are not
+    /// in the optimizer, so neither its steps nor weight decay reach them.
+    /// </summary>
+    /// <exception cref="ArgumentException">No parameter is selected for training.</exception>
     public Trainer(nn.Module<Tensor, Tensor> model, TrainerOptions options)
     {
         TorchEngine.EnsureLoaded();
         options.Validate();
         Model = model;
         Options = options;
-        _parameters = model.parameters().ToArray();
-        if (_parameters.Length == 0) throw new ArgumentException("the model has no parameters to train");
+        Selection = options.Trainable.Select(model);
+        var trained = Selection.Trained.ToHashSet(StringComparer.Ordinal);
+        _parameters = model.named_parameters().Where(p => trained.Contains(p.name)).Select(p => p.parameter).ToArray();
+        if (_parameters.Length == 0)
+            throw new ArgumentException(Selection.Frozen.Count == 0 ? "the model has no parameters to train"
+                : $"no parameter is selected for training (frozen: {TrainableParameters.Describe(Selection.Frozen.Select(f => $"{f.Name} ({f.Reason})").ToList(), 3)})");
         Optimizer = options.Optimizer.Create(_parameters, options.Schedule.At(0));
     }
+
+    /// <summary>The parameters this trainer changes and those it leaves frozen.</summary>
+    public TrainableSelection Selection { get; }
 
     /// <summary>The model being trained.</summary>
     public nn.Module<Tensor, Tensor> Model { get; }

@@ -41,6 +41,9 @@ public sealed record TrainerOptions
     /// </summary>
     public RunFingerprint? Fingerprint { get; init; }
 
+    /// <summary>Which parameters the optimizer changes (default: the parameters of parameterised ops; see <see cref="TrainableParameters"/>).</summary>
+    public TrainableParameters Trainable { get; init; } = new();
+
     /// <summary>The training objective.</summary>
     public LossFunction Loss { get; init; } = Losses.CrossEntropy;
 

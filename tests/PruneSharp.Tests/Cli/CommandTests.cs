@@ -52,7 +52,7 @@ public class CommandTests
     public void Prune_writes_a_model_with_the_requested_zeros()
     {
         using var folder = new TempFolder();
-        var (code, output, error) = Invoke("prune", "lenet-300-100", "--scope", "global", "--sparsity", "0.9", "--exclude", "fc3.*", "--json", "-o", folder.File("p.onnx"));
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--scope", "global", "--sparsity", "0.9", "--exclude", "fc3.*", "--first-last", "prune", "--json", "-o", folder.File("p.onnx"));
         Assert.True(code == 0, error);
         Assert.Contains("\"compression_ratio\"", output);
         var graph = OnnxFile.Read(folder.File("p.onnx"));
@@ -60,6 +60,34 @@ public class CommandTests
         long total = weights.Sum(w => w.numel()), zeros = weights.Sum(w => w.numel() - w.count_nonzero().item<long>());
         Assert.Equal(0.9, (double)zeros / total, 2);
         Assert.Equal(0, graph.Initializers["fc3.weight"].numel() - graph.Initializers["fc3.weight"].count_nonzero().item<long>());
+    }
+
+    [Fact]
+    public void Prune_keeps_first_and_last_layers_dense_at_high_sparsity_by_default_and_says_so()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--sparsity", "0.9", "-o", folder.File("p.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Contains("first and last layers kept dense (default for element at sparsity 0.9; --first-last prune to change)", output);
+        Assert.Contains("left dense: fc1.weight: first layer", output);
+        var graph = OnnxFile.Read(folder.File("p.onnx"));
+        Assert.Equal(graph.Initializers["fc1.weight"].numel(), graph.Initializers["fc1.weight"].count_nonzero().item<long>());
+        Assert.Equal(0.9, 1 - (double)graph.Initializers["fc2.weight"].count_nonzero().item<long>() / graph.Initializers["fc2.weight"].numel(), 2);
+    }
+
+    [Fact]
+    public void Prune_with_normalize_states_the_input_and_records_it_in_the_output()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--sparsity", "0.5", "--normalize", "0.2860/0.3530", "-o", folder.File("p.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Contains("input: pixels scaled to [0, 1], then (x - mean) / std with mean [0.286], std [0.353] (--normalize)", output);
+        var graph = OnnxFile.Read(folder.File("p.onnx"));
+        Assert.Equal("0.286", graph.Metadata[PruneSharp.Data.Preprocessing.MeanKey]);
+        Assert.Equal("false", graph.Metadata[PruneSharp.Data.Preprocessing.InModelKey]);
+        var (bad, _, message) = Invoke("prune", "lenet-300-100", "--sparsity", "0.5", "--normalize", "0.2860", "-o", folder.File("q.onnx"));
+        Assert.Equal(1, bad);
+        Assert.Contains("--normalize '0.2860' is not MEAN[,MEAN...]/STD[,STD...]", message);
     }
 
     [Fact]

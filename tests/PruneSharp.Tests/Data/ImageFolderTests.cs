@@ -16,6 +16,36 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void Resize_then_centre_crop_keeps_the_middle_of_a_wide_image()
+    {
+        using var dir = new TempFolder();
+        Directory.CreateDirectory(dir.File("a"));
+        // 16x8: columns 0-7 red, 8-15 blue. Shorter side 8 -> 16x8 (no scaling), centre crop 8x8 = columns 4-11.
+        using (var bitmap = new SKBitmap(16, 8))
+        {
+            bitmap.Erase(new SKColor(255, 0, 0));
+            using (var canvas = new SKCanvas(bitmap))
+            using (var paint = new SKPaint { Color = new SKColor(0, 0, 255) })
+                canvas.DrawRect(8, 0, 8, 8, paint);
+            using var image = SKImage.FromBitmap(bitmap);
+            using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir.File("a", "wide.png"), png.ToArray());
+        }
+        var preprocessing = Preprocessing.ParseNormalize("0.5,0.5,0.5/0.25,0.25,0.25") with { Resize = 8, Crop = 8 };
+        var data = ImageFolder.Load(dir.Path, preprocessing);
+        Assert.Equal((3, 8, 8), (data.Channels, data.Height, data.Width));
+        var pixels = data.Pixels(0);
+        Assert.Equal(255, pixels[0]);          // red channel, column 0 of the crop = column 4 of the image
+        Assert.Equal(0, pixels[2 * 64 + 0]);   // blue channel there
+        Assert.Equal(255, pixels[2 * 64 + 7]); // blue channel, column 7 of the crop = column 11
+        Assert.Equal(0.5f, data.Normalization.Mean[0]);
+        Assert.Throws<ArgumentException>(() => ImageFolder.Load(dir.Path, Preprocessing.None));
+        var metadata = new Dictionary<string, string>();
+        preprocessing.WriteMetadata(metadata);
+        Assert.Equal((8, 8), (Preprocessing.FromMetadata(metadata, "m.onnx")!.Resize, Preprocessing.FromMetadata(metadata, "m.onnx")!.Crop));
+    }
+
+    [Fact]
     public void Png_and_jpeg_images_are_decoded_resized_and_labelled_by_folder()
     {
         using var dir = new TempFolder();

@@ -76,7 +76,7 @@ public class GranularityTests
         var error = Assert.Throws<PruningException>(() => new Pruner(masks, new MagnitudeCriterion(), new NMGranularity(2, 4)).Prune(0.5));
         Assert.Contains("M=4 does not divide", error.Message);
         Assert.Contains("'weight'", error.Message);
-        Assert.Contains("size 6", error.Message);
+        Assert.Contains("reduction size of 'weight' (6 in dim 1", error.Message);
         var wrongSparsity = Assert.Throws<PruningException>(() => new Pruner(masks, new MagnitudeCriterion(), new NMGranularity(1, 2)).Prune(0.7));
         Assert.Contains("0.5", wrongSparsity.Message);
         var global = new PruningScope { Allocation = Allocation.Global };

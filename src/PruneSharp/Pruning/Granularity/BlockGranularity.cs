@@ -28,12 +28,19 @@ public sealed class BlockGranularity : RankedGranularity
     public override string Name => $"block{Rows}x{Columns}";
 
     /// <inheritdoc />
+    public override string? CannotSplit(string name, IReadOnlyList<long> shape)
+    {
+        if (shape.Count < 2) return $"{Name} pruning needs a weight of rank 2 or more; '{name}' has shape {Shape(shape)}";
+        long r = shape[0], c = shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        return r % Rows != 0 || c % Columns != 0
+            ? $"{Name} blocks do not tile '{name}': its 2-D view is [{r},{c}], and {Rows} must divide {r} and {Columns} must divide {c}" : null;
+    }
+
+    /// <inheritdoc />
     public override Tensor ToUnits(string name, Tensor values)
     {
-        if (values.dim() < 2) throw new PruningException($"{Name} pruning needs a weight of rank 2 or more; '{name}' has shape {Shape(values)}");
+        CheckSplit(name, values);
         long r = values.shape[0], c = values.numel() / r;
-        if (r % Rows != 0 || c % Columns != 0)
-            throw new PruningException($"{Name} blocks do not tile '{name}': its 2-D view is [{r},{c}], and {Rows} must divide {r} and {Columns} must divide {c}");
         return values.reshape(r / Rows, Rows, c / Columns, Columns).permute(0, 2, 1, 3).reshape(-1, Rows * Columns);
     }
 

@@ -9,6 +9,9 @@ public sealed class ElementGranularity : RankedGranularity
     public override string Name => "element";
 
     /// <inheritdoc />
+    public override string? CannotSplit(string name, IReadOnlyList<long> shape) => null;
+
+    /// <inheritdoc />
     public override Tensor ToUnits(string name, Tensor values) => values.reshape(-1, 1);
 
     /// <inheritdoc />

@@ -7,6 +7,9 @@ namespace PruneSharp.Pruning.Granularity;
 /// [units, unit size] tensor (<see cref="ToUnits"/>), and back (<see cref="FromUnits"/>). Two kinds exist:
 /// <see cref="RankedGranularity"/> (element, block, kernel: the scope ranks units against each other and removes the
 /// lowest) and <see cref="PatternGranularity"/> (N:M, kernel patterns: every unit keeps a fixed pattern of its own).
+/// The <see cref="Pruner"/> shows every weight in the layout [output, reduction, other axes] (a MatMul's [in, out]
+/// weight transposed, a ConvTranspose's [in, out, kh, kw] with its first two axes swapped; see <see cref="WeightLayout"/>),
+/// so dimension 1 is always the axis the layer sums over.
 /// </summary>
 public abstract class Granularity
 {
@@ -20,6 +23,12 @@ public abstract class Granularity
     /// <exception cref="PruningException">The parameter's shape cannot be split into such units; the message names it.</exception>
     public abstract Tensor ToUnits(string name, Tensor values);
 
+    /// <summary>
+    /// Why a weight of <paramref name="shape"/> cannot be split into units (null if it can), naming
+    /// <paramref name="name"/>; <see cref="ToUnits"/> throws this reason.
+    /// </summary>
+    public abstract string? CannotSplit(string name, IReadOnlyList<long> shape);
+
     /// <summary>The inverse of <see cref="ToUnits"/>: [units, unit size] back to <paramref name="shape"/>.</summary>
     public abstract Tensor FromUnits(Tensor units, long[] shape);
 
@@ -27,7 +36,13 @@ public abstract class Granularity
     public override string ToString() => Name;
 
     /// <summary>The shape as text, for messages.</summary>
-    protected static string Shape(Tensor t) => $"[{string.Join(",", t.shape)}]";
+    protected static string Shape(IReadOnlyList<long> shape) => $"[{string.Join(",", shape)}]";
+
+    /// <summary>Throws <see cref="PruningException"/> if <paramref name="values"/> cannot be split into units.</summary>
+    protected void CheckSplit(string name, Tensor values)
+    {
+        if (CannotSplit(name, values.shape) is { } reason) throw new PruningException(reason);
+    }
 }
 
 /// <summary>A granularity whose units are ranked by the scope: the lowest-scoring units are removed whole.</summary>

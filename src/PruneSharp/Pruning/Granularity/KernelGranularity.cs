@@ -12,9 +12,13 @@ public sealed class KernelGranularity : RankedGranularity
     public override string Name => "kernel";
 
     /// <inheritdoc />
+    public override string? CannotSplit(string name, IReadOnlyList<long> shape) =>
+        shape.Count < 3 ? $"kernel pruning needs a convolution weight [out, in, k...]; '{name}' has shape {Shape(shape)}" : null;
+
+    /// <inheritdoc />
     public override Tensor ToUnits(string name, Tensor values)
     {
-        if (values.dim() < 3) throw new PruningException($"kernel pruning needs a convolution weight [out, in, k...]; '{name}' has shape {Shape(values)}");
+        CheckSplit(name, values);
         return values.reshape(values.shape[0] * values.shape[1], -1);
     }
 

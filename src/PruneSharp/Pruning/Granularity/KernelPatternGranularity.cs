@@ -30,12 +30,18 @@ public sealed class KernelPatternGranularity : PatternGranularity
     public override double Density => (double)Set.Entries / (Set.KernelSize * Set.KernelSize);
 
     /// <inheritdoc />
-    public override Tensor ToUnits(string name, Tensor values)
+    public override string? CannotSplit(string name, IReadOnlyList<long> shape)
     {
         int k = Set.KernelSize;
-        if (values.dim() != 4 || values.shape[2] != k || values.shape[3] != k)
-            throw new PruningException($"{k}x{k} kernel patterns need a convolution weight [out, in, {k}, {k}]; '{name}' has shape {Shape(values)}");
-        return values.reshape(-1, k * k);
+        return shape.Count != 4 || shape[2] != k || shape[3] != k
+            ? $"{k}x{k} kernel patterns need a convolution weight [out, in, {k}, {k}]; '{name}' has shape {Shape(shape)}" : null;
+    }
+
+    /// <inheritdoc />
+    public override Tensor ToUnits(string name, Tensor values)
+    {
+        CheckSplit(name, values);
+        return values.reshape(-1, Set.KernelSize * Set.KernelSize);
     }
 
     /// <inheritdoc />

@@ -3,11 +3,12 @@ using static TorchSharp.torch;
 namespace PruneSharp.Pruning.Granularity;
 
 /// <summary>
-/// N:M semi-structured sparsity: in every group of M consecutive weights along the input dimension, the N
-/// highest-scoring are kept. For a Linear [out, in] the groups run along in (dim 1). For a Conv [out, in, kh, kw]
-/// they run along the input channels at a fixed (out, kh, kw): the layout of the implicit GEMM over NHWC data whose
-/// reduction dimension is kh·kw·in with the channel innermost, which is what sparse tensor cores (2:4) expect.
-/// M must divide the number of input channels (of a convolution's group).
+/// N:M semi-structured sparsity: in every group of M consecutive weights along the reduction axis (dimension 1 of the
+/// [output, reduction, ...] layout the <see cref="Pruner"/> presents), the N highest-scoring are kept. For a linear
+/// map the groups run along its inputs (a Gemm's [out, in] with transB=1 along dim 1, a MatMul's or transB=0 Gemm's
+/// [in, out] along dim 0). For a Conv [out, in, kh, kw] they run along the input channels at a fixed (out, kh, kw): the
+/// layout of the implicit GEMM over NHWC data whose reduction dimension is kh·kw·in with the channel innermost, which
+/// is what sparse tensor cores (2:4) expect. M must divide the reduction size (a convolution group's input channels).
 /// </summary>
 public sealed class NMGranularity : PatternGranularity
 {
@@ -34,12 +35,17 @@ public sealed class NMGranularity : PatternGranularity
     public override double Density => (double)N / M;
 
     /// <inheritdoc />
+    public override string? CannotSplit(string name, IReadOnlyList<long> shape)
+    {
+        if (shape.Count < 2) return $"{Name} sparsity needs a weight of rank 2 or more; '{name}' has shape {Shape(shape)}";
+        return shape[1] % M != 0
+            ? $"{Name} sparsity: M={M} does not divide the reduction size of '{name}' ({shape[1]} in dim 1 of its [output, reduction, ...] layout {Shape(shape)})" : null;
+    }
+
+    /// <inheritdoc />
     public override Tensor ToUnits(string name, Tensor values)
     {
-        if (values.dim() < 2) throw new PruningException($"{Name} sparsity needs a weight of rank 2 or more; '{name}' has shape {Shape(values)}");
-        long input = values.shape[1];
-        if (input % M != 0)
-            throw new PruningException($"{Name} sparsity: M={M} does not divide the input dimension of '{name}' (size {input} in dim 1 of shape {Shape(values)})");
+        CheckSplit(name, values);
         return values.movedim(new long[] { 1 }, new long[] { values.dim() - 1 }).reshape(-1, M);
     }
 

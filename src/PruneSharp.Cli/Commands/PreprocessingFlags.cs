@@ -1,0 +1,100 @@
+using System.CommandLine;
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Onnx;
+using PruneSharp.Training;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// <c>--normalize</c> and <c>--embed-preprocessing</c>: what the data pipeline feeds the model, how it is reported,
+/// and how it travels with a written model (its metadata, or nodes at its input).
+/// </summary>
+sealed class PreprocessingFlags(bool canEmbed)
+{
+    public Option<string?> Normalize { get; } = new("--normalize")
+    {
+        Description = "The normalisation the model was trained with, per channel on the [0, 1] scale: MEAN[,MEAN...]/STD[,STD...] " +
+            "(e.g. 0.2860/0.3530, or 0.485,0.456,0.406/0.229,0.224,0.225). Default: the model's metadata, else [0, 1] pixels as they are.",
+    };
+
+    public Option<bool> Embed { get; } = new("--embed-preprocessing")
+    {
+        Description = "Write the normalisation into the output model as Sub/Div nodes at its input (never trained), so that it takes [0, 1] pixels.",
+    };
+
+    public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed } : new Option[] { Normalize };
+
+    /// <summary>Refuses the image preprocessing flags for a text data set (a language model).</summary>
+    public void RefuseForText(ParseResult parse)
+    {
+        if (parse.GetValue(Normalize) is not null || (canEmbed && parse.GetValue(Embed)))
+            throw new ArgumentException("--normalize and --embed-preprocessing apply to image data, not to a text file");
+    }
+
+    /// <summary>The preprocessing for <paramref name="model"/>: <c>--normalize</c>, else its metadata, else none.</summary>
+    public Preprocessing Resolve(ParseResult parse, GraphModule model, string source)
+    {
+        if (canEmbed && parse.GetValue(Embed) && parse.GetValue(Normalize) is null && Preprocessing.FromMetadata(model.Graph.Metadata, source) is not { InModel: false })
+            throw new ArgumentException("--embed-preprocessing needs the normalisation: give --normalize MEAN/STD");
+        if (parse.GetValue(Normalize) is { } text)
+        {
+            var given = Preprocessing.ParseNormalize(text);
+            if (Preprocessing.FromMetadata(model.Graph.Metadata, source) is { InModel: true } inside)
+                throw new ArgumentException($"--normalize: the model normalises its input itself ({inside.Describe()}); leave --normalize out");
+            return given;
+        }
+        if (Preprocessing.FromMetadata(model.Graph.Metadata, source) is { } described) return described;
+        var inputConstants = ParameterRoles.Of(model.Graph).ByName.Values.Where(r => r.Kind == ParameterKind.InputConstant).Select(r => r.Name).ToList();
+        return inputConstants.Count == 0 ? Preprocessing.None
+            : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {Table.Names(inputConstants)}" };
+    }
+
+    /// <summary>Feeds <paramref name="data"/> (each split given) as <paramref name="preprocessing"/> says.</summary>
+    public static void Apply(Preprocessing preprocessing, params ImageDataset?[] data)
+    {
+        foreach (var set in data)
+        {
+            if (set is null) continue;
+            try
+            {
+                set.Normalization = preprocessing.Fed ?? Normalization.None(set.Channels);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{preprocessing.Source}: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="model"/> with its preprocessing: as metadata, or as nodes with <c>--embed-preprocessing</c>.</summary>
+    public Preprocessing Save(ParseResult parse, GraphModule model, Preprocessing preprocessing, string path)
+    {
+        var graph = model.ToGraph();
+        var written = preprocessing;
+        if (canEmbed && parse.GetValue(Embed)) written = preprocessing.EmbedInto(graph);
+        else preprocessing.WriteMetadata(graph.Metadata);
+        OnnxFile.Write(graph, path);
+        return written;
+    }
+
+    /// <summary>The preprocessing as JSON: range, mean, std, whether the model applies it, and where it came from.</summary>
+    public static object Json(Preprocessing p) => new
+    {
+        range = new[] { 0, 1 },
+        mean = p.Normalization?.Mean,
+        std = p.Normalization?.Std,
+        in_model = p.InModel,
+        source = p.Source,
+    };
+
+    /// <summary>Prints "input: ..." (what the pipeline feeds).</summary>
+    public static void Print(Preprocessing p) => Console.WriteLine($"input: {p.Describe()}");
+
+    /// <summary>Warns on stderr when the dense model's accuracy is near chance.</summary>
+    public static void WarnIfImplausible(ClassificationMetrics? dense, int classes)
+    {
+        if (dense is not null && Plausibility.Classification(dense, classes) is { } warning)
+            Console.Error.WriteLine($"prunesharp: warning: {warning}");
+    }
+}
