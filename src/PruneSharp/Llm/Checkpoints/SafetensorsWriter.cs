@@ -1,4 +1,4 @@
-using PruneSharp.Onnx;
+using PruneSharp.Files;
 using TorchSharp;
 
 namespace PruneSharp.Llm.Checkpoints;
