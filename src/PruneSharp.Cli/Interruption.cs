@@ -22,6 +22,9 @@ static class Interruption
     /// <summary>Handles SIGINT, SIGTERM and SIGQUIT for the rest of the process.</summary>
     public static void Install()
     {
+        // A parent may start us with SIGINT/SIGTERM ignored (an inherited SIG_IGN, as a shell gives background jobs);
+        // the runtime then never delivers them. This command checkpoints on them, so it takes them back.
+        foreach (int signal in new[] { 2, 15 }) ResetToDefault(signal, IntPtr.Zero);
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT })
             Registrations.Add(PosixSignalRegistration.Create(signal, Handle));
     }
@@ -62,6 +65,9 @@ static class Interruption
     }
 
     /// <summary>Ends the process at once with <paramref name="status"/>, running no further managed or native code.</summary>
+    [DllImport("libc", EntryPoint = "signal")]
+    static extern IntPtr ResetToDefault(int signal, IntPtr handler);
+
     [DllImport("libc", EntryPoint = "_exit")]
     static extern void ExitNow(int status);
 }

@@ -9,7 +9,10 @@ namespace PruneSharp.Tests.Cli;
 /// The command as a separate process, killed while it works (SIGTERM, SIGINT, SIGKILL at a point drawn from a seeded
 /// generator, after its first checkpoint): it exits with 128 + the signal's number, leaves no temporary file once the
 /// run is resumed, and the resumed run ends bit-identical to an uninterrupted one.
+/// Timing-sensitive: runs with the serial tests, after the parallel ones, so that a loaded machine does not move the
+/// signal past the work it should interrupt.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class FaultTests
 {
     const int Sigkill = 9, Sigterm = 15, Sigint = 2;
