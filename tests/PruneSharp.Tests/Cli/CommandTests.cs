@@ -15,19 +15,7 @@ public class CommandTests
     static (int Code, string Output, string Error) Invoke(params string[] args)
     {
         var root = new RootCommand("test") { TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), DemoCommand.Create(), InspectCommand.Create() };
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (CommandRunner.Run(root, args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
+        return CliInvocation.Run(root, args);
     }
 
     [Theory]

@@ -14,19 +14,7 @@ public class LlmCommandTests
     static (int Code, string Output, string Error) Invoke(params string[] args)
     {
         var root = new RootCommand("test") { LlmCommand.Create() };
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (CommandRunner.Run(root, args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
+        return CliInvocation.Run(root, args);
     }
 
     static string Fixture(string name) => Path.Combine(TransformersReferenceTests.Folder, name);

@@ -23,19 +23,7 @@ public class ReliabilityTests
         {
             TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
         };
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            return (CommandRunner.Run(root, args), output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
+        return CliInvocation.Run(root, args);
     }
 
     /// <summary>The small CNN (input 'input' [batch, 3, 8, 8]) written after <paramref name="change"/>, bypassing our writer's checks.</summary>
