@@ -113,7 +113,8 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
     /// <summary>
     /// Adds the normalisation to <paramref name="graph"/> as <c>Sub</c> and <c>Div</c> nodes reading its first input
     /// (constants of <c>Constant</c> nodes, never trained), rewires every other reader of the input to their result and
-    /// records it in the metadata (<see cref="InModelKey"/>). Returns the description of what to feed the new graph.
+    /// records it in the metadata (<see cref="InModelKey"/>). Nodes are replaced, never edited, so a graph that
+    /// shares its nodes with a live <see cref="Graph.GraphModule"/> leaves that module unchanged. Returns the description of what to feed the new graph.
     /// </summary>
     /// <exception cref="ArgumentException">No normalisation to embed, the model applies it already, or the input's channel count (dimension 1) differs from the normalisation's.</exception>
     public Preprocessing EmbedInto(Graph.Graph graph)
@@ -130,9 +131,14 @@ public sealed record Preprocessing(Normalization? Normalization = null, bool InM
         broadcast[1] = n.Mean.Count;
         string stem = $"{input.Name}.preprocessing";
         string meanName = $"{stem}.mean", stdName = $"{stem}.std", centred = $"{stem}.centred", normalised = $"{stem}.normalised";
-        foreach (var node in graph.Nodes)
-            for (int i = 0; i < node.Inputs.Count; i++)
-                if (node.Inputs[i] == input.Name) node.Inputs[i] = normalised;
+        for (int k = 0; k < graph.Nodes.Count; k++)
+        {
+            var node = graph.Nodes[k];
+            if (!node.Inputs.Contains(input.Name)) continue;
+            // A copy, not an edit: the graph may share its nodes with a live GraphModule (GraphModule.ToGraph).
+            graph.Nodes[k] = new Node(node.Name, node.OpType, node.Inputs.Select(i => i == input.Name ? normalised : i), node.Outputs,
+                node.Attributes, node.Domain);
+        }
         var created = new[]
         {
             new Node(meanName, "Constant", Array.Empty<string>(), new[] { meanName }, new Dictionary<string, AttributeValue> { ["value"] = AttributeValue.FromTensor(tensor(n.Mean.ToArray()).reshape(broadcast)) }),

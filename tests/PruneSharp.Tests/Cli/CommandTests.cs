@@ -79,6 +79,22 @@ public class CommandTests
     }
 
     [Fact]
+    public void Prune_with_embed_preprocessing_writes_a_model_that_normalises_raw_pixels_itself()
+    {
+        using var folder = new TempFolder();
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--sparsity", "0.5", "--normalize", "0.2860/0.3530", "--embed-preprocessing",
+            "-o", folder.File("p.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Contains("output model: pixels scaled to [0, 1]; the model normalises them itself", output);
+        var graph = OnnxFile.Read(folder.File("p.onnx"));
+        Assert.Equal("true", graph.Metadata[PruneSharp.Data.Preprocessing.InModelKey]);
+        var (again, _, refused) = Invoke("prune", folder.File("p.onnx"), "--sparsity", "0.5", "--normalize", "0.2860/0.3530", "--embed-preprocessing",
+            "-o", folder.File("q.onnx"));
+        Assert.Equal(1, again);
+        Assert.Contains("the model normalises its input itself", refused);
+    }
+
+    [Fact]
     public void Prune_fine_tune_needs_data()
     {
         var (code, _, error) = Invoke("prune", "lenet-5", "--sparsity", "0.5", "--finetune-epochs", "1", "-o", "x.onnx");

@@ -61,6 +61,7 @@ public class PreprocessingTests
         using var actual = inside.call(raw);
         Assert.True(actual.allclose(expected, rtol: 1e-5, atol: 1e-6));
         Assert.Throws<ArgumentException>(() => written.EmbedInto(inside.ToGraph()));
+        Assert.DoesNotContain(plain.ToGraph().Nodes, node => node.Inputs.Any(i => i.Contains("preprocessing"))); // the live model is untouched
     }
 
     [Fact]
