@@ -12,7 +12,7 @@ namespace PruneSharp.Cli;
 /// <summary>Runs the parsed command and turns expected failures into one clear line and a non-zero exit code.</summary>
 static class CommandRunner
 {
-    public static int Run(RootCommand root, string[] args)
+    public static int Run(Command root, string[] args)
     {
         OptionRules.Attach(root);
         try

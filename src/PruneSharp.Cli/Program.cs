@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using PruneSharp.Cli;
 using PruneSharp.Cli.Commands;
 using PruneSharp.Engine;
@@ -10,8 +11,11 @@ TorchEngine.RetainFreedMemory();
 Interruption.Install();
 AtomicFile.ConcurrentWriter += message => Console.Error.WriteLine($"prunesharp: warning: {message}");
 
-var root = new RootCommand("prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
+// A named root rather than RootCommand, whose name is the assembly's (PruneSharp.Cli): usage lines say what users type.
+var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NET (TorchSharp, ONNX).")
 {
+    new HelpOption(),
+    new VersionOption(),
     InfoCommand.Create(),
     DemoCommand.Create(),
     InspectCommand.Create(),

@@ -7,7 +7,7 @@ namespace PruneSharp.Tests.Support;
 public static class CliInvocation
 {
     /// <summary>The exit code and what the command printed.</summary>
-    public static (int Code, string Output, string Error) Run(RootCommand root, string[] args)
+    public static (int Code, string Output, string Error) Run(Command root, string[] args)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
         var (oldOut, oldError) = (Console.Out, Console.Error);
