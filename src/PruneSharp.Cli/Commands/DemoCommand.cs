@@ -52,11 +52,12 @@ static class DemoCommand
         var examples = new Option<int>("--finetune-examples") { Description = "Training examples each fine-tune epoch sees (the first ones of the training set; default all 60,000).", DefaultValueFactory = _ => 60_000 };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON." };
+        var recompute = new Option<bool>("--recompute") { Description = "Ignore the cached results in the folder and compute every step again." };
         var command = new Command("demo",
             "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4, half the channels), fine-tune, and compare sparsity, MACs and accuracy. " +
             "Finished steps are cached and reused.")
         {
-            output, epochs, finetune, examples, threads, json,
+            output, epochs, finetune, examples, threads, json, recompute,
         };
         command.SetAction(parse =>
         {
@@ -65,6 +66,8 @@ static class DemoCommand
             if (parse.GetValue(finetune) < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {parse.GetValue(finetune)}");
             string folder = Path.GetFullPath(parse.GetValue(output)
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".prunesharp", "cache", "demo"));
+            if (parse.GetValue(recompute) && Directory.Exists(folder))
+                foreach (var cached in Directory.EnumerateFiles(folder, "lenet-5-*.json")) File.Delete(cached);
             var rows = Run(folder, parse.GetValue(epochs), parse.GetValue(finetune), parse.GetValue(examples), parse.GetValue(threads));
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { folder, rows }, Table.Json));
             else Print(folder, rows);
