@@ -49,7 +49,7 @@ static partial class PruneCommand
         PreprocessingFlags.Apply(fed, images, test);
         IReadOnlyList<Tensor> calibration = train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
-            : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
+            : CliInputs.Examples(model, o.Inputs.Options(parse, RandomExamples, RandomLength), seed);
         int found = ResidualBlocks.Find(model, calibration.Select(t => t[..1]).ToList()).Count;
         if (found == 0) throw new ArgumentException("--structured block: the model has no residual block with an identity skip that can be removed");
         int count = requested ?? (int)Math.Round(ratio * found);

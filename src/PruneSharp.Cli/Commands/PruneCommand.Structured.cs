@@ -31,7 +31,10 @@ static partial class PruneCommand
 
         public LanguageModelFlags Text { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
+        /// <summary>How example inputs are made without data (every kind of pruning reads them).</summary>
+        public InputFlags Inputs { get; } = new();
+
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
@@ -65,7 +68,7 @@ static partial class PruneCommand
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, train, test);
-        var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
+        IReadOnlyList<Tensor> sample = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, o.Inputs.Options(parse));
         var before = test is null ? null : Evaluator.Classify(model, test);
         PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
@@ -75,7 +78,7 @@ static partial class PruneCommand
         var observe = train is null ? null : Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
+        var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
@@ -93,10 +96,10 @@ static partial class PruneCommand
     }
 
     /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, Tensor sample, PruningUnit unit)
+    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, PruningUnit unit)
     {
         if (unit != PruningUnit.Head) return _ => true;
-        var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+        var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
         if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
         return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
     }

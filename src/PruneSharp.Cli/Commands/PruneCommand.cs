@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
@@ -27,6 +28,9 @@ static partial class PruneCommand
     {
         /// <summary>What the data pipeline feeds the model.</summary>
         public Preprocessing Input { get; init; } = Preprocessing.None;
+
+        /// <summary>How the example inputs are made without data (<c>--shape</c>, <c>--input</c>).</summary>
+        public InputSynthesisOptions Synthesis { get; init; } = new();
     }
 
     public static Command Create()
@@ -107,7 +111,10 @@ static partial class PruneCommand
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
             var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
             PreprocessingFlags.Apply(fed, train, test);
-            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json)) { Input = fed };
+            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json))
+            {
+                Input = fed, Synthesis = structured.Inputs.Options(parse),
+            };
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
             return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
                 written => preprocessing.Save(parse, network, written, common.Output), edgeChoice);
@@ -132,8 +139,8 @@ static partial class PruneCommand
         var skipped = pruner.Unsplittable();
         var prunable = selection.Prunable.Where(n => !skipped.ContainsKey(n)).ToHashSet();
         var trainable = common.FineTuneEpochs > 0 ? fineTune.Trainable.Select(model) : null;
-        var input = common.Test is { } t ? t.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
-        var denseMacs = MacCounter.Measure(model, new[] { input });
+        IReadOnlyList<TorchSharp.torch.Tensor> input = common.Test is { } t ? new[] { t.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, common.Synthesis);
+        var denseMacs = MacCounter.Measure(model, input);
         var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
         PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
@@ -152,7 +159,7 @@ static partial class PruneCommand
         pruner.Masks.MakePermanent();
         var written = save(common.Input);
         var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable);
-        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after, choices: choices);
+        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, input), before, after, choices: choices);
         return 0;
     }
 

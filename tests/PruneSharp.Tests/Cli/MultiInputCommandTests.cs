@@ -1,0 +1,77 @@
+using System.CommandLine;
+using PruneSharp.Cli.Commands;
+using PruneSharp.Data.Inputs;
+using PruneSharp.Graph;
+using PruneSharp.Onnx;
+using PruneSharp.Tests.Support;
+using static TorchSharp.torch;
+
+namespace PruneSharp.Tests.Cli;
+
+/// <summary>check, inspect, prune and eval on a 3-input BERT-like encoder (<see cref="MultiInputModel"/>), with no data.</summary>
+[Collection(SerialCollection.Name)]
+public class MultiInputCommandTests
+{
+    static (int Code, string Output, string Error) Invoke(params string[] args)
+    {
+        var root = new RootCommand("test") { CheckCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), InspectCommand.Create() };
+        return CliInvocation.Run(root, args);
+    }
+
+    static string Encoder(TempFolder folder)
+    {
+        string path = folder.File("encoder.onnx");
+        OnnxFile.Write(MultiInputModel.Build(), path);
+        return path;
+    }
+
+    [Fact]
+    public void Check_synthesises_every_input_from_the_graph()
+    {
+        using var folder = new TempFolder();
+        string model = Encoder(folder);
+        var (code, output, error) = Invoke("check", model, "--samples", "2");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("input_ids 1x16 (indexes the 7-row table 'word.weight')", output);
+        Assert.Contains("token_type_ids 1x16 (indexes the 2-row table 'type.weight')", output);
+        Assert.Contains("attention_mask 1x16 (named as a mask", output);
+
+        (code, output, error) = Invoke("check", model, "--shape", "input_ids=2x5");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("attention_mask 2x5", output);
+        (code, output, _) = Invoke("check", model, "--input-shape", "input_ids=3x4");
+        Assert.Contains("token_type_ids 3x4", output);
+
+        NpyFile.Write(folder.File("ids.npy"), tensor(new long[] { 1, 6, 2 }).reshape(1, 3));
+        (code, output, error) = Invoke("check", model, "--input", $"input_ids={folder.File("ids.npy")}");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("input_ids 1x3 (given)", output);
+        Assert.Contains("attention_mask 1x3", output);
+
+        (code, _, error) = Invoke("check", model, "--shape", "ids=1x4");
+        Assert.Equal(1, code);
+        Assert.Contains("'ids' is not an input of the model (inputs: input_ids, attention_mask, token_type_ids)", error);
+    }
+
+    [Fact]
+    public void Inspect_structure_and_prune_run_without_data()
+    {
+        using var folder = new TempFolder();
+        string model = Encoder(folder);
+        var (code, output, error) = Invoke("inspect", model, "--structure", "--shape", "input_ids=1x8");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("ffn.up", output);
+
+        (code, output, error) = Invoke("prune", model, "--structured", "channel", "--ratio", "0.5", "-o", folder.File("channels.onnx"));
+        Assert.True(code == 0, error + output);
+        (code, output, error) = Invoke("prune", model, "--sparsity", "0.5", "-o", folder.File("sparse.onnx"));
+        Assert.True(code == 0, error + output);
+        foreach (string pruned in new[] { "channels.onnx", "sparse.onnx" })
+        {
+            (code, output, error) = Invoke("check", folder.File(pruned));
+            Assert.True(code == 0, pruned + error + output);
+        }
+        var graph = OnnxFile.Read(folder.File("channels.onnx"));
+        Assert.Equal(8, graph.Initializers["ffn.up.weight"].shape[1]);
+    }
+}
