@@ -79,7 +79,7 @@ static class CheckCommand
 
     static void Print(RuntimeCheckReport report)
     {
-        Console.WriteLine($"model      {report.Model} (opset {report.Opset})");
+        Console.WriteLine($"model      {report.Model} (opset {(report.SourceOpset is int old ? $"{old}, upgraded to {report.Opset} on import" : report.Opset)})");
         foreach (var (name, shape) in report.InputShapes) Console.WriteLine($"input      {name} {Table.Shape(shape)}");
         Console.WriteLine($"samples    {report.Samples}, tolerance {report.Tolerance:G3} (|ours - ORT| <= tol * (1 + |ORT|))");
         var rows = report.Outputs.Select(o => new[]
@@ -96,6 +96,7 @@ static class CheckCommand
         {
             model = report.Model,
             opset = report.Opset,
+            source_opset = report.SourceOpset,
             inputs = report.InputShapes,
             samples = report.Samples,
             tolerance = report.Tolerance,

@@ -47,6 +47,9 @@ public sealed record RuntimeCheckReport(string Model, int Opset, IReadOnlyDictio
 {
     /// <summary>True if every output passed.</summary>
     public bool Passed => Outputs.All(o => o.Passed);
+
+    /// <summary>The file's own opset when it was older than <see cref="Opset"/> and upgraded on import (ONNX Runtime runs the file as it is); null otherwise.</summary>
+    public int? SourceOpset { get; init; }
 }
 
 /// <summary>
@@ -85,7 +88,10 @@ public static class RuntimeCheck
             for (int k = 0; k < stats.Length; k++)
                 stats[k].Add(ours[k], reference.TryGetValue(stats[k].Name, out var r) ? r : null, options.Tolerance);
         }
-        return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList());
+        return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList())
+        {
+            SourceOpset = graph.SourceOpset,
+        };
     }
 
     static ScalarType ElementType(ValueInfo input) => input.ElementType switch
