@@ -8,10 +8,13 @@ namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>--normalize</c> and <c>--embed-preprocessing</c>: what the data pipeline feeds the model, how it is reported,
-/// and how it travels with a written model (its metadata, or nodes at its input).
+/// and how it travels with a written model (its metadata, or nodes at its input); for the commands that write a model
+/// (<paramref name="canEmbed"/>) also the opset it is written at (<see cref="OpsetFlag"/>).
 /// </summary>
 sealed class PreprocessingFlags(bool canEmbed)
 {
+    readonly OpsetFlag _opset = new();
+
     public Option<string?> Normalize { get; } = new("--normalize")
     {
         Description = "The normalisation the model was trained with, per channel on the [0, 1] scale: MEAN[,MEAN...]/STD[,STD...] " +
@@ -23,18 +26,21 @@ sealed class PreprocessingFlags(bool canEmbed)
         Description = "Write the normalisation into the output model as Sub/Div nodes at its input (never trained), so that it takes [0, 1] pixels.",
     };
 
-    public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed } : new Option[] { Normalize };
+    public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed, _opset.Keep } : new Option[] { Normalize };
 
-    /// <summary>Refuses the image preprocessing flags for a text data set (a language model).</summary>
+    /// <summary>Refuses the image preprocessing flags (and <c>--keep-opset</c>) for a text data set (a language model).</summary>
     public void RefuseForText(ParseResult parse)
     {
         if (parse.GetValue(Normalize) is not null || (canEmbed && parse.GetValue(Embed)))
             throw new ArgumentException("--normalize and --embed-preprocessing apply to image data, not to a text file");
+        if (canEmbed && parse.GetValue(_opset.Keep))
+            throw new ArgumentException("--keep-opset applies to image models; a language model is written at the opset it is read at or upgraded to");
     }
 
     /// <summary>The preprocessing for <paramref name="model"/>: <c>--normalize</c>, else its metadata, else none.</summary>
     public Preprocessing Resolve(ParseResult parse, GraphModule model, string source)
     {
+        if (canEmbed) _opset.Validate(parse, model.Graph);
         if (canEmbed && parse.GetValue(Embed) && parse.GetValue(Normalize) is null && Preprocessing.FromMetadata(model.Graph.Metadata, source) is not { InModel: false })
             throw new ArgumentException("--embed-preprocessing needs the normalisation: give --normalize MEAN/STD");
         if (parse.GetValue(Normalize) is { } text)
@@ -67,14 +73,17 @@ sealed class PreprocessingFlags(bool canEmbed)
         }
     }
 
-    /// <summary>Writes <paramref name="model"/> with its preprocessing: as metadata, or as nodes with <c>--embed-preprocessing</c>.</summary>
+    /// <summary>
+    /// Writes <paramref name="model"/> with its preprocessing: as metadata, or as nodes with <c>--embed-preprocessing</c>;
+    /// at its file's old opset with <c>--keep-opset</c>.
+    /// </summary>
     public Preprocessing Save(ParseResult parse, GraphModule model, Preprocessing preprocessing, string path)
     {
         var graph = model.ToGraph();
         var written = preprocessing;
         if (canEmbed && parse.GetValue(Embed)) written = preprocessing.EmbedInto(graph);
         else preprocessing.WriteMetadata(graph.Metadata);
-        OnnxFile.Write(graph, path);
+        OnnxFile.Write(canEmbed ? _opset.Apply(parse, graph) : graph, path);
         return written;
     }
 
