@@ -74,4 +74,42 @@ public class MultiInputCommandTests
         var graph = OnnxFile.Read(folder.File("channels.onnx"));
         Assert.Equal(8, graph.Initializers["ffn.up.weight"].shape[1]);
     }
+
+    [Fact]
+    public void Eval_refuses_perplexity_on_hidden_states_and_accuracy_on_other_scores()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("corpus.txt"), string.Concat(Enumerable.Repeat("In the beginning was the word. ", 40)));
+        var (code, output, error) = Invoke("eval", Encoder(folder), "--data", folder.File("corpus.txt"), "--context", "16");
+        Assert.Equal(1, code);
+        Assert.Contains("cannot measure perplexity: input 'input_ids' indexes the 7-row table 'word.weight', the tokenizer has 256 tokens: not the model's tokenizer", error);
+
+        string model = folder.File("wide.onnx");
+        OnnxFile.Write(MultiInputModel.Build(vocabulary: 300), model);
+        (code, output, error) = Invoke("eval", model, "--data", folder.File("corpus.txt"), "--context", "16");
+        Assert.Equal(1, code);
+        Assert.Contains("cannot measure perplexity: output 'last_hidden_state' is 8 wide, the tokenizer has 256 tokens: not vocabulary logits", error);
+        Assert.Contains("--reference", error);
+        Assert.DoesNotContain("perplexity", output);
+
+        // A 7-way head on 10-class labels.
+        var b = new GraphBuilder("seven");
+        b.Output(b.Linear(b.Flatten(b.Input("input", null, 1, 4, 4)), 7, "fc"), "scores");
+        OnnxFile.Write(b.Graph, folder.File("seven.onnx"));
+        Directory.CreateDirectory(folder.File("digits"));
+        WriteIdx(folder.File("digits"), 5, 4);
+        (code, _, error) = Invoke("eval", folder.File("seven.onnx"), "--data", folder.File("digits"));
+        Assert.Equal(1, code);
+        Assert.Contains("cannot measure accuracy: output 'scores' has 7 scores per example, the labels have 10 classes", error);
+    }
+
+    /// <summary>A test split of <paramref name="count"/> grey <paramref name="size"/>² images with labels 0..count-1, as IDX files.</summary>
+    static void WriteIdx(string folder, int count, int size)
+    {
+        static byte[] BigEndian(params int[] values) => values.SelectMany(v => new[] { (byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v }).ToArray();
+        File.WriteAllBytes(Path.Combine(folder, "t10k-images-idx3-ubyte"), [.. BigEndian(0x803, count, size, size), .. new byte[count * size * size]]);
+        File.WriteAllBytes(Path.Combine(folder, "t10k-labels-idx1-ubyte"), [.. BigEndian(0x801, count), .. Enumerable.Range(0, count).Select(i => (byte)i)]);
+        File.WriteAllBytes(Path.Combine(folder, "train-images-idx3-ubyte"), [.. BigEndian(0x803, count, size, size), .. new byte[count * size * size]]);
+        File.WriteAllBytes(Path.Combine(folder, "train-labels-idx1-ubyte"), [.. BigEndian(0x801, count), .. Enumerable.Range(0, count).Select(i => (byte)i)]);
+    }
 }
