@@ -25,7 +25,7 @@ static class EvalCommand
             "Example: prunesharp eval lenet5.onnx --data fashion-mnist\nExample: prunesharp eval cnn.onnx --data fashion-mnist --normalize 0.2860/0.3530\n" +
             "Example: prunesharp eval gpt.onnx --data kjv.txt --context 128")
         {
-            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize,
+            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize, preprocessing.Resize, preprocessing.Crop,
         };
         command.SetAction(parse =>
         {
@@ -47,7 +47,9 @@ static class EvalCommand
                 else LanguageModelFlags.Print(perplexity);
                 return;
             }
-            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
+            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test, preprocessing.Sizes(parse));
+            if (test.Classes is [ImageFolder.Unlabeled])
+                throw new ArgumentException($"eval: cannot measure accuracy: the image folder '{parse.GetValue(data)}' has no class sub-folders, so no labels; compare with the dense model with --reference for fidelity instead");
             using var network = OnnxFile.Load(file.FullName);
             var fed = preprocessing.Resolve(parse, network, file.FullName);
             PreprocessingFlags.Apply(fed, test);

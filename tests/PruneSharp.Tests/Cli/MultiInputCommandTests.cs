@@ -112,4 +112,40 @@ public class MultiInputCommandTests
         File.WriteAllBytes(Path.Combine(folder, "train-images-idx3-ubyte"), [.. BigEndian(0x803, count, size, size), .. new byte[count * size * size]]);
         File.WriteAllBytes(Path.Combine(folder, "train-labels-idx1-ubyte"), [.. BigEndian(0x801, count), .. Enumerable.Range(0, count).Select(i => (byte)i)]);
     }
+
+    [Fact]
+    public void Eval_reads_image_folders_at_the_given_size_and_refuses_accuracy_without_labels()
+    {
+        using var folder = new TempFolder();
+        var b = new GraphBuilder("two");
+        b.Output(b.Linear(b.Flatten(b.Input("input", null, 3, 8, 8)), 2, "fc"), "scores");
+        OnnxFile.Write(b.Graph, folder.File("two.onnx"));
+        foreach (string name in new[] { "cat", "dog" })
+        {
+            Directory.CreateDirectory(folder.File("labeled", name));
+            WritePng(folder.File("labeled", name, "1.png"), 12, 10);
+        }
+        Directory.CreateDirectory(folder.File("unlabeled"));
+        WritePng(folder.File("unlabeled", "1.png"), 12, 10);
+
+        var (code, output, error) = Invoke("eval", folder.File("two.onnx"), "--data", folder.File("labeled"), "--resize", "10", "--crop", "8");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("images resized (shorter side 10) and centre-cropped to 8x8", output);
+        Assert.Contains("(2 examples)", output);
+        (code, _, error) = Invoke("eval", folder.File("two.onnx"), "--data", folder.File("labeled"));
+        Assert.Equal(1, code);
+        Assert.Contains("is an image folder: give the model's input size with --crop N", error);
+        (code, _, error) = Invoke("eval", folder.File("two.onnx"), "--data", folder.File("unlabeled"), "--crop", "8");
+        Assert.Equal(1, code);
+        Assert.Contains("has no class sub-folders, so no labels", error);
+    }
+
+    static void WritePng(string path, int width, int height)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(width, height);
+        bitmap.Erase(new SkiaSharp.SKColor(200, 100, 50));
+        using var image = SkiaSharp.SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, png.ToArray());
+    }
 }
