@@ -11,10 +11,14 @@ namespace PruneSharp.Cli.Commands;
 static class CliInputs
 {
     public const string DataHelp =
-        "fashion-mnist, mnist, cifar-10, or a folder holding IDX files (train-images-idx3-ubyte, ...) or the CIFAR binary batches";
+        "fashion-mnist, mnist, cifar-10, a folder holding IDX files (train-images-idx3-ubyte, ...) or the CIFAR binary batches, " +
+        "or a folder of images (one sub-folder per class, or none: unlabeled) with --crop";
 
-    /// <summary>The <paramref name="split"/> of the data set named or located by <paramref name="spec"/>.</summary>
-    public static ImageDataset LoadData(string spec, DataSplit split)
+    /// <summary>
+    /// The <paramref name="split"/> of the data set named or located by <paramref name="spec"/>; an image folder (both
+    /// splits: the whole folder) is read at the sizes of <paramref name="sizes"/> (<c>--resize</c>, <c>--crop</c>).
+    /// </summary>
+    public static ImageDataset LoadData(string spec, DataSplit split, Preprocessing? sizes = null)
     {
         switch (spec.ToLowerInvariant())
         {
@@ -28,11 +32,22 @@ static class CliInputs
         bool idx = files.Any(f => f.StartsWith("train-", StringComparison.Ordinal) || f.StartsWith("t10k-", StringComparison.Ordinal));
         bool cifar = files.Any(f => f.StartsWith("data_batch", StringComparison.Ordinal) || f.StartsWith("test_batch", StringComparison.Ordinal))
             || Directory.Exists(Path.Combine(spec, "cifar-10-batches-bin"));
+        if (!idx && !cifar && ImageFolderLike(spec))
+        {
+            if (sizes?.Crop is null)
+                throw new ArgumentException($"--data '{spec}' is an image folder: give the model's input size with --crop N (and --resize N to scale the shorter side first)");
+            return ImageFolder.Load(spec, sizes);
+        }
         if (!idx && !cifar)
             throw new ArgumentException($"--data '{spec}' holds neither IDX files (train-images-idx3-ubyte, ...) nor CIFAR-10 binary batches (data_batch_1.bin, ...)" +
                 (files.Count == 0 ? "; the folder is empty" : ""));
         return idx ? IdxImages.Load(spec, split, IdxImages.DigitClasses) : CifarBinary.LoadCifar10(split, spec);
     }
+
+    /// <summary>True if <paramref name="folder"/> holds images or sub-folders (what <see cref="ImageFolder"/> reads).</summary>
+    static bool ImageFolderLike(string folder) =>
+        Directory.EnumerateDirectories(folder).Any()
+        || Directory.EnumerateFiles(folder).Any(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp");
 
     /// <summary>
     /// The model <paramref name="spec"/>: an ONNX file, or a zoo name built for the images and classes of

@@ -4,6 +4,7 @@ using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Onnx;
 using PruneSharp.Training;
+using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -24,7 +25,7 @@ static class EvalCommand
             "Example: prunesharp eval lenet5.onnx --data fashion-mnist\nExample: prunesharp eval cnn.onnx --data fashion-mnist --normalize 0.2860/0.3530\n" +
             "Example: prunesharp eval gpt.onnx --data kjv.txt --context 128")
         {
-            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize,
+            model, data, batchSize, json, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize, preprocessing.Resize, preprocessing.Crop,
         };
         command.SetAction(parse =>
         {
@@ -36,16 +37,25 @@ static class EvalCommand
                 preprocessing.RefuseForText(parse);
                 var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);
                 using var languageNetwork = OnnxFile.Load(file.FullName);
+                int context = languageModel.ContextLength(parse);
+                using (var window = tensor(corpus.HeldOutTokens.Take(Math.Min(8, context)).Select(t => (long)t).ToArray()).reshape(1, -1))
+                    if (EvaluationTask.WhyNotLanguageModel(languageNetwork, corpus.Tokenizer.VocabularySize, window) is { } why)
+                        throw new ArgumentException($"eval: cannot measure perplexity: {why}; compare with the dense model with --reference for fidelity instead");
                 var perplexity = Evaluator.Perplexity(languageNetwork, corpus.HeldOutTokens, languageModel.ContextLength(parse), batchSize: parse.GetValue(batchSize));
                 if (Plausibility.Perplexity(perplexity, corpus.Tokenizer.VocabularySize) is { } warning) Console.Error.WriteLine($"prunesharp: warning: {warning}");
                 if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, heldOut = perplexity }, Table.Json));
                 else LanguageModelFlags.Print(perplexity);
                 return;
             }
-            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
+            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test, preprocessing.Sizes(parse));
+            if (test.Classes is [ImageFolder.Unlabeled])
+                throw new ArgumentException($"eval: cannot measure accuracy: the image folder '{parse.GetValue(data)}' has no class sub-folders, so no labels; compare with the dense model with --reference for fidelity instead");
             using var network = OnnxFile.Load(file.FullName);
             var fed = preprocessing.Resolve(parse, network, file.FullName);
             PreprocessingFlags.Apply(fed, test);
+            using (var example = test.GetBatch(new[] { 0 }))
+                if (EvaluationTask.WhyNotClassifier(network, test.Classes.Count, example.Inputs) is { } why)
+                    throw new ArgumentException($"eval: cannot measure accuracy: {why}; compare with the dense model with --reference for fidelity instead");
             var metrics = Evaluator.Classify(network, test, parse.GetValue(batchSize));
             PreprocessingFlags.WarnIfImplausible(metrics, test.Classes.Count);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, input = PreprocessingFlags.Json(fed), test = metrics }, Table.Json));

@@ -26,21 +26,49 @@ sealed class PreprocessingFlags(bool canEmbed)
         Description = "Write the normalisation into the output model as Sub/Div nodes at its input (never trained), so that it takes [0, 1] pixels.",
     };
 
-    public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed, _opset.Keep } : new Option[] { Normalize };
+    public Option<int?> Resize { get; } = new("--resize")
+    {
+        Description = "Image folders: scale each image's shorter side to this many pixels (aspect kept) before --crop (torchvision's Resize). Default: the crop size.",
+    };
+
+    public Option<int?> Crop { get; } = new("--crop")
+    {
+        Description = "Image folders: keep the centre square of this many pixels, the model's input size (torchvision's CenterCrop). Needed for an image folder.",
+    };
+
+    public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed, Resize, Crop, _opset.Keep } : new Option[] { Normalize, Resize, Crop };
 
     /// <summary>Refuses the image preprocessing flags (and <c>--keep-opset</c>) for a text data set (a language model).</summary>
     public void RefuseForText(ParseResult parse)
     {
-        if (parse.GetValue(Normalize) is not null || (canEmbed && parse.GetValue(Embed)))
-            throw new ArgumentException("--normalize and --embed-preprocessing apply to image data, not to a text file");
+        if (parse.GetValue(Normalize) is not null || (canEmbed && parse.GetValue(Embed)) || parse.GetValue(Resize) is not null || parse.GetValue(Crop) is not null)
+            throw new ArgumentException("--normalize, --embed-preprocessing, --resize and --crop apply to image data, not to a text file");
         if (canEmbed && parse.GetValue(_opset.Keep))
             throw new ArgumentException("--keep-opset applies to image models; a language model is written at the opset it is read at or upgraded to");
+    }
+
+    /// <summary>The image sizes of <c>--resize</c> and <c>--crop</c> (no normalisation), checked.</summary>
+    public Preprocessing Sizes(ParseResult parse)
+    {
+        int? resize = parse.GetValue(Resize), crop = parse.GetValue(Crop);
+        if (resize is <= 0) throw new ArgumentException($"--resize must be a positive number of pixels, got {resize}");
+        if (crop is <= 0) throw new ArgumentException($"--crop must be a positive number of pixels, got {crop}");
+        if (resize is not null && crop is null) throw new ArgumentException("--resize goes with --crop (the model's input size)");
+        if (resize < crop) throw new ArgumentException($"--resize {resize} is smaller than --crop {crop}");
+        return Preprocessing.None with { Resize = resize, Crop = crop };
     }
 
     /// <summary>The preprocessing for <paramref name="model"/>: <c>--normalize</c>, else its metadata, else none.</summary>
     public Preprocessing Resolve(ParseResult parse, GraphModule model, string source)
     {
         if (canEmbed) _opset.Validate(parse, model.Graph);
+        var sizes = Sizes(parse);
+        var resolved = ResolveNormalization(parse, model, source);
+        return sizes.Crop is null ? resolved : resolved with { Resize = sizes.Resize, Crop = sizes.Crop };
+    }
+
+    Preprocessing ResolveNormalization(ParseResult parse, GraphModule model, string source)
+    {
         if (canEmbed && parse.GetValue(Embed) && parse.GetValue(Normalize) is null && Preprocessing.FromMetadata(model.Graph.Metadata, source) is not { InModel: false })
             throw new ArgumentException("--embed-preprocessing needs the normalisation: give --normalize MEAN/STD");
         if (parse.GetValue(Normalize) is { } text)

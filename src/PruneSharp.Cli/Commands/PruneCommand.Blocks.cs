@@ -39,10 +39,10 @@ static partial class PruneCommand
         // on the held-out end of the text.
         bool text = dataSpec is not null && LanguageModelFlags.IsText(dataSpec);
         var (corpus, context, sequences) = text ? o.Text.TrainingText(parse, dataSpec!) : default;
-        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train, preprocessing.Sizes(parse));
         if (images is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example");
         IDataset? train = text ? sequences : images;
-        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);

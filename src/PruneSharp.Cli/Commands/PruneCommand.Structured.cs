@@ -63,8 +63,8 @@ static partial class PruneCommand
 
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
-        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, train, test);

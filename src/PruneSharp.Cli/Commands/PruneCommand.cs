@@ -106,8 +106,8 @@ static partial class PruneCommand
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             }
 
-            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
             var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
             PreprocessingFlags.Apply(fed, train, test);

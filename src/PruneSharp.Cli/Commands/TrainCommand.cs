@@ -48,8 +48,8 @@ static class TrainCommand
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
-            var train = flags.TrainingData(parse, dataSpec);
-            var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
             using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
             var fed = preprocessing.Resolve(parse, network, modelSpec);

@@ -13,7 +13,7 @@ public static class MultiInputModel
 {
     public const long Vocabulary = 7, Types = 2, Positions = 16, Hidden = 8;
 
-    public static PruneSharp.Graph.Graph Build(long seed = 0)
+    public static PruneSharp.Graph.Graph Build(long seed = 0, long vocabulary = Vocabulary)
     {
         var b = new GraphBuilder("tiny-encoder", seed);
         var ids = b.Int64Input("input_ids", null, null);
@@ -23,7 +23,7 @@ public static class MultiInputModel
         // Names follow the builder's dimension naming, so that the three inputs share their symbols as an exporter's do.
         for (int i = 0; i < 3; i++) graph.Inputs[i] = graph.Inputs[i] with { Shape = new[] { Dim.Named("batch"), Dim.Named("sequence") } };
         graph.Nodes.Add(new Node("ids.cast", "Cast", new[] { "input_ids" }, new[] { "ids.cast" }, new Dictionary<string, AttributeValue> { ["to"] = AttributeValue.FromInt((long)DataType.Int64) }));
-        var word = b.Embedding(new GraphBuilder.Value("ids.cast", new long?[] { null, null }), Vocabulary, Hidden, "word");
+        var word = b.Embedding(new GraphBuilder.Value("ids.cast", new long?[] { null, null }), vocabulary, Hidden, "word");
         var type = b.Embedding(types, Types, Hidden, "type");
         var position = b.LeadingRows(ids, 1, Positions, Hidden, "position");
         var hidden = b.Add(b.Add(word, type), position);
