@@ -34,6 +34,7 @@ static partial class OptionRules
         ["--samples"] = Interval.AtLeast(1),
         ["--steps"] = Interval.AtLeast(1),
         ["--calibration"] = Interval.AtLeast(0),
+        ["--temperature"] = new(0, double.PositiveInfinity, MinOpen: true),
         ["--blocks"] = Interval.AtLeast(0),
         ["--threads"] = Interval.AtLeast(0),
         ["--context"] = Interval.AtLeast(2),

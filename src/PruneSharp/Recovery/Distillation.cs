@@ -111,15 +111,24 @@ public static class Distillation
     /// <see cref="TrainerOptions.Epochs"/> epochs of <paramref name="training"/> (its <see cref="TrainerOptions.Loss"/> is not used).
     /// The teacher is left in evaluation mode.
     /// </summary>
+    /// <param name="teacher">The dense model.</param>
+    /// <param name="student">The pruned model, trained in place.</param>
+    /// <param name="inputs">Unlabeled inputs.</param>
+    /// <param name="options">Losses and features.</param>
+    /// <param name="training">Epochs, batch size, optimizer, schedule and which parameters train.</param>
+    /// <param name="callbacks">Added to the trainer, e.g. <c>MaskedTraining</c> to keep an unstructured student's zeros.</param>
+    /// <param name="progress">Receives training progress (the loss is the distillation loss).</param>
+    /// <param name="cancellation">Stops between batches; the result then has <see cref="TrainingResult.Cancelled"/> set.</param>
     /// <exception cref="ArgumentException">The models' outputs differ (see <see cref="Plan"/>), or there is no batch to train on.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     public static DistillationResult Run(GraphModule teacher, GraphModule student, IInputSource inputs, DistillationOptions options, TrainerOptions training,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+        IEnumerable<ITrainingCallback>? callbacks = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var plan = Plan(teacher, student, inputs, options);
         var evaluation = Enumerable.Range(0, Math.Min(options.EvaluationExamples, inputs.Count)).ToArray();
         double before = MeanLoss(teacher, student, plan, inputs, options, evaluation, training.BatchSize);
         using var trainer = new Trainer(student, training) { Progress = progress };
+        foreach (var callback in callbacks ?? []) trainer.Callbacks.Add(callback);
         teacher.eval();
         var result = trainer.Fit(inputs.Count, indices =>
         {
