@@ -41,6 +41,8 @@ static partial class OptionRules
         ["--gpt-layers"] = Interval.AtLeast(1),
         ["--gpt-heads"] = Interval.AtLeast(1),
         ["--gpt-width"] = Interval.AtLeast(1),
+        ["--at-init-batches"] = Interval.AtLeast(1),
+        ["--at-init-rounds"] = Interval.AtLeast(1),
     };
 
     /// <summary>Adds the checks to every numeric option of <paramref name="command"/> and its subcommands.</summary>

@@ -9,6 +9,7 @@ using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Schedules;
@@ -86,6 +87,7 @@ static partial class PruneCommand
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
+            CheckCriterionData(criterion, dataSpec, epochs);
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
             double target = PruningChoices.Sparsity(parse.GetValue(sparsity), grain);
             var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
@@ -158,20 +160,23 @@ static partial class PruneCommand
         PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
         var progress = new ProgressBar("fine-tune");
+        var (context, callbacks) = Scoring(pruner, common.Train, fineTune.BatchSize);
         if (distill is not null)
         {
-            pruner.Prune(sparsity);
+            pruner.Prune(sparsity, context?.Invoke());
             distill(pruner.Masks);
             after = common.Test is null ? null : Evaluator.Classify(model, common.Test);
         }
         else if (rounds == 0)
         {
-            Gradual(model, pruner, sparsity, common.Train!, fineTune);
+            Gradual(model, pruner, sparsity, common.Train!, fineTune, context, callbacks);
             after = Evaluator.Classify(model, common.Test!);
         }
         else
         {
-            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
+            CollectMovement(model, pruner, common.Train!, fineTune);
+            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner,
+                new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune, Context = context, Callbacks = callbacks },
                 common.Train, common.Test, progress, token));
             after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
         }
@@ -218,12 +223,14 @@ static partial class PruneCommand
     /// The gradual schedule (Zhu & Gupta): sparsity rises along a cubic from the first step to three quarters of the
     /// fine-tune, pruning every tenth of that span, while the model trains on <paramref name="train"/>.
     /// </summary>
-    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune)
+    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune,
+        Func<ScoringContext>? context = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
         long steps = (long)fineTune.Epochs * ((train.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
         long end = Math.Max(2, steps * 3 / 4);
-        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
+        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)), context);
         using var trainer = new Trainer(model, fineTune) { Progress = new ProgressBar("fine-tune") };
+        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
         trainer.Callbacks.Add(new GradualPruningCallback(gradual));
         if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
     }
