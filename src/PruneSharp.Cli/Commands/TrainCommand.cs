@@ -38,13 +38,19 @@ static class TrainCommand
         foreach (var option in preprocessing.All) command.Options.Add(option);
         var languageModel = new LanguageModelFlags();
         foreach (var option in languageModel.All) command.Options.Add(option);
+        var sparse = new SparseTrainingFlags();
+        foreach (var option in sparse.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string outputPath = Path.GetFullPath(parse.GetValue(output)!);
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
             string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
             bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
-            if (LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
+            if (LanguageModelFlags.IsText(dataSpec))
+            {
+                preprocessing.RefuseForText(parse);
+                sparse.RefuseForText(parse);
+            }
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
@@ -56,7 +62,8 @@ static class TrainCommand
             PreprocessingFlags.Apply(fed, train, test);
             var trainable = options.Trainable.Select(network);
             options = options with { Fingerprint = Fingerprint(parse, network, train) };
-            if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return Interruption.ExitCode;
+            using var plan = sparse.Plan(parse, network, options, train.Count);
+            if (Fit(network, options, train, checkpointPath, resuming, plan.Callbacks) is not { } result) return Interruption.ExitCode;
             var metrics = Evaluator.Classify(network, test);
             var written = preprocessing.Save(parse, network, fed, outputPath);
             if (asJson)
@@ -64,6 +71,7 @@ static class TrainCommand
                 {
                     output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics,
                     input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(trainable),
+                    sparseTraining = plan.Json(network),
                 }, Table.Json));
             else
             {
@@ -71,6 +79,7 @@ static class TrainCommand
                 PreprocessingFlags.Print(fed);
                 if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
                 Console.WriteLine($"training {TrainingFlags.Describe(trainable)}");
+                plan.Print(network);
                 EvalCommand.Print(metrics);
             }
             return 0;
@@ -82,9 +91,11 @@ static class TrainCommand
     /// Trains <paramref name="network"/> on <paramref name="train"/> (resuming from the checkpoint if asked), or returns
     /// null after Ctrl+C has saved a checkpoint.
     /// </summary>
-    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume)
+    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume,
+        IEnumerable<ITrainingCallback>? callbacks = null)
     {
         using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
+        foreach (var callback in callbacks ?? []) trainer.Callbacks.Add(callback);
         if (resume)
         {
             if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
