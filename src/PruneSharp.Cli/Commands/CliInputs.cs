@@ -41,17 +41,14 @@ static class CliInputs
     /// <param name="spec">The file or zoo name.</param>
     /// <param name="data">The data set a zoo model is built for.</param>
     /// <param name="seed">The zoo model's initialisation seed.</param>
-    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>) and store weights transposed at run time as their transpose (<see cref="WeightTransposes"/>), as structured pruning needs.</param>
+    /// <param name="foldShapes">Apply the load passes that structured pruning needs to an ONNX file (<see cref="StructuralPasses"/>: run-time shape arithmetic folded, weights transposed at run time stored as their transpose, ...).</param>
     public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false)
     {
         if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (!foldShapes) return OnnxFile.Load(spec);
             var graph = OnnxFile.Read(spec);
-            InitializerCopies.Materialize(graph);
-            WeightTransposes.Materialize(graph);
-            ShapeGathers.Apply(graph);
-            ShapeFolding.Apply(graph);
+            StructuralPasses.Apply(graph);
             return new GraphModule(graph);
         }
         if (!ModelZoo.IsClassifier(spec))
@@ -84,7 +81,8 @@ static class CliInputs
     /// <summary>
     /// <paramref name="count"/> seeded random examples for every input of <paramref name="model"/> (a symbolic first
     /// dimension taken as <paramref name="count"/>, later ones as <paramref name="length"/>): standard normal floats, or token ids drawn
-    /// uniformly from the rows of the embedding table that reads an int64 input.
+    /// uniformly from the rows of the smallest embedding table that an int64 input indexes (token ids, token types), ones for
+    /// an int64 input that indexes none (an attention mask).
     /// </summary>
     public static TorchSharp.torch.Tensor[] RandomInputs(GraphModule model, int count, int length, long seed)
     {
@@ -98,10 +96,16 @@ static class CliInputs
         {
             long[] shape = Shape(input);
             if (input.ElementType == DataType.Float) return TorchSharp.torch.randn(shape, generator: generator);
-            var table = model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && model.Graph.Initializers.ContainsKey(n.Inputs[0]));
-            if (input.ElementType != DataType.Int64 || table is null)
+            if (input.ElementType != DataType.Int64)
                 throw new ArgumentException($"cannot make up values for the model's {input.ElementType} input '{input.Name}'; give --data");
-            return TorchSharp.torch.randint(0, model.Graph.Initializers[table.Inputs[0]].shape[0], shape, generator: generator, dtype: TorchSharp.torch.int64);
+            return IndexedRows(model.Graph, input.Name) is long rows
+                ? TorchSharp.torch.randint(0, rows, shape, generator: generator, dtype: TorchSharp.torch.int64)
+                : TorchSharp.torch.ones(shape, dtype: TorchSharp.torch.int64);
         }).ToArray();
     }
+
+    /// <summary>The rows of the smallest constant table that a Gather indexes with <paramref name="input"/>, or null.</summary>
+    static long? IndexedRows(Graph.Graph graph, string input) =>
+        graph.Nodes.Where(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input && graph.Initializers.ContainsKey(n.Inputs[0]))
+            .Select(n => (long?)graph.Initializers[n.Inputs[0]].shape[0]).Min();
 }
