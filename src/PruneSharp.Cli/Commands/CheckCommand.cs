@@ -64,7 +64,7 @@ static class CheckCommand
 
     static void Print(RuntimeCheckReport report)
     {
-        Console.WriteLine($"model      {report.Model} (opset {report.Opset})");
+        Console.WriteLine($"model      {report.Model} (opset {(report.SourceOpset is int old ? $"{old}, upgraded to {report.Opset} on import" : report.Opset)})");
         foreach (var (name, shape) in report.InputShapes) Console.WriteLine($"input      {name} {Table.Shape(shape)} ({report.InputValues.GetValueOrDefault(name, "")})");
         Console.WriteLine($"samples    {report.Samples}, tolerance {report.Tolerance:G3} (|ours - ORT| <= tol * (1 + |ORT|))");
         var rows = report.Outputs.Select(o => new[]
@@ -81,6 +81,7 @@ static class CheckCommand
         {
             model = report.Model,
             opset = report.Opset,
+            source_opset = report.SourceOpset,
             inputs = report.InputShapes,
             input_values = report.InputValues,
             samples = report.Samples,

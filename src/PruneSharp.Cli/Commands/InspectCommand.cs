@@ -88,7 +88,7 @@ static class InspectCommand
     static void Print(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers, StructuralUnits? units)
     {
         Console.WriteLine($"model    {path}");
-        Console.WriteLine($"opset    {graph.Opset}");
+        Console.WriteLine($"opset    {(graph.SourceOpset is int old ? $"{old}, upgraded to {graph.Opset} on import" : graph.Opset)}");
         if (graph.Metadata.TryGetValue(OnnxFile.ProducerNameKey, out string? producer))
             Console.WriteLine($"producer {producer} {graph.Metadata.GetValueOrDefault(OnnxFile.ProducerVersionKey, "")}".TrimEnd());
         foreach (var input in graph.Inputs) Console.WriteLine($"input    {Describe(input)}");
@@ -123,6 +123,7 @@ static class InspectCommand
         {
             model = path,
             opset = graph.Opset,
+            source_opset = graph.SourceOpset,
             metadata = graph.Metadata,
             inputs = graph.Inputs.Select(Value),
             outputs = graph.Outputs.Select(Value),

@@ -18,7 +18,7 @@ static partial class PruneCommand
     const int ScoringExamples = 64, RandomExamples = 8, RandomLength = 8;
 
     static int Blocks(ParseResult parse, StructuredOptions o, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
         if (parse.GetValue(o.Global) || parse.GetValue(o.Steps) != 1 || parse.GetValue(o.Calibration) != 0 || parse.GetValue(o.RoundTo) != 1
             || parse.GetValue(o.Ignore) is { Length: > 0 } || parse.GetValue(o.Approximate) || parse.GetValue(o.IncludeReaders) || parse.GetValue(o.Aggregate) != "sum")
@@ -39,7 +39,6 @@ static partial class PruneCommand
         // Images: scored on training images, accuracy on the test split. Text: scored on training sequences, perplexity
         // on the held-out end of the text.
         bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!);
-        if (unlabeled && epochs > 0) throw new ArgumentException($"--finetune-epochs needs labels; --data '{dataSpec}' holds unlabeled inputs (they score the blocks)");
         bool text = dataSpec is not null && !unlabeled && LanguageModelFlags.IsText(dataSpec);
         var (corpus, context, sequences) = text ? o.Text.TrainingText(parse, dataSpec!) : default;
         var images = dataSpec is null || text || unlabeled ? null : CliInputs.LoadData(dataSpec, DataSplit.Train, preprocessing.Sizes(parse));
@@ -64,14 +63,20 @@ static partial class PruneCommand
         var perplexityBefore = Perplexity(model);
         var result = BlockPruner.Prune(model, calibration, count, importance);
         using var pruned = result.Model;
-        Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
+        if (examples is not null) recovery.Distill(parse, model, pruned, examples, flags.Options(parse, epochs, examples.Count));
+        else if (recovery.Distill(parse)) recovery.Train(parse, model, pruned, train!, flags.Options(parse, epochs, train!.Count));
+        else Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var perplexityAfter = Perplexity(pruned);
         var written = preprocessing.Save(parse, pruned, fed, output);
         var weights = model.Weights();
         BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter,
-            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written) });
-        if (!json && !text) PreprocessingFlags.Print(fed);
+            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), distillation = recovery.Json() });
+        if (!json && !text)
+        {
+            PreprocessingFlags.Print(fed);
+            recovery.Print(parse);
+        }
         return 0;
     }
 

@@ -38,9 +38,9 @@ static partial class PruneCommand
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing);
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
@@ -62,7 +62,7 @@ static partial class PruneCommand
         };
 
         if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!))
-            return StructuredUnlabeled(parse, o, unit, options, importance, method, modelSpec, dataSpec, epochs, flags, output, json, preprocessing);
+            return StructuredUnlabeled(parse, o, unit, options, importance, method, modelSpec, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
@@ -74,7 +74,11 @@ static partial class PruneCommand
         var before = test is null ? null : Evaluator.Classify(model, test);
         PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-        void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
+        // Fine-tuning, or distillation with the dense model (never modified by the pruner) as the teacher.
+        void FineTune(GraphModule m)
+        {
+            if (train is not null) recovery.Train(parse, model, m, train, fineTune);
+        }
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
         var observe = train is null ? null : Observer(importance, train, batchSize: 64);
@@ -87,12 +91,13 @@ static partial class PruneCommand
         var written = preprocessing.Save(parse, pruned, fed, output);
         var trainable = epochs > 0 && train is not null ? fineTune.Trainable.Select(pruned) : null;
         StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after,
-            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable) });
+            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable), distillation = recovery.Json() });
         if (!json)
         {
             PreprocessingFlags.Print(fed);
             if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
-            if (trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(trainable)}");
+            if (trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(trainable)}");
+            recovery.Print(parse);
         }
         return 0;
     }

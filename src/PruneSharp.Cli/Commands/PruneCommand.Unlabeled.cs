@@ -9,14 +9,14 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>
 /// <c>prunesharp prune --structured channel|head</c> with unlabeled <c>--data</c> (.npy/.npz arrays, text with a
 /// WordPiece tokenizer, a folder of images without classes): the examples are what the structure is traced on, what
-/// <c>--calibration</c> refits on and what <c>--method apoz</c> observes; nothing is scored against labels.
+/// <c>--calibration</c> refits on, what <c>--method apoz</c> observes and what <c>--recover distill</c> matches the
+/// dense model on; nothing is scored against labels.
 /// </summary>
 static partial class PruneCommand
 {
     static int StructuredUnlabeled(ParseResult parse, StructuredOptions o, PruningUnit unit, ChannelPruningOptions options, IGroupImportance importance,
-        string method, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
+        string method, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
-        if (epochs > 0) throw new ArgumentException($"--finetune-epochs needs labels; --data '{dataSpec}' holds unlabeled inputs (they serve --calibration and --method apoz)");
         if (importance is TaylorImportance or FisherImportance)
             throw new ArgumentException($"--method {method} scores with the loss's gradients, which need labels; --data '{dataSpec}' holds unlabeled inputs: use apoz, l1, l2 or fpgm");
         using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed), foldShapes: true);
@@ -28,14 +28,23 @@ static partial class PruneCommand
         var calibration = calibrationCount == 0 ? null : feed.Inputs(Enumerable.Range(0, Math.Min(calibrationCount, feed.Count)).ToArray());
         Action<DependencyGraph>? observe = importance is ApozImportance apoz ? g => apoz.Observe(g, ObservedBatches(feed, 64)) : null;
 
+        var fineTune = flags.Options(parse, epochs, feed.Count);
+        // Distillation with the dense model (never modified by the pruner) as the teacher, the only recovery without labels.
+        void Recover(GraphModule m) => recovery.Distill(parse, model, m, feed, fineTune);
+
         var shown = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, sample, importance, options, parse.GetValue(o.Steps), null, calibration, observe);
+        var result = ChannelPruner.Prune(model, sample, importance, options, parse.GetValue(o.Steps), Recover, calibration, observe);
         using var pruned = result.Model;
+        Recover(pruned);
         var written = preprocessing.Save(parse, pruned, fed, output);
         string described = $"{feed.Count} unlabeled examples of {string.Join(", ", examples.Names)} from {dataSpec}";
         StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, null, null,
-            new { data = described, fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written) });
-        if (!json) Console.WriteLine($"data: {described}");
+            new { data = described, fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), distillation = recovery.Json() });
+        if (!json)
+        {
+            Console.WriteLine($"data: {described}");
+            recovery.Print(parse);
+        }
         return 0;
     }
 

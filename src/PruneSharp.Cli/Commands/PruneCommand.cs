@@ -9,6 +9,7 @@ using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Schedules;
@@ -66,28 +67,37 @@ static partial class PruneCommand
         foreach (var option in flags.All) command.Options.Add(option);
         var structured = new StructuredOptions();
         foreach (var option in structured.All) command.Options.Add(option);
+        var recovery = new RecoveryFlags();
+        foreach (var option in recovery.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             int epochs = parse.GetValue(finetune);
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!)) preprocessing.RefuseForText(parse);
+            bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
+            recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
+            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!) && !unlabeled)
+                throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
                 if (parse.GetValue(schedule) != "oneshot")
                     throw new ArgumentException($"--schedule '{parse.GetValue(schedule)}' is the unstructured pruning schedule; --structured prunes in --steps (and the fine-tune's learning-rate schedule is --lr-schedule)");
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
-                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing);
+                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing, recovery);
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
+            CheckCriterionData(criterion, dataSpec, epochs);
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
             double target = PruningChoices.Sparsity(parse.GetValue(sparsity), grain);
             var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
+            if (recovery.Distill(parse) && rounds != 1)
+                throw new ArgumentException($"--recover distill follows one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
             bool keepEdges = parse.GetValue(firstLast)?.ToLowerInvariant() switch
             {
                 null => PruningScope.FirstAndLastDefault(grain, target),
@@ -101,7 +111,7 @@ static partial class PruneCommand
                 IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
             };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
-            if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!))
+            if (unlabeled)
                 throw new ArgumentException($"--data '{dataSpec}' holds unlabeled inputs, which --structured channel|head|block read (calibration, --method apoz); unstructured pruning cannot use them: leave --data out");
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             {
@@ -112,6 +122,8 @@ static partial class PruneCommand
             var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
             var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
+            // The teacher: the dense model as loaded (a zoo model with the same seed is the same network).
+            using var teacher = recovery.Distill(parse) ? CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed)) : null;
             var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
             PreprocessingFlags.Apply(fed, train, test);
             var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json))
@@ -119,8 +131,11 @@ static partial class PruneCommand
                 Input = fed, Synthesis = structured.Inputs.Options(parse),
             };
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-            return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
-                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice);
+            Action<MaskSet>? distill = teacher is null ? null : masks => recovery.Train(parse, teacher, network, train!, fineTune, masks);
+            int code = Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
+                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice, distill, recovery.Json);
+            if (!common.Json) recovery.Print(parse);
+            return code;
         });
         return command;
     }
@@ -135,7 +150,8 @@ static partial class PruneCommand
         throw new ArgumentException($"--schedule '{schedule}' is not one of oneshot, iterative:K (K ≥ 1), gradual");
     }
 
-    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice)
+    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice,
+        Action<MaskSet>? distill, Func<object?> recoveryJson)
     {
         var model = common.Model;
         var selection = pruner.Scope.Choose(pruner.Masks);
@@ -148,20 +164,29 @@ static partial class PruneCommand
         PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
         var progress = new ProgressBar("fine-tune");
-        if (rounds == 0)
+        var (context, callbacks) = Scoring(pruner, common.Train, fineTune.BatchSize);
+        if (distill is not null)
         {
-            Gradual(model, pruner, sparsity, common.Train!, fineTune);
+            pruner.Prune(sparsity, context?.Invoke());
+            distill(pruner.Masks);
+            after = common.Test is null ? null : Evaluator.Classify(model, common.Test);
+        }
+        else if (rounds == 0)
+        {
+            Gradual(model, pruner, sparsity, common.Train!, fineTune, context, callbacks);
             after = Evaluator.Classify(model, common.Test!);
         }
         else
         {
-            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
+            CollectMovement(model, pruner, common.Train!, fineTune);
+            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner,
+                new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune, Context = context, Callbacks = callbacks },
                 common.Train, common.Test, progress, token));
             after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
         }
         pruner.Masks.MakePermanent();
         var written = save(common.Input);
-        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable);
+        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable) { Recovery = recoveryJson() };
         Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, input), before, after, choices: choices);
         return 0;
     }
@@ -173,6 +198,9 @@ static partial class PruneCommand
     sealed record Choices(Preprocessing Input, Preprocessing Written, string EdgeChoice, IReadOnlyList<LeftOutWeight> LeftOut,
         IReadOnlyDictionary<string, string> Skipped, TrainableSelection? Trainable)
     {
+        /// <summary>What distillation did, as JSON (null without --recover distill).</summary>
+        public object? Recovery { get; init; }
+
         public object Json() => new
         {
             input = PreprocessingFlags.Json(Input),
@@ -181,6 +209,7 @@ static partial class PruneCommand
             left_out = LeftOut.Select(l => new { name = l.Name, reason = l.Reason }),
             skipped = Skipped.Select(s => new { name = s.Key, reason = s.Value }),
             fine_tune = Trainable is null ? null : TrainingFlags.Json(Trainable),
+            distillation = Recovery,
         };
 
         public void Print()
@@ -198,12 +227,14 @@ static partial class PruneCommand
     /// The gradual schedule (Zhu & Gupta): sparsity rises along a cubic from the first step to three quarters of the
     /// fine-tune, pruning every tenth of that span, while the model trains on <paramref name="train"/>.
     /// </summary>
-    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune)
+    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune,
+        Func<ScoringContext>? context = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
         long steps = (long)fineTune.Epochs * ((train.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
         long end = Math.Max(2, steps * 3 / 4);
-        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
+        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)), context);
         using var trainer = new Trainer(model, fineTune) { Progress = new ProgressBar("fine-tune") };
+        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
         trainer.Callbacks.Add(new GradualPruningCallback(gradual));
         if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
     }

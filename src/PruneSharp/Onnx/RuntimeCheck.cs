@@ -55,6 +55,9 @@ public sealed record RuntimeCheckReport(string Model, int Opset, IReadOnlyDictio
     public bool Passed => Outputs.All(o => o.Passed);
     /// <summary>How each input's values were drawn (<see cref="InputValues.Reason"/>), by name.</summary>
     public IReadOnlyDictionary<string, string> InputValues { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The file's own opset when it was older than <see cref="Opset"/> and upgraded on import (ONNX Runtime runs the file as it is); null otherwise.</summary>
+    public int? SourceOpset { get; init; }
 }
 
 /// <summary>
@@ -96,6 +99,7 @@ public static class RuntimeCheck
         return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList())
         {
             InputValues = plans.ToDictionary(p => p.Name, p => p.Values.Reason),
+            SourceOpset = graph.SourceOpset,
         };
     }
 

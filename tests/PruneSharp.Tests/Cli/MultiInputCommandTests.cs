@@ -168,6 +168,14 @@ public class MultiInputCommandTests
         Assert.True(code == 0, error + output);
         Assert.Contains("data: 5 unlabeled examples of input_ids", output);
 
+        (code, output, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("sentences.txt"), "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}",
+            "--context", "8", "--recover", "distill", "--finetune-epochs", "1", "-o", folder.File("distilled.onnx"));
+        Assert.True(code == 0, error + output);
+        Assert.Contains("distilled from the dense model: last_hidden_state", output);
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("ids.npy"), "--finetune-epochs", "1", "-o", folder.File("f.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("has no labels", error);
+
         (code, _, error) = Invoke("prune", model, "--structured", "channel", "--method", "taylor", "--data", folder.File("ids.npy"), "-o", folder.File("t.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("need labels", error);

@@ -1,3 +1,4 @@
+using PruneSharp.Recovery;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Data.Inputs;
@@ -5,9 +6,10 @@ namespace PruneSharp.Data.Inputs;
 /// <summary>
 /// Batches of <see cref="IInputExamples"/> arranged as a graph's inputs, in the graph's input order: the inputs the
 /// examples hold are fed as they are (converted to the input's element type), the others synthesised to match them
-/// (<see cref="InputSynthesis"/>: a missing attention mask is ones, missing ids index their table).
+/// (<see cref="InputSynthesis"/>: a missing attention mask is ones, missing ids index their table). What distillation
+/// and fidelity read (<see cref="IInputSource"/>).
 /// </summary>
-public sealed class GraphFeed
+public sealed class GraphFeed : IInputSource
 {
     readonly Graph.Graph _graph;
     readonly IInputExamples _examples;
@@ -28,10 +30,10 @@ public sealed class GraphFeed
         (_graph, _examples, _fill, _seed) = (graph, examples, fill ?? new InputSynthesisOptions(), seed);
     }
 
-    /// <summary>Number of examples.</summary>
+    /// <inheritdoc/>
     public int Count => _examples.Count;
 
-    /// <summary>The examples at <paramref name="indices"/> as the graph's inputs, in its input order. The caller disposes them.</summary>
+    /// <inheritdoc/>
     public IReadOnlyList<Tensor> Inputs(IReadOnlyList<int> indices)
     {
         var given = _examples.Batch(indices);
