@@ -172,6 +172,11 @@ public class MultiInputCommandTests
             "--context", "8", "--recover", "distill", "--finetune-epochs", "1", "-o", folder.File("distilled.onnx"));
         Assert.True(code == 0, error + output);
         Assert.Contains("distilled from the dense model: last_hidden_state", output);
+        (code, output, error) = Invoke("eval", folder.File("distilled.onnx"), "--reference", model, "--data", folder.File("sentences.txt"),
+            "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}", "--context", "8");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("on 12 unlabeled inputs (labels unused)", output);
+        Assert.Contains("last_hidden_state", output);
         (code, _, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("ids.npy"), "--finetune-epochs", "1", "-o", folder.File("f.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("has no labels", error);
