@@ -44,6 +44,45 @@ static class CliInputs
         return idx ? IdxImages.Load(spec, split, IdxImages.DigitClasses) : CifarBinary.LoadCifar10(split, spec);
     }
 
+    /// <summary>
+    /// True if <paramref name="spec"/> names unlabeled model inputs: a .npy/.npz file, a text file with a WordPiece
+    /// <paramref name="tokenizer"/> (an encoder's sentences), or a folder of images without class sub-folders.
+    /// </summary>
+    public static bool IsUnlabeled(string spec, string tokenizer) =>
+        spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)
+        || (File.Exists(spec) && tokenizer.StartsWith(WordPiecePrefix, StringComparison.OrdinalIgnoreCase))
+        || (Directory.Exists(spec) && !Directory.EnumerateDirectories(spec).Any() && ImageFolderLike(spec));
+
+    /// <summary>The <c>--tokenizer</c> prefix of a WordPiece vocabulary (<c>wordpiece:vocab.txt</c>).</summary>
+    public const string WordPiecePrefix = "wordpiece:";
+
+    /// <summary>
+    /// The unlabeled examples in <paramref name="spec"/> (<see cref="IsUnlabeled"/>) for <paramref name="model"/>:
+    /// arrays by name (a .npy feeds the first input), lines of text tokenised with the WordPiece vocabulary of
+    /// <paramref name="tokenizer"/> into <paramref name="length"/> tokens (at most the position table's rows) for the
+    /// inputs the model takes, or images read and normalised as <paramref name="preprocessing"/> says.
+    /// </summary>
+    public static IInputExamples LoadExamples(string spec, GraphModule model, string tokenizer, int length, Preprocessing preprocessing)
+    {
+        RequireInputs(model);
+        var inputs = model.Graph.Inputs;
+        if (spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return new TensorExamples(NpyFile.ReadArchive(spec));
+        if (spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            return new TensorExamples(new Dictionary<string, TorchSharp.torch.Tensor> { [inputs[0].Name] = NpyFile.Read(spec) });
+        if (File.Exists(spec))
+        {
+            var ids = inputs.FirstOrDefault(i => i.Name == TokenizedText.InputIds) ?? inputs.FirstOrDefault(i => i.ElementType is DataType.Int64 or DataType.Int32)
+                ?? throw new ArgumentException($"--data '{spec}' is text, but the model has no integer input for token ids (inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
+            int cap = (int)Math.Min(length, InputSynthesis.LongestSequence(model.Graph) ?? length);
+            var vocabulary = WordPieceTokenizer.FromVocabulary(tokenizer[WordPiecePrefix.Length..]);
+            return TokenizedText.Load(spec, vocabulary, cap, ids.Name,
+                mask: inputs.Any(i => i.Name == TokenizedText.AttentionMask), types: inputs.Any(i => i.Name == TokenizedText.TokenTypeIds));
+        }
+        var images = ImageFolder.Load(spec, preprocessing);
+        PreprocessingFlags.Apply(preprocessing, images);
+        return new ImageExamples(images, inputs[0].Name);
+    }
+
     /// <summary>True if <paramref name="folder"/> holds images or sub-folders (what <see cref="ImageFolder"/> reads).</summary>
     static bool ImageFolderLike(string folder) =>
         Directory.EnumerateDirectories(folder).Any()

@@ -61,6 +61,8 @@ static partial class PruneCommand
             Approximate = parse.GetValue(o.Approximate),
         };
 
+        if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!))
+            return StructuredUnlabeled(parse, o, unit, options, importance, method, modelSpec, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
         var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));

@@ -43,7 +43,8 @@ static partial class PruneCommand
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
-        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after" };
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after. " +
+            "Unlabeled inputs (--structured: traced on, --calibration and --method apoz): a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
@@ -74,9 +75,10 @@ static partial class PruneCommand
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
-            recovery.Check(parse, epochs, dataSpec);
-            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!))
+            bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
+            recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
+            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!) && !unlabeled)
                 throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
@@ -109,6 +111,8 @@ static partial class PruneCommand
                 IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
             };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
+            if (unlabeled)
+                throw new ArgumentException($"--data '{dataSpec}' holds unlabeled inputs, which --structured channel|head|block read (calibration, --method apoz); unstructured pruning cannot use them: leave --data out");
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             {
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),

@@ -148,4 +148,44 @@ public class MultiInputCommandTests
         using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
         File.WriteAllBytes(path, png.ToArray());
     }
+
+    [Fact]
+    public void Prune_structured_reads_unlabeled_text_and_arrays_for_calibration_and_apoz()
+    {
+        using var folder = new TempFolder();
+        string model = folder.File("encoder16.onnx");
+        OnnxFile.Write(MultiInputModel.Build(vocabulary: 16), model);
+        File.WriteAllLines(folder.File("vocab.txt"), new[] { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "un", "##aff", "##able", "runn", "##ing", ",", "!", "cafe", "hello", "##s" });
+        File.WriteAllLines(folder.File("sentences.txt"), Enumerable.Range(0, 12).Select(i => i % 2 == 0 ? "the cafe, hello!" : "unaffable running hellos"));
+        var (code, output, error) = Invoke("prune", model, "--structured", "channel", "--method", "apoz", "--calibration", "8", "--ratio", "0.5",
+            "--data", folder.File("sentences.txt"), "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}", "--context", "8", "-o", folder.File("text.onnx"));
+        Assert.True(code == 0, error + output);
+        Assert.Contains("data: 12 unlabeled examples of input_ids, attention_mask, token_type_ids", output);
+        Assert.Equal(8, OnnxFile.Read(folder.File("text.onnx")).Initializers["ffn.up.weight"].shape[1]);
+
+        NpyFile.Write(folder.File("ids.npy"), randint(0, 16, new long[] { 5, 6 }));
+        (code, output, error) = Invoke("prune", model, "--structured", "channel", "--method", "apoz", "--data", folder.File("ids.npy"), "-o", folder.File("arrays.onnx"));
+        Assert.True(code == 0, error + output);
+        Assert.Contains("data: 5 unlabeled examples of input_ids", output);
+
+        (code, output, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("sentences.txt"), "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}",
+            "--context", "8", "--recover", "distill", "--finetune-epochs", "1", "-o", folder.File("distilled.onnx"));
+        Assert.True(code == 0, error + output);
+        Assert.Contains("distilled from the dense model: last_hidden_state", output);
+        (code, output, error) = Invoke("eval", folder.File("distilled.onnx"), "--reference", model, "--data", folder.File("sentences.txt"),
+            "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}", "--context", "8");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("on 12 unlabeled inputs (labels unused)", output);
+        Assert.Contains("last_hidden_state", output);
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("ids.npy"), "--finetune-epochs", "1", "-o", folder.File("f.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("has no labels", error);
+
+        (code, _, error) = Invoke("prune", model, "--structured", "channel", "--method", "taylor", "--data", folder.File("ids.npy"), "-o", folder.File("t.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("need labels", error);
+        (code, _, error) = Invoke("eval", model, "--data", folder.File("sentences.txt"), "--tokenizer", $"wordpiece:{folder.File("vocab.txt")}");
+        Assert.Equal(1, code);
+        Assert.Contains("output 'last_hidden_state' is 8 wide, the tokenizer has 16 tokens: not vocabulary logits", error);
+    }
 }

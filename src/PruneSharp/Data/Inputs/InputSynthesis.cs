@@ -94,7 +94,11 @@ public static class InputSynthesis
                 ?? throw new ArgumentException($"input '{input.Name}' has no declared shape; give one with --shape {input.Name}=DxD...");
             var values = options.Given.ContainsKey(input.Name) ? new InputValues(InputValueKind.Normal, 0, 0, "given")
                 : Infer(graph, input, options.IntLow, options.IntHigh);
-            plans.Add(new InputPlan(input.Name, input.ElementType, shape, values, options.Given.GetValueOrDefault(input.Name)));
+            var fed = options.Given.GetValueOrDefault(input.Name);
+            if (fed is not null && input.ElementType is DataType.Float or DataType.Double or DataType.Int64 or DataType.Int32 or DataType.Bool
+                && ScalarTypeOf(input.Name, input.ElementType) is var type && fed.dtype != type)
+                fed = fed.to_type(type);
+            plans.Add(new InputPlan(input.Name, input.ElementType, shape, values, fed));
         }
         return plans;
     }
@@ -125,14 +129,16 @@ public static class InputSynthesis
         return Generate(Plan(graph, options), generator);
     }
 
-    static ScalarType ScalarTypeOf(InputPlan plan) => plan.ElementType switch
+    static ScalarType ScalarTypeOf(InputPlan plan) => ScalarTypeOf(plan.Name, plan.ElementType);
+
+    static ScalarType ScalarTypeOf(string name, DataType elementType) => elementType switch
     {
         DataType.Float or DataType.Undefined => float32,
         DataType.Double => float64,
         DataType.Int64 => int64,
         DataType.Int32 => int32,
         DataType.Bool => @bool,
-        var other => throw new ArgumentException($"input '{plan.Name}' is {other}; inputs are synthesised for float, double, int64, int32 and bool; give it with --input {plan.Name}=FILE.npy"),
+        var other => throw new ArgumentException($"input '{name}' is {other}; inputs are synthesised for float, double, int64, int32 and bool; give it with --input {name}=FILE.npy"),
     };
 
     static Tensor Draw(InputPlan plan, Generator generator)
