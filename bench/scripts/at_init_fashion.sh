@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
+# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, grid, criteria (default all).
+# Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
+# The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
+set -euo pipefail
+out=${1:?output folder}; shift
+parts=${*:-collapse grid criteria}
+cli=${CLI:-src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli}
+data=$out/fm5k
+mkdir -p "$out"
+[ -d "$data" ] || python3 bench/scripts/fashion_subset.py "$data" 5000 2000
+train=(--data "$data" --epochs 2 --optimizer adam --lr 2e-3 --batch-size 64 --threads 2 --seed 0 --json)
+for part in $parts; do
+  case $part in
+    collapse)
+      for m in synflow snip grasp magnitude random; do
+        $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+      done ;;
+    grid)
+      for s in 0.9 0.99 0.95 0.98; do
+        for m in synflow snip grasp magnitude random; do
+          $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity $s -o "$out/grid-$m-$s.onnx" > "$out/grid-$m-$s.json"
+        done
+      done ;;
+    criteria)
+      [ -f "$out/lenet300.onnx" ] || $cli train --model lenet-300-100 "${train[@]}" -o "$out/lenet300.onnx" > "$out/lenet300.json"
+      for m in magnitude random snip taylor obd movement apoz entropy loss-change; do
+        $cli prune "$out/lenet300.onnx" --method $m --sparsity 0.9 --first-last prune --exclude fc3.weight --data "$data" --finetune-epochs 1 \
+          --optimizer adam --lr 1e-3 --batch-size 64 --threads 2 --json -o "$out/criteria-$m.onnx" > "$out/criteria-$m.json"
+      done ;;
+  esac
+done
