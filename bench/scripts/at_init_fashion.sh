@@ -9,7 +9,7 @@ parts=${*:-collapse grid criteria}
 cli=${CLI:-src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli}
 data=$out/fm5k
 mkdir -p "$out"
-[ -d "$data" ] || python3 bench/scripts/fashion_subset.py "$data" 5000 2000
+[ -d "$data" ] || python3 bench/scripts/fashion_subset.py 5000 2000 "$data"
 train=(--data "$data" --epochs 2 --optimizer adam --lr 2e-3 --batch-size 64 --threads 2 --seed 0 --json)
 for part in $parts; do
   case $part in
