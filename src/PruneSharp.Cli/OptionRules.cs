@@ -34,6 +34,7 @@ static partial class OptionRules
         ["--samples"] = Interval.AtLeast(1),
         ["--steps"] = Interval.AtLeast(1),
         ["--calibration"] = Interval.AtLeast(0),
+        ["--temperature"] = new(0, double.PositiveInfinity, MinOpen: true),
         ["--blocks"] = Interval.AtLeast(0),
         ["--threads"] = Interval.AtLeast(0),
         ["--context"] = Interval.AtLeast(2),
@@ -42,6 +43,11 @@ static partial class OptionRules
         ["--gpt-width"] = Interval.AtLeast(1),
         ["--at-init-batches"] = Interval.AtLeast(1),
         ["--at-init-rounds"] = Interval.AtLeast(1),
+        ["--penalty"] = Interval.AtLeast(0),
+        ["--penalty-warmup"] = Interval.AtLeast(0),
+        ["--update-every"] = Interval.AtLeast(1),
+        ["--drop-fraction"] = new(0, 1),
+        ["--soft-filter-pruning"] = new(0, 1, MaxOpen: true),
     };
 
     /// <summary>Adds the checks to every numeric option of <paramref name="command"/> and its subcommands.</summary>

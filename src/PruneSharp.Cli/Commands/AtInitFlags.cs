@@ -15,17 +15,18 @@ namespace PruneSharp.Cli.Commands;
 /// train's pruning-at-initialisation flags: <c>--at-init METHOD --sparsity S</c> prunes the freshly initialised model
 /// before the first batch (<see cref="PruningAtInitialization"/>) and training keeps the mask (<see cref="MaskedTraining"/>).
 /// </summary>
-sealed class AtInitFlags
+sealed class AtInitFlags(Option<double?> sparsity)
 {
     const string Methods = "snip, iterative-snip, grasp, synflow, magnitude or random";
 
     public Option<string?> Method { get; } = new("--at-init") { Description = $"Prune at initialisation before training: {Methods} (needs --sparsity); training keeps the mask." };
-    public Option<double?> Sparsity { get; } = new("--sparsity") { Description = "Fraction of the weights to prune at initialisation (with --at-init), in [0, 1)." };
+    /// <summary>The <c>--sparsity</c> option, shared with the other ways train makes a model sparse.</summary>
+    public Option<double?> Sparsity { get; } = sparsity;
     public Option<int> Batches { get; } = new("--at-init-batches") { Description = "Training batches the at-init score is computed on (SNIP, GraSP; SynFlow reads only the input shape).", DefaultValueFactory = _ => 1 };
     public Option<int?> Rounds { get; } = new("--at-init-rounds") { Description = "Scoring rounds on the exponential schedule (default: synflow 100, iterative-snip 10, others 1)." };
     public Option<string> Scope { get; } = new("--at-init-scope") { Description = "global (one ranking of all weights, as the papers), local or erk.", DefaultValueFactory = _ => "global" };
 
-    public IEnumerable<Option> All => new Option[] { Method, Sparsity, Batches, Rounds, Scope };
+    public IEnumerable<Option> All => new Option[] { Method, Batches, Rounds, Scope };
 
     /// <summary>The method asked for, or null; checks every at-init option before any data is loaded.</summary>
     public AtInitOptions? Options(ParseResult parse, long seed)
@@ -34,7 +35,7 @@ sealed class AtInitFlags
         double? sparsity = parse.GetValue(Sparsity);
         if (method is null)
         {
-            foreach (var option in new Option[] { Sparsity, Batches, Rounds, Scope })
+            foreach (var option in new Option[] { Batches, Rounds, Scope })
                 if (parse.GetResult(option) is { Implicit: false }) throw new ArgumentException($"{option.Name} needs --at-init");
             return null;
         }

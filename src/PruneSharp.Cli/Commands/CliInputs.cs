@@ -1,5 +1,5 @@
 using PruneSharp.Data;
-using PruneSharp.Engine;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
@@ -11,10 +11,14 @@ namespace PruneSharp.Cli.Commands;
 static class CliInputs
 {
     public const string DataHelp =
-        "fashion-mnist, mnist, cifar-10, or a folder holding IDX files (train-images-idx3-ubyte, ...) or the CIFAR binary batches";
+        "fashion-mnist, mnist, cifar-10, a folder holding IDX files (train-images-idx3-ubyte, ...) or the CIFAR binary batches, " +
+        "or a folder of images (one sub-folder per class, or none: unlabeled) with --crop";
 
-    /// <summary>The <paramref name="split"/> of the data set named or located by <paramref name="spec"/>.</summary>
-    public static ImageDataset LoadData(string spec, DataSplit split)
+    /// <summary>
+    /// The <paramref name="split"/> of the data set named or located by <paramref name="spec"/>; an image folder (both
+    /// splits: the whole folder) is read at the sizes of <paramref name="sizes"/> (<c>--resize</c>, <c>--crop</c>).
+    /// </summary>
+    public static ImageDataset LoadData(string spec, DataSplit split, Preprocessing? sizes = null)
     {
         switch (spec.ToLowerInvariant())
         {
@@ -28,11 +32,22 @@ static class CliInputs
         bool idx = files.Any(f => f.StartsWith("train-", StringComparison.Ordinal) || f.StartsWith("t10k-", StringComparison.Ordinal));
         bool cifar = files.Any(f => f.StartsWith("data_batch", StringComparison.Ordinal) || f.StartsWith("test_batch", StringComparison.Ordinal))
             || Directory.Exists(Path.Combine(spec, "cifar-10-batches-bin"));
+        if (!idx && !cifar && ImageFolderLike(spec))
+        {
+            if (sizes?.Crop is null)
+                throw new ArgumentException($"--data '{spec}' is an image folder: give the model's input size with --crop N (and --resize N to scale the shorter side first)");
+            return ImageFolder.Load(spec, sizes);
+        }
         if (!idx && !cifar)
             throw new ArgumentException($"--data '{spec}' holds neither IDX files (train-images-idx3-ubyte, ...) nor CIFAR-10 binary batches (data_batch_1.bin, ...)" +
                 (files.Count == 0 ? "; the folder is empty" : ""));
         return idx ? IdxImages.Load(spec, split, IdxImages.DigitClasses) : CifarBinary.LoadCifar10(split, spec);
     }
+
+    /// <summary>True if <paramref name="folder"/> holds images or sub-folders (what <see cref="ImageFolder"/> reads).</summary>
+    static bool ImageFolderLike(string folder) =>
+        Directory.EnumerateDirectories(folder).Any()
+        || Directory.EnumerateFiles(folder).Any(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp");
 
     /// <summary>
     /// The model <paramref name="spec"/>: an ONNX file, or a zoo name built for the images and classes of
@@ -69,39 +84,13 @@ static class CliInputs
             throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
     }
 
-    /// <summary>A zero input of one example for the model's first input (symbolic dimensions taken as 1; token ids 0).</summary>
-    public static TorchSharp.torch.Tensor ExampleInput(GraphModule model)
-    {
-        RequireInputs(model);
-        var input = model.Graph.Inputs[0];
-        if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; cannot count MACs");
-        long[] shape = input.Shape.Select(d => d.Size ?? 1).ToArray();
-        var type = input.ElementType == DataType.Int64 ? TorchSharp.torch.int64 : TorchSharp.torch.float32;
-        MemoryGuard.Check(new[] { (input.Name, (IReadOnlyList<long>)shape, type) });
-        return TorchSharp.torch.zeros(shape, dtype: type);
-    }
-
     /// <summary>
-    /// <paramref name="count"/> seeded random examples for every input of <paramref name="model"/> (a symbolic first
-    /// dimension taken as <paramref name="count"/>, later ones as <paramref name="length"/>): standard normal floats, or token ids drawn
-    /// uniformly from the rows of the embedding table that reads an int64 input.
+    /// Example inputs for every graph input of <paramref name="model"/>, as <see cref="InputSynthesis"/> makes them from
+    /// the graph and <paramref name="options"/> (given tensors fed as they are).
     /// </summary>
-    public static TorchSharp.torch.Tensor[] RandomInputs(GraphModule model, int count, int length, long seed)
+    public static TorchSharp.torch.Tensor[] Examples(GraphModule model, InputSynthesisOptions options, long seed = 0)
     {
         RequireInputs(model);
-        foreach (var input in model.Graph.Inputs)
-            if (input.Shape is null) throw new ArgumentException($"the model's input '{input.Name}' has no shape; give --data");
-        long[] Shape(ValueInfo input) => input.Shape!.Select((d, i) => d.Size ?? (i == 0 ? count : length)).ToArray();
-        MemoryGuard.Check(model.Graph.Inputs.Select(i => (i.Name, (IReadOnlyList<long>)Shape(i), i.ElementType == DataType.Float ? TorchSharp.torch.float32 : TorchSharp.torch.int64)));
-        using var generator = new TorchSharp.torch.Generator((ulong)seed);
-        return model.Graph.Inputs.Select(input =>
-        {
-            long[] shape = Shape(input);
-            if (input.ElementType == DataType.Float) return TorchSharp.torch.randn(shape, generator: generator);
-            var table = model.Graph.Nodes.FirstOrDefault(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && model.Graph.Initializers.ContainsKey(n.Inputs[0]));
-            if (input.ElementType != DataType.Int64 || table is null)
-                throw new ArgumentException($"cannot make up values for the model's {input.ElementType} input '{input.Name}'; give --data");
-            return TorchSharp.torch.randint(0, model.Graph.Initializers[table.Inputs[0]].shape[0], shape, generator: generator, dtype: TorchSharp.torch.int64);
-        }).ToArray();
+        return InputSynthesis.Synthesize(model.Graph, options, seed);
     }
 }

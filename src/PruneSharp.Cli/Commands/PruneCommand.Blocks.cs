@@ -17,7 +17,7 @@ static partial class PruneCommand
     const int ScoringExamples = 64, RandomExamples = 8, RandomLength = 8;
 
     static int Blocks(ParseResult parse, StructuredOptions o, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
         if (parse.GetValue(o.Global) || parse.GetValue(o.Steps) != 1 || parse.GetValue(o.Calibration) != 0 || parse.GetValue(o.RoundTo) != 1
             || parse.GetValue(o.Ignore) is { Length: > 0 } || parse.GetValue(o.Approximate) || parse.GetValue(o.IncludeReaders) || parse.GetValue(o.Aggregate) != "sum")
@@ -39,17 +39,17 @@ static partial class PruneCommand
         // on the held-out end of the text.
         bool text = dataSpec is not null && LanguageModelFlags.IsText(dataSpec);
         var (corpus, context, sequences) = text ? o.Text.TrainingText(parse, dataSpec!) : default;
-        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train, preprocessing.Sizes(parse));
         if (images is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example");
         IDataset? train = text ? sequences : images;
-        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, images, test);
         IReadOnlyList<Tensor> calibration = train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
-            : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
+            : CliInputs.Examples(model, o.Inputs.Options(parse, RandomExamples, RandomLength), seed);
         int found = ResidualBlocks.Find(model, calibration.Select(t => t[..1]).ToList()).Count;
         if (found == 0) throw new ArgumentException("--structured block: the model has no residual block with an identity skip that can be removed");
         int count = requested ?? (int)Math.Round(ratio * found);
@@ -59,14 +59,19 @@ static partial class PruneCommand
         var perplexityBefore = Perplexity(model);
         var result = BlockPruner.Prune(model, calibration, count, importance);
         using var pruned = result.Model;
-        Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
+        if (recovery.Distill(parse)) recovery.Train(parse, model, pruned, train!, flags.Options(parse, epochs, train!.Count));
+        else Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var perplexityAfter = Perplexity(pruned);
         var written = preprocessing.Save(parse, pruned, fed, output);
         var weights = model.Weights();
         BlockReport(result, b => b.Weights.Where(model.IsParameter).Sum(w => weights[w].numel()), output, json, before, after, perplexityBefore, perplexityAfter,
-            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written) });
-        if (!json && !text) PreprocessingFlags.Print(fed);
+            text ? null : new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), distillation = recovery.Json() });
+        if (!json && !text)
+        {
+            PreprocessingFlags.Print(fed);
+            recovery.Print(parse);
+        }
         return 0;
     }
 

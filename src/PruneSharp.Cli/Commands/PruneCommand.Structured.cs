@@ -31,13 +31,16 @@ static partial class PruneCommand
 
         public LanguageModelFlags Text { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
+        /// <summary>How example inputs are made without data (every kind of pruning reads them).</summary>
+        public InputFlags Inputs { get; } = new();
+
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing);
+        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
@@ -60,43 +63,48 @@ static partial class PruneCommand
 
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
-        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, train, test);
-        var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
+        IReadOnlyList<Tensor> sample = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, o.Inputs.Options(parse));
         var before = test is null ? null : Evaluator.Classify(model, test);
         PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-        void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
+        // Fine-tuning, or distillation with the dense model (never modified by the pruner) as the teacher.
+        void FineTune(GraphModule m)
+        {
+            if (train is not null) recovery.Train(parse, model, m, train, fineTune);
+        }
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
         var observe = train is null ? null : Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
+        var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var written = preprocessing.Save(parse, pruned, fed, output);
         var trainable = epochs > 0 && train is not null ? fineTune.Trainable.Select(pruned) : null;
         StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after,
-            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable) });
+            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable), distillation = recovery.Json() });
         if (!json)
         {
             PreprocessingFlags.Print(fed);
             if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
-            if (trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(trainable)}");
+            if (trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(trainable)}");
+            recovery.Print(parse);
         }
         return 0;
     }
 
     /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, Tensor sample, PruningUnit unit)
+    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, PruningUnit unit)
     {
         if (unit != PruningUnit.Head) return _ => true;
-        var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+        var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
         if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
         return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
@@ -28,6 +29,9 @@ static partial class PruneCommand
     {
         /// <summary>What the data pipeline feeds the model.</summary>
         public Preprocessing Input { get; init; } = Preprocessing.None;
+
+        /// <summary>How the example inputs are made without data (<c>--shape</c>, <c>--input</c>).</summary>
+        public InputSynthesisOptions Synthesis { get; init; } = new();
     }
 
     public static Command Create()
@@ -62,6 +66,8 @@ static partial class PruneCommand
         foreach (var option in flags.All) command.Options.Add(option);
         var structured = new StructuredOptions();
         foreach (var option in structured.All) command.Options.Add(option);
+        var recovery = new RecoveryFlags();
+        foreach (var option in recovery.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             int epochs = parse.GetValue(finetune);
@@ -69,12 +75,15 @@ static partial class PruneCommand
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
+            recovery.Check(parse, epochs, dataSpec);
+            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!))
+                throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
                 if (parse.GetValue(schedule) != "oneshot")
                     throw new ArgumentException($"--schedule '{parse.GetValue(schedule)}' is the unstructured pruning schedule; --structured prunes in --steps (and the fine-tune's learning-rate schedule is --lr-schedule)");
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
-                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing);
+                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing, recovery);
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
@@ -85,6 +94,8 @@ static partial class PruneCommand
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
+            if (recovery.Distill(parse) && rounds != 1)
+                throw new ArgumentException($"--recover distill follows one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
             bool keepEdges = parse.GetValue(firstLast)?.ToLowerInvariant() switch
             {
                 null => PruningScope.FirstAndLastDefault(grain, target),
@@ -104,15 +115,23 @@ static partial class PruneCommand
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             }
 
-            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
+            // The teacher: the dense model as loaded (a zoo model with the same seed is the same network).
+            using var teacher = recovery.Distill(parse) ? CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed)) : null;
             var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
             PreprocessingFlags.Apply(fed, train, test);
-            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json)) { Input = fed };
+            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json))
+            {
+                Input = fed, Synthesis = structured.Inputs.Options(parse),
+            };
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-            return Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
-                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice);
+            Action<MaskSet>? distill = teacher is null ? null : masks => recovery.Train(parse, teacher, network, train!, fineTune, masks);
+            int code = Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
+                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice, distill, recovery.Json);
+            if (!common.Json) recovery.Print(parse);
+            return code;
         });
         return command;
     }
@@ -127,21 +146,28 @@ static partial class PruneCommand
         throw new ArgumentException($"--schedule '{schedule}' is not one of oneshot, iterative:K (K ≥ 1), gradual");
     }
 
-    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice)
+    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice,
+        Action<MaskSet>? distill, Func<object?> recoveryJson)
     {
         var model = common.Model;
         var selection = pruner.Scope.Choose(pruner.Masks);
         var skipped = pruner.Unsplittable();
         var prunable = selection.Prunable.Where(n => !skipped.ContainsKey(n)).ToHashSet();
         var trainable = common.FineTuneEpochs > 0 ? fineTune.Trainable.Select(model) : null;
-        var input = common.Test is { } t ? t.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
-        var denseMacs = MacCounter.Measure(model, new[] { input });
+        IReadOnlyList<TorchSharp.torch.Tensor> input = common.Test is { } t ? new[] { t.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, common.Synthesis);
+        var denseMacs = MacCounter.Measure(model, input);
         var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
         PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
         var progress = new ProgressBar("fine-tune");
         var (context, callbacks) = Scoring(pruner, common.Train, fineTune.BatchSize);
-        if (rounds == 0)
+        if (distill is not null)
+        {
+            pruner.Prune(sparsity, context?.Invoke());
+            distill(pruner.Masks);
+            after = common.Test is null ? null : Evaluator.Classify(model, common.Test);
+        }
+        else if (rounds == 0)
         {
             Gradual(model, pruner, sparsity, common.Train!, fineTune, context, callbacks);
             after = Evaluator.Classify(model, common.Test!);
@@ -156,8 +182,8 @@ static partial class PruneCommand
         }
         pruner.Masks.MakePermanent();
         var written = save(common.Input);
-        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable);
-        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after, choices: choices);
+        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable) { Recovery = recoveryJson() };
+        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, input), before, after, choices: choices);
         return 0;
     }
 
@@ -168,6 +194,9 @@ static partial class PruneCommand
     sealed record Choices(Preprocessing Input, Preprocessing Written, string EdgeChoice, IReadOnlyList<LeftOutWeight> LeftOut,
         IReadOnlyDictionary<string, string> Skipped, TrainableSelection? Trainable)
     {
+        /// <summary>What distillation did, as JSON (null without --recover distill).</summary>
+        public object? Recovery { get; init; }
+
         public object Json() => new
         {
             input = PreprocessingFlags.Json(Input),
@@ -176,6 +205,7 @@ static partial class PruneCommand
             left_out = LeftOut.Select(l => new { name = l.Name, reason = l.Reason }),
             skipped = Skipped.Select(s => new { name = s.Key, reason = s.Value }),
             fine_tune = Trainable is null ? null : TrainingFlags.Json(Trainable),
+            distillation = Recovery,
         };
 
         public void Print()

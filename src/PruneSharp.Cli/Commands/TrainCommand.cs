@@ -41,22 +41,35 @@ static class TrainCommand
         foreach (var option in preprocessing.All) command.Options.Add(option);
         var languageModel = new LanguageModelFlags();
         foreach (var option in languageModel.All) command.Options.Add(option);
-        var atInit = new AtInitFlags();
+        // One --sparsity for the three ways train makes a model sparse (at initialisation, dynamic sparse training, network surgery).
+        var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the layers' weights that are zero: pruned at initialisation (--at-init), kept fixed (--sparse-training) or reached (--network-surgery)." };
+        command.Options.Add(sparsity);
+        var atInit = new AtInitFlags(sparsity);
         foreach (var option in atInit.All) command.Options.Add(option);
+        var sparse = new SparseTrainingFlags(sparsity);
+        foreach (var option in sparse.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string outputPath = Path.GetFullPath(parse.GetValue(output)!);
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
             string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
             bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
-            if (LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
-            if (LanguageModelFlags.IsText(dataSpec)) atInit.RefuseForText(parse);
+            if (LanguageModelFlags.IsText(dataSpec))
+            {
+                preprocessing.RefuseForText(parse);
+                atInit.RefuseForText(parse);
+                sparse.RefuseForText(parse);
+            }
             var atInitOptions = atInit.Options(parse, parse.GetValue(flags.Seed));
+            if (atInitOptions is not null && (parse.GetValue(sparse.SparseTraining) is not null || parse.GetValue(sparse.NetworkSurgery)))
+                throw new ArgumentException("--at-init fixes the mask before training; --sparse-training and --network-surgery change it while training: choose one");
+            if (parse.GetValue(sparsity) is not null && atInitOptions is null && parse.GetValue(sparse.SparseTraining) is null && !parse.GetValue(sparse.NetworkSurgery))
+                throw new ArgumentException("--sparsity needs --at-init, --sparse-training or --network-surgery");
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
-            var train = flags.TrainingData(parse, dataSpec);
-            var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
             using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
             var fed = preprocessing.Resolve(parse, network, modelSpec);
@@ -66,7 +79,8 @@ static class TrainCommand
             var pruned = atInitOptions is null ? default : atInit.Prune(parse, atInitOptions, network, train, options);
             using var masks = pruned.Masks;
             if (pruned.Result is { } atInitResult) AtInitFlags.Warn(atInitResult);
-            var callbacks = masks is null ? Array.Empty<ITrainingCallback>() : new ITrainingCallback[] { new MaskedTraining(masks) };
+            using var plan = sparse.Plan(parse, network, options, train.Count);
+            var callbacks = masks is null ? plan.Callbacks : [new MaskedTraining(masks), .. plan.Callbacks];
             if (Fit(network, options, train, checkpointPath, resuming, callbacks) is not { } result) return Interruption.ExitCode;
             masks?.MakePermanent();
             var metrics = Evaluator.Classify(network, test);
@@ -77,6 +91,7 @@ static class TrainCommand
                     output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics,
                     input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(trainable),
                     at_init = pruned.Result is { } r ? AtInitFlags.Json(r) : null,
+                    sparse_training = plan.Json(network),
                 }, Table.Json));
             else
             {
@@ -85,6 +100,7 @@ static class TrainCommand
                 if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
                 Console.WriteLine($"training {TrainingFlags.Describe(trainable)}");
                 if (pruned.Result is { } r) AtInitFlags.Print(r);
+                plan.Print(network);
                 EvalCommand.Print(metrics);
             }
             return 0;
@@ -97,10 +113,10 @@ static class TrainCommand
     /// null after Ctrl+C has saved a checkpoint.
     /// </summary>
     static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume,
-        IReadOnlyList<ITrainingCallback>? callbacks = null)
+        IEnumerable<ITrainingCallback>? callbacks = null)
     {
         using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
-        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
+        foreach (var callback in callbacks ?? []) trainer.Callbacks.Add(callback);
         if (resume)
         {
             if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");

@@ -5,6 +5,9 @@ namespace PruneSharp.Training;
 /// <summary>A training objective: the mean loss of a batch's model output against its targets.</summary>
 public delegate Tensor LossFunction(Tensor output, Tensor target);
 
+/// <summary>A training objective that runs the model itself: the mean loss of the examples at <paramref name="indices"/>.</summary>
+public delegate Tensor BatchObjective(IReadOnlyList<int> indices);
+
 /// <summary>Standard losses.</summary>
 public static class Losses
 {

@@ -74,12 +74,26 @@ public sealed class Trainer : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The data set yields no batch, or the model's output does not fit the targets.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (before that batch's update).</exception>
-    public TrainingResult Fit(IDataset data, CancellationToken cancellation = default)
+    public TrainingResult Fit(IDataset data, CancellationToken cancellation = default) => Fit(data, null, data.Count, cancellation);
+
+    /// <summary>
+    /// Trains with a loss that the caller computes, for objectives that are not one output against one target (such
+    /// as distillation from a teacher, or a model with several inputs or outputs): for every batch of
+    /// <paramref name="count"/> examples known by index, <paramref name="objective"/> runs the model and returns the
+    /// batch's mean loss. Batch order, learning rate, callbacks, checkpoints and cancellation are those of
+    /// <see cref="Fit(IDataset, CancellationToken)"/>; <see cref="TrainingContext.Batch"/> is <c>null</c> and no
+    /// accuracy is reported.
+    /// </summary>
+    /// <exception cref="ArgumentException">There are too few examples for a batch.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (before that batch's update).</exception>
+    public TrainingResult Fit(int count, BatchObjective objective, CancellationToken cancellation = default) => Fit(null, objective, count, cancellation);
+
+    TrainingResult Fit(IDataset? data, BatchObjective? objective, int count, CancellationToken cancellation)
     {
         var plan = new BatchPlan(Options.BatchSize, Options.Shuffle, Options.Seed, Options.DropLast);
-        int batches = plan.BatchesPerEpoch(data.Count);
+        int batches = plan.BatchesPerEpoch(count);
         if (batches == 0)
-            throw new ArgumentException($"a data set of {data.Count} examples gives no batch of {Options.BatchSize}{(Options.DropLast ? " (the incomplete last batch is dropped)" : "")}");
+            throw new ArgumentException($"a data set of {count} examples gives no batch of {Options.BatchSize}{(Options.DropLast ? " (the incomplete last batch is dropped)" : "")}");
         int threads = get_num_threads();
         if (Options.Threads is { } wanted) set_num_threads(wanted);
         try
@@ -87,7 +101,7 @@ public sealed class Trainer : IDisposable
             if (!_seeded && Position == TrainingPosition.Start) manual_seed(Options.Seed);
             _seeded = true;
             Model.train();
-            return Run(data, plan, batches, cancellation);
+            return Run(data, objective, count, plan, batches, cancellation);
         }
         finally
         {
@@ -95,7 +109,7 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    TrainingResult Run(IDataset data, BatchPlan plan, int batches, CancellationToken cancellation)
+    TrainingResult Run(IDataset? data, BatchObjective? objective, int count, BatchPlan plan, int batches, CancellationToken cancellation)
     {
         var context = new TrainingContext(this, cancellation);
         var summaries = new List<EpochSummary>();
@@ -106,7 +120,7 @@ public sealed class Trainer : IDisposable
             int epoch = Position.Epoch;
             if (Position.Batch == 0)
                 foreach (var callback in Callbacks) callback.OnEpochStart(context);
-            var indices = plan.Indices(data.Count, epoch);
+            var indices = plan.Indices(count, epoch);
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long samples = 0, positions = 0, correct = 0;
@@ -115,8 +129,7 @@ public sealed class Trainer : IDisposable
             {
                 if (cancellation.IsCancellationRequested) return Stop(summaries);
                 using var scope = NewDisposeScope();
-                var batch = data.GetBatch(indices[b], plan.AugmentationStream(epoch, b));
-                var (inputs, targets) = (batch.Inputs.to(device), batch.Targets.to(device));
+                var batch = data?.GetBatch(indices[b], plan.AugmentationStream(epoch, b));
                 double rate = Options.Schedule.At(Position.Step);
                 foreach (var group in Optimizer.ParamGroups) group.LearningRate = rate;
                 context.LearningRate = rate;
@@ -124,8 +137,15 @@ public sealed class Trainer : IDisposable
                 foreach (var callback in Callbacks) callback.OnBatchStart(context);
 
                 Optimizer.zero_grad();
-                var output = Model.call(inputs);
-                var loss = Options.Loss(output, targets);
+                Tensor? output = null, targets = null;
+                Tensor loss;
+                if (batch is null) loss = objective!(indices[b]);
+                else
+                {
+                    targets = batch.Targets.to(device);
+                    output = Model.call(batch.Inputs.to(device));
+                    loss = Options.Loss(output, targets);
+                }
                 double lossValue = loss.ToDouble();
                 if (!double.IsFinite(lossValue))
                     throw new TrainingDivergedException($"the loss is {lossValue} at epoch {epoch}, batch {b} (step {Position.Step}, learning rate {rate:G4}); " +
@@ -138,14 +158,15 @@ public sealed class Trainer : IDisposable
                 Position = new TrainingPosition(epoch, b + 1, Position.Step + 1);
                 foreach (var callback in Callbacks) callback.OnAfterOptimizerStep(context);
 
-                lossSum += lossValue * batch.Count;
-                samples += batch.Count;
-                logits &= output.dim() == targets.dim() + 1 && output.shape[..^1].SequenceEqual(targets.shape);
+                int examples = batch?.Count ?? indices[b].Length;
+                lossSum += lossValue * examples;
+                samples += examples;
+                logits &= output is not null && output.dim() == targets!.dim() + 1 && output.shape[..^1].SequenceEqual(targets.shape);
                 if (logits)
                     using (no_grad())
                     {
-                        correct += output.argmax(-1).eq(targets).sum().item<long>();
-                        positions += targets.numel();
+                        correct += output!.argmax(-1).eq(targets!).sum().item<long>();
+                        positions += targets!.numel();
                     }
                 context.Batch = null;
                 context.Loss = null;
@@ -191,7 +212,7 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Restores model, optimizer, position, libtorch's generator and the extra state from <paramref name="path"/>;
-    /// the next <see cref="Fit"/> continues from there.
+    /// the next <see cref="Fit(IDataset, CancellationToken)"/> continues from there.
     /// </summary>
     /// <exception cref="CheckpointException">The file is missing or malformed, was written with another seed or optimizer, or does not fit the model.</exception>
     /// <exception cref="RunStateException">The checkpoint records another <see cref="TrainerOptions.Fingerprint"/>; the message names the differing keys.</exception>

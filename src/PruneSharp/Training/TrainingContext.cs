@@ -34,6 +34,6 @@ public sealed class TrainingContext
     /// <summary>The batch's loss (set after the forward pass; <c>null</c> before).</summary>
     public Tensor? Loss { get; internal set; }
 
-    /// <summary>The token passed to <see cref="Trainer.Fit"/>.</summary>
+    /// <summary>The token passed to <see cref="Trainer.Fit(Data.IDataset, CancellationToken)"/>.</summary>
     public CancellationToken Cancellation { get; }
 }
