@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
 # Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, grid, criteria (default all).
+# Environment: METHODS (collapse), SPARSITIES (grid), THREADS (libtorch threads, default 2).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
 # The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
 set -euo pipefail
@@ -10,15 +11,20 @@ cli=${CLI:-src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli}
 data=$out/fm5k
 mkdir -p "$out"
 [ -d "$data" ] || python3 bench/scripts/fashion_subset.py 5000 2000 "$data"
-train=(--data "$data" --epochs 2 --optimizer adam --lr 2e-3 --batch-size 64 --threads 2 --seed 0 --json)
+common=(--data "$data" --optimizer adam --lr 2e-3 --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
+train=("${common[@]}" --epochs 2)
 for part in $parts; do
   case $part in
     collapse)
-      for m in synflow snip grasp magnitude random; do
-        $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+      # A collapsed network is at chance by construction: it is scored (--epochs 0) but not trained.
+      for m in ${METHODS:-synflow snip grasp magnitude random}; do
+        $cli train --model lenet-5 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+        if grep -q '"path_survives": true' "$out/collapse-$m.json"; then
+          $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+        fi
       done ;;
     grid)
-      for s in 0.9 0.99 0.95 0.98; do
+      for s in ${SPARSITIES:-0.9 0.99 0.95 0.98}; do
         for m in synflow snip grasp magnitude random; do
           $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity $s -o "$out/grid-$m-$s.onnx" > "$out/grid-$m-$s.json"
         done
