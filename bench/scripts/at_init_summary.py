@@ -16,23 +16,29 @@ def load(path):
 
 
 methods = ["synflow", "snip", "grasp", "magnitude", "random"]
-print("### Layer collapse at 99.9% (LeNet-5)\n")
-print("| method | sparsity | path survives | emptied layers | smallest layer density | top-1 after 2 epochs |")
-print("| --- | --- | --- | --- | --- | --- |")
-for m in methods:
-    r = load(os.path.join(out, f"collapse-{m}.json"))
-    if r is None:
-        continue
-    a = r["at_init"]
-    emptied = [l["name"] for l in a["layers"] if l["kept"] == 0]
-    smallest = min(l["density"] for l in a["layers"])
-    print(f"| {m} | {100 * a['sparsity']:.2f}% | {'yes' if a['path_survives'] else 'no'} | {', '.join(emptied) or '-'} | {smallest:.4f} | {100 * r['test']['Top1']:.2f}% |")
+print("### Layer collapse at 99.9%\n")
+print("| model | method | kept weights | path survives | emptied layers | smallest layer density | top-1 after 2 epochs |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-")):
+    for m in methods:
+        r = load(os.path.join(out, f"{prefix}{m}.json"))
+        if r is None:
+            continue
+        a = r["at_init"]
+        emptied = [l["name"] for l in a["layers"] if l["kept"] == 0]
+        smallest = min(l["density"] for l in a["layers"])
+        kept = sum(l["kept"] for l in a["layers"])
+        top1 = f"{100 * r['test']['Top1']:.2f}%" if r["epochs"] > 0 else "not trained (no path)"
+        print(f"| {model} | {m} | {kept} | {'yes' if a['path_survives'] else 'no'} | {', '.join(emptied) or '-'} | {smallest:.4f} | {top1} |")
 
-sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*.json"))}, key=float)
+sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*-*.json"))}, key=float)
 if sparsities:
     print("\n### Accuracy after pruning at initialisation (LeNet-5, top-1 %)\n")
     print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in sparsities) + " |")
     print("| --- |" + " --- |" * len(sparsities))
+    dense = load(os.path.join(out, "grid-dense.json"))
+    if dense:
+        print(f"| dense | " + " | ".join(f"{100 * dense['test']['Top1']:.2f}" for _ in sparsities) + " |")
     for m in methods:
         cells = []
         for s in sparsities:
