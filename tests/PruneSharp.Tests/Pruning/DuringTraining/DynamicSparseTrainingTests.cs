@@ -38,7 +38,9 @@ public class DynamicSparseTrainingTests
                 Grown += grown.count_nonzero().item<long>();
                 var parameter = dst.Masks.Parameter(name);
                 if (parameter.detach().masked_select(grown).abs().sum().item<float>() != 0) Failures.Add($"step {context.Position.Step}: grown weights of {name} are not zero");
-                foreach (var moment in OptimizerMoments.Of(context.Optimizer, parameter))
+                var moments = OptimizerMoments.Of(context.Optimizer, parameter);
+                if (moments.Count == 0) Failures.Add($"step {context.Position.Step}: no optimizer state found for {name}");
+                foreach (var moment in moments)
                     if (moment.masked_select(grown).abs().sum().item<float>() != 0) Failures.Add($"step {context.Position.Step}: optimizer state of grown {name} not reset");
             }
         }
