@@ -65,7 +65,7 @@ static partial class PruneCommand
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, train, test);
-        var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
+        var sample = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : StructuredSample(model, parse.GetValue(flags.Seed));
         var before = test is null ? null : Evaluator.Classify(model, test);
         PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
@@ -75,7 +75,7 @@ static partial class PruneCommand
         var observe = train is null ? null : Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
+        var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
@@ -93,13 +93,21 @@ static partial class PruneCommand
     }
 
     /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, Tensor sample, PruningUnit unit)
+    static Func<GroupChange, bool> Shown(GraphModule model, Tensor[] sample, PruningUnit unit)
     {
         if (unit != PruningUnit.Head) return _ => true;
-        var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+        var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
         if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
         return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
     }
+
+    /// <summary>
+    /// The example the analysis runs without data: a zero input for a one-input model; for several inputs (an encoder's
+    /// input_ids, attention_mask, token_type_ids) one seeded example of every input, 16 long on a symbolic sequence axis
+    /// (<see cref="CliInputs.RandomInputs"/>: token ids within their table, ones for a mask).
+    /// </summary>
+    static Tensor[] StructuredSample(GraphModule model, long seed) =>
+        model.Graph.Inputs.Count > 1 ? CliInputs.RandomInputs(model, 1, 16, seed) : new[] { CliInputs.ExampleInput(model) };
 
     /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
     static void Train(GraphModule model, IDataset? train, TrainerOptions options, int epochs)
