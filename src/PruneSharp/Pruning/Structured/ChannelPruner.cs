@@ -45,7 +45,7 @@ public static class ChannelPruner
         if (steps < 1) throw new ArgumentException($"steps must be at least 1, got {steps}");
         var dense = MacCounter.Measure(model, sample);
         long denseParameters = model.parameters().Sum(p => p.numel());
-        var first = DependencyGraph.Build(model, sample);
+        var first = DependencyGraph.Build(model, sample, narrowOutputs: options.NarrowOutputs);
         var widths = first.Groups.ToDictionary(g => g.Id, g => g.Size);
 
         // Each step keeps the same fraction q of what is left: q^steps = 1 - ratio.
@@ -54,7 +54,7 @@ public static class ChannelPruner
         DependencyGraph graph = first;
         for (int step = 1; step <= steps; step++)
         {
-            if (step > 1) graph = DependencyGraph.Build(current, sample);
+            if (step > 1) graph = DependencyGraph.Build(current, sample, narrowOutputs: options.NarrowOutputs);
             beforeScoring?.Invoke(graph);
             var stepOptions = options with
             {
@@ -70,7 +70,7 @@ public static class ChannelPruner
         }
 
         var after = MacCounter.Measure(current, sample);
-        var final = DependencyGraph.Build(current, sample);
+        var final = DependencyGraph.Build(current, sample, narrowOutputs: options.NarrowOutputs);
         var changes = first.Groups.Select(g => new GroupChange(g.Producers, g.Size,
             final.Groups.FirstOrDefault(f => f.Producers.SequenceEqual(g.Producers))?.Size ?? g.Size, g.Approximations)).ToList();
         return new ChannelPruningResult(current, changes, first.Blocked, dense.DenseMacs, after.DenseMacs,

@@ -30,6 +30,11 @@ public sealed record ChannelPruningOptions
     /// transformer or ConvNeXt's channels, which LayerNorm normalises over); the pruned model then needs fine-tuning.
     /// </summary>
     public bool Approximate { get; init; }
+    /// <summary>
+    /// Analyse with <see cref="DependencyGraph.Build"/>'s narrowOutputs: channels that reach a graph output can go, the
+    /// output getting narrower (an encoder's hidden size); such groups are approximate, so this needs <see cref="Approximate"/>.
+    /// </summary>
+    public bool NarrowOutputs { get; init; }
     /// <summary>Node or weight names whose output channels are kept (e.g. the classifier); a name also covers weights under it (<c>fc</c> covers <c>fc.weight</c>).</summary>
     public IReadOnlyCollection<string> Ignore { get; init; } = Array.Empty<string>();
 }

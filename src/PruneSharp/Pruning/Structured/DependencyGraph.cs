@@ -31,7 +31,14 @@ public sealed class DependencyGraph
     public IReadOnlyDictionary<string, long[]> Shapes { get; }
 
     /// <summary>Analyses <paramref name="module"/>, observing shapes on <paramref name="sampleInputs"/> (one per graph input).</summary>
-    public static DependencyGraph Build(GraphModule module, IReadOnlyList<Tensor> sampleInputs, OpRegistry? registry = null)
+    /// <param name="module">The model.</param>
+    /// <param name="sampleInputs">One example per graph input.</param>
+    /// <param name="registry">The ops.</param>
+    /// <param name="narrowOutputs">
+    /// Let channels that reach a graph output be removed, the output getting narrower (an encoder's embedding width):
+    /// such groups are approximate (<see cref="ChannelGroup.Approximations"/>) instead of left out.
+    /// </param>
+    public static DependencyGraph Build(GraphModule module, IReadOnlyList<Tensor> sampleInputs, OpRegistry? registry = null, bool narrowOutputs = false)
     {
         registry ??= OpRegistry.Default;
         var graph = module.Graph;
@@ -40,7 +47,8 @@ public sealed class DependencyGraph
         foreach (var node in graph.TopologicalOrder())
             registry.Find(node, graph.Opset).FlowChannels(analysis.Enter(node));
         foreach (var output in graph.Outputs)
-            analysis.BlockValue(output.Name, $"reaches graph output '{output.Name}'");
+            if (narrowOutputs) analysis.MarkValue(output.Name, $"narrows graph output '{output.Name}'", approximate: true);
+            else analysis.MarkValue(output.Name, $"reaches graph output '{output.Name}'", approximate: false);
         var (groups, blocked) = analysis.Finish();
         return new DependencyGraph(module, groups, blocked, shapes);
     }
@@ -167,9 +175,9 @@ public sealed class DependencyGraph
                 if (Input(i) is { } channels) Mark(marks, channels.Labels, why);
         }
 
-        public void BlockValue(string value, string reason)
+        public void MarkValue(string value, string reason, bool approximate)
         {
-            if (_values.TryGetValue(value, out var channels)) Mark(_blocked, channels.Labels, reason);
+            if (_values.TryGetValue(value, out var channels)) Mark(approximate ? _approximate : _blocked, channels.Labels, reason);
         }
 
         static void Mark(Dictionary<int, List<string>> marks, ChannelLabel[] labels, string why)

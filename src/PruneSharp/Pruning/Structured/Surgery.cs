@@ -34,11 +34,15 @@ public static class Surgery
             graph.Initializers[name] = graph.Initializers[name].clone();
 
         var unread = UnreadValues.Of(graph);
-        var context = new Context(graph, dependencies.Shapes, SurvivingValues(dependencies, removed));
+        var survivors = SurvivingValues(dependencies, removed);
+        var context = new Context(graph, dependencies.Shapes, survivors);
         for (int i = 0; i < graph.Nodes.Count; i++)
             graph.Nodes[i] = registry.Find(graph.Nodes[i], graph.Opset).Rewire(graph.Nodes[i], context);
         UnreadValues.RemoveNew(graph, unread); // constants that rewired nodes replaced
         graph.ValueInfos.Clear(); // intermediate shapes changed
+        for (int i = 0; i < graph.Outputs.Count; i++) // a narrowed output (DependencyGraph.Build's narrowOutputs)
+            if (graph.Outputs[i] is { Shape: { } shape } output && survivors.TryGetValue(output.Name, out var kept) && kept.Axis < shape.Count && shape[kept.Axis].Size != null)
+                graph.Outputs[i] = output with { Shape = shape.Select((d, k) => k == kept.Axis ? new Dim(kept.Count) : d).ToList() };
 
         var result = new GraphModule(graph, registry, adoptInitializers: true);
         result.train(source.training);

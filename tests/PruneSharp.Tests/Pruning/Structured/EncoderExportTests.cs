@@ -140,4 +140,38 @@ public class EncoderExportTests
             }
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Exports))]
+    public void The_hidden_size_prunes_approximately_when_the_outputs_may_narrow_and_runs_in_onnx_runtime(string file)
+    {
+        using var model = Load(file);
+        var dependencies = DependencyGraph.Build(model, Ordered(model, Inputs(model, 2, 7, 1)), narrowOutputs: true);
+        var hidden = Assert.Single(dependencies.Groups, g => !g.IsExact);
+        Assert.Equal(Heads * HeadSize, hidden.Size);
+        Assert.Empty(dependencies.Blocked);
+        Assert.Contains(hidden.Approximations, a => a.Contains("narrows graph output 'sentence_embedding'"));
+        var removed = ChannelSelection.Select(dependencies, new MagnitudeImportance(), new ChannelPruningOptions { Ratio = 0.25, Approximate = true, NarrowOutputs = true });
+        Assert.Equal(8, removed[hidden.Id].Length);
+        using var pruned = Surgery.Apply(dependencies, removed);
+        pruned.eval();
+        Assert.All(pruned.Graph.Outputs, o => Assert.Equal(24L, o.Shape![^1].Size));
+
+        using var folder = new TempFolder();
+        string path = folder.File("narrow.onnx");
+        OnnxFile.Save(pruned, path);
+        using var runtime = new OnnxRuntimeRunner(path);
+        foreach (var (batch, length, seed) in new[] { (2, 7, 1), (3, 12, 2) })
+        {
+            var inputs = Inputs(model, batch, length, seed);
+            using var _ = no_grad();
+            var ours = pruned.Run(Ordered(pruned, inputs));
+            var reference = runtime.Run(inputs);
+            for (int k = 0; k < ours.Length; k++)
+            {
+                Assert.Equal(new long[] { batch }.Concat(k == 0 ? new long[] { length, 24 } : new long[] { 24 }), ours[k].shape);
+                Assert.True((reference[pruned.OutputNames[k]] - ours[k]).abs().max().item<float>() < 1e-4);
+            }
+        }
+    }
 }
