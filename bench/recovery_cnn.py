@@ -1,8 +1,10 @@
 """The CNN of the distillation result (issue 14): a small VGG-style network with BatchNorm (conv 16-pool-32-32-pool-64-64,
-global average pooling, one linear layer; about 3 M MACs per image), trained in PyTorch on Fashion-MNIST pixels in [0, 1] (no normalisation: the
-first BatchNorm scales them), exported at opset 11 with BatchNorm kept and a dynamic batch axis.
+global average pooling, one linear layer; about 3 M MACs per image), trained in PyTorch on Fashion-MNIST pixels in
+[0, 1] (no normalisation: the first BatchNorm scales them), exported at opset 11 with BatchNorm kept and a dynamic
+batch axis.
 
-Run with Debian's interpreter: /usr/bin/python3 bench/recovery_cnn.py OUT.onnx [EPOCHS] [DATA]  (2 epochs: a few minutes on 2 cores).
+Run with Debian's interpreter: /usr/bin/python3 bench/recovery_cnn.py OUT.onnx [EPOCHS] [DATA]  (about 50 s of CPU per epoch;
+TORCH_THREADS=1 runs better on a loaded machine).
 Prints the PyTorch test accuracy (the number `prunesharp eval OUT.onnx --data fashion-mnist` must reproduce).
 """
 import gzip, os, struct, sys, time
@@ -10,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
 torch.manual_seed(0)
 
 

@@ -95,17 +95,14 @@ static class CliInputs
     /// <param name="spec">The file or zoo name.</param>
     /// <param name="data">The data set a zoo model is built for.</param>
     /// <param name="seed">The zoo model's initialisation seed.</param>
-    /// <param name="foldShapes">Fold an ONNX file's shape arithmetic into constant Reshape targets (<see cref="ShapeFolding"/>) and store weights transposed at run time as their transpose (<see cref="WeightTransposes"/>), as structured pruning needs.</param>
+    /// <param name="foldShapes">Apply the load passes that structured pruning needs to an ONNX file (<see cref="StructuralPasses"/>: run-time shape arithmetic folded, weights transposed at run time stored as their transpose, ...).</param>
     public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false)
     {
         if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (!foldShapes) return OnnxFile.Load(spec);
             var graph = OnnxFile.Read(spec);
-            InitializerCopies.Materialize(graph);
-            WeightTransposes.Materialize(graph);
-            ShapeGathers.Apply(graph);
-            ShapeFolding.Apply(graph);
+            StructuralPasses.Apply(graph);
             return new GraphModule(graph);
         }
         if (!ModelZoo.IsClassifier(spec))

@@ -111,7 +111,8 @@ sealed class RecoveryFlags
             string outputs = string.Join(", ", r.Plan.Outputs.Select(o => $"{o.Name} ({Name(o.Loss)}{(o.Loss == DistillationLoss.KlDivergence ? $", T={parse.GetValue(Temperature).ToString(CultureInfo.InvariantCulture)}" : "")})"));
             string features = r.Plan.Features.Count == 0 ? "" : $" and {r.Plan.Features.Count} features";
             Console.WriteLine($"distilled from the dense model: {outputs}{features}; teacher-student loss {F(r.LossBefore)} -> {F(r.LossAfter)} (first {Math.Min(Options(parse).EvaluationExamples, r.Training.Epochs.FirstOrDefault()?.Samples ?? 0)} training inputs, labels unused)");
-            foreach (var s in r.Plan.Skipped) Console.WriteLine($"feature not distilled: {s.Name}: {s.Reason}");
+            foreach (var s in r.Plan.Skipped.Take(3)) Console.WriteLine($"feature not distilled: {s.Name}: {s.Reason}");
+            if (r.Plan.Skipped.Count > 3) Console.WriteLine($"... and {r.Plan.Skipped.Count - 3} more features not distilled (--json lists them all)");
         }
     }
 

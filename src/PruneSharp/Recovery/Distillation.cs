@@ -97,7 +97,7 @@ public static class Distillation
         {
             long[] t = teacherFeatures[name].shape, s = studentFeatures[name].shape;
             if (!t.SequenceEqual(s))
-                skipped.Add(new SkippedFeature(name, $"[{string.Join(",", s)}] in the student, [{string.Join(",", t)}] in the teacher (pruned channels)"));
+                skipped.Add(new SkippedFeature(name, $"[{string.Join(",", s.Skip(1))}] per example in the student, [{string.Join(",", t.Skip(1))}] in the teacher (pruned channels)"));
             else if (!teacherFeatures[name].is_floating_point())
                 skipped.Add(new SkippedFeature(name, $"holds {teacherFeatures[name].dtype}, not floating-point features"));
             else

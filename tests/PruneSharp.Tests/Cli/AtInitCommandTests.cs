@@ -53,4 +53,40 @@ public class AtInitCommandTests
         Assert.Contains(extra[^1], error);
         Assert.Single(error.Trim().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("taylor", "0")]
+    [InlineData("obd", "0")]
+    [InlineData("loss-change", "0")]
+    [InlineData("apoz", "0")]
+    [InlineData("movement", "1")]
+    public void Prune_with_a_data_driven_criterion_writes_the_zeros(string method, string epochs)
+    {
+        using var folder = new TempFolder();
+        string data = ReliabilityTests.Data(folder, 32), model = folder.File("m.onnx");
+        var (code, output, error) = Invoke("prune", "lenet-300-100", "--method", method, "--data", data, "--sparsity", "0.9", "--first-last", "keep",
+            "--finetune-epochs", epochs, "--batch-size", "16", "--json", "-o", model);
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var layer = Assert.Single(json.RootElement.GetProperty("layers").EnumerateArray());
+        Assert.Equal(0.9, layer.GetProperty("sparsity").GetDouble(), 3);
+        var w = OnnxFile.Read(model).Initializers[layer.GetProperty("name").GetString()!];
+        Assert.Equal(0.9, w.eq(0).sum().item<long>() / (double)w.numel(), 3);
+    }
+
+    [Theory]
+    [InlineData("--method taylor needs --data", "--method", "taylor", "--sparsity", "0.5")]
+    [InlineData("--method movement accumulates its scores while fine-tuning", "--method", "movement", "--sparsity", "0.5", "--data", "DATA")]
+    [InlineData("(the classifier?)", "--method", "apoz", "--sparsity", "0.5", "--data", "DATA", "--first-last", "prune")]
+    public void Data_driven_criteria_refuse_what_they_cannot_score_in_one_line(string message, params string[] extra)
+    {
+        using var folder = new TempFolder();
+        string data = ReliabilityTests.Data(folder, 16);
+        var (code, _, error) = Invoke(["prune", "lenet-300-100", "-o", folder.File("m.onnx"), .. extra.Select(a => a == "DATA" ? data : a)]);
+        Assert.NotEqual(0, code);
+        // The error is one line (a model at initialisation may also draw the near-chance warning before it).
+        var lines = error.Trim().Split('\n');
+        Assert.Contains(message, lines[^1]);
+        Assert.All(lines[..^1], l => Assert.Contains("warning", l));
+    }
 }

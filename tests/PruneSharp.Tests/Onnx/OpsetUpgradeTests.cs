@@ -170,6 +170,25 @@ public class OpsetUpgradeTests
     }
 
     [Fact]
+    public void Malformed_old_nodes_are_refused_naming_the_file_node_and_attribute()
+    {
+        using var folder = new TestGraphs.TempFolder();
+        string slice = new OldOpsetModel(9).Input("x", 2, 3).Node("Slice", new[] { "x" }, new[] { "y" }, ("ends", new long[] { 1 }))
+            .Output("y").Write(folder.File("slice.onnx"));
+        var error = Assert.Throws<OnnxFormatException>(() => OnnxFile.Read(slice));
+        Assert.Contains("slice.onnx", error.Message);
+        Assert.Contains("'Slice_0'", error.Message);
+        Assert.Contains("'starts'", error.Message);
+
+        string upsample = new OldOpsetModel(7).Input("x", 1, 1, 2, 2).Node("Upsample", new[] { "x" }, new[] { "y" })
+            .Output("y").Write(folder.File("upsample.onnx"));
+        Assert.Contains("'scales'", Assert.Throws<OnnxFormatException>(() => OnnxFile.Read(upsample)).Message);
+
+        string clip = new OldOpsetModel(7).Input("x", 2).Node("Clip", Array.Empty<string>(), new[] { "y" }).Output("y").Write(folder.File("clip.onnx"));
+        Assert.Contains("first input", Assert.Throws<OnnxFormatException>(() => OnnxFile.Read(clip)).Message);
+    }
+
+    [Fact]
     public void A_read_dropout_mask_is_cast_back_to_the_data_type_it_had()
     {
         // ONNX Runtime fills the mask with zeros in inference and the executor with ones, so this compares the graph, not values.

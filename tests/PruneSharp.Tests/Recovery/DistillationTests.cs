@@ -42,7 +42,7 @@ public class DistillationTests
         Assert.Equal(["conv2", "flat"], plan.Features.Select(f => f.Name).Order());
         var skipped = Assert.Single(plan.Skipped);
         Assert.Equal("conv1", skipped.Name);
-        Assert.Contains("[2,2,8,8] in the student, [2,4,8,8] in the teacher", skipped.Reason);
+        Assert.Contains("[2,8,8] per example in the student, [4,8,8] in the teacher", skipped.Reason);
         Assert.Throws<ArgumentException>(() => Distillation.Plan(teacher, student, data, new DistillationOptions { Features = ["nothing*"] }));
     }
 

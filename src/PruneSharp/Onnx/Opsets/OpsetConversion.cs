@@ -50,7 +50,12 @@ public static class OpsetConversion
         foreach (var node in old)
         {
             if (node.Domain is not ("" or "ai.onnx")) graph.Nodes.Add(node);
-            else if (ByOldType.TryGetValue(node.OpType, out var adapter)) graph.Nodes.AddRange(adapter.Upgrade(node, fromOpset, context));
+            else if (ByOldType.TryGetValue(node.OpType, out var adapter))
+            {
+                if (node.InputOrNull(0) == null || node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
+                    throw new GraphException($"node '{node.Name}' ({node.OpType}): the first input or output is missing");
+                graph.Nodes.AddRange(adapter.Upgrade(node, fromOpset, context));
+            }
             else if (UnchangedOps.Since(node.OpType) is int since)
             {
                 if (since > fromOpset)

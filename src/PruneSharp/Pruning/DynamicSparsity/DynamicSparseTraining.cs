@@ -152,7 +152,7 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
             var afterDrop = mask.clone().index_fill_(0, dropIndex, false);
             Tensor growScore;
             if (Options.Regrowth == RegrowthRule.Gradient)
-                growScore = gradients is not null && gradients.TryGetValue(name, out var g) ? g.flatten().to(float32).clone()
+                growScore = gradients is not null && gradients.TryGetValue(name, out var g) ? g.flatten().abs().to(float32)
                     : throw new PruningException($"RigL needs the dense gradient of '{name}' to grow connections");
             else
                 growScore = rand(new long[] { size }, generator: generator, dtype: float32);
