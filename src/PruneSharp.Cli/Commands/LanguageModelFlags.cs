@@ -23,7 +23,7 @@ sealed class LanguageModelFlags
     public Option<double> HeldOut { get; } = new("--held-out") { Description = "Language models: fraction of the text (its end) held out for perplexity.", DefaultValueFactory = _ => 0.1 };
     public Option<string> Tokenizer { get; } = new("--tokenizer")
     {
-        Description = "bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file), wordpiece:FILE (a BERT vocab.txt, uncased; text is then one encoder input per line) or FILE.json (a BPE tokenizer.json).",
+        Description = "bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file), wordpiece:FILE (a BERT vocab.txt, uncased, or a WordPiece tokenizer.json; text is then one encoder input per line) or FILE.json (a BPE tokenizer.json).",
         DefaultValueFactory = _ => "bytes",
     };
 

@@ -19,25 +19,59 @@ public sealed class WordPieceTokenizer : TextTokenizer
         VocabularySize = vocabularySize;
     }
 
-    /// <summary>Reads <paramref name="vocabularyFile"/>; nothing is downloaded.</summary>
-    /// <param name="vocabularyFile">The vocabulary, one token per line (it must hold [CLS], [SEP], [PAD] and [UNK]).</param>
-    /// <param name="cased">Keep case and accents (a cased model); default: lower-case and strip accents (an uncased model).</param>
+    /// <summary>
+    /// Reads <paramref name="vocabularyFile"/>: a <c>vocab.txt</c>, or a Hugging Face <c>tokenizer.json</c> whose model
+    /// is WordPiece (its vocabulary, and its normaliser's <c>lowercase</c> and <c>strip_accents</c>); nothing is downloaded.
+    /// </summary>
+    /// <param name="vocabularyFile">The vocabulary, one token per line (it must hold [CLS], [SEP], [PAD] and [UNK]), or a tokenizer.json.</param>
+    /// <param name="cased">vocab.txt: keep case and accents (a cased model); default: lower-case and strip accents (an uncased model).</param>
     /// <exception cref="DataNotFoundException">The file is missing.</exception>
     /// <exception cref="DataFormatException">The file cannot be read as a WordPiece vocabulary, or lacks a special token.</exception>
     public static WordPieceTokenizer FromVocabulary(string vocabularyFile, bool cased = false)
     {
         if (!File.Exists(vocabularyFile)) throw new DataNotFoundException(vocabularyFile, "tokenizer file does not exist");
-        var lines = File.ReadAllLines(vocabularyFile);
+        bool lowerCase = !cased, stripAccents = !cased;
+        string[] lines;
+        if (vocabularyFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) (lines, lowerCase, stripAccents) = ReadTokenizerJson(vocabularyFile);
+        else lines = File.ReadAllLines(vocabularyFile);
         foreach (string special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]" })
             if (!lines.Contains(special)) throw new DataFormatException(vocabularyFile, $"the WordPiece vocabulary has no {special} token");
         try
         {
-            var tokenizer = BertTokenizer.Create(vocabularyFile, new BertOptions { LowerCaseBeforeTokenization = !cased, RemoveNonSpacingMarks = !cased });
+            using var vocabulary = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
+            var tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = lowerCase, RemoveNonSpacingMarks = stripAccents });
             return new WordPieceTokenizer(tokenizer, lines.Length);
         }
         catch (Exception e) when (e is not DataException)
         {
             throw new DataFormatException(vocabularyFile, $"cannot read the WordPiece vocabulary: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The tokens of a WordPiece tokenizer.json in id order, and whether its BertNormalizer lower-cases and strips accents.</summary>
+    static (string[] Tokens, bool LowerCase, bool StripAccents) ReadTokenizerJson(string path)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            var model = document.RootElement.GetProperty("model");
+            string? type = model.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (type != "WordPiece") throw new DataFormatException(path, $"model '{type}' is not WordPiece (for BPE give --tokenizer {Path.GetFileName(path)} without wordpiece:)");
+            var vocabulary = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
+            if (vocabulary.Select((p, i) => p.Id != i).Any(gap => gap)) throw new DataFormatException(path, "the WordPiece vocabulary's ids are not 0..N-1");
+            bool lowerCase = true;
+            bool? stripAccents = null;
+            if (document.RootElement.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                if (normalizer.TryGetProperty("lowercase", out var lower) && lower.ValueKind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False) lowerCase = lower.GetBoolean();
+                if (normalizer.TryGetProperty("strip_accents", out var strip) && strip.ValueKind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False) stripAccents = strip.GetBoolean();
+            }
+            // BERT's rule: accents are stripped when unset and lower-casing.
+            return (vocabulary.Select(p => p.Token).ToArray(), lowerCase, stripAccents ?? lowerCase);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new DataFormatException(path, $"cannot read a WordPiece tokenizer.json: {e.Message}", e);
         }
     }
 

@@ -78,4 +78,23 @@ public class InputSynthesisTests
         Assert.Equal(new long[] { 1, 3 }, plans[0].Shape);
         Assert.Equal((InputValueKind.Integers, 5L, 9L), (plans[1].Values.Kind, plans[1].Values.Low, plans[1].Values.High));
     }
+
+    /// <summary>
+    /// A 3-input encoder as torch.onnx exports it (Fixtures/Encoder/make.py: position ids sliced from a buffer, the mask
+    /// cast and scaled): the synthesised inputs respect its tables, and our executor agrees with ONNX Runtime on them.
+    /// </summary>
+    [Fact]
+    public void A_torch_export_gets_valid_inputs_and_matches_onnx_runtime()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Data", "Fixtures", "Encoder", "tiny_encoder.onnx");
+        var graph = PruneSharp.Onnx.OnnxFile.Read(path);
+        var plans = InputSynthesis.Plan(graph, new InputSynthesisOptions()).ToDictionary(p => p.Name);
+        Assert.Equal(50, plans["input_ids"].Values.High);
+        Assert.Equal(2, plans["token_type_ids"].Values.High);
+        Assert.Equal(InputValueKind.Ones, plans["attention_mask"].Values.Kind);
+        Assert.Equal(new long[] { 1, 32 }, plans["input_ids"].Shape); // the 32-row position table caps the sequence
+        var report = PruneSharp.Onnx.RuntimeCheck.Run(path, new PruneSharp.Onnx.RuntimeCheckOptions { Samples = 2, InputShapes = new Dictionary<string, long[]> { ["input_ids"] = new long[] { 3, 20 } } });
+        Assert.True(report.Passed, string.Join("; ", report.Outputs.Select(o => o.Problem ?? o.MaxAbsDiff.ToString())));
+        Assert.Equal(new long[] { 3, 20 }, report.InputShapes["token_type_ids"]);
+    }
 }

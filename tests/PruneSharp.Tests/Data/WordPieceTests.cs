@@ -47,6 +47,20 @@ public class WordPieceTests
     }
 
     [Fact]
+    public void A_wordpiece_tokenizer_json_gives_the_same_ids_and_its_normaliser_is_followed()
+    {
+        using var folder = new TempFolder();
+        string vocab = string.Join(", ", Vocabulary.Select((t, i) => $"\"{t}\": {i}"));
+        File.WriteAllText(folder.File("tokenizer.json"), $$"""{"normalizer": {"type": "BertNormalizer", "lowercase": true, "strip_accents": null}, "model": {"type": "WordPiece", "vocab": { {{vocab}} } } }""");
+        var tokenizer = WordPieceTokenizer.FromVocabulary(folder.File("tokenizer.json"));
+        Assert.Equal(new[] { 5, 9, 10, 11, 13, 12 }, tokenizer.Encode("The RUNNING, Café!"));
+        File.WriteAllText(folder.File("cased.json"), $$"""{"normalizer": {"type": "BertNormalizer", "lowercase": false}, "model": {"type": "WordPiece", "vocab": { {{vocab}} } } }""");
+        Assert.Equal(new[] { 1, 13 }, WordPieceTokenizer.FromVocabulary(folder.File("cased.json")).Encode("The cafe"));
+        File.WriteAllText(folder.File("bpe.json"), """{"model": {"type": "BPE", "vocab": {}}}""");
+        Assert.Contains("model 'BPE' is not WordPiece", Assert.Throws<DataFormatException>(() => WordPieceTokenizer.FromVocabulary(folder.File("bpe.json"))).Message);
+    }
+
+    [Fact]
     public void Tokenized_lines_are_padded_masked_and_fed_to_the_graph_by_name()
     {
         using var folder = new TempFolder();
