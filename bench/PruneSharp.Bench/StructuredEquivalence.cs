@@ -73,13 +73,10 @@ sealed class StructuredEquivalence : IBenchmark
 
     static string Check(string file, string scratch, long size, double ratio, int roundTo, bool approximate, out bool ok)
     {
-        // As the CLI loads for structured pruning: plus WeightTransposes and ShapeFolding (exporters transpose weights
-        // at run time and compute reshape targets and chunk bounds from shapes).
+        // As the CLI loads for structured pruning (exporters transpose weights at run time and compute reshape targets
+        // and chunk bounds from shapes).
         var source = OnnxFile.Read(file);
-        PruneSharp.Graph.Passes.InitializerCopies.Materialize(source);
-        PruneSharp.Graph.Passes.WeightTransposes.Materialize(source);
-        PruneSharp.Graph.Passes.ShapeGathers.Apply(source);
-        PruneSharp.Graph.Passes.ShapeFolding.Apply(source);
+        PruneSharp.Graph.Passes.StructuralPasses.Apply(source);
         using var model = new GraphModule(source);
         model.eval();
         RedrawZeroWeights(model);

@@ -41,6 +41,13 @@ static partial class OptionRules
         ["--gpt-layers"] = Interval.AtLeast(1),
         ["--gpt-heads"] = Interval.AtLeast(1),
         ["--gpt-width"] = Interval.AtLeast(1),
+        ["--at-init-batches"] = Interval.AtLeast(1),
+        ["--at-init-rounds"] = Interval.AtLeast(1),
+        ["--penalty"] = Interval.AtLeast(0),
+        ["--penalty-warmup"] = Interval.AtLeast(0),
+        ["--update-every"] = Interval.AtLeast(1),
+        ["--drop-fraction"] = new(0, 1),
+        ["--soft-filter-pruning"] = new(0, 1, MaxOpen: true),
     };
 
     /// <summary>Adds the checks to every numeric option of <paramref name="command"/> and its subcommands.</summary>

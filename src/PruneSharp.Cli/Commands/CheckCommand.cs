@@ -14,29 +14,29 @@ static class CheckCommand
     public static Command Create()
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX model file." };
-        var shapes = new Option<string[]>("--input-shape")
-        {
-            Description = "Shape of an input, NAME=DxDx... (repeatable). Other inputs use their declared shape with symbolic dimensions set to 1.",
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var inputs = new InputFlags(legacyShapeAlias: true);
         var samples = new Option<int>("--samples") { Description = "Random input sets to compare on.", DefaultValueFactory = _ => 3 };
         var tolerance = new Option<double>("--tolerance") { Description = "An element passes when |ours - ORT| <= tol * (1 + |ORT|).", DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<long>("--seed") { Description = "Seed of the random inputs.", DefaultValueFactory = _ => 0 };
-        var intRange = new Option<string>("--int-range") { Description = "Range LOW:HIGH (HIGH excluded) of random integer inputs.", DefaultValueFactory = _ => "0:100" };
+        var intRange = new Option<string>("--int-range") { Description = "Range LOW:HIGH (HIGH excluded) of random integer inputs that index no table (ids that index an embedding table are drawn from its rows).", DefaultValueFactory = _ => "0:100" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads per operator (0: its choice).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("check",
             "Run the model with PruneSharp's executor and with ONNX Runtime on the same random inputs and compare every output " +
-            $"(exit code {FailExitCode} when an output differs).\nExample: prunesharp check resnet18.onnx --input-shape input=2x3x224x224 --samples 3")
+            $"(exit code {FailExitCode} when an output differs). Inputs are synthesised from the graph (ids within their embedding table, masks of ones) unless given with --input.\n" +
+            "Example: prunesharp check resnet18.onnx --shape input=2x3x224x224 --samples 3\n" +
+            "Example: prunesharp check bert.onnx --shape input_ids=1x64")
         {
-            model, shapes, samples, tolerance, seed, intRange, threads, json,
+            model, inputs.Shape, inputs.Input, samples, tolerance, seed, intRange, threads, json,
         };
         command.SetAction(parse =>
         {
             var (low, high) = ParseRange(parse.GetValue(intRange)!);
+            var synthesis = inputs.Options(parse);
             var options = new RuntimeCheckOptions
             {
-                InputShapes = ParseShapes(parse.GetValue(shapes) ?? Array.Empty<string>()),
+                InputShapes = synthesis.Shapes,
+                Inputs = synthesis.Given,
                 Samples = parse.GetValue(samples),
                 Tolerance = parse.GetValue(tolerance),
                 Seed = parse.GetValue(seed),
@@ -52,21 +52,6 @@ static class CheckCommand
         return command;
     }
 
-    static Dictionary<string, long[]> ParseShapes(IEnumerable<string> specs)
-    {
-        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        foreach (string spec in specs)
-        {
-            int eq = spec.LastIndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"--input-shape '{spec}' is not NAME=DxDx... (e.g. input=1x3x224x224)");
-            string name = spec[..eq], dims = spec[(eq + 1)..];
-            shapes[name] = dims.Length == 0 ? Array.Empty<long>() : dims.Split('x').Select(d =>
-                long.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v
-                : throw new ArgumentException($"--input-shape '{spec}': '{d}' is not a dimension (non-negative integer)")).ToArray();
-        }
-        return shapes;
-    }
-
     static (long Low, long High) ParseRange(string text)
     {
         string[] parts = text.Split(':');
@@ -79,8 +64,8 @@ static class CheckCommand
 
     static void Print(RuntimeCheckReport report)
     {
-        Console.WriteLine($"model      {report.Model} (opset {report.Opset})");
-        foreach (var (name, shape) in report.InputShapes) Console.WriteLine($"input      {name} {Table.Shape(shape)}");
+        Console.WriteLine($"model      {report.Model} (opset {(report.SourceOpset is int old ? $"{old}, upgraded to {report.Opset} on import" : report.Opset)})");
+        foreach (var (name, shape) in report.InputShapes) Console.WriteLine($"input      {name} {Table.Shape(shape)} ({report.InputValues.GetValueOrDefault(name, "")})");
         Console.WriteLine($"samples    {report.Samples}, tolerance {report.Tolerance:G3} (|ours - ORT| <= tol * (1 + |ORT|))");
         var rows = report.Outputs.Select(o => new[]
         {
@@ -96,7 +81,9 @@ static class CheckCommand
         {
             model = report.Model,
             opset = report.Opset,
+            source_opset = report.SourceOpset,
             inputs = report.InputShapes,
+            input_values = report.InputValues,
             samples = report.Samples,
             tolerance = report.Tolerance,
             passed = report.Passed,

@@ -2,9 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
+using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Recovery;
 using PruneSharp.Training;
+using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -30,7 +33,7 @@ static class EvalCommand
             "Example: prunesharp eval gpt.onnx --data kjv.txt --context 128\n" +
             "Example: prunesharp eval pruned.onnx --reference dense.onnx --data fashion-mnist")
         {
-            model, data, batchSize, json, reference, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize,
+            model, data, batchSize, json, reference, languageModel.Context, languageModel.HeldOut, languageModel.Tokenizer, preprocessing.Normalize, preprocessing.Resize, preprocessing.Crop,
         };
         command.SetAction(parse =>
         {
@@ -39,8 +42,12 @@ static class EvalCommand
             if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
             if (parse.GetValue(reference) is { } dense)
             {
-                if (LanguageModelFlags.IsText(parse.GetValue(data)!)) throw new ArgumentException("--reference compares models on images for now, not on a text file");
-                Compare(file, dense, parse.GetValue(data)!, parse.GetValue(batchSize), parse.GetValue(json), parse, preprocessing);
+                bool unlabeled = CliInputs.IsUnlabeled(parse.GetValue(data)!, parse.GetValue(languageModel.Tokenizer)!);
+                if (LanguageModelFlags.IsText(parse.GetValue(data)!) && !unlabeled)
+                    throw new ArgumentException("--reference compares models on images or unlabeled inputs (.npz/.npy, text with --tokenizer wordpiece:FILE), not on a language model's text file");
+                Compare(file, dense, parse.GetValue(data)!, parse.GetValue(batchSize), parse.GetValue(json), parse, preprocessing,
+                    unlabeled ? network => CliInputs.LoadExamples(parse.GetValue(data)!, network, parse.GetValue(languageModel.Tokenizer)!, languageModel.ContextLength(parse),
+                        preprocessing.Resolve(parse, network, file.FullName)) : null);
                 return;
             }
             if (LanguageModelFlags.IsText(parse.GetValue(data)!))
@@ -48,16 +55,25 @@ static class EvalCommand
                 preprocessing.RefuseForText(parse);
                 var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);
                 using var languageNetwork = OnnxFile.Load(file.FullName);
+                int context = languageModel.ContextLength(parse);
+                using (var window = tensor(corpus.HeldOutTokens.Take(Math.Min(8, context)).Select(t => (long)t).ToArray()).reshape(1, -1))
+                    if (EvaluationTask.WhyNotLanguageModel(languageNetwork, corpus.Tokenizer.VocabularySize, window) is { } why)
+                        throw new ArgumentException($"eval: cannot measure perplexity: {why}; compare with the dense model with --reference for fidelity instead");
                 var perplexity = Evaluator.Perplexity(languageNetwork, corpus.HeldOutTokens, languageModel.ContextLength(parse), batchSize: parse.GetValue(batchSize));
                 if (Plausibility.Perplexity(perplexity, corpus.Tokenizer.VocabularySize) is { } warning) Console.Error.WriteLine($"prunesharp: warning: {warning}");
                 if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, heldOut = perplexity }, Table.Json));
                 else LanguageModelFlags.Print(perplexity);
                 return;
             }
-            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
+            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test, preprocessing.Sizes(parse));
+            if (test.Classes is [ImageFolder.Unlabeled])
+                throw new ArgumentException($"eval: cannot measure accuracy: the image folder '{parse.GetValue(data)}' has no class sub-folders, so no labels; compare with the dense model with --reference for fidelity instead");
             using var network = OnnxFile.Load(file.FullName);
             var fed = preprocessing.Resolve(parse, network, file.FullName);
             PreprocessingFlags.Apply(fed, test);
+            using (var example = test.GetBatch(new[] { 0 }))
+                if (EvaluationTask.WhyNotClassifier(network, test.Classes.Count, example.Inputs) is { } why)
+                    throw new ArgumentException($"eval: cannot measure accuracy: {why}; compare with the dense model with --reference for fidelity instead");
             var metrics = Evaluator.Classify(network, test, parse.GetValue(batchSize));
             PreprocessingFlags.WarnIfImplausible(metrics, test.Classes.Count);
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { model = file.FullName, input = PreprocessingFlags.Json(fed), test = metrics }, Table.Json));
@@ -71,23 +87,26 @@ static class EvalCommand
     }
 
     /// <summary>Fidelity of <paramref name="file"/> to <paramref name="dense"/> on the test split, and both accuracies where the output is a classifier's.</summary>
-    static void Compare(FileInfo file, FileInfo dense, string dataSpec, int batchSize, bool json, ParseResult parse, PreprocessingFlags preprocessing)
+    /// <param name="unlabeled">Reads unlabeled examples for the model (<c>--data</c> of arrays, WordPiece text or images without classes); null for a labelled data set's test split.</param>
+    static void Compare(FileInfo file, FileInfo dense, string dataSpec, int batchSize, bool json, ParseResult parse, PreprocessingFlags preprocessing,
+        Func<GraphModule, IInputExamples>? unlabeled)
     {
         if (!dense.Exists) throw new ArgumentException($"--reference model file not found: {dense.FullName}");
-        var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var test = unlabeled is null ? CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse)) : null;
         using var network = OnnxFile.Load(file.FullName);
         using var denseNetwork = OnnxFile.Load(dense.FullName);
         var fed = preprocessing.Resolve(parse, network, file.FullName);
         PreprocessingFlags.Apply(fed, test);
-        var outputs = Fidelity.Measure(network, denseNetwork, new DatasetInputs(test), batchSize);
-        bool classifier = outputs is [{ Kind: OutputKind.Logits, Shape.Count: 2 }];
-        var accuracy = classifier ? Evaluator.Classify(network, test, batchSize) : null;
-        var referenceAccuracy = classifier ? Evaluator.Classify(denseNetwork, test, batchSize) : null;
+        IInputSource inputs = unlabeled is null ? new DatasetInputs(test!) : new GraphFeed(network.Graph, unlabeled(network));
+        var outputs = Fidelity.Measure(network, denseNetwork, inputs, batchSize);
+        bool classifier = test is not null && outputs is [{ Kind: OutputKind.Logits, Shape.Count: 2 }];
+        var accuracy = classifier ? Evaluator.Classify(network, test!, batchSize) : null;
+        var referenceAccuracy = classifier ? Evaluator.Classify(denseNetwork, test!, batchSize) : null;
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                model = file.FullName, reference = dense.FullName, input = PreprocessingFlags.Json(fed), examples = test.Count,
+                model = file.FullName, reference = dense.FullName, input = PreprocessingFlags.Json(fed), examples = inputs.Count,
                 outputs = outputs.Select(o => new
                 {
                     name = o.Name, kind = o.Kind.ToString().ToLowerInvariant(), shape = o.Shape, mean_cosine = o.MeanCosine, min_cosine = o.MinCosine,
@@ -101,7 +120,7 @@ static class EvalCommand
         static string F(double? x) => x is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
         Table.Write(Console.Out, new[] { "output", "kind", "mean cosine", "min cosine", "relative error", "top-1 agreement", "pairwise Spearman" },
             outputs.Select(o => (IReadOnlyList<string>)new[] { o.Name, o.Kind.ToString().ToLowerInvariant(), F(o.MeanCosine), F(o.MinCosine), F(o.RelativeError), F(o.Top1Agreement), F(o.PairwiseSpearman) }));
-        Console.WriteLine($"against {dense.FullName} on {test.Count} test inputs (labels unused)");
+        Console.WriteLine($"against {dense.FullName} on {inputs.Count} {(test is null ? "unlabeled" : "test")} inputs (labels unused)");
         if (accuracy is not null && referenceAccuracy is not null)
             Console.WriteLine($"top-1 accuracy: model {TrainCommand.Percent(accuracy.Top1)}, reference {TrainCommand.Percent(referenceAccuracy.Top1)}");
     }

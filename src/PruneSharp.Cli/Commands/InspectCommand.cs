@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Structured;
@@ -17,19 +18,21 @@ static class InspectCommand
     {
         var model = new Argument<FileInfo>("model") { Description = "The ONNX model file." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
-        var structure = new Option<bool>("--structure") { Description = "Also list the channel groups, attention heads and residual blocks that --structured channel|head|block can remove, and what is left out and why (runs the model once on a random example)." };
+        var structure = new Option<bool>("--structure") { Description = "Also list the channel groups, attention heads and residual blocks that --structured channel|head|block can remove, and what is left out and why (runs the model once on an example synthesised from the graph; --shape and --input set it)." };
+        var inputs = new InputFlags();
         var command = new Command("inspect",
             "Show a model's opset, inputs and outputs, and each node that has weights: its tensors and shapes, parameter count and sparsity (fraction of zeros).\n" +
-            "Example: prunesharp inspect resnet18.onnx --structure")
+            "Example: prunesharp inspect resnet18.onnx --structure\nExample: prunesharp inspect bert.onnx --structure --shape input_ids=1x32")
         {
-            model, json, structure,
+            model, json, structure, inputs.Shape, inputs.Input,
         };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!.FullName;
             var graph = OnnxFile.Read(path);
             var layers = ParameterSummary.ByLayer(graph);
-            var units = parse.GetValue(structure) ? Units(path) : null;
+            if (!parse.GetValue(structure) && inputs.AnyGiven(parse)) throw new ArgumentException("--shape and --input set the example that --structure runs; give --structure");
+            var units = parse.GetValue(structure) ? Units(path, inputs.Options(parse)) : null;
             if (parse.GetValue(json)) PrintJson(path, graph, layers, units);
             else Print(path, graph, layers, units);
         });
@@ -38,10 +41,10 @@ static class InspectCommand
 
     sealed record StructuralUnits(DependencyGraph Channels, IReadOnlyList<AttentionLayer> Attention, IReadOnlyList<ResidualBlock> Blocks, IReadOnlyDictionary<string, long> BlockParameters);
 
-    static StructuralUnits Units(string path)
+    static StructuralUnits Units(string path, InputSynthesisOptions inputs)
     {
         using var module = CliInputs.LoadModel(path, null, foldShapes: true);
-        var sample = CliInputs.RandomInputs(module, 1, 1, seed: 0);
+        var sample = CliInputs.Examples(module, inputs);
         var blocks = ResidualBlocks.Find(module, sample);
         var weights = module.Weights();
         var channels = DependencyGraph.Build(module, sample);
@@ -85,7 +88,7 @@ static class InspectCommand
     static void Print(string path, PruneSharp.Graph.Graph graph, IReadOnlyList<LayerParameters> layers, StructuralUnits? units)
     {
         Console.WriteLine($"model    {path}");
-        Console.WriteLine($"opset    {graph.Opset}");
+        Console.WriteLine($"opset    {(graph.SourceOpset is int old ? $"{old}, upgraded to {graph.Opset} on import" : graph.Opset)}");
         if (graph.Metadata.TryGetValue(OnnxFile.ProducerNameKey, out string? producer))
             Console.WriteLine($"producer {producer} {graph.Metadata.GetValueOrDefault(OnnxFile.ProducerVersionKey, "")}".TrimEnd());
         foreach (var input in graph.Inputs) Console.WriteLine($"input    {Describe(input)}");
@@ -120,6 +123,7 @@ static class InspectCommand
         {
             model = path,
             opset = graph.Opset,
+            source_opset = graph.SourceOpset,
             metadata = graph.Metadata,
             inputs = graph.Inputs.Select(Value),
             outputs = graph.Outputs.Select(Value),

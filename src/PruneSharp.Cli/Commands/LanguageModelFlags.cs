@@ -21,7 +21,11 @@ sealed class LanguageModelFlags
     public Option<int> Width { get; } = new("--gpt-width") { Description = "tiny-gpt: model width (a multiple of --gpt-heads).", DefaultValueFactory = _ => 128 };
     public Option<bool> Untied { get; } = new("--gpt-untied") { Description = "tiny-gpt: a separate output head instead of one tied to the token embedding (lets --structured channel --approximate prune the width)." };
     public Option<double> HeldOut { get; } = new("--held-out") { Description = "Language models: fraction of the text (its end) held out for perplexity.", DefaultValueFactory = _ => 0.1 };
-    public Option<string> Tokenizer { get; } = new("--tokenizer") { Description = "Language models: bytes (UTF-8 bytes, 256 ids) or tiktoken:FILE (a tiktoken rank file).", DefaultValueFactory = _ => "bytes" };
+    public Option<string> Tokenizer { get; } = new("--tokenizer")
+    {
+        Description = "bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file), wordpiece:FILE (a BERT vocab.txt, uncased; text is then one encoder input per line) or FILE.json (a BPE tokenizer.json).",
+        DefaultValueFactory = _ => "bytes",
+    };
 
     public IEnumerable<Option> All => new Option[] { Context, Layers, Heads, Width, Untied, HeldOut, Tokenizer };
 
@@ -77,6 +81,8 @@ sealed class LanguageModelFlags
     {
         if (value.Equals("bytes", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.Bytes;
         if (value.StartsWith("tiktoken:", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromTiktokenFile(value["tiktoken:".Length..]);
-        throw new ArgumentException($"--tokenizer '{value}' is not bytes or tiktoken:FILE");
+        if (value.StartsWith(CliInputs.WordPiecePrefix, StringComparison.OrdinalIgnoreCase)) return WordPieceTokenizer.FromVocabulary(value[CliInputs.WordPiecePrefix.Length..]);
+        if (value.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Llm.Tokenizers.HfTokenizer.Load(value);
+        throw new ArgumentException($"--tokenizer '{value}' is not bytes, tiktoken:FILE, wordpiece:FILE or FILE.json");
     }
 }

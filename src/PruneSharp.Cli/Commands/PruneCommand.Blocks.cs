@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Structured;
@@ -37,19 +38,22 @@ static partial class PruneCommand
 
         // Images: scored on training images, accuracy on the test split. Text: scored on training sequences, perplexity
         // on the held-out end of the text.
-        bool text = dataSpec is not null && LanguageModelFlags.IsText(dataSpec);
+        bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!);
+        bool text = dataSpec is not null && !unlabeled && LanguageModelFlags.IsText(dataSpec);
         var (corpus, context, sequences) = text ? o.Text.TrainingText(parse, dataSpec!) : default;
-        var images = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Train);
+        var images = dataSpec is null || text || unlabeled ? null : CliInputs.LoadData(dataSpec, DataSplit.Train, preprocessing.Sizes(parse));
         if (images is { Count: 0 }) throw new ArgumentException($"--data '{dataSpec}' holds no training example");
         IDataset? train = text ? sequences : images;
-        var test = dataSpec is null || text ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var test = dataSpec is null || text || unlabeled ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         PerplexityResult? Perplexity(GraphModule m) => corpus is null ? null : Evaluator.Perplexity(m, corpus.HeldOutTokens, context);
         using var model = CliInputs.LoadModel(modelSpec, images, seed, foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, images, test);
-        IReadOnlyList<Tensor> calibration = train is not null
+        var examples = unlabeled ? new GraphFeed(model.Graph, CliInputs.LoadExamples(dataSpec!, model, parse.GetValue(o.Text.Tokenizer)!, o.Text.ContextLength(parse), fed), o.Inputs.Options(parse)) : null;
+        IReadOnlyList<Tensor> calibration = examples is not null ? examples.Inputs(Enumerable.Range(0, Math.Min(ScoringExamples, examples.Count)).ToArray())
+            : train is not null
             ? new[] { train.GetBatch(Enumerable.Range(0, Math.Min(ScoringExamples, train.Count)).ToArray()).Inputs }
-            : CliInputs.RandomInputs(model, RandomExamples, RandomLength, seed);
+            : CliInputs.Examples(model, o.Inputs.Options(parse, RandomExamples, RandomLength), seed);
         int found = ResidualBlocks.Find(model, calibration.Select(t => t[..1]).ToList()).Count;
         if (found == 0) throw new ArgumentException("--structured block: the model has no residual block with an identity skip that can be removed");
         int count = requested ?? (int)Math.Round(ratio * found);
@@ -59,7 +63,8 @@ static partial class PruneCommand
         var perplexityBefore = Perplexity(model);
         var result = BlockPruner.Prune(model, calibration, count, importance);
         using var pruned = result.Model;
-        if (recovery.Distill(parse)) recovery.Train(parse, model, pruned, train!, flags.Options(parse, epochs, train!.Count));
+        if (examples is not null) recovery.Distill(parse, model, pruned, examples, flags.Options(parse, epochs, examples.Count));
+        else if (recovery.Distill(parse)) recovery.Train(parse, model, pruned, train!, flags.Options(parse, epochs, train!.Count));
         else Train(pruned, train, flags.Options(parse, epochs, train?.Count ?? 0), epochs);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
         var perplexityAfter = Perplexity(pruned);

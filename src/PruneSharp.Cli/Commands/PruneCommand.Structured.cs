@@ -31,7 +31,10 @@ static partial class PruneCommand
 
         public LanguageModelFlags Text { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer };
+        /// <summary>How example inputs are made without data (every kind of pruning reads them).</summary>
+        public InputFlags Inputs { get; } = new();
+
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
@@ -58,14 +61,16 @@ static partial class PruneCommand
             Approximate = parse.GetValue(o.Approximate),
         };
 
+        if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!))
+            return StructuredUnlabeled(parse, o, unit, options, importance, method, modelSpec, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
-        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
         using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
         var fed = preprocessing.Resolve(parse, model, modelSpec);
         PreprocessingFlags.Apply(fed, train, test);
-        var sample = test is not null ? test.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
+        IReadOnlyList<Tensor> sample = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, o.Inputs.Options(parse));
         var before = test is null ? null : Evaluator.Classify(model, test);
         PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
         var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
@@ -79,7 +84,7 @@ static partial class PruneCommand
         var observe = train is null ? null : Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, steps, FineTune, calibration, observe);
+        var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
         var after = test is null ? null : Evaluator.Classify(pruned, test);
@@ -98,10 +103,10 @@ static partial class PruneCommand
     }
 
     /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, Tensor sample, PruningUnit unit)
+    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, PruningUnit unit)
     {
         if (unit != PruningUnit.Head) return _ => true;
-        var layers = AttentionHeads.Find(DependencyGraph.Build(model, new[] { sample }));
+        var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
         if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
         return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
     }

@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Schedules;
@@ -27,6 +29,9 @@ static partial class PruneCommand
     {
         /// <summary>What the data pipeline feeds the model.</summary>
         public Preprocessing Input { get; init; } = Preprocessing.None;
+
+        /// <summary>How the example inputs are made without data (<c>--shape</c>, <c>--input</c>).</summary>
+        public InputSynthesisOptions Synthesis { get; init; } = new();
     }
 
     public static Command Create()
@@ -38,7 +43,8 @@ static partial class PruneCommand
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
-        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after" };
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after. " +
+            "Unlabeled inputs (--structured: traced on, --calibration and --method apoz): a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
@@ -69,9 +75,10 @@ static partial class PruneCommand
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
-            recovery.Check(parse, epochs, dataSpec);
-            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!))
+            bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
+            recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
+            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!) && !unlabeled)
                 throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
@@ -82,6 +89,7 @@ static partial class PruneCommand
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
+            CheckCriterionData(criterion, dataSpec, epochs);
             var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
             double target = PruningChoices.Sparsity(parse.GetValue(sparsity), grain);
             var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
@@ -103,20 +111,25 @@ static partial class PruneCommand
                 IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
             };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
+            if (unlabeled)
+                throw new ArgumentException($"--data '{dataSpec}' holds unlabeled inputs, which --structured channel|head|block read (calibration, --method apoz); unstructured pruning cannot use them: leave --data out");
             if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
             {
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             }
 
-            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec);
-            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
             // The teacher: the dense model as loaded (a zoo model with the same seed is the same network).
             using var teacher = recovery.Distill(parse) ? CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed)) : null;
             var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
             PreprocessingFlags.Apply(fed, train, test);
-            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json)) { Input = fed };
+            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json))
+            {
+                Input = fed, Synthesis = structured.Inputs.Options(parse),
+            };
             var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
             Action<MaskSet>? distill = teacher is null ? null : masks => recovery.Train(parse, teacher, network, train!, fineTune, masks);
             int code = Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
@@ -145,33 +158,36 @@ static partial class PruneCommand
         var skipped = pruner.Unsplittable();
         var prunable = selection.Prunable.Where(n => !skipped.ContainsKey(n)).ToHashSet();
         var trainable = common.FineTuneEpochs > 0 ? fineTune.Trainable.Select(model) : null;
-        var input = common.Test is { } t ? t.GetBatch(new[] { 0 }).Inputs : CliInputs.ExampleInput(model);
-        var denseMacs = MacCounter.Measure(model, new[] { input });
+        IReadOnlyList<TorchSharp.torch.Tensor> input = common.Test is { } t ? new[] { t.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, common.Synthesis);
+        var denseMacs = MacCounter.Measure(model, input);
         var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
         PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
         ClassificationMetrics? after;
         var progress = new ProgressBar("fine-tune");
+        var (context, callbacks) = Scoring(pruner, common.Train, fineTune.BatchSize);
         if (distill is not null)
         {
-            pruner.Prune(sparsity);
+            pruner.Prune(sparsity, context?.Invoke());
             distill(pruner.Masks);
             after = common.Test is null ? null : Evaluator.Classify(model, common.Test);
         }
         else if (rounds == 0)
         {
-            Gradual(model, pruner, sparsity, common.Train!, fineTune);
+            Gradual(model, pruner, sparsity, common.Train!, fineTune, context, callbacks);
             after = Evaluator.Classify(model, common.Test!);
         }
         else
         {
-            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
+            CollectMovement(model, pruner, common.Train!, fineTune);
+            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner,
+                new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune, Context = context, Callbacks = callbacks },
                 common.Train, common.Test, progress, token));
             after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
         }
         pruner.Masks.MakePermanent();
         var written = save(common.Input);
         var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable) { Recovery = recoveryJson() };
-        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, new[] { input }), before, after, choices: choices);
+        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, input), before, after, choices: choices);
         return 0;
     }
 
@@ -211,12 +227,14 @@ static partial class PruneCommand
     /// The gradual schedule (Zhu & Gupta): sparsity rises along a cubic from the first step to three quarters of the
     /// fine-tune, pruning every tenth of that span, while the model trains on <paramref name="train"/>.
     /// </summary>
-    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune)
+    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune,
+        Func<ScoringContext>? context = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
         long steps = (long)fineTune.Epochs * ((train.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
         long end = Math.Max(2, steps * 3 / 4);
-        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)));
+        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)), context);
         using var trainer = new Trainer(model, fineTune) { Progress = new ProgressBar("fine-tune") };
+        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
         trainer.Callbacks.Add(new GradualPruningCallback(gradual));
         if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
     }

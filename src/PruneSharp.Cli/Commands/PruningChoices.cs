@@ -8,7 +8,7 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>Parses the unstructured pruning choices of the command line into the engine's parts.</summary>
 static class PruningChoices
 {
-    public const string MethodHelp = "magnitude or random (unstructured); with --structured channel|head: l1, l2, fpgm, bn-scale, taylor, apoz, fisher or random; with --structured block: norm (default), influence or random";
+    public const string MethodHelp = "magnitude, random, snip, taylor, obd, movement, apoz, entropy or loss-change (unstructured; all but magnitude and random need --data); with --structured channel|head: l1, l2, fpgm, bn-scale, taylor, apoz, fisher or random; with --structured block: norm (default), influence or random";
     public const string GranularityHelp = "element, N:M (e.g. 2:4), block:RxC (e.g. block:4x4), kernel, or pattern[:K] (K kept entries of each 3x3 kernel, default 4)";
     public const string ScopeHelp = "local (every layer to the same sparsity), global (one magnitude threshold) or erk (Erdős–Rényi-kernel densities)";
 
@@ -16,6 +16,13 @@ static class PruningChoices
     {
         "magnitude" => new MagnitudeCriterion(),
         "random" => new RandomCriterion(seed),
+        "snip" => new SnipCriterion(),
+        "taylor" => new TaylorCriterion(),
+        "obd" => new ObdCriterion(),
+        "movement" => new MovementCriterion(),
+        "apoz" => ChannelActivationCriterion.Apoz(),
+        "entropy" => ChannelActivationCriterion.Entropy(),
+        "loss-change" => new LossChangeCriterion(),
         _ => throw new ArgumentException($"--method '{method}' is not one of {MethodHelp}"),
     };
 

@@ -84,6 +84,15 @@ sealed class RecoveryFlags
         _results.Add(result);
     }
 
+    /// <summary>Distils <paramref name="teacher"/> into <paramref name="student"/> on unlabeled <paramref name="inputs"/> for the fine-tune's epochs.</summary>
+    public void Distill(ParseResult parse, GraphModule teacher, GraphModule student, IInputSource inputs, TrainerOptions fineTune)
+    {
+        if (fineTune.Epochs == 0) return;
+        var result = TrainCommand.WithCtrlC(token => Distillation.Run(teacher, student, inputs, Options(parse), fineTune, null, new ProgressBar("distill"), token));
+        if (result.Training.Cancelled) throw new OperationCanceledException();
+        _results.Add(result);
+    }
+
     /// <summary>The distillations run, as JSON (null when none ran).</summary>
     public object? Json() => _results.Count == 0 ? null : _results.Select(r => new
     {

@@ -5,13 +5,15 @@ using PruneSharp.Data;
 using PruneSharp.Files;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
+using PruneSharp.Pruning.Methods;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>prunesharp train</c>: trains a zoo model or an ONNX model on an image data set (a classifier) or a text file
-/// (a language model) and writes the trained ONNX model.
+/// (a language model) and writes the trained ONNX model; <c>--at-init</c> (<see cref="AtInitFlags"/>) prunes the
+/// classifier before training and keeps the mask, so the written model carries the zeros.
 /// Ctrl+C or SIGTERM stops before the next batch, writes a checkpoint and exits (130, 143); <c>--resume</c> continues from it.
 /// </summary>
 static class TrainCommand
@@ -30,6 +32,7 @@ static class TrainCommand
         var command = new Command("train",
             "Train a classifier (image data) or a language model (--data FILE.txt) and save it as ONNX.\n" +
             "Example: prunesharp train --model lenet-5 --data fashion-mnist --epochs 5 -o lenet5.onnx\n" +
+            "Example: prunesharp train --model conv-6 --at-init synflow --sparsity 0.99 --epochs 2 -o conv6-synflow.onnx\n" +
             "Example: prunesharp train --model tiny-gpt --data kjv.txt --epochs 1 --optimizer adamw --lr 3e-3 -o gpt.onnx")
         {
             model, data, epochs, output, checkpoint, resume, json,
@@ -38,25 +41,48 @@ static class TrainCommand
         foreach (var option in preprocessing.All) command.Options.Add(option);
         var languageModel = new LanguageModelFlags();
         foreach (var option in languageModel.All) command.Options.Add(option);
+        // One --sparsity for the three ways train makes a model sparse (at initialisation, dynamic sparse training, network surgery).
+        var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the layers' weights that are zero: pruned at initialisation (--at-init), kept fixed (--sparse-training) or reached (--network-surgery)." };
+        command.Options.Add(sparsity);
+        var atInit = new AtInitFlags(sparsity);
+        foreach (var option in atInit.All) command.Options.Add(option);
+        var sparse = new SparseTrainingFlags(sparsity);
+        foreach (var option in sparse.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string outputPath = Path.GetFullPath(parse.GetValue(output)!);
             string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
             string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
             bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
-            if (LanguageModelFlags.IsText(dataSpec)) preprocessing.RefuseForText(parse);
+            if (LanguageModelFlags.IsText(dataSpec))
+            {
+                preprocessing.RefuseForText(parse);
+                atInit.RefuseForText(parse);
+                sparse.RefuseForText(parse);
+            }
+            var atInitOptions = atInit.Options(parse, parse.GetValue(flags.Seed));
+            if (atInitOptions is not null && (parse.GetValue(sparse.SparseTraining) is not null || parse.GetValue(sparse.NetworkSurgery)))
+                throw new ArgumentException("--at-init fixes the mask before training; --sparse-training and --network-surgery change it while training: choose one");
+            if (parse.GetValue(sparsity) is not null && atInitOptions is null && parse.GetValue(sparse.SparseTraining) is null && !parse.GetValue(sparse.NetworkSurgery))
+                throw new ArgumentException("--sparsity needs --at-init, --sparse-training or --network-surgery");
             if (LanguageModelFlags.IsText(dataSpec))
                 return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
 
-            var train = flags.TrainingData(parse, dataSpec);
-            var test = CliInputs.LoadData(dataSpec, DataSplit.Test);
+            var train = flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
+            var test = CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
             var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
             using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
             var fed = preprocessing.Resolve(parse, network, modelSpec);
             PreprocessingFlags.Apply(fed, train, test);
             var trainable = options.Trainable.Select(network);
             options = options with { Fingerprint = Fingerprint(parse, network, train) };
-            if (Fit(network, options, train, checkpointPath, resuming) is not { } result) return Interruption.ExitCode;
+            var pruned = atInitOptions is null ? default : atInit.Prune(parse, atInitOptions, network, train, options);
+            using var masks = pruned.Masks;
+            if (pruned.Result is { } atInitResult) AtInitFlags.Warn(atInitResult);
+            using var plan = sparse.Plan(parse, network, options, train.Count);
+            var callbacks = masks is null ? plan.Callbacks : [new MaskedTraining(masks), .. plan.Callbacks];
+            if (Fit(network, options, train, checkpointPath, resuming, callbacks) is not { } result) return Interruption.ExitCode;
+            masks?.MakePermanent();
             var metrics = Evaluator.Classify(network, test);
             var written = preprocessing.Save(parse, network, fed, outputPath);
             if (asJson)
@@ -64,6 +90,8 @@ static class TrainCommand
                 {
                     output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics,
                     input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(trainable),
+                    at_init = pruned.Result is { } r ? AtInitFlags.Json(r) : null,
+                    sparse_training = plan.Json(network),
                 }, Table.Json));
             else
             {
@@ -71,6 +99,8 @@ static class TrainCommand
                 PreprocessingFlags.Print(fed);
                 if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
                 Console.WriteLine($"training {TrainingFlags.Describe(trainable)}");
+                if (pruned.Result is { } r) AtInitFlags.Print(r);
+                plan.Print(network);
                 EvalCommand.Print(metrics);
             }
             return 0;
@@ -82,9 +112,11 @@ static class TrainCommand
     /// Trains <paramref name="network"/> on <paramref name="train"/> (resuming from the checkpoint if asked), or returns
     /// null after Ctrl+C has saved a checkpoint.
     /// </summary>
-    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume)
+    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume,
+        IEnumerable<ITrainingCallback>? callbacks = null)
     {
         using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
+        foreach (var callback in callbacks ?? []) trainer.Callbacks.Add(callback);
         if (resume)
         {
             if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");

@@ -36,9 +36,9 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
         new { trained = selection.Trained, frozen = selection.Frozen.Select(f => new { name = f.Name, reason = f.Reason }) };
 
     /// <summary>The training split of the data set <paramref name="spec"/>, with the <c>--augment</c> setting applied.</summary>
-    public ImageDataset TrainingData(ParseResult parse, string spec)
+    public ImageDataset TrainingData(ParseResult parse, string spec, Preprocessing? sizes = null)
     {
-        var train = CliInputs.LoadData(spec, DataSplit.Train);
+        var train = CliInputs.LoadData(spec, DataSplit.Train, sizes);
         train.Augmentation = ParseAugmentation(parse.GetValue(Augment)!);
         return train;
     }

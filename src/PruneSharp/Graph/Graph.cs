@@ -13,6 +13,11 @@ public sealed class Graph
     public string Name { get; set; } = "graph";
     /// <summary>The default-domain opset version the nodes follow.</summary>
     public int Opset { get; set; } = 17;
+    /// <summary>
+    /// The default-domain opset of the file the graph was read from when it was older and upgraded on import
+    /// (<see cref="Onnx.Opsets.OpsetConversion"/>); null when the graph follows its file's opset.
+    /// </summary>
+    public int? SourceOpset { get; set; }
     /// <summary>Nodes, in file order (not necessarily topological).</summary>
     public List<Node> Nodes { get; } = new();
     /// <summary>Graph inputs fed by the caller (initializers are not listed here).</summary>

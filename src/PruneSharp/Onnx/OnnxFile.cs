@@ -5,7 +5,8 @@ using PruneSharp.Ops;
 namespace PruneSharp.Onnx;
 
 /// <summary>
-/// Reads and writes ONNX model files (<c>.onnx</c>): default-domain opsets 11 to 21, initializers inline or as
+/// Reads and writes ONNX model files (<c>.onnx</c>): default-domain opsets 7 to 21 (older than 11 upgraded to 11 on
+/// import, see <see cref="Opsets.OpsetConversion"/>), initializers inline or as
 /// external data beside the model. Model-level fields (producer, domain, model version, doc string) and
 /// <c>metadata_props</c> travel in <see cref="Graph.Graph.Metadata"/>; the keys of the former are the constants below.
 /// </summary>

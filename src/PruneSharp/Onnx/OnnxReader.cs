@@ -1,6 +1,7 @@
 using System.Text;
 using Google.Protobuf;
 using PruneSharp.Graph;
+using PruneSharp.Onnx.Opsets;
 using PruneSharp.Onnx.Proto;
 using PruneSharp.Ops;
 using TorchSharp;
@@ -10,8 +11,8 @@ namespace PruneSharp.Onnx;
 /// <summary>Turns the bytes of an ONNX model into a <see cref="Graph.Graph"/>, checking every field it uses.</summary>
 static class OnnxReader
 {
-    /// <summary>The oldest default-domain opset read.</summary>
-    public const int MinOpset = 11;
+    /// <summary>The oldest default-domain opset read; older than <see cref="OpsetConversion.Target"/> is upgraded on import.</summary>
+    public const int MinOpset = OpsetConversion.Oldest;
 
     public static Graph.Graph Read(ReadOnlySpan<byte> bytes, ModelSource source)
     {
@@ -89,7 +90,12 @@ static class OnnxReader
 
         try
         {
+            OpsetConversion.Upgrade(graph, opset);
             graph.TopologicalOrder();
+        }
+        catch (UnsupportedOpException e)
+        {
+            throw new UnsupportedOpException($"{source.Source}: {e.Message}");
         }
         catch (GraphException e)
         {
@@ -107,7 +113,7 @@ static class OnnxReader
         if (imports.Any(o => o.Version != version))
             throw source.Error($"opset_import lists the default domain twice, with versions {string.Join(" and ", imports.Select(o => o.Version))}");
         if (version is < MinOpset or > OpRegistry.MaxOpset)
-            throw source.Error($"default-domain opset {version} is not supported (supported: {MinOpset}..{OpRegistry.MaxOpset}); convert the model with onnx.version_converter or re-export it");
+            throw source.Error($"default-domain opset {version} is not supported (supported: {MinOpset}..{OpRegistry.MaxOpset}); re-export the model at a supported opset");
         return (int)version;
     }
 

@@ -56,7 +56,10 @@ static class OnnxWriter
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = other, Version = 1 });
 
         var g = model.Graph;
-        foreach (var node in graph.Nodes) g.Node.Add(ToProto(node));
+        // LayerNormalization below opset 17 (fused on load by LayerNormFusion) goes back to the exporter's decomposition.
+        foreach (var node in graph.Nodes)
+            foreach (var written in graph.Opset < 17 ? Graph.Passes.LayerNormFusion.Decompose(node) : new[] { node })
+                g.Node.Add(ToProto(written));
         foreach (var input in graph.Inputs) g.Input.Add(ToProto(input));
         foreach (var output in graph.Outputs) g.Output.Add(ToProto(output));
         foreach (var info in graph.ValueInfos.Values)

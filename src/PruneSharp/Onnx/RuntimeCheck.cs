@@ -1,3 +1,4 @@
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Ops;
 using TorchSharp;
@@ -8,17 +9,22 @@ namespace PruneSharp.Onnx;
 /// <summary>Settings of <see cref="RuntimeCheck.Run"/>.</summary>
 public sealed record RuntimeCheckOptions
 {
-    /// <summary>Shapes of inputs by name; other inputs use their declared shape, with symbolic dimensions set to 1.</summary>
+    /// <summary>
+    /// Shapes of inputs by name; other inputs use their declared shape, with symbolic dimensions set as
+    /// <see cref="InputSynthesis"/> does (bound across inputs; batch 1, sequence 128 capped at the position table).
+    /// </summary>
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
+    /// <summary>Tensors for inputs by name, fed in every sample instead of random values.</summary>
+    public IReadOnlyDictionary<string, Tensor> Inputs { get; init; } = new Dictionary<string, Tensor>();
     /// <summary>How many random input sets to compare on.</summary>
     public int Samples { get; init; } = 3;
     /// <summary>An element passes when |ours − reference| ≤ Tolerance · (1 + |reference|).</summary>
     public double Tolerance { get; init; } = 1e-4;
     /// <summary>Seed of the random inputs.</summary>
     public long Seed { get; init; }
-    /// <summary>Integer inputs are drawn uniformly from [IntLow, IntHigh).</summary>
+    /// <summary>Integer inputs that index no table are drawn uniformly from [IntLow, IntHigh) (those that do, from its rows).</summary>
     public long IntLow { get; init; }
-    /// <summary>Integer inputs are drawn uniformly from [IntLow, IntHigh).</summary>
+    /// <summary>Integer inputs that index no table are drawn uniformly from [IntLow, IntHigh) (those that do, from its rows).</summary>
     public long IntHigh { get; init; } = 100;
     /// <summary>Threads ONNX Runtime may use for one operator.</summary>
     public int Threads { get; init; } = 1;
@@ -47,6 +53,11 @@ public sealed record RuntimeCheckReport(string Model, int Opset, IReadOnlyDictio
 {
     /// <summary>True if every output passed.</summary>
     public bool Passed => Outputs.All(o => o.Passed);
+    /// <summary>How each input's values were drawn (<see cref="InputValues.Reason"/>), by name.</summary>
+    public IReadOnlyDictionary<string, string> InputValues { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The file's own opset when it was older than <see cref="Opset"/> and upgraded on import (ONNX Runtime runs the file as it is); null otherwise.</summary>
+    public int? SourceOpset { get; init; }
 }
 
 /// <summary>
@@ -64,11 +75,11 @@ public static class RuntimeCheck
         if (options.IntHigh <= options.IntLow) throw new ArgumentException($"the integer input range [{options.IntLow}, {options.IntHigh}) is empty");
         if (!(options.Tolerance >= 0)) throw new ArgumentException($"tolerance must be non-negative, got {options.Tolerance}");
         var graph = OnnxFile.Read(path);
-        foreach (string name in options.InputShapes.Keys)
-            if (graph.Inputs.All(i => i.Name != name))
-                throw new ArgumentException($"--input-shape names '{name}', which is not an input of the model (inputs: {string.Join(", ", graph.Inputs.Select(i => i.Name))})");
-        var shapes = graph.Inputs.ToDictionary(i => i.Name, i => ShapeOf(i, options.InputShapes));
-        Engine.MemoryGuard.Check(graph.Inputs.Select(i => (i.Name, (IReadOnlyList<long>)shapes[i.Name], ElementType(i))));
+        var plans = InputSynthesis.Plan(graph, new InputSynthesisOptions
+        {
+            Shapes = options.InputShapes, Given = options.Inputs, IntLow = options.IntLow, IntHigh = options.IntHigh,
+        });
+        var shapes = plans.ToDictionary(p => p.Name, p => p.Shape);
 
         using var module = new GraphModule(graph, options.Registry);
         module.eval();
@@ -78,47 +89,19 @@ public static class RuntimeCheck
         for (int sample = 0; sample < options.Samples; sample++)
         {
             using var scope = NewDisposeScope();
-            var inputs = graph.Inputs.Select(i => RandomInput(i, shapes[i.Name], options, generator)).ToArray();
+            var inputs = InputSynthesis.Generate(plans, generator);
             Tensor[] ours;
             using (no_grad()) ours = module.Run(inputs);
             var reference = runtime.Run(graph.Inputs.Select((info, k) => (info.Name, inputs[k])).ToDictionary(p => p.Name, p => p.Item2));
             for (int k = 0; k < stats.Length; k++)
                 stats[k].Add(ours[k], reference.TryGetValue(stats[k].Name, out var r) ? r : null, options.Tolerance);
         }
-        return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList());
-    }
-
-    static ScalarType ElementType(ValueInfo input) => input.ElementType switch
-    {
-        DataType.Double or DataType.Int64 => float64,
-        DataType.Int32 => int32,
-        DataType.Bool => @bool,
-        _ => float32,
-    };
-
-    static long[] ShapeOf(ValueInfo input, IReadOnlyDictionary<string, long[]> given)
-    {
-        if (given.TryGetValue(input.Name, out long[]? shape))
+        return new RuntimeCheckReport(path, graph.Opset, shapes, options.Samples, options.Tolerance, stats.Select(s => s.Result()).ToList())
         {
-            if (shape.Any(d => d < 0)) throw new ArgumentException($"input '{input.Name}': shape {string.Join("x", shape)} has a negative dimension");
-            if (input.Shape != null && input.Shape.Count != shape.Length)
-                throw new ArgumentException($"input '{input.Name}' has rank {input.Shape.Count} ({string.Join("x", input.Shape)}), but the given shape {string.Join("x", shape)} has rank {shape.Length}");
-            return shape;
-        }
-        if (input.Shape == null)
-            throw new ArgumentException($"input '{input.Name}' has no declared shape; give one with --input-shape {input.Name}=...");
-        return input.Shape.Select(d => d.Size ?? 1).ToArray();
+            InputValues = plans.ToDictionary(p => p.Name, p => p.Values.Reason),
+            SourceOpset = graph.SourceOpset,
+        };
     }
-
-    static Tensor RandomInput(ValueInfo input, long[] shape, RuntimeCheckOptions options, Generator generator) => input.ElementType switch
-    {
-        DataType.Float or DataType.Undefined => randn(shape, generator: generator),
-        DataType.Double => randn(shape, float64, generator: generator),
-        DataType.Int64 => randint(options.IntLow, options.IntHigh, shape, int64, generator: generator),
-        DataType.Int32 => randint(options.IntLow, options.IntHigh, shape, int32, generator: generator),
-        DataType.Bool => rand(shape, generator: generator) < 0.5,
-        var other => throw new GraphException($"input '{input.Name}' is {other}; random inputs are made for float, double, int64, int32 and bool"),
-    };
 
     sealed class Accumulator(string name)
     {

@@ -94,6 +94,25 @@ public class CommandTests
         Assert.Contains("the model normalises its input itself", refused);
     }
 
+    [RequiresPathFact("/usr/share/datasets/fashion-mnist", "dataset-fashion-mnist")]
+    public void Demo_reuses_finished_steps_and_recomputes_them_when_asked()
+    {
+        using var folder = new TempFolder();
+        string[] args = ["demo", "--out", folder.Path, "--epochs", "1", "--finetune-epochs", "0", "--json"];
+        var (code, output, error) = Invoke(args);
+        Assert.True(code == 0, error);
+        var rows = JsonDocument.Parse(output).RootElement.GetProperty("rows");
+        Assert.Equal(7, rows.GetArrayLength()); // dense, four magnitude sparsities, 2:4, channels
+        Assert.True(rows[0].GetProperty("Accuracy").GetDouble() > 0.7, output);
+        var (again, same, reused) = Invoke(args);
+        Assert.Equal(0, again);
+        Assert.Contains("reusing", reused);
+        Assert.Equal(output, same);
+        var (recomputed, _, fresh) = Invoke([.. args, "--recompute"]);
+        Assert.Equal(0, recomputed);
+        Assert.DoesNotContain("reusing", fresh);
+    }
+
     [Fact]
     public void Prune_fine_tune_needs_data()
     {

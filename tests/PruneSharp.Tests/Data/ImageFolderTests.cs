@@ -106,4 +106,58 @@ public class ImageFolderTests
         Assert.Throws<DataFormatException>(() => ImageFolder.Load(dir.Path, 2, 2));
         Assert.Throws<DataNotFoundException>(() => ImageFolder.Load(dir.File("absent"), 2, 2));
     }
+
+    /// <summary>torchvision's Resize(side) + CenterCrop(crop) geometry, written out naively (Python's round is half to even).</summary>
+    static (int Width, int Height, int Left, int Top) Torchvision(int w, int h, int side, int crop)
+    {
+        int newW = w <= h ? side : (int)Math.Floor((double)side * w / h);
+        int newH = w <= h ? (int)Math.Floor((double)side * h / w) : side;
+        static int PythonRound(double x) { double f = Math.Floor(x); double d = x - f; return (int)(d > 0.5 || (d == 0.5 && f % 2 != 0) ? f + 1 : f); }
+        return (newW, newH, PythonRound((newW - crop) / 2.0), PythonRound((newH - crop) / 2.0));
+    }
+
+    [Theory]
+    [InlineData(8, 3, 4, 4)]   // long side int(4 * 8 / 3) = 10, not round(10.67) = 11
+    [InlineData(9, 4, 4, 4)]   // crop offset round(2.5) = 2
+    [InlineData(7, 4, 4, 4)]   // round(1.5) = 2
+    [InlineData(4, 11, 5, 3)]
+    [InlineData(640, 480, 256, 224)]
+    [InlineData(500, 375, 256, 224)]
+    [InlineData(333, 500, 232, 224)]
+    public void Resize_and_crop_geometry_is_torchvisions(int w, int h, int side, int crop) =>
+        Assert.Equal(Torchvision(w, h, side, crop), ImageFolder.Geometry(w, h, crop, crop, side));
+
+    [Fact]
+    public void An_odd_margin_is_cropped_as_torchvision_rounds_it()
+    {
+        using var dir = new TempFolder();
+        // 9x4, column x coloured (20x, 0, 0); no scaling at --resize 4; the 4x4 crop starts at column round(2.5) = 2.
+        using (var bitmap = new SKBitmap(9, 4))
+        {
+            for (int x = 0; x < 9; x++)
+                for (int y = 0; y < 4; y++)
+                    bitmap.SetPixel(x, y, new SKColor((byte)(20 * x), 0, 0));
+            using var image = SKImage.FromBitmap(bitmap);
+            using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir.File("odd.png"), png.ToArray());
+        }
+        var data = ImageFolder.Load(dir.Path, Preprocessing.None with { Resize = 4, Crop = 4 });
+        Assert.Equal(new[] { ImageFolder.Unlabeled }, data.Classes);
+        var pixels = data.Pixels(0);
+        Assert.Equal(new byte[] { 40, 60, 80, 100 }, pixels[..4].ToArray());
+    }
+
+    [Fact]
+    public void A_folder_of_images_without_class_folders_is_unlabeled_and_an_empty_one_refused()
+    {
+        using var dir = new TempFolder();
+        WriteSolid(dir.File("b.png"), 6, 6, new SKColor(10, 20, 30), SKEncodedImageFormat.Png);
+        WriteSolid(dir.File("a.png"), 6, 6, new SKColor(30, 20, 10), SKEncodedImageFormat.Png);
+        var data = ImageFolder.Load(dir.Path, Preprocessing.None with { Crop = 6 });
+        Assert.Equal(2, data.Count);
+        Assert.Equal(new[] { ImageFolder.Unlabeled }, data.Classes);
+        Assert.Equal(30, data.Pixels(0)[0]); // a.png first
+        using var empty = new TempFolder();
+        Assert.Contains("neither class sub-folders", Assert.Throws<DataFormatException>(() => ImageFolder.Load(empty.Path, Preprocessing.None with { Crop = 6 })).Message);
+    }
 }

@@ -65,7 +65,8 @@ public class ConformanceTests
         text.AppendLine("ONNX's own node tests (Debian package libonnx-testdata 1.12, /usr/share/libonnx-testdata/data/node) run through");
         text.AppendLine("`OnnxFile.Read` and `GraphModule` in eval mode; outputs must match in type and shape, floats within rtol 1e-3 /");
         text.AppendLine("atol 1e-5 (NaN matches NaN), integers and booleans exactly. A test is *unsupported* when its model uses an op");
-        text.AppendLine("the executor does not have, a non-default domain, an opset outside 11..21 (the package's oldest tests use opsets 1..10),");
+        text.AppendLine("the executor does not have, a non-default domain, an opset outside 7..21 (the package's oldest tests use opsets 1..10;");
+        text.AppendLine("7..10 are upgraded to opset 11 on import, and a test whose op has no upgrade counts as unsupported),");
         text.AppendLine("or inputs/outputs that are not tensors of a type TorchSharp holds (sequences, optionals, strings, uint16/32/64).");
         text.AppendLine();
         text.AppendLine("Regenerate: `PRUNESHARP_CONFORMANCE_SUMMARY=1 dotnet test tests/PruneSharp.Tests --filter Write_conformance_summary`.");

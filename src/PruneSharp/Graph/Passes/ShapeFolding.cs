@@ -5,21 +5,25 @@ namespace PruneSharp.Graph.Passes;
 
 /// <summary>
 /// Folds shape arithmetic that feeds <c>Reshape</c> (exporters' <c>Shape → Gather → Unsqueeze → Concat</c> chains for
-/// <c>x.view(x.size(0), -1)</c>) into a constant shape initializer, so that the graph's structure shows what the
-/// reshape does (which channel-dependency analysis and pruning surgery need).
+/// <c>x.view(x.size(0), -1)</c>, <c>Shape → Slice → Concat</c> for <c>x.view(x.size()[:-1] + (heads, size))</c>) into
+/// a constant shape initializer, so that the graph's structure shows what the reshape does (which channel-dependency
+/// analysis and pruning surgery need), while the graph's symbolic dimensions (batch, sequence) stay free.
 /// <para>
-/// The chain is evaluated by running the graph at two batch sizes. An entry equal in both runs becomes that constant;
-/// an entry that follows the batch size where the reshaped input's dimension at that index is the batch becomes 0
-/// (copy the input's dimension); one remaining entry that varies becomes -1. A fold is applied only when the new shape
-/// gives exactly the original shape in both runs, and only for graphs whose inputs are all float with the batch as
-/// their one unknown (first) dimension. Slice bounds computed from shapes (exporters' <c>chunk</c>) become constants
-/// when both runs computed the same values, and so does shape arithmetic that the model's values read (a scale
-/// computed from a width). Nodes left without readers by a fold are removed.
+/// The chain is evaluated by running the graph twice, with different values for every symbolic input dimension
+/// (float inputs get random values, an integer input that indexes an embedding table gets indices into it, any other
+/// integer or boolean input ones, as an attention mask). An entry equal in both runs becomes that constant; an entry
+/// that varies as the reshaped input's dimension at that index does becomes 0 (copy the input's dimension); one
+/// remaining entry that varies becomes -1. A fold is applied only when the new shape gives exactly the original
+/// shape in both runs. Slice bounds computed from shapes (exporters' <c>chunk</c>) become constants when both runs
+/// computed the same values, and so does shape arithmetic that the model's values read (a scale computed from a
+/// width). Nodes left without readers by a fold are removed.
 /// </para>
 /// </summary>
 public static class ShapeFolding
 {
-    const long FirstBatch = 2, SecondBatch = 3, MaxFoldedValues = 16;
+    const long MaxFoldedValues = 16;
+    /// <summary>The values of the first, second, … symbolic dimension in the two runs (distinct, so an entry that follows one is told apart).</summary>
+    static readonly long[][] SymbolValues = { new long[] { 2, 5, 11, 13, 17 }, new long[] { 3, 7, 19, 23, 29 } };
 
     /// <summary>Folds what it can prove in <paramref name="graph"/>, in place, and returns how many values were folded.</summary>
     public static int Apply(Graph graph, OpRegistry? registry = null)
@@ -35,11 +39,33 @@ public static class ShapeFolding
         var mixed = graph.Nodes.Where(n => n.OpType is not ("Reshape" or "Slice") && n.Outputs.Count > 0 && n.Outputs[0].Length > 0 && !shapeOnly(n.Outputs[0]))
             .SelectMany(n => Enumerable.Range(0, n.Inputs.Count).Select(i => (Node: n, Index: i)))
             .Where(m => m.Node.Inputs[m.Index].Length > 0 && origins(m.Node.Inputs[m.Index]) is { FromShapes: true, ReadsShape: true, ReadsWeight: false }).ToList();
-        if (candidates.Count + bounds.Count + mixed.Count == 0 || !BatchOnlyInputs(graph)) return 0;
+        // Expands to a computed shape that only broadcasting ops read, directly or through element-wise casts
+        // (DistilBERT's masked_fill(mask.expand_as(scores))): the readers broadcast the unexpanded value the same way,
+        // and the target, read from the scores, would tie the mask to the heads.
+        var graphOutputs = graph.Outputs.Select(o => o.Name).ToHashSet();
+        var readersOf = graph.Nodes.SelectMany(n => n.Inputs.Where(i => i.Length > 0).Distinct().Select(i => (Value: i, Node: n))).ToLookup(r => r.Value, r => r.Node);
+        List<(Node Reader, string Value)>? BroadcastReaders(string value)
+        {
+            if (graphOutputs.Contains(value) || !readersOf[value].Any()) return null;
+            var leaves = new List<(Node, string)>();
+            foreach (var reader in readersOf[value])
+            {
+                if (reader.Domain is not ("" or "ai.onnx")) return null;
+                if (Broadcasting.Contains(reader.OpType)) leaves.Add((reader, value));
+                else if (reader.OpType is "Cast" or "Not" or "Neg" or "Identity" && BroadcastReaders(reader.Outputs[0]) is { } further) leaves.AddRange(further);
+                else return null;
+            }
+            return leaves;
+        }
+        var expands = graph.Nodes.Where(n => n.OpType == "Expand" && n.Inputs.Count == 2 && shapeOnly(n.Inputs[1]))
+            .Select(n => (Node: n, Leaves: BroadcastReaders(n.Outputs[0]))).Where(e => e.Leaves != null).Select(e => (e.Node, Leaves: e.Leaves!)).ToList();
+        if (candidates.Count + bounds.Count + mixed.Count + expands.Count == 0 || Symbols(graph) is not { } symbols) return 0;
 
-        var capture = candidates.SelectMany(n => n.Inputs).Concat(bounds.Concat(mixed).Select(b => b.Node.Inputs[b.Index])).Distinct().ToList();
-        var first = Capture(graph, registry, FirstBatch, capture);
-        var second = Capture(graph, registry, SecondBatch, capture);
+        var capture = candidates.SelectMany(n => n.Inputs).Concat(bounds.Concat(mixed).Select(b => b.Node.Inputs[b.Index]))
+            .Concat(expands.SelectMany(e => e.Leaves.SelectMany(l => l.Reader.Inputs.Append(l.Reader.Outputs[0])).Append(e.Node.Inputs[0])))
+            .Where(v => v.Length > 0).Distinct().ToList();
+        var first = Capture(graph, registry, symbols, SymbolValues[0], capture);
+        var second = Capture(graph, registry, symbols, SymbolValues[1], capture);
         if (first == null || second == null) return 0;
 
         var deadBefore = Unread(graph);
@@ -74,8 +100,51 @@ public static class ShapeFolding
             node.Inputs[index] = name;
             folded++;
         }
+        foreach (var (expand, leaves) in expands)
+        {
+            string expanded = expand.Outputs[0], source = expand.Inputs[0];
+            if (!leaves.All(l => BroadcastsAlike(l.Reader, l.Value, first[source].shape, first) && BroadcastsAlike(l.Reader, l.Value, second[source].shape, second))) continue;
+            foreach (var reader in readersOf[expanded])
+                for (int i = 0; i < reader.Inputs.Count; i++)
+                    if (reader.Inputs[i] == expanded) reader.Inputs[i] = source;
+            folded++;
+        }
         if (folded > 0) RemoveNewlyUnread(graph, deadBefore);
         return folded;
+    }
+
+    /// <summary>Element-wise ops with NumPy broadcasting: reading a value or its expansion to their output shape gives the same result.</summary>
+    static readonly HashSet<string> Broadcasting = new()
+    {
+        "Add", "Sub", "Mul", "Div", "Pow", "Where", "And", "Or", "Xor", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Max", "Min",
+    };
+
+    /// <summary>Whether <paramref name="reader"/>'s inputs, with <paramref name="value"/> of shape <paramref name="unexpanded"/>, broadcast to its output's shape in a run.</summary>
+    static bool BroadcastsAlike(Node reader, string value, long[] unexpanded, Dictionary<string, Tensor> run)
+    {
+        if (!run.TryGetValue(reader.Outputs[0], out var output)) return false;
+        var shapes = new List<long[]>();
+        foreach (string input in reader.Inputs)
+        {
+            if (input == value) { shapes.Add(unexpanded); continue; }
+            if (!run.TryGetValue(input, out var known)) return false;
+            shapes.Add(known.shape);
+        }
+        int rank = shapes.Max(s => s.Length);
+        var result = new long[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            long size = 1;
+            foreach (var shape in shapes)
+            {
+                int k = d - (rank - shape.Length);
+                if (k < 0 || shape[k] == 1) continue;
+                if (size != 1 && size != shape[k]) return false;
+                size = shape[k];
+            }
+            result[d] = size;
+        }
+        return result.SequenceEqual(output.shape);
     }
 
     /// <summary>What a computed value is made of: only constants and shapes, whether a shape is among them, whether a weight is.</summary>
@@ -129,27 +198,63 @@ public static class ShapeFolding
         };
     }
 
-    static bool BatchOnlyInputs(Graph graph) =>
-        graph.Inputs.All(i => i.ElementType == DataType.Float && i.Shape is { Count: > 0 } shape
-                              && shape[0].Size == null && shape.Skip(1).All(d => d.Size != null));
+    /// <summary>
+    /// The symbolic dimensions of the graph's inputs in order of appearance (an unnamed unknown dimension is a symbol of
+    /// its own), or null when an input cannot be made up: no shape, an element type other than float, integer or bool,
+    /// or more symbols than <see cref="SymbolValues"/> holds.
+    /// </summary>
+    static List<string>? Symbols(Graph graph)
+    {
+        var symbols = new List<string>();
+        foreach (var input in graph.Inputs)
+        {
+            if (input.Shape is null || input.ElementType is not (DataType.Float or DataType.Int64 or DataType.Int32 or DataType.Bool)) return null;
+            for (int d = 0; d < input.Shape.Count; d++)
+            {
+                if (input.Shape[d].Size != null) continue;
+                string symbol = SymbolOf(input, d);
+                if (!symbols.Contains(symbol)) symbols.Add(symbol);
+            }
+        }
+        return symbols.Count <= SymbolValues[0].Length ? symbols : null;
+    }
 
-    static Dictionary<string, Tensor>? Capture(Graph graph, OpRegistry? registry, long batch, IReadOnlyCollection<string> names)
+    static string SymbolOf(ValueInfo input, int dimension) => input.Shape![dimension].Symbol is { Length: > 0 } name ? "=" + name : $"{input.Name}:{dimension}";
+
+    static Dictionary<string, Tensor>? Capture(Graph graph, OpRegistry? registry, List<string> symbols, long[] values, IReadOnlyCollection<string> names)
     {
         try
         {
             using var module = new GraphModule(graph, registry);
             module.eval();
             var generator = new TorchSharp.torch.Generator(17);
-            var inputs = graph.Inputs.Select(i => randn(i.Shape!.Select((d, k) => k == 0 ? batch : d.Size!.Value).ToArray(), generator: generator)).ToArray();
+            var inputs = graph.Inputs.Select(input =>
+            {
+                long[] shape = input.Shape!.Select((d, k) => d.Size ?? values[symbols.IndexOf(SymbolOf(input, k))]).ToArray();
+                return input.ElementType switch
+                {
+                    DataType.Float => randn(shape, generator: generator),
+                    DataType.Bool => ones(shape, ScalarType.Bool),
+                    _ => IndexedTable(graph, input.Name) is long rows
+                        ? randint(0, rows, shape, generator: generator, dtype: input.ElementType == DataType.Int32 ? ScalarType.Int32 : ScalarType.Int64)
+                        : ones(shape, input.ElementType == DataType.Int32 ? ScalarType.Int32 : ScalarType.Int64),
+                };
+            }).ToArray();
             var captured = new Dictionary<string, Tensor>();
             using (no_grad()) module.Run(inputs, captured, names);
             return captured;
         }
         catch (GraphException)
         {
-            return null; // the graph cannot run here (an unsupported op): leave it as it is
+            return null; // the graph cannot run here (an unsupported op, made-up inputs it refuses): leave it as it is
         }
     }
+
+    /// <summary>The rows of the smallest constant table that a Gather indexes with <paramref name="input"/>, or null.</summary>
+    static long? IndexedTable(Graph graph, string input) =>
+        graph.Nodes.Where(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input && n.GetInt("axis", 0) == 0
+                               && graph.Initializers.ContainsKey(n.Inputs[0]))
+            .Select(n => (long?)graph.Initializers[n.Inputs[0]].shape[0]).Min();
 
     /// <summary>The constant shape that reproduces both runs' reshape, or null if none is proven.</summary>
     static long[]? Fold(long[] input1, Tensor shape1, long[] input2, Tensor shape2)
@@ -161,8 +266,7 @@ public static class ShapeFolding
         for (int k = 0; k < s1.Length; k++)
         {
             if (s1[k] == s2[k]) folded[k] = s1[k];
-            else if (s1[k] == FirstBatch && s2[k] == SecondBatch && k < input1.Length && k < input2.Length
-                     && input1[k] == FirstBatch && input2[k] == SecondBatch) folded[k] = 0;
+            else if (k < input1.Length && k < input2.Length && input1[k] == s1[k] && input2[k] == s2[k]) folded[k] = 0;
             else if (varying < 0 && !s1.Contains(-1)) { folded[k] = -1; varying = k; }
             else return null;
         }

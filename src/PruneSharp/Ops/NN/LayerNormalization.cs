@@ -15,7 +15,11 @@ public sealed class LayerNormalization : OpFamily
     public override IReadOnlyList<string> OpTypes => new[] { "LayerNormalization" };
 
     /// <inheritdoc />
-    public override int MinOpset => 17;
+    /// <remarks>
+    /// ONNX defines the op from opset 17; below that it appears only where <see cref="Graph.Passes.LayerNormFusion"/>
+    /// fused the exporter's decomposition, and the ONNX writer writes it back decomposed.
+    /// </remarks>
+    public override int MinOpset => 1;
 
     /// <inheritdoc />
     /// <remarks>Channels pass through when they lie before the normalised axes; removing normalised features would change the statistics, so that blocks.</remarks>

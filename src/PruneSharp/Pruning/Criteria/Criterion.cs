@@ -5,7 +5,8 @@ namespace PruneSharp.Pruning.Criteria;
 /// <summary>
 /// Scores the importance of each weight of one parameter: higher means keep. A granularity then sums (or otherwise
 /// <see cref="ReduceUnits">reduces</see>) the element scores of each unit (block, kernel), and a scope thresholds
-/// the units. Scores must be finite and non-negative. Criteria that need data read it from the
+/// the units. Scores must be finite; most are non-negative, but some criteria (GraSP, loss change, movement) give
+/// signed scores, which rank the same way (the lowest go first). Criteria that need data read it from the
 /// <see cref="ScoringContext"/> (gradients, activations), so new ones plug in without changing the engine.
 /// </summary>
 public abstract class Criterion

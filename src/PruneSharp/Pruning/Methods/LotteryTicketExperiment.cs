@@ -220,6 +220,11 @@ public sealed class LotteryTicketExperiment
         try
         {
             if (JsonSerializer.Deserialize<StoredResult>(File.ReadAllText(path)) is not { } s) return null;
+            if (!Plausible(s, round, variant))
+            {
+                Log?.Report($"round {round}: the {variant.ToString().ToLowerInvariant()} result in {path} is damaged; training it again");
+                return null;
+            }
             Log?.Report($"round {round}: reusing the {variant.ToString().ToLowerInvariant()} result from {path}");
             return new LotteryTicketResult(round, variant, s.Density, new ClassificationMetrics(s.Top1, s.Top5, s.Loss, s.Count), Reused: true);
         }
@@ -261,10 +266,24 @@ public sealed class LotteryTicketExperiment
         });
     }
 
+    /// <summary>Whether a stored result is one this round and variant could have written (a damaged file may still parse).</summary>
+    static bool Plausible(StoredResult s, int round, TicketVariant variant) =>
+        s.Round == round && string.Equals(s.Variant, variant.ToString(), StringComparison.OrdinalIgnoreCase)
+        && s.Density is > 0 and <= 1 && s.Top1 is >= 0 and <= 1 && s.Top5 is >= 0 and <= 1 && s.Top1 <= s.Top5
+        && double.IsFinite(s.Loss) && s.Loss >= 0 && s.Count > 0;
+
     static void LoadWeights(nn.Module module, string path)
     {
-        using var reader = new BinaryReader(File.OpenRead(path));
-        module.load(reader);
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path));
+            module.load(reader);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or FormatException or InvalidDataException
+                                      or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new RunStateException($"{path}: the saved weights are damaged or belong to another network ({e.Message.Split('\n')[0]}); run again with --restart");
+        }
     }
 
     /// <summary>Saves the weights once the dense run has taken the rewind step's optimizer steps.</summary>

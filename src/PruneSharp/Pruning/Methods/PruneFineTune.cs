@@ -1,4 +1,5 @@
 using PruneSharp.Data;
+using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Schedules;
 using PruneSharp.Training;
 using static TorchSharp.torch;
@@ -19,6 +20,15 @@ public sealed record PruneFineTuneOptions
 
     /// <summary>The fine-tune after each round (its <see cref="TrainerOptions.Epochs"/> may be 0: prune only).</summary>
     public TrainerOptions FineTune { get; init; } = new() { Epochs = 0 };
+
+    /// <summary>
+    /// Gives each round's <see cref="ScoringContext"/> right before it prunes (e.g. a data-driven criterion observing
+    /// the masked model, <see cref="IObservingCriterion"/>); null: none.
+    /// </summary>
+    public Func<ScoringContext>? Context { get; init; }
+
+    /// <summary>More callbacks for every fine-tune (e.g. <see cref="MovementCriterion"/> accumulating its scores).</summary>
+    public IReadOnlyList<ITrainingCallback> Callbacks { get; init; } = Array.Empty<ITrainingCallback>();
 }
 
 /// <summary>One round of <see cref="PruneFineTune.Run"/>.</summary>
@@ -69,12 +79,13 @@ public static class PruneFineTune
         {
             cancellation.ThrowIfCancellationRequested();
             double target = schedule.SparsityAt(round);
-            var layers = pruner.Prune(target);
+            pruner.Masks.Apply();
+            var layers = pruner.Prune(target, options.Context?.Invoke());
             var afterPruning = test is null ? null : Evaluator.Classify(model, test, cancellation: cancellation);
             ClassificationMetrics? afterFineTune = null;
             if (options.FineTune.Epochs > 0)
             {
-                FineTune(model, pruner.Masks, options.FineTune, train!, progress, cancellation);
+                FineTune(model, pruner.Masks, options.FineTune, train!, progress, cancellation, options.Callbacks);
                 if (test is not null) afterFineTune = Evaluator.Classify(model, test, cancellation: cancellation);
             }
             rounds.Add(new PruneFineTuneRound(round, target, layers, afterPruning, afterFineTune));
@@ -85,10 +96,11 @@ public static class PruneFineTune
     /// <summary>Trains <paramref name="model"/> with <paramref name="masks"/> kept in force; pruned weights stay exactly zero.</summary>
     /// <exception cref="OperationCanceledException">Cancelled before the fine-tune finished.</exception>
     public static TrainingResult FineTune(nn.Module<Tensor, Tensor> model, Masks.MaskSet masks, TrainerOptions options, IDataset train,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<ITrainingCallback>? callbacks = null)
     {
         using var trainer = new Trainer(model, options) { Progress = progress };
         trainer.Callbacks.Add(new MaskedTraining(masks));
+        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
         masks.Apply();
         var result = trainer.Fit(train, cancellation);
         if (result.Cancelled) throw new OperationCanceledException("fine-tuning was cancelled", cancellation);

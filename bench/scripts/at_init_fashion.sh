@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
+# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, dense, grid, criteria
+# (default: collapse dense grid criteria).
+# Environment: METHODS (collapse), SPARSITIES (grid), THREADS (libtorch threads, default 2).
+# Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
+# The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
+set -euo pipefail
+out=${1:?output folder}; shift
+parts=${*:-collapse dense grid criteria}
+cli=${CLI:-src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli}
+data=$out/fm5k
+mkdir -p "$out"
+[ -d "$data" ] || python3 bench/scripts/fashion_subset.py 5000 2000 "$data"
+common=(--data "$data" --optimizer adam --lr 2e-3 --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
+train=("${common[@]}" --epochs 2)
+for part in $parts; do
+  case $part in
+    collapse)
+      # A collapsed network is at chance by construction: it is scored (--epochs 0) but not trained.
+      for m in ${METHODS:-synflow snip grasp magnitude random}; do
+        $cli train --model lenet-5 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+        if grep -q '"path_survives": true' "$out/collapse-$m.json"; then
+          $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
+        fi
+      done ;;
+    collapse-mlp)
+      # The same check on LeNet-300-100 (266,200 weights, 266 kept at 99.9%).
+      for m in ${METHODS:-synflow snip grasp magnitude random}; do
+        $cli train --model lenet-300-100 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
+        if grep -q '"path_survives": true' "$out/collapse-mlp-$m.json"; then
+          $cli train --model lenet-300-100 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
+        fi
+      done ;;
+    dense)
+      $cli train --model lenet-5 "${train[@]}" -o "$out/grid-dense.onnx" > "$out/grid-dense.json" ;;
+    grid)
+      for s in ${SPARSITIES:-0.9 0.99 0.95 0.98}; do
+        for m in synflow snip grasp magnitude random; do
+          $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity $s -o "$out/grid-$m-$s.onnx" > "$out/grid-$m-$s.json"
+        done
+      done ;;
+    criteria)
+      [ -f "$out/lenet300.onnx" ] || $cli train --model lenet-300-100 "${train[@]}" -o "$out/lenet300.onnx" > "$out/lenet300.json"
+      for m in magnitude random snip taylor obd movement apoz entropy loss-change; do
+        $cli prune "$out/lenet300.onnx" --method $m --sparsity 0.9 --first-last prune --exclude fc3.weight --data "$data" --finetune-epochs 1 \
+          --optimizer adam --lr 1e-3 --batch-size 64 --threads 2 --json -o "$out/criteria-$m.onnx" > "$out/criteria-$m.json"
+      done ;;
+  esac
+done

@@ -1,0 +1,62 @@
+"""Markdown tables from the JSON files of bench/scripts/at_init_fashion.sh: python3 bench/scripts/at_init_summary.py OUT."""
+import glob
+import json
+import os
+import sys
+
+out = sys.argv[1]
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+methods = ["synflow", "snip", "grasp", "magnitude", "random"]
+print("### Layer collapse at 99.9%\n")
+print("| model | method | kept weights | path survives | emptied layers | smallest layer density | top-1 after 2 epochs |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-")):
+    for m in methods:
+        r = load(os.path.join(out, f"{prefix}{m}.json"))
+        if r is None:
+            continue
+        a = r["at_init"]
+        emptied = [l["name"] for l in a["layers"] if l["kept"] == 0]
+        smallest = min(l["density"] for l in a["layers"])
+        kept = sum(l["kept"] for l in a["layers"])
+        top1 = f"{100 * r['test']['Top1']:.2f}%" if r["epochs"] > 0 else "not trained (no path)"
+        print(f"| {model} | {m} | {kept} | {'yes' if a['path_survives'] else 'no'} | {', '.join(emptied) or '-'} | {smallest:.4f} | {top1} |")
+
+sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*-*.json"))}, key=float)
+if sparsities:
+    print("\n### Accuracy after pruning at initialisation (LeNet-5, top-1 %)\n")
+    print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in sparsities) + " |")
+    print("| --- |" + " --- |" * len(sparsities))
+    dense = load(os.path.join(out, "grid-dense.json"))
+    if dense:
+        print(f"| dense | " + " | ".join(f"{100 * dense['test']['Top1']:.2f}" for _ in sparsities) + " |")
+    for m in methods:
+        cells = []
+        for s in sparsities:
+            r = load(os.path.join(out, f"grid-{m}-{s}.json"))
+            cells.append("" if r is None else f"{100 * r['test']['Top1']:.2f}")
+        print(f"| {m} | " + " | ".join(cells) + " |")
+
+dense = load(os.path.join(out, "lenet300.json"))
+rows = [(m, load(os.path.join(out, f"criteria-{m}.json"))) for m in
+        ["magnitude", "random", "snip", "taylor", "obd", "movement", "apoz", "entropy", "loss-change"]]
+if dense or any(r for _, r in rows):
+    print("\n### Criteria at 90% of fc1 and fc2, LeNet-300-100, one-shot + 1 fine-tune epoch (top-1 %)\n")
+    if dense:
+        print(f"Dense model: {100 * dense['test']['Top1']:.2f}%.\n")
+    print("| criterion | before (dense) | after pruning + fine-tune | sparsity of fc1, fc2 |")
+    print("| --- | --- | --- | --- |")
+    for m, r in rows:
+        if r is None:
+            continue
+        layers = ", ".join(f"{100 * l['sparsity']:.1f}%" for l in r["layers"])
+        print(f"| {m} | {100 * r['accuracy_before']:.2f} | {100 * r['accuracy_after']:.2f} | {layers} |")
