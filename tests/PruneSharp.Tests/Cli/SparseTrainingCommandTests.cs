@@ -59,7 +59,7 @@ public class SparseTrainingCommandTests
         Assert.True(code == 0, error);
         var (zeros, total) = LayerZeros(folder.File("dns.onnx"));
         Assert.InRange(zeros / (double)total, 0.6, 0.95);
-        Assert.Contains("\"sparseTraining\"", text);
+        Assert.Contains("\"sparse_training\"", text);
     }
 
     [Fact]
