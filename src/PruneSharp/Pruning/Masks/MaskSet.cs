@@ -145,6 +145,24 @@ public sealed class MaskSet : IDisposable
         Apply();
     }
 
+    /// <summary>
+    /// Writes the masks into a checkpoint's extra state under <paramref name="prefix"/>, replacing any entries that
+    /// prefix held before (a training callback's <c>SaveState</c>).
+    /// </summary>
+    public void SaveState(IDictionary<string, Tensor> extra, string prefix)
+    {
+        foreach (string key in extra.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList()) extra.Remove(key);
+        foreach (var (name, mask) in StateDict()) extra[prefix + name] = mask;
+    }
+
+    /// <summary>Loads the masks that <see cref="SaveState"/> wrote under <paramref name="prefix"/>, if there are any.</summary>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> extra, string prefix)
+    {
+        var masks = extra.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+        if (masks.Count > 0) LoadStateDict(masks);
+    }
+
     /// <summary>Disposes the masks (not the module) and removes the forward hook if any.</summary>
     public void Dispose()
     {

@@ -26,17 +26,8 @@ public sealed class MaskedTraining(MaskSet masks) : ITrainingCallback
     public void OnAfterOptimizerStep(TrainingContext context) => Masks.Apply();
 
     /// <inheritdoc/>
-    public void SaveState(IDictionary<string, Tensor> extra)
-    {
-        foreach (string key in extra.Keys.Where(k => k.StartsWith(Prefix, StringComparison.Ordinal)).ToList()) extra.Remove(key);
-        foreach (var (name, mask) in Masks.StateDict()) extra[Prefix + name] = mask;
-    }
+    public void SaveState(IDictionary<string, Tensor> extra) => Masks.SaveState(extra, Prefix);
 
     /// <inheritdoc/>
-    public void LoadState(IReadOnlyDictionary<string, Tensor> extra)
-    {
-        var masks = extra.Where(kv => kv.Key.StartsWith(Prefix, StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key[Prefix.Length..], kv => kv.Value);
-        if (masks.Count > 0) Masks.LoadStateDict(masks);
-    }
+    public void LoadState(IReadOnlyDictionary<string, Tensor> extra) => Masks.LoadState(extra, Prefix);
 }
