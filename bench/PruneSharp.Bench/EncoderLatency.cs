@@ -1,3 +1,4 @@
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Graph.Passes;
 using PruneSharp.Onnx;
@@ -36,7 +37,9 @@ sealed class EncoderLatency : IBenchmark
         StructuralPasses.Apply(graph);
         using var model = new GraphModule(graph);
         model.eval();
-        var inputs = Inputs(graph, batch, length);
+        // Every input synthesised from the graph (token ids within their table, ones for a mask) at batch x length.
+        var synthesised = InputSynthesis.Synthesize(graph, new InputSynthesisOptions { BatchSize = batch, SequenceLength = length }, seed: 3);
+        var inputs = graph.Inputs.Select((input, k) => (input.Name, Value: synthesised[k])).ToDictionary(p => p.Name, p => p.Value);
         var ordered = model.InputNames.Select(n => inputs[n]).ToArray();
         var dependencies = DependencyGraph.Build(model, ordered);
         var importance = new MagnitudeImportance(IncludeReads: true);
@@ -97,21 +100,5 @@ sealed class EncoderLatency : IBenchmark
             foreach (var (_, pruned) in variants) pruned.Dispose();
         }
         return 0;
-    }
-
-    /// <summary>Seeded inputs by name: token ids into the table each int64 input indexes, ones for a mask, zeros for token types, normal floats.</summary>
-    static Dictionary<string, Tensor> Inputs(Graph.Graph graph, int batch, int length)
-    {
-        using var generator = new Generator(3);
-        return graph.Inputs.ToDictionary(i => i.Name, input =>
-        {
-            long[] shape = input.Shape!.Select((d, k) => d.Size ?? (k == 0 ? batch : length)).ToArray();
-            if (input.ElementType == DataType.Float) return randn(shape, generator: generator);
-            var tables = graph.Nodes.Where(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input.Name && graph.Initializers.ContainsKey(n.Inputs[0]))
-                .Select(n => graph.Initializers[n.Inputs[0]].shape[0]).ToList();
-            if (tables.Count == 0) return ones(shape, ScalarType.Int64);
-            long rows = tables.Min();
-            return rows > 2 ? randint(0, rows, shape, generator: generator, dtype: ScalarType.Int64) : zeros(shape, ScalarType.Int64);
-        });
     }
 }

@@ -1,3 +1,4 @@
+using PruneSharp.Data.Inputs;
 using PruneSharp.Ops;
 using static TorchSharp.torch;
 
@@ -10,8 +11,8 @@ namespace PruneSharp.Graph.Passes;
 /// analysis and pruning surgery need), while the graph's symbolic dimensions (batch, sequence) stay free.
 /// <para>
 /// The chain is evaluated by running the graph twice, with different values for every symbolic input dimension
-/// (float inputs get random values, an integer input that indexes an embedding table gets indices into it, any other
-/// integer or boolean input ones, as an attention mask). An entry equal in both runs becomes that constant; an entry
+/// (inputs made by <see cref="InputSynthesis"/>: float inputs get random values, an integer input that indexes an
+/// embedding table gets indices into it, a mask and any other integer input ones). An entry equal in both runs becomes that constant; an entry
 /// that varies as the reshaped input's dimension at that index does becomes 0 (copy the input's dimension); one
 /// remaining entry that varies becomes -1. A fold is applied only when the new shape gives exactly the original
 /// shape in both runs. Slice bounds computed from shapes (exporters' <c>chunk</c>) become constants when both runs
@@ -227,19 +228,10 @@ public static class ShapeFolding
         {
             using var module = new GraphModule(graph, registry);
             module.eval();
-            var generator = new TorchSharp.torch.Generator(17);
-            var inputs = graph.Inputs.Select(input =>
-            {
-                long[] shape = input.Shape!.Select((d, k) => d.Size ?? values[symbols.IndexOf(SymbolOf(input, k))]).ToArray();
-                return input.ElementType switch
-                {
-                    DataType.Float => randn(shape, generator: generator),
-                    DataType.Bool => ones(shape, ScalarType.Bool),
-                    _ => IndexedTable(graph, input.Name) is long rows
-                        ? randint(0, rows, shape, generator: generator, dtype: input.ElementType == DataType.Int32 ? ScalarType.Int32 : ScalarType.Int64)
-                        : ones(shape, input.ElementType == DataType.Int32 ? ScalarType.Int32 : ScalarType.Int64),
-                };
-            }).ToArray();
+            var shapes = graph.Inputs.ToDictionary(input => input.Name,
+                input => input.Shape!.Select((d, k) => d.Size ?? values[symbols.IndexOf(SymbolOf(input, k))]).ToArray());
+            // Ids within the table they index, ones for masks; integers that index no table are ones too (IntLow 1, IntHigh 2).
+            var inputs = InputSynthesis.Synthesize(graph, new InputSynthesisOptions { Shapes = shapes, IntLow = 1, IntHigh = 2 }, seed: 17);
             var captured = new Dictionary<string, Tensor>();
             using (no_grad()) module.Run(inputs, captured, names);
             return captured;
@@ -249,12 +241,6 @@ public static class ShapeFolding
             return null; // the graph cannot run here (an unsupported op, made-up inputs it refuses): leave it as it is
         }
     }
-
-    /// <summary>The rows of the smallest constant table that a Gather indexes with <paramref name="input"/>, or null.</summary>
-    static long? IndexedTable(Graph graph, string input) =>
-        graph.Nodes.Where(n => n.OpType == "Gather" && n.Inputs.Count == 2 && n.Inputs[1] == input && n.GetInt("axis", 0) == 0
-                               && graph.Initializers.ContainsKey(n.Inputs[0]))
-            .Select(n => (long?)graph.Initializers[n.Inputs[0]].shape[0]).Min();
 
     /// <summary>The constant shape that reproduces both runs' reshape, or null if none is proven.</summary>
     static long[]? Fold(long[] input1, Tensor shape1, long[] input2, Tensor shape2)
