@@ -7,27 +7,14 @@ Run with Debian's interpreter: /usr/bin/python3 bench/recovery_cnn.py OUT.onnx [
 TORCH_THREADS=1 runs better on a loaded machine).
 Prints the PyTorch test accuracy (the number `prunesharp eval OUT.onnx --data fashion-mnist` must reproduce).
 """
-import gzip, os, struct, sys, time
-import numpy as np
+import os, sys, time
 import torch
 from torch import nn
 
+from fashion_cnn import load  # the Fashion-MNIST IDX reader of the issue-19 fixture script, beside this one
+
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
 torch.manual_seed(0)
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    rank = struct.unpack(">I", data[:4])[0] & 0xFF
-    shape = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
-def load(folder, prefix):
-    images = torch.from_numpy(idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz")).copy()).float().div_(255).unsqueeze(1)
-    labels = torch.from_numpy(idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz")).astype(np.int64))
-    return images, labels
 
 
 def block(cin, cout):
