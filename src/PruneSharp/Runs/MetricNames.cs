@@ -35,8 +35,11 @@ public static class MetricNames
     /// <summary>Fraction of the counted parameters that are not zero (1 − sparsity); an LTH round's x value.</summary>
     public const string Density = "density";
 
-    /// <summary>Number of parameters.</summary>
+    /// <summary>Number of parameters of the model written (smaller than <see cref="DenseParameters"/> after structured pruning).</summary>
     public const string Parameters = "parameters";
+
+    /// <summary>Number of parameters of the model before pruning.</summary>
+    public const string DenseParameters = "dense_parameters";
 
     /// <summary>Number of non-zero parameters.</summary>
     public const string NonZeros = "nonzeros";
@@ -44,7 +47,7 @@ public static class MetricNames
     /// <summary>Multiply-accumulates of one forward pass of the dense architecture.</summary>
     public const string Macs = "macs";
 
-    /// <summary>Multiply-accumulates that touch non-zero weights.</summary>
+    /// <summary>Multiply-accumulates of the pruned model that touch non-zero weights (after structured pruning: of the smaller model).</summary>
     public const string EffectiveMacs = "effective_macs";
 
     /// <summary>Median latency of one forward pass, milliseconds.</summary>

@@ -13,4 +13,14 @@ public static class RunStores
         ArgumentException.ThrowIfNullOrWhiteSpace(location);
         return PostgresAddress.IsAddress(location) ? new PostgresRunStore(location) : new SqliteRunStore(location);
     }
+
+    /// <summary>Opens the store at <paramref name="location"/> to read it: an SQLite file must exist already.</summary>
+    /// <exception cref="RunStoreException">There is no such file, or it cannot be opened.</exception>
+    public static IRunStore OpenExisting(string location)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(location);
+        if (!PostgresAddress.IsAddress(location) && !File.Exists(location))
+            throw new RunStoreException($"no run store at '{Path.GetFullPath(location)}' (runs are recorded there by prune, train, lth and llm prune; --store names another)");
+        return Open(location);
+    }
 }
