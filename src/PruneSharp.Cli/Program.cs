@@ -26,5 +26,6 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     LthCommand.Create(),
     LlmCommand.Create(),
     RunsCommand.Create(),
+    ReportCommand.Create(),
 };
 return CommandRunner.Run(root, args);

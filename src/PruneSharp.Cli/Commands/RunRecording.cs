@@ -132,7 +132,7 @@ static class RunRecording
     /// <summary>The run's description from the verb's options: every option's value, and the usual ones (model, data, seed, sparsity) in their columns.</summary>
     static RunStart Describe(ParseResult parse, string kind, string? method)
     {
-        var values = OptionValues.Of(parse, "--store", "--no-store", "--json").ToDictionary();
+        var values = OptionValues.Of(parse, "--store", "--no-store", "--json").Where(v => v.Value.Length > 0).ToDictionary();
         foreach (var argument in parse.CommandResult.Command.Arguments)
             values[argument.Name] = parse.GetValue<object?>(argument.Name) switch { FileSystemInfo f => f.FullName, var v => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "" };
         string? Value(params string[] names) => names.Select(n => values.GetValueOrDefault(n)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
