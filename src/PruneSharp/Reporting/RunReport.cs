@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using PruneSharp.Files;
 using PruneSharp.Runs;
@@ -184,7 +183,7 @@ public static class RunReport
         return $"{F(mean)} ± {F(std)}";
     }
 
-    static string E(string text) => WebUtility.HtmlEncode(text);
+    static string E(string text) => Html.Escape(text);
 
     static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 

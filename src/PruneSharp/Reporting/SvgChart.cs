@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 
 namespace PruneSharp.Reporting;
@@ -90,20 +89,20 @@ public static class SvgChart
         svg.Append($"<rect class=\"frame\" x=\"{N(left)}\" y=\"{N(top)}\" width=\"{N(plotWidth)}\" height=\"{N(plotHeight)}\"/>");
         Text(svg, options.Title, width / 2.0, 22, "middle", "title");
         Text(svg, options.XLabel, left + plotWidth / 2, height - 16, "middle");
-        svg.Append($"<text class=\"label\" text-anchor=\"middle\" transform=\"translate(18 {N(top + plotHeight / 2)}) rotate(-90)\">{WebUtility.HtmlEncode(options.YLabel)}</text>");
+        svg.Append($"<text class=\"label\" text-anchor=\"middle\" transform=\"translate(18 {N(top + plotHeight / 2)}) rotate(-90)\">{Html.Escape(options.YLabel)}</text>");
 
         for (int i = 0; i < series.Count; i++)
         {
             string color = Colors[i % Colors.Length];
             var line = series[i].Points.OrderBy(p => p.X).ToList();
-            svg.Append($"<g class=\"series\" data-label=\"{WebUtility.HtmlEncode(series[i].Label)}\" stroke=\"{color}\" fill=\"{color}\">");
+            svg.Append($"<g class=\"series\" data-label=\"{Html.Escape(series[i].Label)}\" stroke=\"{color}\" fill=\"{color}\">");
             if (line.Count > 1)
                 svg.Append($"<polyline fill=\"none\" stroke-width=\"2.2\" points=\"{string.Join(' ', line.Select(p => $"{N(X(p.X))},{N(Y(p.Y))}"))}\"/>");
             foreach (var p in line)
             {
                 if (p.High > p.Low)
                     svg.Append($"<line class=\"spread\" stroke-width=\"1.5\" x1=\"{N(X(p.X))}\" y1=\"{N(Y(p.Low))}\" x2=\"{N(X(p.X))}\" y2=\"{N(Y(p.High))}\"/>");
-                svg.Append($"<circle cx=\"{N(X(p.X))}\" cy=\"{N(Y(p.Y))}\" r=\"3.5\"><title>{WebUtility.HtmlEncode($"{series[i].Label}: x={options.FormatX(p.X)}, y={options.FormatY(p.Y)}" + (p.High > p.Low ? $" [{options.FormatY(p.Low)}, {options.FormatY(p.High)}]" : ""))}</title></circle>");
+                svg.Append($"<circle cx=\"{N(X(p.X))}\" cy=\"{N(Y(p.Y))}\" r=\"3.5\"><title>{Html.Escape($"{series[i].Label}: x={options.FormatX(p.X)}, y={options.FormatY(p.Y)}" + (p.High > p.Low ? $" [{options.FormatY(p.Low)}, {options.FormatY(p.High)}]" : ""))}</title></circle>");
             }
             svg.Append("</g>");
             double legendY = top + 12 + 20 * i;
@@ -136,17 +135,17 @@ public static class SvgChart
             double y = top + rowHeight * i;
             var (label, value) = bars[i];
             Text(svg, Shorten(label, 46), left - 6, y + 13, "end");
-            svg.Append($"<rect class=\"bar\" x=\"{N(left)}\" y=\"{N(y + 3)}\" width=\"{N(value * plotWidth)}\" height=\"{N(rowHeight - 6)}\" fill=\"{Colors[0]}\"><title>{WebUtility.HtmlEncode(label + ": " + (value * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%")}</title></rect>");
+            svg.Append($"<rect class=\"bar\" x=\"{N(left)}\" y=\"{N(y + 3)}\" width=\"{N(value * plotWidth)}\" height=\"{N(rowHeight - 6)}\" fill=\"{Colors[0]}\"><title>{Html.Escape(label + ": " + (value * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%")}</title></rect>");
             Text(svg, (value * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%", left + value * plotWidth + 4, y + 13, "start");
         }
         return svg.Append("</svg>").ToString();
     }
 
     static StringBuilder Open(int width, int height, string title) => new StringBuilder()
-        .Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" aria-label=\"{WebUtility.HtmlEncode(title)}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">");
+        .Append($"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" aria-label=\"{Html.Escape(title)}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">");
 
     static void Text(StringBuilder svg, string text, double x, double y, string anchor, string css = "label") =>
-        svg.Append($"<text class=\"{css}\" x=\"{N(x)}\" y=\"{N(y)}\" text-anchor=\"{anchor}\">{WebUtility.HtmlEncode(text)}</text>");
+        svg.Append($"<text class=\"{css}\" x=\"{N(x)}\" y=\"{N(y)}\" text-anchor=\"{anchor}\">{Html.Escape(text)}</text>");
 
     static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
 
