@@ -3,6 +3,7 @@ using System.Text.Json;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
+using PruneSharp.Pipelines;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
@@ -75,7 +76,11 @@ static partial class PruneCommand
         var pruner = makePruner(model);
         var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
         var fineTune = flags.Options(parse, epochs, train.Count);
-        if (rounds == 0) Gradual(model, pruner, sparsity, train, fineTune);
+        if (rounds == 0) TrainCommand.WithCtrlC(token =>
+        {
+            UnstructuredPruning.Gradual(model, pruner, sparsity, train, fineTune, progress: Progress, cancellation: token);
+            return 0;
+        });
         else TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
             train, null, new ProgressBar("fine-tune"), token));
         pruner.Masks.MakePermanent();

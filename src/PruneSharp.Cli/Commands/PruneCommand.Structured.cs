@@ -4,6 +4,7 @@ using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
+using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Training;
 using static TorchSharp.torch;
@@ -157,8 +158,8 @@ static partial class PruneCommand
     static Action<DependencyGraph>? Observer(IGroupImportance importance, IDataset train, int batchSize) => importance switch
     {
         TaylorImportance => g => AccumulateGradients(g.Module, train, batchSize),
-        ApozImportance apoz => g => apoz.Observe(g, ScoringBatches(train, batchSize).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
-        FisherImportance fisher => g => fisher.Observe(g, ScoringBatches(train, batchSize).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets)), PerSampleLoss),
+        ApozImportance apoz => g => apoz.Observe(g, UnstructuredPruning.ScoringBatches(train, batchSize).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
+        FisherImportance fisher => g => fisher.Observe(g, UnstructuredPruning.ScoringBatches(train, batchSize).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets)), PerSampleLoss),
         _ => null,
     };
 
@@ -175,20 +176,13 @@ static partial class PruneCommand
     {
         model.train();
         model.zero_grad();
-        foreach (var batch in ScoringBatches(train, batchSize))
+        foreach (var batch in UnstructuredPruning.ScoringBatches(train, batchSize))
         {
             using var scope = NewDisposeScope();
             using var _ = batch;
             Losses.CrossEntropy(model.call(batch.Inputs), batch.Targets).backward();
         }
         model.eval();
-    }
-
-    /// <summary>The training batches that data-driven criteria observe: the first 8 × <paramref name="batchSize"/> examples.</summary>
-    static IEnumerable<Batch> ScoringBatches(IDataset train, int batchSize)
-    {
-        for (int b = 0; b < 8; b++)
-            yield return train.GetBatch(Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray());
     }
 
     /// <summary>One group of a structured-pruning report, as JSON.</summary>
