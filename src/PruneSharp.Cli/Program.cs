@@ -25,5 +25,6 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     PruneCommand.Create(),
     LthCommand.Create(),
     LlmCommand.Create(),
+    RunCommand.Create(),
 };
 return CommandRunner.Run(root, args);

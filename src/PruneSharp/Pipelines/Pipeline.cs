@@ -111,6 +111,7 @@ public static class Pipeline
         if (d.Export is { } export)
         {
             output = Path.GetFullPath(export.Path);
+            Directory.CreateDirectory(Path.GetDirectoryName(output)!);
             var graph = model.ToGraph();
             if (export.EmbedPreprocessing) fed.EmbedInto(graph);
             else fed.WriteMetadata(graph.Metadata);
@@ -182,16 +183,11 @@ public static class Pipeline
             }, new[] { "oneshot", "gradual" }, s.Schedule);
             Require($"{at}.first_last", s.FirstLast is null or "keep" or "prune", $"{at}.first_last '{s.FirstLast}' is not keep or prune");
             Check($"{at}.granularity", () => PruningParts.Granularity(s.Granularity, $"{at}.granularity"), new[] { "element", "kernel", "pattern", "2:4" }, s.Granularity);
-            Check($"{at}.sparsity", () =>
+            if (s.Sparsity is { } given) Require($"{at}.sparsity", given is >= 0 and < 1, $"{at}.sparsity must be in [0, 1), got {given}");
+            else Check($"{at}.sparsity", () =>
             {
-                try
-                {
-                    PruningParts.Sparsity(s.Sparsity, PruningParts.Granularity(s.Granularity, $"{at}.granularity"), $"{at}.sparsity");
-                }
-                catch (ArgumentException) when (s.Sparsity is { } given && given is >= 0 and < 1)
-                {
-                    // A bad granularity is its own problem; the sparsity itself is fine.
-                }
+                if (PruningParts.Granularity(s.Granularity, $"{at}.granularity") is not Pruning.Granularity.PatternGranularity)
+                    throw new ArgumentException($"{at}.sparsity is required for {s.Granularity} granularity");
             });
             Check($"{at}.scope", () => PruningParts.Allocation(s.Scope, $"{at}.scope"), PruningParts.Scopes, s.Scope);
         }

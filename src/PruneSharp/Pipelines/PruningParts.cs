@@ -42,7 +42,7 @@ public static class PruningParts
         "apoz" => ChannelActivationCriterion.Apoz(),
         "entropy" => ChannelActivationCriterion.Entropy(),
         "loss-change" => new LossChangeCriterion(),
-        _ => throw new ArgumentException($"{field} '{method}' is not one of {MethodHelp}"),
+        _ => throw new ArgumentException($"{field} '{method}' is not one of {(field == "--method" ? MethodHelp : string.Join(", ", Methods))}"),
     };
 
     /// <summary>The granularity written as <paramref name="text"/> (<see cref="GranularityHelp"/>).</summary>
@@ -99,7 +99,9 @@ public static class PruningParts
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"{field} '{text}': {e.Message}", e);
+            // The reason without the parameter name and value that ArgumentException appends.
+            string reason = e.Message.Split(" (Parameter '")[0];
+            throw new ArgumentException($"{field} '{text}': {reason}", e);
         }
     }
 }

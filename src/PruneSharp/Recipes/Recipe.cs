@@ -37,11 +37,11 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         foreach (var o in overrides ?? Array.Empty<RecipeOverride>()) o.Apply(map);
         var binder = new RecipeBinder();
         var description = binder.Bind(map);
-        foreach (var problem in description is null ? Array.Empty<PipelineProblem>() : PruneSharp.Pipelines.Pipeline.Validate(description))
+        foreach (var problem in PruneSharp.Pipelines.Pipeline.Validate(description).Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description!);
+        return new Recipe(path, description);
     }
 
     /// <summary>
@@ -63,6 +63,9 @@ sealed class RecipeBinder
 
     readonly Dictionary<string, SourcePosition> _fields = new();
 
+    /// <summary>Fields whose value could not be read (reported once, not again by the pipeline's checks).</summary>
+    public HashSet<string> Broken { get; } = new();
+
     /// <summary>Where <paramref name="field"/> was written; for a field left out, where its section (or the file) starts.</summary>
     public SourcePosition PositionOf(string field)
     {
@@ -73,12 +76,12 @@ sealed class RecipeBinder
         }
     }
 
-    public PipelineDescription? Bind(MappingNode root)
+    public PipelineDescription Bind(MappingNode root)
     {
         _fields[""] = root.Position;
         Keys(root, "", RecipeSchema.Top);
         string? model = Path(root, "model", "model", keepNames: ModelZoo.IsClassifier);
-        if (model is null && root["model"] is null) Problem(root.Position, "model is required (an ONNX file or a zoo classifier name)");
+        if (model is null && root["model"] is null) Problem(root.Position, "model is required (an ONNX file or a zoo classifier name)", field: "model");
         long seed = Number(root, "seed", "seed", long.Parse) ?? 0;
         bool evaluate = Flag(root, "evaluate", "evaluate") ?? true;
 
@@ -86,7 +89,7 @@ sealed class RecipeBinder
         if (Section(root, "data", "data", RecipeSchema.Data) is { } d)
         {
             string? source = Path(d, "source", "data.source", keepNames: n => n.ToLowerInvariant() is DataLocations.FashionMnist or DataLocations.Mnist or DataLocations.Cifar10);
-            if (source is null && d["source"] is null) Problem(d.Position, "data.source is required (a data set name or folder)");
+            if (source is null && d["source"] is null) Problem(d.Position, "data.source is required (a data set name or folder)", field: "data.source");
             data = new DataDescription(source ?? "", Number(d, "train_examples", "data.train_examples", int.Parse), Number(d, "test_examples", "data.test_examples", int.Parse),
                 Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"));
         }
@@ -100,14 +103,14 @@ sealed class RecipeBinder
                 string at = $"stages[{i}]";
                 if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
                 string? method = Text(s, "method", $"{at}.method");
-                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)})");
+                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)})", field: $"{at}.method");
                 stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
                     Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
                     Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
                     Flag(s, "strict", $"{at}.strict") ?? false));
             }
         }
-        else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)");
+        else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)", field: "stages");
 
         var recovery = new RecoveryDescription();
         if (Section(root, "recovery", "recovery", RecipeSchema.Recovery) is { } r)
@@ -122,14 +125,17 @@ sealed class RecipeBinder
         if (Section(root, "export", "export", RecipeSchema.Export) is { } e)
         {
             string? path = Path(e, "path", "export.path", keepNames: _ => false);
-            if (path is null && e["path"] is null) Problem(e.Position, "export.path is required (the ONNX file to write)");
+            if (path is null && e["path"] is null) Problem(e.Position, "export.path is required (the ONNX file to write)", field: "export.path");
             export = new ExportDescription(path ?? "", Flag(e, "embed_preprocessing", "export.embed_preprocessing") ?? false);
         }
-        if (Problems.Count > 0) return null;
-        return new PipelineDescription(model!, data, stages, recovery, export, seed, evaluate);
+        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate);
     }
 
-    void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null) => Problems.Add(new RecipeProblem(at, message, suggestions));
+    void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
+    {
+        Problems.Add(new RecipeProblem(at, message, suggestions));
+        if (field is not null) Broken.Add(field);
+    }
 
     /// <summary>Reports every key of <paramref name="map"/> that <paramref name="valid"/> lacks, with the nearest valid keys.</summary>
     void Keys(MappingNode map, string field, string[] valid)
@@ -151,7 +157,7 @@ sealed class RecipeBinder
             return true;
         }
         map = null!;
-        Problem(node.Position, $"{field} is a mapping of {string.Join(", ", keys)}");
+        Problem(node.Position, $"{field} is a mapping of {string.Join(", ", keys)}", field: field);
         return false;
     }
 
@@ -164,7 +170,7 @@ sealed class RecipeBinder
         _fields[field] = node.Position;
         if (node is ScalarNode { IsNull: true }) return null;
         if (node is ScalarNode scalar) return scalar;
-        Problem(node.Position, $"{field} is a single value, not a {(node is MappingNode ? "mapping" : "list")}");
+        Problem(node.Position, $"{field} is a single value, not a {(node is MappingNode ? "mapping" : "list")}", field: field);
         return null;
     }
 
@@ -175,11 +181,13 @@ sealed class RecipeBinder
         if (Scalar(map, key, field) is not { } s) return null;
         try
         {
-            return parse(s.Value, CultureInfo.InvariantCulture);
+            var value = parse(s.Value, CultureInfo.InvariantCulture);
+            if (value is double d && !double.IsFinite(d)) throw new FormatException();
+            return value;
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {
-            Problem(s.Position, $"{field} must be a {(typeof(T) == typeof(double) ? "number" : "whole number")}, got '{s.Value}'");
+            Problem(s.Position, $"{field} must be a {(typeof(T) == typeof(double) ? "number" : "whole number")}, got '{s.Value}'", field: field);
             return null;
         }
     }
@@ -188,7 +196,7 @@ sealed class RecipeBinder
     {
         if (Scalar(map, key, field) is not { } s) return null;
         if (bool.TryParse(s.Value, out bool value)) return value;
-        Problem(s.Position, $"{field} must be true or false, got '{s.Value}'");
+        Problem(s.Position, $"{field} must be true or false, got '{s.Value}'", field: field);
         return null;
     }
 
@@ -202,7 +210,7 @@ sealed class RecipeBinder
             case ScalarNode s: return new[] { s.Value };
             case SequenceNode list when list.Items.All(i => i is ScalarNode): return list.Items.Cast<ScalarNode>().Select(i => i.Value).ToList();
             default:
-                Problem(node.Position, $"{field} is a list of names or patterns");
+                Problem(node.Position, $"{field} is a list of names or patterns", field: field);
                 return null;
         }
     }

@@ -10,7 +10,7 @@ namespace PruneSharp.Recipes;
 public sealed record SourcePosition(string File, int Line, int Column)
 {
     /// <summary><c>file:line:column</c>.</summary>
-    public override string ToString() => $"{File}:{Line}:{Column}";
+    public override string ToString() => File.StartsWith("--set ", StringComparison.Ordinal) ? File : $"{File}:{Line}:{Column}";
 }
 
 /// <summary>A recipe value with the position it was written at: a scalar, a mapping or a sequence.</summary>
