@@ -1,0 +1,23 @@
+using System.CommandLine;
+using PruneSharp.Sweeps;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>The Slurm settings of <c>sweep --backend slurm</c>.</summary>
+sealed class SlurmFlags
+{
+    public Option<string?> Partition { get; } = new("--slurm-partition") { Description = "--backend slurm: the partition (default: the cluster's)." };
+    public Option<string?> Time { get; } = new("--slurm-time") { Description = "--backend slurm: time limit per cell, e.g. 01:00:00." };
+    public Option<int?> Cpus { get; } = new("--slurm-cpus") { Description = "--backend slurm: CPUs per cell." };
+
+    public IEnumerable<Option> All => new Option[] { Partition, Time, Cpus };
+
+    /// <summary>The job's settings; <c>--jobs</c> (if given) throttles how many cells run at once.</summary>
+    public SlurmJob Job(ParseResult parse, string name, string folder)
+    {
+        int? cpus = parse.GetValue(Cpus);
+        if (cpus is <= 0) throw new ArgumentException($"--slurm-cpus must be positive, got {cpus}");
+        int? jobs = parse.GetResult("--jobs") is { Implicit: false } ? parse.GetValue<int>("--jobs") : null;
+        return new SlurmJob($"prunesharp-{name}", parse.GetValue(Partition), parse.GetValue(Time), cpus, jobs);
+    }
+}
