@@ -12,12 +12,11 @@ sealed class SlurmFlags
 
     public IEnumerable<Option> All => new Option[] { Partition, Time, Cpus };
 
-    /// <summary>The job's settings; <c>--jobs</c> (if given) throttles how many cells run at once.</summary>
-    public SlurmJob Job(ParseResult parse, string name, string folder)
+    /// <summary>The job's settings; <paramref name="maxRunning"/> (from <c>--jobs</c>, if given) throttles how many cells run at once.</summary>
+    public SlurmJob Job(ParseResult parse, string name, int? maxRunning)
     {
         int? cpus = parse.GetValue(Cpus);
         if (cpus is <= 0) throw new ArgumentException($"--slurm-cpus must be positive, got {cpus}");
-        int? jobs = parse.GetResult("--jobs") is { Implicit: false } ? parse.GetValue<int>("--jobs") : null;
-        return new SlurmJob($"prunesharp-{name}", parse.GetValue(Partition), parse.GetValue(Time), cpus, jobs);
+        return new SlurmJob($"prunesharp-{name}", parse.GetValue(Partition), parse.GetValue(Time), cpus, maxRunning);
     }
 }
