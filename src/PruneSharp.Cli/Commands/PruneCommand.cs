@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using PruneSharp.Data;
 using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
@@ -12,8 +11,6 @@ using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
-using PruneSharp.Pruning.Methods;
-using PruneSharp.Pruning.Schedules;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
