@@ -44,6 +44,7 @@ static class CommandRunner
     {
         EngineUnavailableException => e.Message,
         GraphException => e.Message, // bad models: OnnxFormatException, UnsupportedOpException, ONNX Runtime refusals, TensorTooLargeException
+        Runs.RunStoreException => e.Message,
         DataException or PruningException or CheckpointException or TrainingDivergedException or RunStateException => e.Message,
         Llm.Checkpoints.CheckpointFormatException or Llm.Models.DecoderModelException => e.Message, // language-model checkpoints
         TypeInitializationException { InnerException: { } inner } => UserMessage(inner),

@@ -26,5 +26,8 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     LthCommand.Create(),
     LlmCommand.Create(),
     RunCommand.Create(),
+    SweepCommand.Create(),
+    RunsCommand.Create(),
+    ReportCommand.Create(),
 };
 return CommandRunner.Run(root, args);

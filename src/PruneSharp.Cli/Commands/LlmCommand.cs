@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Llm;
 using PruneSharp.Llm.Pruning;
+using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -67,12 +68,34 @@ static class LlmCommand
             var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
                 options, text, parse.GetValue(replace), progress, cancel));
             long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            Record(result, peak);
             if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = parse.GetValue(method), sparsity = options.Pattern.ToString(),
                 calibration = new { text.TextFile, text.Samples, sequenceLength = result.SequenceLength, text.Seed, tokens = result.Report.CalibrationTokens },
                 result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = peak, layers = result.Report.Layers }, Table.Json));
             else Print(result, peak);
         });
+        RunRecording.Attach(command, "llm prune", parse =>
+            parse.GetValue(method) + (parse.GetValue(allocation) is "uniform" ? "" : $"+{parse.GetValue(allocation)}") + (parse.GetValue(refine) is "none" ? "" : $"+{parse.GetValue(refine)}"));
         return command;
+    }
+
+    /// <summary>Hands a checkpoint prune to the run store: one step per decoder layer, the linear layers' sparsity, the files written.</summary>
+    static void Record(CheckpointPruningResult result, long peakBytes)
+    {
+        foreach (var layer in result.Report.Layers)
+            RunRecording.Step(layer.Layer, new Dictionary<string, double>
+            {
+                ["layer_target_sparsity"] = layer.TargetSparsity,
+                ["reconstruction_error"] = layer.Linears.Count == 0 ? double.NaN : layer.Linears.Average(l => l.ReconstructionError),
+                ["seconds"] = layer.Seconds,
+            });
+        var linears = result.Report.Layers.SelectMany(l => l.Linears).Select(l => new Metrics.ParameterSparsity(
+            $"layers.{l.Layer}.{l.Name}", [l.OutFeatures, l.InFeatures], l.OutFeatures * l.InFeatures,
+            (long)Math.Round(l.OutFeatures * l.InFeatures * (1 - l.Sparsity)))).ToList();
+        RunRecording.Finish([
+            .. RunRecording.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
+            new("calibration_tokens", result.Report.CalibrationTokens), new("seconds", result.Report.Seconds), new("peak_resident_bytes", peakBytes),
+        ], linears, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
     }
 
     static Command Eval()

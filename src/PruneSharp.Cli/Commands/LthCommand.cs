@@ -7,6 +7,7 @@ using PruneSharp.Pipelines;
 using PruneSharp.Reporting;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Methods;
+using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -71,6 +72,7 @@ static class LthCommand
             };
             var results = TrainCommand.WithCtrlC(experiment.Run);
             string plot = Plot(results, kinds, Path.Combine(experiment.Folder, "accuracy.png"));
+            Record(results, experiment.TablePath, Path.Combine(experiment.Folder, "accuracy.png"));
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -87,7 +89,29 @@ static class LthCommand
             Console.WriteLine($"table {experiment.TablePath}; masks per round in {experiment.Folder}/round-NN/masks.safetensors");
             Console.WriteLine(plot);
         });
+        RunRecording.Attach(command, "lth", parse => $"lth/{parse.GetValue(retrain)}/{parse.GetValue(scope)}", trainingSteps: false);
         return command;
+    }
+
+    /// <summary>
+    /// Hands the rounds to the run store as steps (step = round; the density, the ticket's test accuracy as
+    /// <c>accuracy</c> and each control's as <c>accuracy.VARIANT</c>) and the last round as the outcome.
+    /// </summary>
+    static void Record(IReadOnlyList<LotteryTicketResult> results, string table, string plot)
+    {
+        foreach (var round in results.GroupBy(r => r.Round).OrderBy(g => g.Key))
+        {
+            var metrics = round.ToDictionary(
+                r => r.Variant == TicketVariant.Ticket ? MetricNames.Accuracy : $"{MetricNames.Accuracy}.{r.Variant.ToString().ToLowerInvariant()}", r => r.Test.Top1);
+            metrics[MetricNames.Density] = round.First().Density;
+            RunRecording.Step(round.Key, metrics);
+        }
+        var dense = results.FirstOrDefault(r => r.Round == 0);
+        var last = results.Where(r => r.Variant == TicketVariant.Ticket).MaxBy(r => r.Round);
+        RunRecording.Finish([
+            new(MetricNames.Accuracy, last?.Test.Top1), new(MetricNames.Loss, last?.Test.Loss), new(MetricNames.DenseAccuracy, dense?.Test.Top1),
+            new(MetricNames.Density, last?.Density), new(MetricNames.Sparsity, 1 - last?.Density),
+        ], null, ("table", table), ("plot", plot));
     }
 
     /// <summary>Draws test accuracy against density, one line per variant (all start at the dense network); returns a status line.</summary>

@@ -11,6 +11,7 @@ sealed class ProgressBar(string label) : IProgress<TrainingProgress>
     public void Report(TrainingProgress p)
     {
         bool epochEnd = p.Position.Batch >= p.BatchesPerEpoch;
+        if (epochEnd) RunRecording.Epoch(label, p);
         int epoch = p.Position.Epoch + 1;
         double fraction = Math.Min(1, (double)p.Position.Batch / p.BatchesPerEpoch);
         int filled = (int)Math.Round(fraction * Width);

@@ -85,6 +85,7 @@ static partial class PruneCommand
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore, PerplexityResult? perplexityAfter,
         object? input = null)
     {
+        FinishStructured(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, output, before, after, perplexityBefore, perplexityAfter);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

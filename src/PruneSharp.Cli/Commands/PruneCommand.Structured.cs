@@ -6,6 +6,7 @@ using PruneSharp.Graph;
 using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Structured;
+using PruneSharp.Runs;
 using PruneSharp.Training;
 using static TorchSharp.torch;
 
@@ -192,6 +193,7 @@ static partial class PruneCommand
     static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after,
         object? input = null)
     {
+        FinishStructured(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, output, before, after);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -225,6 +227,17 @@ static partial class PruneCommand
         Console.WriteLine($"saved {output}");
         PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
     }
+
+    /// <summary>Hands a structured prune's sizes and accuracies to the run store.</summary>
+    static void FinishStructured(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, string output,
+        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null) =>
+        RunRecording.Finish([
+            .. RunRecording.Metrics(after, before, perplexityAfter, perplexityBefore),
+            new(MetricNames.DenseParameters, denseParameters), new(MetricNames.Parameters, prunedParameters),
+            new(MetricNames.Sparsity, denseParameters == 0 ? 0 : 1 - (double)prunedParameters / denseParameters),
+            new(MetricNames.Density, denseParameters == 0 ? 1 : (double)prunedParameters / denseParameters),
+            new(MetricNames.Macs, denseMacs), new(MetricNames.EffectiveMacs, prunedMacs),
+        ], null, ("model", output));
 
     /// <summary>Prints parameters and MACs before → after (with the reduction factors) and the accuracy change if measured.</summary>
     static void PrintSizes(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, ClassificationMetrics? before, ClassificationMetrics? after)

@@ -11,6 +11,7 @@ using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
+using PruneSharp.Runs;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
@@ -137,6 +138,9 @@ static partial class PruneCommand
             if (!common.Json) recovery.Print(parse);
             return code;
         });
+        RunRecording.Attach(command, "prune", parse => parse.GetValue(structured.Kind) is { } kind
+            ? $"{kind}:{parse.GetValue(method)}"
+            : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"));
         return command;
     }
 
@@ -193,6 +197,12 @@ static partial class PruneCommand
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null,
         Choices? choices = null)
     {
+        var layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).ToList();
+        RunRecording.Finish([
+            .. RunRecording.Metrics(after, before, perplexityAfter, perplexityBefore), .. RunRecording.Size(layers),
+            new(MetricNames.Parameters, sparsity.Parameters), new(MetricNames.DenseParameters, sparsity.Parameters), new(MetricNames.NonZeros, sparsity.NonZeros),
+            new(MetricNames.Macs, dense.DenseMacs), new(MetricNames.EffectiveMacs, pruned.EffectiveMacs),
+        ], layers, ("model", common.Output));
         if (common.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

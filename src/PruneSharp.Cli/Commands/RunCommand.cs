@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Pipelines;
 using PruneSharp.Recipes;
+using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -12,17 +13,21 @@ namespace PruneSharp.Cli.Commands;
 /// </summary>
 static class RunCommand
 {
+    /// <summary>The kind of run a recipe records in the run store (sweeps look for it).</summary>
+    public const string Kind = "recipe";
+
     public static Command Create()
     {
         var recipe = new Argument<string>("recipe") { Description = "The recipe: a YAML file describing model, data, pruning stages, recovery, evaluation and export (docs/recipes.md)." };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key: KEY=VALUE (e.g. stages.0.sparsity=0.8, recovery.epochs=2; a stage key alone sets every stage). Repeatable.", AllowMultipleArgumentsPerToken = false };
         var check = new Option<bool>("--check") { Description = "Only read and validate the recipe; print the pipeline it describes." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var group = new Option<string?>("--group") { Description = "The group this run belongs to in the run store (a sweep gives its cells one)." };
         var command = new Command("run",
             "Run a recipe: the whole pipeline (load, prune stages, recover, evaluate, export) described in one YAML file.\n" +
             "Example: prunesharp run examples/magnitude.yaml --set stages.0.sparsity=0.8 --set recovery.epochs=2")
         {
-            recipe, set, check, json,
+            recipe, set, check, json, group,
         };
         command.SetAction(parse =>
         {
@@ -36,10 +41,45 @@ static class RunCommand
                 return 0;
             }
             var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, new PipelineProgress(label => new ProgressBar(label), new StatusLog()), token));
+            var layers = result.Stages[^1].Outcome.Sparsity.Layers;
+            RunRecording.Finish([
+                .. RunRecording.Metrics(result.After, result.Before), .. RunRecording.Size(layers),
+                new(MetricNames.Macs, result.Stages[0].Outcome.DenseMacs.DenseMacs), new(MetricNames.EffectiveMacs, result.Stages[^1].Outcome.PrunedMacs.EffectiveMacs),
+            ], layers, result.Output is null ? Array.Empty<(string, string)>() : new[] { ("model", result.Output) });
             Render(result, loaded.Identity, parse.GetValue(json));
             return 0;
         });
+        RunRecording.Attach(command, Kind, _ => null, records: parse => !parse.GetValue(check),
+            describe: (parse, start) => Describe(start, parse.GetValue(recipe)!, parse.GetValue(set), parse.GetValue(group)));
         return command;
+    }
+
+    /// <summary>
+    /// The run's row from its recipe: the identity as its name (what sweeps look for), the stages as its method, model,
+    /// data, seed, the last stage's sparsity and the recipe's text. A recipe with problems keeps the options' row (it fails before running).
+    /// </summary>
+    static RunStart Describe(RunStart start, string path, string[]? set, string? group)
+    {
+        try
+        {
+            var recipe = Recipe.Load(path, (set ?? Array.Empty<string>()).Select(RecipeOverride.Parse));
+            var p = recipe.Pipeline;
+            return start with
+            {
+                Name = recipe.Identity,
+                Group = group,
+                Method = string.Join("+", p.Stages.Select(s => $"{s.Method}/{s.Scope}/{s.Granularity}" + (s.Schedule == "oneshot" ? "" : $"/{s.Schedule}"))),
+                Model = p.Model,
+                Dataset = p.Data?.Source,
+                Seed = p.Seed,
+                TargetSparsity = p.Stages.Count == 0 ? null : p.Stages[^1].Sparsity,
+                Recipe = File.ReadAllText(path),
+            };
+        }
+        catch (ArgumentException)
+        {
+            return start with { Group = group };
+        }
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>

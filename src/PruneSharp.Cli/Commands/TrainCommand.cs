@@ -4,6 +4,7 @@ using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Files;
 using PruneSharp.Graph;
+using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Training;
@@ -85,6 +86,8 @@ static class TrainCommand
             masks?.MakePermanent();
             var metrics = Evaluator.Classify(network, test);
             var written = preprocessing.Save(parse, network, fed, outputPath);
+            var layers = SparsityReport.Measure(network).Layers;
+            RunRecording.Finish([.. RunRecording.Metrics(metrics), .. RunRecording.Size(layers)], layers, ("model", outputPath), ("checkpoint", checkpointPath));
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
@@ -105,6 +108,12 @@ static class TrainCommand
             }
             return 0;
         });
+        RunRecording.Attach(command, "train", parse =>
+            parse.GetValue(atInit.Method) is { } m ? $"at-init:{m}"
+            : parse.GetValue(sparse.SparseTraining) is { } d ? $"sparse-training:{d}"
+            : parse.GetValue(sparse.NetworkSurgery) ? "network-surgery"
+            : parse.GetValue(sparse.Regularize) is { } r ? $"regularize:{r}"
+            : "dense");
         return command;
     }
 
@@ -153,6 +162,8 @@ static class TrainCommand
         double tokensPerSecond = seconds > 0 ? result.Epochs.Sum(e => e.Samples) * (double)context / seconds : double.NaN;
         var perplexity = Evaluator.Perplexity(network, corpus.HeldOutTokens, context);
         OnnxFile.Save(network, outputPath);
+        RunRecording.Finish([.. RunRecording.Metrics(null, perplexityAfter: perplexity), new("tokens_per_s", tokensPerSecond)], null,
+            ("model", outputPath), ("checkpoint", checkpointPath));
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new
             {

@@ -97,12 +97,12 @@ public sealed class LinePlot
         }
         float Y(double y) => area.Bottom - (float)((y - yMin) / (yMax - yMin) * area.Height);
 
-        foreach (double y in Ticks(yMin, yMax))
+        foreach (double y in AxisTicks.Linear(yMin, yMax))
         {
             canvas.DrawLine(area.Left, Y(y), area.Right, Y(y), grid);
             Label(canvas, FormatY(y), area.Left - 8, Y(y) + 5, SKTextAlign.Right, text);
         }
-        var xTicks = LogX ? LogTicks(xMin, xMax) : Ticks(xMin, xMax);
+        var xTicks = LogX ? AxisTicks.Log(xMin, xMax) : AxisTicks.Linear(xMin, xMax);
         foreach (double x in xTicks)
         {
             canvas.DrawLine(X(x), area.Top, X(x), area.Bottom, grid);
@@ -154,24 +154,5 @@ public sealed class LinePlot
     {
         paint.TextAlign = align;
         canvas.DrawText(value, x, y, paint);
-    }
-
-    /// <summary>About five round tick values (1, 2 or 5 × 10^k apart) within [min, max].</summary>
-    static IEnumerable<double> Ticks(double min, double max)
-    {
-        double raw = (max - min) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1.0, 2, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
-        for (double v = Math.Ceiling(min / step) * step; v <= max + step * 1e-9; v += step) yield return Math.Round(v / step) * step;
-    }
-
-    /// <summary>Ticks at 1, 2 and 5 × 10^k between 10^min and 10^max (log10 units in, data units out).</summary>
-    static IEnumerable<double> LogTicks(double min, double max)
-    {
-        for (int k = (int)Math.Floor(min); k <= (int)Math.Ceiling(max); k++)
-            foreach (double m in new[] { 1.0, 2, 5 })
-            {
-                double v = m * Math.Pow(10, k);
-                if (Math.Log10(v) >= min - 1e-9 && Math.Log10(v) <= max + 1e-9) yield return v;
-            }
     }
 }
