@@ -32,10 +32,10 @@ public class RunCommandTests
             recovery: {kind: none}
             export: {path: from-recipe.onnx}
             """);
-        var (code, output, error) = Invoke("run", folder.File("r.yaml"), "--json");
+        var (code, output, error) = Invoke("run", folder.File("r.yaml"), "--json", "--no-store");
         Assert.True(code == 0, error);
         (code, _, error) = Invoke("prune", "lenet-300-100", "--seed", "7", "--method", "random", "--scope", "global", "--sparsity", "0.7",
-            "--first-last", "prune", "--exclude", "fc3.*", "-o", folder.File("from-flags.onnx"));
+            "--first-last", "prune", "--exclude", "fc3.*", "--no-store", "-o", folder.File("from-flags.onnx"));
         Assert.True(code == 0, error);
         var fromRecipe = OnnxFile.Read(folder.File("from-recipe.onnx")).Initializers;
         var fromFlags = OnnxFile.Read(folder.File("from-flags.onnx")).Initializers;
@@ -59,7 +59,7 @@ public class RunCommandTests
     {
         using var folder = new TempFolder();
         File.WriteAllText(folder.File("r.yaml"), "model: lenet-5\nstages:\n  - method: magnitud\n    sparsity: 0.5\n    scop: global\nexport: {path: out.onnx}\n");
-        var (code, _, error) = Invoke("run", folder.File("r.yaml"));
+        var (code, _, error) = Invoke("run", folder.File("r.yaml"), "--no-store");
         Assert.Equal(1, code);
         Assert.Contains($"{folder.File("r.yaml")}:3:13: stages[0].method 'magnitud' is not one of", error);
         Assert.Contains("(did you mean magnitude?)", error);
@@ -77,7 +77,7 @@ public class RunCommandTests
     {
         using var folder = new TempFolder();
         string recipe = Path.Combine(Repository.Root(), "examples", example), output = folder.File("pruned.onnx");
-        var (code, text, error) = Invoke("run", recipe, "--set", $"export.path={output}", "--json");
+        var (code, text, error) = Invoke("run", recipe, "--set", $"export.path={output}", "--json", "--no-store");
         Assert.True(code == 0, error);
         var report = JsonDocument.Parse(text).RootElement;
         var loaded = PruneSharp.Recipes.Recipe.Load(recipe);
