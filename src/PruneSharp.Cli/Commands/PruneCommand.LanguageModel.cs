@@ -33,7 +33,7 @@ static partial class PruneCommand
 
         var shownGroups = Shown(model, new[] { sample }, unit);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune,
-            beforeScoring: Observer(importance, train, batchSize: 16));
+            beforeScoring: StructuredParts.Observer(importance, train, batchSize: 16));
         using var pruned = result.Model;
         FineTune(pruned);
         var after = Measure(pruned);

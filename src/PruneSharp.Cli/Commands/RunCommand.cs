@@ -41,10 +41,10 @@ static class RunCommand
                 return 0;
             }
             var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, new PipelineProgress(label => new ProgressBar(label), new StatusLog()), token));
-            var layers = result.Stages[^1].Outcome.Sparsity.Layers;
+            var layers = result.Stages[^1].Weights.Layers;
             RunRecording.Finish([
                 .. RunRecording.Metrics(result.After, result.Before), .. RunRecording.Size(layers),
-                new(MetricNames.Macs, result.Stages[0].Outcome.DenseMacs.DenseMacs), new(MetricNames.EffectiveMacs, result.Stages[^1].Outcome.PrunedMacs.EffectiveMacs),
+                new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, result.Stages[^1].Macs),
             ], layers, result.Output is null ? Array.Empty<(string, string)>() : new[] { ("model", result.Output) });
             Render(result, loaded.Identity, parse.GetValue(json));
             return 0;
@@ -107,14 +107,25 @@ static class RunCommand
         accuracy_after = result.After?.Top1,
         stages = result.Stages.Select(s => new
         {
-            method = s.Stage.Method, granularity = s.Stage.Granularity, scope = s.Stage.Scope, schedule = s.Stage.Schedule,
-            target_sparsity = s.Sparsity, first_last_kept = s.KeptFirstAndLast,
-            pruned_sparsity = PrunedSparsity(s.Outcome),
-            total_sparsity = s.Outcome.Sparsity.Sparsity,
-            compression_ratio = s.Outcome.Sparsity.CompressionRatio,
-            dense_macs = s.Outcome.DenseMacs.DenseMacs, effective_macs = s.Outcome.PrunedMacs.EffectiveMacs,
-            accuracy_after = s.Outcome.After?.Top1,
-            left_dense = s.Outcome.LeftOut.Select(l => new { name = l.Name, reason = l.Reason }).Concat(s.Outcome.Skipped.Select(k => new { name = k.Key, reason = k.Value })),
+            method = s.Stage.Method,
+            structure = s.Stage.Structure,
+            granularity = s.Unstructured is null ? null : s.Stage.Granularity,
+            scope = s.Unstructured is null ? null : s.Stage.Scope,
+            schedule = s.Unstructured is null ? null : s.Stage.Schedule,
+            target_sparsity = s.Unstructured?.Sparsity,
+            first_last_kept = s.Unstructured?.KeptFirstAndLast,
+            pruned_sparsity = s.Unstructured is { } u ? PrunedSparsity(u.Outcome) : (double?)null,
+            ratio = s.Stage.Ratio,
+            groups = s.Channels?.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
+            params_before = s.Channels?.DenseParameters,
+            params_after = s.Channels?.PrunedParameters,
+            total_sparsity = s.Weights.Sparsity,
+            compression_ratio = s.Weights.CompressionRatio,
+            dense_macs = s.DenseMacs, effective_macs = s.Macs,
+            accuracy_before = s.Before?.Top1,
+            accuracy_after = s.After?.Top1,
+            left_dense = s.Unstructured?.Outcome.LeftOut.Select(l => new { name = l.Name, reason = l.Reason }).Concat(s.Unstructured.Outcome.Skipped.Select(k => new { name = k.Key, reason = k.Value })),
+            left_whole = s.Channels?.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
             distillation = s.Distillation is { } d ? new { loss_before = d.LossBefore, loss_after = d.LossAfter } : null,
         }),
     };
@@ -127,6 +138,10 @@ static class RunCommand
         return total == 0 ? 0 : 1 - (double)layers.Sum(l => l.NonZeros) / total;
     }
 
+    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels.</summary>
+    static string Removed(StageResult s) => s.Unstructured is { } u ? $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero"
+        : $"{PruneCommand.Percent(1 - (double)s.Channels!.PrunedParameters / s.Channels.DenseParameters)} of parameters removed";
+
     static void Render(PipelineResult result, string identity, bool json)
     {
         if (json)
@@ -136,16 +151,17 @@ static class RunCommand
         }
         var rows = result.Stages.Select((s, i) => (IReadOnlyList<string>)new[]
         {
-            (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method, s.Stage.Granularity, s.Stage.Scope, s.Stage.Schedule,
-            PruneCommand.Percent(s.Sparsity), PruneCommand.Percent(PrunedSparsity(s.Outcome)),
-            s.Outcome.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
+            (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method,
+            s.Unstructured is { } u ? $"{s.Stage.Granularity}, {s.Stage.Scope}, {s.Stage.Schedule}, sparsity {u.Sparsity.ToString("0.###", CultureInfo.InvariantCulture)}"
+                : $"channels, ratio {s.Stage.Ratio!.Value.ToString("0.###", CultureInfo.InvariantCulture)}",
+            Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
         });
-        Table.Write(Console.Out, new[] { "stage", "method", "granularity", "scope", "schedule", "target", "pruned weights", "top-1 after" }, rows);
+        Table.Write(Console.Out, new[] { "stage", "method", "what", "result", "top-1 after" }, rows);
         Console.WriteLine();
-        var last = result.Stages[^1].Outcome;
+        var last = result.Stages[^1];
         if (result.Output is not null) Console.WriteLine($"saved {result.Output}");
-        Console.WriteLine($"total params {PruneCommand.Count(last.Sparsity.Parameters)}, non-zeros {PruneCommand.Count(last.Sparsity.NonZeros)}, sparsity {PruneCommand.Percent(last.Sparsity.Sparsity)} (all parameters)");
-        Console.WriteLine($"MACs per example: dense {PruneCommand.Count(result.Stages[0].Outcome.DenseMacs.DenseMacs)}, effective {PruneCommand.Count(last.PrunedMacs.EffectiveMacs)}");
+        Console.WriteLine($"total params {PruneCommand.Count(last.Weights.Parameters)}, non-zeros {PruneCommand.Count(last.Weights.NonZeros)}, sparsity {PruneCommand.Percent(last.Weights.Sparsity)} (all parameters)");
+        Console.WriteLine($"MACs per example: dense {PruneCommand.Count(result.Stages[0].DenseMacs)}, effective {PruneCommand.Count(last.Macs)}");
         if (result.Before is { } before && result.After is { } after)
             Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
         PreprocessingFlags.Print(result.Input);

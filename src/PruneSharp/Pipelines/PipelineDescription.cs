@@ -26,8 +26,11 @@ public sealed record PipelineDescription(string Model, DataDescription? Data, IR
 public sealed record DataDescription(string Source, int? TrainExamples = null, int? TestExamples = null, string? Normalize = null,
     int? Resize = null, int? Crop = null, string? Augment = null);
 
-/// <summary>One unstructured pruning stage.</summary>
-/// <param name="Method">The criterion (<see cref="PruningParts.Methods"/>).</param>
+/// <summary>
+/// One pruning stage: unstructured (masks: zeros in place, the shapes kept) or, with <see cref="Structure"/>
+/// <c>channel</c>, structured (whole channels removed across their coupled group: a smaller dense model).
+/// </summary>
+/// <param name="Method">The criterion: <see cref="PruningParts.Methods"/>, or for channels <see cref="StructuredParts.Methods"/>.</param>
 /// <param name="Sparsity">The sparsity after the stage; null only for pattern granularities, which fix it.</param>
 /// <param name="Granularity">element, N:M, block:RxC, kernel or pattern[:K].</param>
 /// <param name="Scope">local, global or erk.</param>
@@ -36,8 +39,15 @@ public sealed record DataDescription(string Source, int? TrainExamples = null, i
 /// <param name="FirstLast">"keep" or "prune" the first and last layers; null: the default for the granularity and sparsity.</param>
 /// <param name="PruneEmbeddings">Also prune embedding tables.</param>
 /// <param name="Strict">Fail on a layer the granularity cannot split instead of leaving it dense.</param>
+/// <param name="Structure">null: unstructured; <c>channel</c>: remove whole channels (the fields below apply, those above but Method do not).</param>
+/// <param name="Ratio">Channels: the fraction of each group's channels removed (of all channels with <see cref="Global"/>).</param>
+/// <param name="RoundTo">Channels: keep a multiple of this many per group.</param>
+/// <param name="MaxRatio">Channels: never remove more than this fraction of one group.</param>
+/// <param name="Global">Channels: rank the channels of all groups together (scores normalised by each group's mean).</param>
+/// <param name="Ignore">Channels: nodes or weights whose output channels are kept (e.g. the classifier).</param>
 public sealed record StageDescription(string Method, double? Sparsity, string Granularity = "element", string Scope = "local", string Schedule = "oneshot",
-    IReadOnlyList<string>? Exclude = null, string? FirstLast = null, bool PruneEmbeddings = false, bool Strict = false);
+    IReadOnlyList<string>? Exclude = null, string? FirstLast = null, bool PruneEmbeddings = false, bool Strict = false,
+    string? Structure = null, double? Ratio = null, int RoundTo = 1, double MaxRatio = 0.9, bool Global = false, IReadOnlyList<string>? Ignore = null);
 
 /// <summary>What trains the model after each stage, and how.</summary>
 /// <param name="Kind">finetune (labels), distill (match the dense model's outputs) or none.</param>
