@@ -58,6 +58,27 @@ public class RecipeTests
     }
 
     [Fact]
+    public void Channel_and_unstructured_stages_each_refuse_the_others_keys()
+    {
+        const string text = """
+            model: lenet-5
+            stages:
+              - structure: channel
+                method: tylor
+                sparsity: 0.5
+              - method: magnitude
+                sparsity: 0.5
+                ratio: 0.3
+            """;
+        var e = Assert.Throws<RecipeException>(() => Recipe.Parse(text, "c.yaml"));
+        Assert.Equal(4, e.Problems.Count);
+        Assert.Contains(e.Problems, p => p.Position.Line == 4 && p.Suggestions!.SequenceEqual(new[] { "taylor" }));
+        Assert.Contains(e.Problems, p => p.Position.Line == 5 && p.Message.StartsWith("stages[0].sparsity applies to unstructured stages"));
+        Assert.Contains(e.Problems, p => p.Position.Line == 3 && p.Message.StartsWith("stages[0].ratio is required"));
+        Assert.Contains(e.Problems, p => p.Position.Line == 8 && p.Message.StartsWith("stages[1].ratio applies to channel stages"));
+    }
+
+    [Fact]
     public void A_yaml_syntax_error_has_its_position()
     {
         var e = Assert.Throws<RecipeException>(() => Recipe.Parse("model: a\nstages: [\n  - x: 1\n", "broken.yaml"));
