@@ -18,14 +18,7 @@ public class SweepCommandTests
     public void A_sweep_runs_each_cell_once_and_a_rerun_runs_only_the_new_cells()
     {
         using var folder = new TempFolder();
-        File.WriteAllText(folder.File("r.yaml"), """
-            model: lenet-300-100
-            stages:
-              - method: magnitude
-                sparsity: 0.5
-            recovery: {kind: none}
-            export: {path: out.onnx}
-            """);
+        File.WriteAllText(folder.File("r.yaml"), SweepGridTests.Recipe);
         string store = folder.File("runs.db"), output = folder.File("sweep");
         var (code, text, error) = Invoke("sweep", folder.File("r.yaml"), "--grid", "sparsity=0.5,0.7", "--seeds", "2", "--jobs", "2",
             "--store", store, "--out", output, "--json");

@@ -7,7 +7,8 @@ namespace PruneSharp.Tests.Sweeps;
 /// <summary>Sweep grids: every combination × seeds, identities, all problems at once, and the Slurm array's cells.</summary>
 public class SweepGridTests
 {
-    const string Recipe = """
+    /// <summary>A data-free recipe that writes a model: a cell runs in about a second.</summary>
+    internal const string Recipe = """
         model: lenet-300-100
         stages:
           - method: magnitude
