@@ -13,10 +13,6 @@ sealed class SlurmFlags
     public IEnumerable<Option> All => new Option[] { Partition, Time, Cpus };
 
     /// <summary>The job's settings; <paramref name="maxRunning"/> (from <c>--jobs</c>, if given) throttles how many cells run at once.</summary>
-    public SlurmJob Job(ParseResult parse, string name, int? maxRunning)
-    {
-        int? cpus = parse.GetValue(Cpus);
-        if (cpus is <= 0) throw new ArgumentException($"--slurm-cpus must be positive, got {cpus}");
-        return new SlurmJob($"prunesharp-{name}", parse.GetValue(Partition), parse.GetValue(Time), cpus, maxRunning);
-    }
+    public SlurmJob Job(ParseResult parse, string name, int? maxRunning) =>
+        new($"prunesharp-{name}", parse.GetValue(Partition), parse.GetValue(Time), parse.GetValue(Cpus), maxRunning);
 }
