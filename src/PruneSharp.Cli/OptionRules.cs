@@ -48,6 +48,9 @@ static partial class OptionRules
         ["--update-every"] = Interval.AtLeast(1),
         ["--drop-fraction"] = new(0, 1),
         ["--soft-filter-pruning"] = new(0, 1, MaxOpen: true),
+        ["--seeds"] = Interval.AtLeast(1),
+        ["--jobs"] = Interval.AtLeast(1),
+        ["--slurm-cpus"] = Interval.AtLeast(1),
     };
 
     /// <summary>Adds the checks to every numeric option of <paramref name="command"/> and its subcommands.</summary>

@@ -25,6 +25,8 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     PruneCommand.Create(),
     LthCommand.Create(),
     LlmCommand.Create(),
+    RunCommand.Create(),
+    SweepCommand.Create(),
     RunsCommand.Create(),
     ReportCommand.Create(),
 };

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Models;
+using PruneSharp.Pipelines;
 using PruneSharp.Reporting;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Methods;
@@ -47,7 +48,7 @@ static class LthCommand
                 "finetune" => RetrainMode.FineTuning,
                 var other => throw new ArgumentException($"--retrain '{other}' is not one of weights, lr, finetune"),
             };
-            var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
+            var allocation = PruningParts.Allocation(parse.GetValue(scope)!);
             if (!(parse.GetValue(rate) is > 0 and < 1)) throw new ArgumentException($"--rate must be in (0, 1), got {parse.GetValue(rate)}");
             if (parse.GetValue(rounds) < 0) throw new ArgumentException($"--rounds must be non-negative, got {parse.GetValue(rounds)}");
             string name = parse.GetValue(model)!;

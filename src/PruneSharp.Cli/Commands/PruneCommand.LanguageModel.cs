@@ -3,6 +3,7 @@ using System.Text.Json;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
+using PruneSharp.Pipelines;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
@@ -32,7 +33,7 @@ static partial class PruneCommand
 
         var shownGroups = Shown(model, new[] { sample }, unit);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune,
-            beforeScoring: Observer(importance, train, batchSize: 16));
+            beforeScoring: StructuredParts.Observer(importance, train, batchSize: 16));
         using var pruned = result.Model;
         FineTune(pruned);
         var after = Measure(pruned);
@@ -75,7 +76,11 @@ static partial class PruneCommand
         var pruner = makePruner(model);
         var prunable = pruner.Scope.Select(pruner.Masks).ToHashSet();
         var fineTune = flags.Options(parse, epochs, train.Count);
-        if (rounds == 0) Gradual(model, pruner, sparsity, train, fineTune);
+        if (rounds == 0) TrainCommand.WithCtrlC(token =>
+        {
+            UnstructuredPruning.Gradual(model, pruner, sparsity, train, fineTune, progress: Progress, cancellation: token);
+            return 0;
+        });
         else TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner, new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune },
             train, null, new ProgressBar("fine-tune"), token));
         pruner.Masks.MakePermanent();

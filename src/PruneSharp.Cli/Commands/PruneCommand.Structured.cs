@@ -4,6 +4,7 @@ using System.Text.Json;
 using PruneSharp.Data;
 using PruneSharp.Graph;
 using PruneSharp.Onnx;
+using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Runs;
 using PruneSharp.Training;
@@ -48,7 +49,7 @@ static partial class PruneCommand
         int calibrationCount = parse.GetValue(o.Calibration), steps = parse.GetValue(o.Steps);
         if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
         if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
-        var importance = Importance(method, parse.GetValue(flags.Seed), unit, parse.GetValue(o.Aggregate)!, parse.GetValue(o.IncludeReaders));
+        var importance = StructuredParts.Importance(method, parse.GetValue(flags.Seed), unit, parse.GetValue(o.Aggregate)!, parse.GetValue(o.IncludeReaders));
         if (importance is TaylorImportance or FisherImportance or ApozImportance && dataSpec is null)
             throw new ArgumentException($"--method {method} needs --data (it observes the model on training batches)");
         var options = new ChannelPruningOptions
@@ -82,7 +83,7 @@ static partial class PruneCommand
         }
         IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
-        var observe = train is null ? null : Observer(importance, train, batchSize: 64);
+        var observe = train is null ? null : StructuredParts.Observer(importance, train, batchSize: 64);
 
         var shown = Shown(model, sample, unit);
         var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
@@ -118,78 +119,6 @@ static partial class PruneCommand
         if (epochs == 0 || train is null) return;
         using var trainer = new Trainer(model, options) { Progress = new ProgressBar("fine-tune") };
         if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
-    }
-
-    /// <summary>The criterion; for heads, norms cover all of a head's weights (its output-projection rows too).</summary>
-    static IGroupImportance Importance(string method, long seed, PruningUnit unit, string aggregate, bool includeReaders)
-    {
-        var aggregation = aggregate.ToLowerInvariant() switch
-        {
-            "sum" => GroupAggregation.Sum,
-            "mean" => GroupAggregation.Mean,
-            "max" => GroupAggregation.Max,
-            "first" => GroupAggregation.First,
-            _ => throw new ArgumentException($"--aggregate '{aggregate}' is not one of sum, mean, max, first"),
-        };
-        bool magnitude = method.ToLowerInvariant() is "l1" or "l2" or "magnitude";
-        if (!magnitude && (aggregation != GroupAggregation.Sum || includeReaders))
-            throw new ArgumentException($"--aggregate and --include-readers apply to --method l1 and l2, not '{method}'");
-        return Importance(method, seed, new MagnitudeImportance(Aggregation: aggregation, IncludeReads: includeReaders || unit == PruningUnit.Head));
-    }
-
-    static IGroupImportance Importance(string method, long seed, MagnitudeImportance magnitude) => method.ToLowerInvariant() switch
-    {
-        "l1" => magnitude with { P = 1 },
-        "l2" or "magnitude" => magnitude with { P = 2 },
-        "fpgm" => new FpgmImportance(),
-        "bn-scale" => new BatchNormScaleImportance(),
-        "taylor" => new TaylorImportance(),
-        "apoz" => new ApozImportance(),
-        "fisher" => new FisherImportance(),
-        "random" => new RandomImportance(seed),
-        _ => throw new ArgumentException($"--method '{method}' is not one of l1, l2, fpgm, bn-scale, taylor, apoz, fisher, random for --structured"),
-    };
-
-    /// <summary>
-    /// What a data-driven criterion observes before each scoring, on 8 training batches of <paramref name="batchSize"/>
-    /// (images, or token sequences whose per-token cross-entropy is the loss): gradients for Taylor, activations for
-    /// APoZ and Fisher. Null for criteria that score weights.
-    /// </summary>
-    static Action<DependencyGraph>? Observer(IGroupImportance importance, IDataset train, int batchSize) => importance switch
-    {
-        TaylorImportance => g => AccumulateGradients(g.Module, train, batchSize),
-        ApozImportance apoz => g => apoz.Observe(g, ScoringBatches(train, batchSize).Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs })),
-        FisherImportance fisher => g => fisher.Observe(g, ScoringBatches(train, batchSize).Select(b => ((IReadOnlyList<Tensor>)new[] { b.Inputs }, b.Targets)), PerSampleLoss),
-        _ => null,
-    };
-
-    /// <summary>Each sample's cross-entropy: [N] from classifier logits [N, C], or summed over the tokens of language-model logits [N, T, V].</summary>
-    static Tensor PerSampleLoss(Tensor output, Tensor targets)
-    {
-        Losses.CheckLogits(output, targets);
-        var perEntry = nn.functional.cross_entropy(output.reshape(-1, output.shape[^1]), targets.reshape(-1), reduction: nn.Reduction.None);
-        return perEntry.reshape(output.shape[0], -1).sum(dim: 1);
-    }
-
-    /// <summary>Gradients of the cross-entropy over the scoring batches, for Taylor importance.</summary>
-    static void AccumulateGradients(GraphModule model, IDataset train, int batchSize)
-    {
-        model.train();
-        model.zero_grad();
-        foreach (var batch in ScoringBatches(train, batchSize))
-        {
-            using var scope = NewDisposeScope();
-            using var _ = batch;
-            Losses.CrossEntropy(model.call(batch.Inputs), batch.Targets).backward();
-        }
-        model.eval();
-    }
-
-    /// <summary>The training batches that data-driven criteria observe: the first 8 × <paramref name="batchSize"/> examples.</summary>
-    static IEnumerable<Batch> ScoringBatches(IDataset train, int batchSize)
-    {
-        for (int b = 0; b < 8; b++)
-            yield return train.GetBatch(Enumerable.Range(b * batchSize, batchSize).Select(i => i % train.Count).ToArray());
     }
 
     /// <summary>One group of a structured-pruning report, as JSON.</summary>

@@ -1,18 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using PruneSharp.Data;
 using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
+using PruneSharp.Pipelines;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
-using PruneSharp.Pruning.Methods;
-using PruneSharp.Pruning.Schedules;
 using PruneSharp.Runs;
 using PruneSharp.Training;
 
@@ -20,7 +18,7 @@ namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
-/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch,
+/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch (run by the library's <see cref="UnstructuredPruning"/>),
 /// <c>Structured</c> (PruneCommand.Structured.cs) the branch selected by <c>--structured channel|head</c>, and <c>Blocks</c>
 /// (PruneCommand.Blocks.cs) that of <c>--structured block</c>.
 /// </summary>
@@ -38,9 +36,9 @@ static partial class PruneCommand
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "An ONNX file, or a zoo classifier name (pruned at its initialisation)." };
-        var method = new Option<string>("--method") { Description = PruningChoices.MethodHelp, DefaultValueFactory = _ => "magnitude" };
-        var granularity = new Option<string>("--granularity") { Description = PruningChoices.GranularityHelp, DefaultValueFactory = _ => "element" };
-        var scope = new Option<string>("--scope") { Description = PruningChoices.ScopeHelp, DefaultValueFactory = _ => "local" };
+        var method = new Option<string>("--method") { Description = PruningParts.MethodHelp, DefaultValueFactory = _ => "magnitude" };
+        var granularity = new Option<string>("--granularity") { Description = PruningParts.GranularityHelp, DefaultValueFactory = _ => "element" };
+        var scope = new Option<string>("--scope") { Description = PruningParts.ScopeHelp, DefaultValueFactory = _ => "local" };
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
@@ -89,13 +87,15 @@ static partial class PruneCommand
                     Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing, recovery);
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
-            var criterion = PruningChoices.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
-            CheckCriterionData(criterion, dataSpec, epochs);
-            var grain = PruningChoices.Granularity(parse.GetValue(granularity)!);
-            double target = PruningChoices.Sparsity(parse.GetValue(sparsity), grain);
-            var allocation = PruningChoices.Allocation(parse.GetValue(scope)!);
+            var criterion = PruningParts.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
+                throw new ArgumentException($"--method {criterion.Name} is for image classifiers; a language model (--data FILE.txt) takes magnitude or random");
+            UnstructuredPruning.CheckData(criterion, dataSpec is not null, epochs);
+            var grain = PruningParts.Granularity(parse.GetValue(granularity)!);
+            double target = PruningParts.Sparsity(parse.GetValue(sparsity), grain);
+            var allocation = PruningParts.Allocation(parse.GetValue(scope)!);
             string scheduleText = parse.GetValue(schedule)!;
-            int rounds = Rounds(scheduleText);
+            int rounds = PruningParts.Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
             if (recovery.Distill(parse) && rounds != 1)
                 throw new ArgumentException($"--recover distill follows one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
@@ -144,56 +144,22 @@ static partial class PruneCommand
         return command;
     }
 
-    /// <summary>Rounds of a prune schedule: 1 for oneshot, K for iterative:K, 0 for gradual.</summary>
-    static int Rounds(string schedule)
-    {
-        string lower = schedule.ToLowerInvariant();
-        if (lower == "oneshot") return 1;
-        if (lower == "gradual") return 0;
-        if (Regex.Match(lower, @"^iterative:(\d+)$") is { Success: true } m && int.TryParse(m.Groups[1].Value, out int k) && k >= 1) return k;
-        throw new ArgumentException($"--schedule '{schedule}' is not one of oneshot, iterative:K (K ≥ 1), gradual");
-    }
-
     static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice,
         Action<MaskSet>? distill, Func<object?> recoveryJson)
     {
         var model = common.Model;
-        var selection = pruner.Scope.Choose(pruner.Masks);
-        var skipped = pruner.Unsplittable();
-        var prunable = selection.Prunable.Where(n => !skipped.ContainsKey(n)).ToHashSet();
-        var trainable = common.FineTuneEpochs > 0 ? fineTune.Trainable.Select(model) : null;
         IReadOnlyList<TorchSharp.torch.Tensor> input = common.Test is { } t ? new[] { t.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, common.Synthesis);
-        var denseMacs = MacCounter.Measure(model, input);
-        var before = common.Test is null ? null : Evaluator.Classify(model, common.Test);
-        PreprocessingFlags.WarnIfImplausible(before, common.Test?.Classes.Count ?? 0);
-        ClassificationMetrics? after;
-        var progress = new ProgressBar("fine-tune");
-        var (context, callbacks) = Scoring(pruner, common.Train, fineTune.BatchSize);
-        if (distill is not null)
-        {
-            pruner.Prune(sparsity, context?.Invoke());
-            distill(pruner.Masks);
-            after = common.Test is null ? null : Evaluator.Classify(model, common.Test);
-        }
-        else if (rounds == 0)
-        {
-            Gradual(model, pruner, sparsity, common.Train!, fineTune, context, callbacks);
-            after = Evaluator.Classify(model, common.Test!);
-        }
-        else
-        {
-            CollectMovement(model, pruner, common.Train!, fineTune);
-            var result = TrainCommand.WithCtrlC(token => PruneFineTune.Run(pruner,
-                new PruneFineTuneOptions { Sparsity = sparsity, Rounds = rounds, FineTune = fineTune, Context = context, Callbacks = callbacks },
-                common.Train, common.Test, progress, token));
-            after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
-        }
-        pruner.Masks.MakePermanent();
+        var outcome = TrainCommand.WithCtrlC(token => UnstructuredPruning.Run(model, new UnstructuredStage(pruner, sparsity, rounds), fineTune, common.Train, common.Test, input,
+            distill, Progress, token));
+        PreprocessingFlags.WarnIfImplausible(outcome.Before, common.Test?.Classes.Count ?? 0);
         var written = save(common.Input);
-        var choices = new Choices(common.Input, written, edgeChoice, selection.LeftOut, skipped, trainable) { Recovery = recoveryJson() };
-        Report(common, SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, input), before, after, choices: choices);
+        var choices = new Choices(common.Input, written, edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recoveryJson() };
+        Report(common, outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices);
         return 0;
     }
+
+    /// <summary>Progress bars on stderr for each training run, and status lines.</summary>
+    static readonly PipelineProgress Progress = new(label => new ProgressBar(label), new StatusLog());
 
     /// <summary>
     /// The choices a prune made for the user: what it fed, what it wrote, the first and last layers, the layers left
@@ -227,23 +193,7 @@ static partial class PruneCommand
         }
     }
 
-    /// <summary>
-    /// The gradual schedule (Zhu & Gupta): sparsity rises along a cubic from the first step to three quarters of the
-    /// fine-tune, pruning every tenth of that span, while the model trains on <paramref name="train"/>.
-    /// </summary>
-    static void Gradual(GraphModule model, Pruner pruner, double sparsity, IDataset train, TrainerOptions fineTune,
-        Func<ScoringContext>? context = null, IReadOnlyList<ITrainingCallback>? callbacks = null)
-    {
-        long steps = (long)fineTune.Epochs * ((train.Count + fineTune.BatchSize - 1) / fineTune.BatchSize);
-        long end = Math.Max(2, steps * 3 / 4);
-        var gradual = new ScheduledPruning(pruner, new GradualSchedule(sparsity, 1, end, Math.Max(1, end / 10)), context);
-        using var trainer = new Trainer(model, fineTune) { Progress = new ProgressBar("fine-tune") };
-        foreach (var callback in callbacks ?? Array.Empty<ITrainingCallback>()) trainer.Callbacks.Add(callback);
-        trainer.Callbacks.Add(new GradualPruningCallback(gradual));
-        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
-    }
-
-    static void Report(Common common, SparsityReport sparsity, HashSet<string> prunable, MacReport dense, MacReport pruned,
+    static void Report(Common common, SparsityReport sparsity, IReadOnlySet<string> prunable, MacReport dense, MacReport pruned,
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null,
         Choices? choices = null)
     {

@@ -33,7 +33,14 @@ static class RunRecording
     /// each invocation as a run of <paramref name="kind"/>; <paramref name="method"/> names the method from the options.
     /// With <paramref name="trainingSteps"/> false, epoch ends are not recorded (the verb records its own steps).
     /// </summary>
-    public static void Attach(Command command, string kind, Func<ParseResult, string?> method, bool trainingSteps = true)
+    /// <param name="command">The verb.</param>
+    /// <param name="kind">The kind of run.</param>
+    /// <param name="method">Names the method from the options.</param>
+    /// <param name="trainingSteps">Record epoch ends as steps.</param>
+    /// <param name="records">Whether this invocation is a run to record (null: always).</param>
+    /// <param name="describe">Refines the run's row that the options give (null: as it is).</param>
+    public static void Attach(Command command, string kind, Func<ParseResult, string?> method, bool trainingSteps = true,
+        Func<ParseResult, bool>? records = null, Func<ParseResult, RunStart, RunStart>? describe = null)
     {
         var store = new Option<string>("--store") { Description = StoreHelp + $" to record this run in (default: {RunStores.DefaultPath} in the current folder).", DefaultValueFactory = _ => RunStores.DefaultPath };
         var noStore = new Option<bool>("--no-store") { Description = "Do not record this run." };
@@ -42,8 +49,9 @@ static class RunRecording
         var inner = command.Action as SynchronousCommandLineAction ?? throw new InvalidOperationException($"verb '{command.Name}' has no synchronous action to record");
         command.SetAction(parse =>
         {
-            if (parse.GetValue(noStore)) return inner.Invoke(parse);
-            using var recorder = RunRecorder.Begin(parse.GetValue(store)!, Describe(parse, kind, method(parse)));
+            if (parse.GetValue(noStore) || records?.Invoke(parse) == false) return inner.Invoke(parse);
+            var start = Describe(parse, kind, method(parse));
+            using var recorder = RunRecorder.Begin(parse.GetValue(store)!, describe is null ? start : describe(parse, start));
             var session = new Session(recorder, trainingSteps);
             Active.Value = session;
             try

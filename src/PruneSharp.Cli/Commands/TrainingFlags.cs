@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PruneSharp.Data;
+using PruneSharp.Pipelines;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
@@ -39,25 +40,8 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
     public ImageDataset TrainingData(ParseResult parse, string spec, Preprocessing? sizes = null)
     {
         var train = CliInputs.LoadData(spec, DataSplit.Train, sizes);
-        train.Augmentation = ParseAugmentation(parse.GetValue(Augment)!);
+        train.Augmentation = Augmentation.Parse(parse.GetValue(Augment)!);
         return train;
-    }
-
-    /// <summary>Reads an <c>--augment</c> value: <c>none</c> or a comma list of <c>crop:PAD</c> and <c>flip</c>.</summary>
-    public static Augmentation? ParseAugmentation(string value)
-    {
-        if (value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
-        int padding = 0;
-        bool flip = false;
-        foreach (string part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part.Equals("flip", StringComparison.OrdinalIgnoreCase)) flip = true;
-            else if (part.StartsWith("crop:", StringComparison.OrdinalIgnoreCase)
-                && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pad) && pad > 0)
-                padding = pad;
-            else throw new ArgumentException($"--augment: '{part}' is not crop:PAD (PAD a positive number of pixels) or flip");
-        }
-        return new Augmentation(padding, flip);
     }
 
     /// <summary>Trainer settings for <paramref name="epochs"/> epochs over <paramref name="examples"/> examples.</summary>
@@ -68,22 +52,9 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
         if (epochs < 0) throw new ArgumentException($"--epochs must be non-negative, got {epochs}");
         double rate = parse.GetValue(LearningRate);
         if (!(rate > 0)) throw new ArgumentException($"--lr must be positive, got {rate}");
-        var kind = parse.GetValue(Optimizer)!.ToLowerInvariant() switch
-        {
-            "sgd" => OptimizerKind.Sgd,
-            "adam" => OptimizerKind.Adam,
-            "adamw" => OptimizerKind.AdamW,
-            var other => throw new ArgumentException($"--optimizer '{other}' is not one of sgd, adam, adamw"),
-        };
+        var kind = TrainingParts.Optimizer(parse.GetValue(Optimizer)!);
         long steps = Math.Max(1, (long)epochs * ((examples + batch - 1) / batch));
-        LearningRateSchedule schedule = parse.GetValue(Schedule)!.ToLowerInvariant() switch
-        {
-            "constant" => new ConstantSchedule(rate),
-            "cosine" => new CosineSchedule(rate, steps),
-            "step" => new MultiStepSchedule(rate, new[] { steps / 2, steps * 3 / 4 }),
-            "onecycle" => new OneCycleSchedule(rate, steps),
-            var other => throw new ArgumentException($"{scheduleFlag} '{other}' is not one of constant, cosine, step, onecycle"),
-        };
+        var schedule = TrainingParts.Schedule(parse.GetValue(Schedule)!, rate, steps, scheduleFlag);
         var options = new TrainerOptions
         {
             Epochs = epochs,

@@ -26,4 +26,21 @@ public sealed record Augmentation(int CropPadding = 0, bool HorizontalFlip = fal
 {
     /// <summary>The usual CIFAR augmentation: 4-pixel padded random crop and horizontal flip.</summary>
     public static Augmentation Cifar => new(4, true);
+
+    /// <summary>Reads <c>none</c> (null) or a comma list of <c>crop:PAD</c> and <c>flip</c>; errors name <paramref name="field"/>.</summary>
+    public static Augmentation? Parse(string value, string field = "--augment")
+    {
+        if (value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return null;
+        int padding = 0;
+        bool flip = false;
+        foreach (string part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.Equals("flip", StringComparison.OrdinalIgnoreCase)) flip = true;
+            else if (part.StartsWith("crop:", StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pad) && pad > 0)
+                padding = pad;
+            else throw new ArgumentException($"{field}: '{part}' is not crop:PAD (PAD a positive number of pixels) or flip");
+        }
+        return new Augmentation(padding, flip);
+    }
 }

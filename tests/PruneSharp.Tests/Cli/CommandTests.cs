@@ -247,10 +247,10 @@ public class CommandTests
     [Fact]
     public void Augment_flag_is_parsed_or_refused()
     {
-        Assert.Null(TrainingFlags.ParseAugmentation("none"));
-        Assert.Equal(new PruneSharp.Data.Augmentation(2, true), TrainingFlags.ParseAugmentation("crop:2,flip"));
-        Assert.Equal(new PruneSharp.Data.Augmentation(0, true), TrainingFlags.ParseAugmentation("flip"));
-        var error = Assert.Throws<ArgumentException>(() => TrainingFlags.ParseAugmentation("crop:-1"));
+        Assert.Null(PruneSharp.Data.Augmentation.Parse("none"));
+        Assert.Equal(new PruneSharp.Data.Augmentation(2, true), PruneSharp.Data.Augmentation.Parse("crop:2,flip"));
+        Assert.Equal(new PruneSharp.Data.Augmentation(0, true), PruneSharp.Data.Augmentation.Parse("flip"));
+        var error = Assert.Throws<ArgumentException>(() => PruneSharp.Data.Augmentation.Parse("crop:-1"));
         Assert.Contains("'crop:-1'", error.Message);
     }
 

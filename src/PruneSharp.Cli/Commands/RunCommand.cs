@@ -1,0 +1,170 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PruneSharp.Pipelines;
+using PruneSharp.Recipes;
+using PruneSharp.Runs;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// <c>prunesharp run RECIPE.yaml [--set KEY=VALUE ...]</c>: reads a recipe (docs/recipes.md), reports every problem
+/// with file, line and column, or runs its pipeline and prints what each stage did.
+/// </summary>
+static class RunCommand
+{
+    /// <summary>The kind of run a recipe records in the run store (sweeps look for it).</summary>
+    public const string Kind = "recipe";
+
+    public static Command Create()
+    {
+        var recipe = new Argument<string>("recipe") { Description = "The recipe: a YAML file describing model, data, pruning stages, recovery, evaluation and export (docs/recipes.md)." };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key: KEY=VALUE (e.g. stages.0.sparsity=0.8, recovery.epochs=2; a stage key alone sets every stage). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var check = new Option<bool>("--check") { Description = "Only read and validate the recipe; print the pipeline it describes." };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var group = new Option<string?>("--group") { Description = "The group this run belongs to in the run store (a sweep gives its cells one)." };
+        var command = new Command("run",
+            "Run a recipe: the whole pipeline (load, prune stages, recover, evaluate, export) described in one YAML file.\n" +
+            "Example: prunesharp run examples/magnitude.yaml --set stages.0.sparsity=0.8 --set recovery.epochs=2")
+        {
+            recipe, set, check, json, group,
+        };
+        command.SetAction(parse =>
+        {
+            var overrides = (parse.GetValue(set) ?? Array.Empty<string>()).Select(RecipeOverride.Parse).ToList();
+            var loaded = Load(parse.GetValue(recipe)!, overrides);
+            if (loaded is null) return 1;
+            if (parse.GetValue(check))
+            {
+                Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { identity = loaded.Identity, pipeline = loaded.Pipeline }, Table.Json)
+                    : $"{loaded.Source}: valid; {loaded.Pipeline.Stages.Count} stage(s), identity {loaded.Identity}");
+                return 0;
+            }
+            var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, new PipelineProgress(label => new ProgressBar(label), new StatusLog()), token));
+            var layers = result.Stages[^1].Weights.Layers;
+            RunRecording.Finish([
+                .. RunRecording.Metrics(result.After, result.Before), .. RunRecording.Size(layers),
+                new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, result.Stages[^1].Macs),
+            ], layers, result.Output is null ? Array.Empty<(string, string)>() : new[] { ("model", result.Output) });
+            Render(result, loaded.Identity, parse.GetValue(json));
+            return 0;
+        });
+        RunRecording.Attach(command, Kind, _ => null, records: parse => !parse.GetValue(check),
+            describe: (parse, start) => Describe(start, parse.GetValue(recipe)!, parse.GetValue(set), parse.GetValue(group)));
+        return command;
+    }
+
+    /// <summary>
+    /// The run's row from its recipe: the identity as its name (what sweeps look for), the stages as its method, model,
+    /// data, seed, the last stage's sparsity and the recipe's text. A recipe with problems keeps the options' row (it fails before running).
+    /// </summary>
+    static RunStart Describe(RunStart start, string path, string[]? set, string? group)
+    {
+        try
+        {
+            var recipe = Recipe.Load(path, (set ?? Array.Empty<string>()).Select(RecipeOverride.Parse));
+            var p = recipe.Pipeline;
+            return start with
+            {
+                Name = recipe.Identity,
+                Group = group,
+                Method = string.Join("+", p.Stages.Select(s => $"{s.Method}/{s.Scope}/{s.Granularity}" + (s.Schedule == "oneshot" ? "" : $"/{s.Schedule}"))),
+                Model = p.Model,
+                Dataset = p.Data?.Source,
+                Seed = p.Seed,
+                TargetSparsity = p.Stages.Count == 0 ? null : p.Stages[^1].Sparsity,
+                Recipe = File.ReadAllText(path),
+            };
+        }
+        catch (ArgumentException)
+        {
+            return start with { Group = group };
+        }
+    }
+
+    /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>
+    public static Recipe? Load(string path, IReadOnlyList<RecipeOverride> overrides)
+    {
+        try
+        {
+            return Recipe.Load(path, overrides);
+        }
+        catch (RecipeException e)
+        {
+            foreach (var problem in e.Problems) Console.Error.WriteLine($"prunesharp: {problem}");
+            Console.Error.WriteLine($"prunesharp: {e.Problems.Count} problem(s) in {path}");
+            return null;
+        }
+    }
+
+    /// <summary>A pipeline's result as JSON.</summary>
+    public static object Json(PipelineResult result, string identity) => new
+    {
+        identity,
+        output = result.Output,
+        seconds = result.Elapsed.TotalSeconds,
+        accuracy_before = result.Before?.Top1,
+        accuracy_after = result.After?.Top1,
+        stages = result.Stages.Select(s => new
+        {
+            method = s.Stage.Method,
+            structure = s.Stage.Structure,
+            granularity = s.Unstructured is null ? null : s.Stage.Granularity,
+            scope = s.Unstructured is null ? null : s.Stage.Scope,
+            schedule = s.Unstructured is null ? null : s.Stage.Schedule,
+            target_sparsity = s.Unstructured?.Sparsity,
+            first_last_kept = s.Unstructured?.KeptFirstAndLast,
+            pruned_sparsity = s.Unstructured is { } u ? PrunedSparsity(u.Outcome) : (double?)null,
+            ratio = s.Stage.Ratio,
+            groups = s.Channels?.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
+            params_before = s.Channels?.DenseParameters,
+            params_after = s.Channels?.PrunedParameters,
+            total_sparsity = s.Weights.Sparsity,
+            compression_ratio = s.Weights.CompressionRatio,
+            dense_macs = s.DenseMacs, effective_macs = s.Macs,
+            accuracy_before = s.Before?.Top1,
+            accuracy_after = s.After?.Top1,
+            left_dense = s.Unstructured?.Outcome.LeftOut.Select(l => new { name = l.Name, reason = l.Reason }).Concat(s.Unstructured.Outcome.Skipped.Select(k => new { name = k.Key, reason = k.Value })),
+            left_whole = s.Channels?.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
+            distillation = s.Distillation is { } d ? new { loss_before = d.LossBefore, loss_after = d.LossAfter } : null,
+        }),
+    };
+
+    /// <summary>The sparsity of the weights the stage could prune.</summary>
+    static double PrunedSparsity(UnstructuredOutcome o)
+    {
+        var layers = o.Sparsity.Layers.Where(l => o.Prunable.Contains(l.Name)).ToList();
+        long total = layers.Sum(l => l.Parameters);
+        return total == 0 ? 0 : 1 - (double)layers.Sum(l => l.NonZeros) / total;
+    }
+
+    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels.</summary>
+    static string Removed(StageResult s) => s.Unstructured is { } u ? $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero"
+        : $"{PruneCommand.Percent(1 - (double)s.Channels!.PrunedParameters / s.Channels.DenseParameters)} of parameters removed";
+
+    static void Render(PipelineResult result, string identity, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(Json(result, identity), Table.Json));
+            return;
+        }
+        var rows = result.Stages.Select((s, i) => (IReadOnlyList<string>)new[]
+        {
+            (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method,
+            s.Unstructured is { } u ? $"{s.Stage.Granularity}, {s.Stage.Scope}, {s.Stage.Schedule}, sparsity {u.Sparsity.ToString("0.###", CultureInfo.InvariantCulture)}"
+                : $"channels, ratio {s.Stage.Ratio!.Value.ToString("0.###", CultureInfo.InvariantCulture)}",
+            Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
+        });
+        Table.Write(Console.Out, new[] { "stage", "method", "what", "result", "top-1 after" }, rows);
+        Console.WriteLine();
+        var last = result.Stages[^1];
+        if (result.Output is not null) Console.WriteLine($"saved {result.Output}");
+        Console.WriteLine($"total params {PruneCommand.Count(last.Weights.Parameters)}, non-zeros {PruneCommand.Count(last.Weights.NonZeros)}, sparsity {PruneCommand.Percent(last.Weights.Sparsity)} (all parameters)");
+        Console.WriteLine($"MACs per example: dense {PruneCommand.Count(result.Stages[0].DenseMacs)}, effective {PruneCommand.Count(last.Macs)}");
+        if (result.Before is { } before && result.After is { } after)
+            Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
+        PreprocessingFlags.Print(result.Input);
+        Console.WriteLine($"recipe identity {identity}; {result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
+    }
+}

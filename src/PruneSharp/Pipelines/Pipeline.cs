@@ -1,0 +1,323 @@
+using System.Diagnostics;
+using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
+using PruneSharp.Graph;
+using PruneSharp.Metrics;
+using PruneSharp.Models;
+using PruneSharp.Onnx;
+using PruneSharp.Pruning;
+using PruneSharp.Pruning.Allocation;
+using PruneSharp.Pruning.Masks;
+using PruneSharp.Pruning.Methods;
+using PruneSharp.Pruning.Structured;
+using PruneSharp.Recovery;
+using PruneSharp.Training;
+
+namespace PruneSharp.Pipelines;
+
+/// <summary>One problem of a pipeline description.</summary>
+/// <param name="Field">The field, as a recipe writes it (<c>stages[0].method</c>).</param>
+/// <param name="Message">What is wrong, naming the field.</param>
+/// <param name="Suggestions">The nearest valid names, for a mistyped name (else empty).</param>
+public sealed record PipelineProblem(string Field, string Message, IReadOnlyList<string> Suggestions)
+{
+    /// <summary>The message, with the suggestions if any.</summary>
+    public override string ToString() => Suggestions.Count == 0 ? Message : $"{Message} (did you mean {string.Join(" or ", Suggestions)}?)";
+}
+
+/// <summary>What one stage of a pipeline did.</summary>
+/// <param name="Stage">The stage as described.</param>
+/// <param name="Before">Test metrics before the stage (null without evaluation).</param>
+/// <param name="After">Test metrics after the stage and its recovery (null without evaluation).</param>
+/// <param name="Weights">Every parameter's size and non-zeros after the stage.</param>
+/// <param name="DenseMacs">MACs per example before the stage.</param>
+/// <param name="Macs">Effective MACs per example after it (zeros skipped, removed channels gone).</param>
+/// <param name="Unstructured">What an unstructured stage did (null for channels).</param>
+/// <param name="Channels">What a channel stage did (null for unstructured).</param>
+/// <param name="Distillation">What distillation did (null without distillation).</param>
+public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
+    UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation);
+
+/// <summary>What an unstructured stage did.</summary>
+/// <param name="Sparsity">The sparsity it pruned to (given, or fixed by a pattern granularity).</param>
+/// <param name="KeptFirstAndLast">Whether the first and last layers were left dense.</param>
+/// <param name="Outcome">Its pruned weights and the choices it made.</param>
+public sealed record UnstructuredStageResult(double Sparsity, bool KeptFirstAndLast, UnstructuredOutcome Outcome);
+
+/// <summary>What a channel stage did.</summary>
+/// <param name="Groups">Each coupled group's width before and after.</param>
+/// <param name="Blocked">Groups left whole, with the reasons.</param>
+/// <param name="DenseParameters">Parameters before.</param>
+/// <param name="PrunedParameters">Parameters after.</param>
+public sealed record ChannelStageResult(IReadOnlyList<GroupChange> Groups, IReadOnlyList<BlockedGroup> Blocked, long DenseParameters, long PrunedParameters);
+
+/// <summary>What a whole pipeline did.</summary>
+/// <param name="Description">The pipeline run.</param>
+/// <param name="Input">What the data pipeline fed the model.</param>
+/// <param name="Stages">Each stage's result, in order.</param>
+/// <param name="Output">The file written (null: none).</param>
+/// <param name="Elapsed">Wall time of the whole run.</param>
+public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed)
+{
+    /// <summary>Test metrics of the dense model (null without evaluation).</summary>
+    public ClassificationMetrics? Before => Stages.Count == 0 ? null : Stages[0].Before;
+
+    /// <summary>Test metrics after the last stage (null without evaluation).</summary>
+    public ClassificationMetrics? After => Stages.Count == 0 ? null : Stages[^1].After;
+}
+
+/// <summary>
+/// Runs a <see cref="PipelineDescription"/>: load → prune stages (each followed by its recovery) → evaluate → export.
+/// The choices are checked before any data or model is loaded, so that a typo fails at once.
+/// </summary>
+public static class Pipeline
+{
+    /// <summary>Runs <paramref name="description"/>.</summary>
+    /// <param name="description">The pipeline.</param>
+    /// <param name="progress">Where progress goes.</param>
+    /// <param name="cancellation">Stops training between batches with <see cref="OperationCanceledException"/>.</param>
+    /// <exception cref="ArgumentException">A choice is invalid or inconsistent; the message names the field.</exception>
+    public static PipelineResult Run(PipelineDescription description, PipelineProgress? progress = null, CancellationToken cancellation = default)
+    {
+        progress ??= PipelineProgress.None;
+        var clock = Stopwatch.StartNew();
+        var d = description;
+        var recovery = d.Recovery;
+        if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
+
+        var sizes = Preprocessing.None with { Resize = d.Data?.Resize, Crop = d.Data?.Crop };
+        var train = d.Data is null ? null : Sources.LoadData(d.Data.Source, DataSplit.Train, sizes, "data.source");
+        var test = d.Data is null || !d.Evaluate ? null : Sources.LoadData(d.Data.Source, DataSplit.Test, sizes, "data.source");
+        if (train is not null) train.Augmentation = d.Data!.Augment is { } augment ? Augmentation.Parse(augment, "data.augment") : null;
+        bool structured = d.Stages.Any(st => st.Structure is not null);
+        var model = Sources.LoadModel(d.Model, train, d.Seed, structured, "model");
+        try
+        {
+            using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
+            var fed = Input(d, model);
+            foreach (var set in new[] { train, test })
+                if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
+            IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
+            IDataset? evalData = test is null ? null : d.Data!.TestExamples is { } m ? Subset.First(test, m) : test;
+            var examples = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : InputSynthesis.Synthesize(model.Graph, new InputSynthesisOptions(), d.Seed);
+            var fineTune = FineTune(recovery, d.Seed, fitData?.Count ?? 0);
+
+            var results = new List<StageResult>();
+            for (int i = 0; i < d.Stages.Count; i++)
+            {
+                var s = d.Stages[i];
+                string at = $"stages[{i}]";
+                DistillationResult? distilled = null;
+                void Distill(GraphModule student, MaskSet? masks)
+                {
+                    masks?.Apply();
+                    distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), new DistillationOptions(), fineTune,
+                        masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
+                    if (distilled.Training.Cancelled) throw new OperationCanceledException();
+                }
+                if (s.Structure is null)
+                {
+                    var (stage, keep) = Unstructured(s, at, model, d.Seed);
+                    Action<MaskSet>? distill = teacher is null || fineTune.Epochs == 0 ? null : masks => Distill(model, masks);
+                    var outcome = UnstructuredPruning.Run(model, stage, fineTune, fitData, evalData, examples, distill, progress, cancellation);
+                    results.Add(new StageResult(s, outcome.Before, outcome.After, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
+                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, distilled));
+                }
+                else
+                {
+                    var before = evalData is null ? null : Evaluator.Classify(model, evalData);
+                    var importance = StructuredParts.Importance(s.Method, d.Seed, PruningUnit.Channel, field: $"{at}.method");
+                    var options = new ChannelPruningOptions
+                    {
+                        Unit = PruningUnit.Channel, Ratio = s.Ratio!.Value, Global = s.Global, RoundTo = s.RoundTo, MaxRatio = s.MaxRatio,
+                        Ignore = s.Ignore ?? Array.Empty<string>(),
+                    };
+                    var result = ChannelPruner.Prune(model, examples, importance, options, 1, null, null,
+                        fitData is null ? null : StructuredParts.Observer(importance, fitData, batchSize: 64));
+                    model.Dispose();
+                    model = result.Model;
+                    if (fineTune.Epochs > 0 && teacher is not null) Distill(model, null);
+                    else if (fineTune.Epochs > 0)
+                    {
+                        using var trainer = new Trainer(model, fineTune) { Progress = progress.For("fine-tune") };
+                        if (trainer.Fit(fitData!, cancellation).Cancelled) throw new OperationCanceledException();
+                    }
+                    var after = evalData is null ? null : Evaluator.Classify(model, evalData);
+                    results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), result.DenseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null,
+                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled));
+                }
+                progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
+            }
+
+            string? output = null;
+            if (d.Export is { } export)
+            {
+                output = Path.GetFullPath(export.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+                var graph = model.ToGraph();
+                if (export.EmbedPreprocessing) fed.EmbedInto(graph);
+                else fed.WriteMetadata(graph.Metadata);
+                OnnxFile.Write(graph, output);
+            }
+            return new PipelineResult(d, fed, results, output, clock.Elapsed);
+        }
+        finally
+        {
+            model.Dispose();
+        }
+    }
+
+    /// <summary>The unstructured stage <paramref name="s"/> on <paramref name="model"/>, and whether it keeps the first and last layers.</summary>
+    static (UnstructuredStage Stage, bool KeepFirstAndLast) Unstructured(StageDescription s, string at, GraphModule model, long seed)
+    {
+        var grain = PruningParts.Granularity(s.Granularity, $"{at}.granularity");
+        double sparsity = PruningParts.Sparsity(s.Sparsity, grain, $"{at}.sparsity");
+        bool keep = s.FirstLast is null ? PruningScope.FirstAndLastDefault(grain, sparsity) : s.FirstLast == "keep";
+        var scope = new PruningScope
+        {
+            Allocation = PruningParts.Allocation(s.Scope, $"{at}.scope"), Exclude = s.Exclude ?? Array.Empty<string>(),
+            IncludeEmbeddings = s.PruneEmbeddings, KeepFirstAndLast = keep, Strict = s.Strict,
+        };
+        var pruner = new Pruner(new MaskSet(model), PruningParts.Criterion(s.Method, seed, $"{at}.method"), grain, scope);
+        return (new UnstructuredStage(pruner, sparsity, PruningParts.Rounds(s.Schedule, $"{at}.schedule")), keep);
+    }
+    /// <summary>
+    /// Every problem of <paramref name="d"/> that shows without loading data or a model: unknown names (with the
+    /// nearest valid ones), values out of range, missing files, and choices that need data or training epochs.
+    /// </summary>
+    public static IReadOnlyList<PipelineProblem> Validate(PipelineDescription d)
+    {
+        var problems = new List<PipelineProblem>();
+        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null)
+        {
+            try
+            {
+                check();
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add(new PipelineProblem(field, e.Message, given is null || names is null ? Array.Empty<string>() : NearestNames.Find(given, names)));
+            }
+        }
+        void Require(string field, bool ok, string message) => Check(field, () => { if (!ok) throw new ArgumentException(message); });
+
+        var r = d.Recovery;
+        Require("model", File.Exists(d.Model) || ModelZoo.IsClassifier(d.Model),
+            $"model '{d.Model}' is neither an existing ONNX file nor a zoo classifier ({string.Join(", ", ModelZoo.ClassifierNames)})");
+        if (!File.Exists(d.Model) && !ModelZoo.IsClassifier(d.Model) && !d.Model.Contains('/') && !d.Model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(d.Model, ModelZoo.ClassifierNames) };
+        if (d.Data is { } data)
+        {
+            Require("data.source", KnownData.Contains(data.Source.ToLowerInvariant()) || Directory.Exists(data.Source),
+                $"data.source '{data.Source}' is neither a known data set ({Sources.DataHelp}) nor a folder");
+            if (problems.Count > 0 && problems[^1].Field == "data.source" && !data.Source.Contains('/'))
+                problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(data.Source, KnownData) };
+            Require("data.train_examples", data.TrainExamples is null or > 0, $"data.train_examples must be positive, got {data.TrainExamples}");
+            Require("data.test_examples", data.TestExamples is null or > 0, $"data.test_examples must be positive, got {data.TestExamples}");
+            if (data.Normalize is { } normalize) Check("data.normalize", () => Preprocessing.ParseNormalize(normalize, "data.normalize"));
+            if (data.Augment is { } augment) Check("data.augment", () => Augmentation.Parse(augment, "data.augment"));
+            Require("data.resize", data.Resize is null || (data.Crop is not null && data.Resize >= data.Crop), "data.resize goes with data.crop and is at least as large");
+            Require("data.crop", data.Crop is null or > 0, $"data.crop must be a positive number of pixels, got {data.Crop}");
+        }
+        Require("stages", d.Stages.Count > 0, "stages: a pipeline needs at least one pruning stage");
+        Require("recovery.kind", r.Kind is "finetune" or "distill" or "none", $"recovery.kind '{r.Kind}' is not one of finetune, distill, none");
+        if (problems.Count > 0 && problems[^1].Field == "recovery.kind") problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
+        Require("recovery.epochs", r.Epochs >= 0, $"recovery.epochs must be non-negative, got {r.Epochs}");
+        Require("recovery.epochs", !(r.Kind == "none" && r.Epochs > 0), "recovery.kind none trains nothing: drop recovery.epochs");
+        Require("recovery.epochs", !(r.Epochs > 0 && d.Data is null), "recovery.epochs needs data");
+        Require("recovery.epochs", !(r.Kind == "distill" && r.Epochs == 0), "recovery.kind distill needs recovery.epochs");
+        Require("recovery.batch_size", r.BatchSize > 0, $"recovery.batch_size must be positive, got {r.BatchSize}");
+        Require("recovery.lr", r.LearningRate > 0, $"recovery.lr must be positive, got {r.LearningRate}");
+        Check("recovery.optimizer", () => TrainingParts.Optimizer(r.Optimizer, "recovery.optimizer"), TrainingParts.Optimizers, r.Optimizer);
+        Check("recovery.lr_schedule", () => TrainingParts.Schedule(r.LearningRateSchedule, 1, 1, "recovery.lr_schedule"), TrainingParts.Schedules, r.LearningRateSchedule);
+        for (int i = 0; i < d.Stages.Count; i++)
+        {
+            var s = d.Stages[i];
+            string at = $"stages[{i}]";
+            if (s.Structure is not null)
+            {
+                ValidateChannels(s, at, d, Check, Require);
+                continue;
+            }
+            foreach (var (key, set) in new[] { ("ratio", s.Ratio is not null), ("round_to", s.RoundTo != 1), ("max_ratio", s.MaxRatio != 0.9), ("global", s.Global), ("ignore", s.Ignore is not null) })
+                Require($"{at}.{key}", !set, $"{at}.{key} applies to channel stages (structure: channel); an unstructured stage takes sparsity, granularity, scope, schedule, exclude and first_last");
+            Check($"{at}.method", () => UnstructuredPruning.CheckData(PruningParts.Criterion(s.Method, d.Seed, $"{at}.method"), d.Data is not null, r.Epochs, "data", $"{at}.method", "recovery.epochs"),
+                PruningParts.Methods, s.Method);
+            Check($"{at}.schedule", () =>
+            {
+                int rounds = PruningParts.Rounds(s.Schedule, $"{at}.schedule");
+                if (rounds == 0 && r.Epochs == 0) throw new ArgumentException($"{at}.schedule gradual prunes during fine-tuning: give recovery.epochs and data");
+                if (r.Kind == "distill" && rounds != 1) throw new ArgumentException($"{at}.schedule: distillation follows one-shot pruning; {s.Schedule} fine-tunes on labels (recovery.kind finetune)");
+            }, new[] { "oneshot", "gradual" }, s.Schedule);
+            Require($"{at}.first_last", s.FirstLast is null or "keep" or "prune", $"{at}.first_last '{s.FirstLast}' is not keep or prune");
+            Check($"{at}.granularity", () => PruningParts.Granularity(s.Granularity, $"{at}.granularity"), new[] { "element", "kernel", "pattern", "2:4" }, s.Granularity);
+            if (s.Sparsity is { } given) Require($"{at}.sparsity", given is >= 0 and < 1, $"{at}.sparsity must be in [0, 1), got {given}");
+            else Check($"{at}.sparsity", () =>
+            {
+                if (PruningParts.Granularity(s.Granularity, $"{at}.granularity") is not Pruning.Granularity.PatternGranularity)
+                    throw new ArgumentException($"{at}.sparsity is required for {s.Granularity} granularity");
+            });
+            Check($"{at}.scope", () => PruningParts.Allocation(s.Scope, $"{at}.scope"), PruningParts.Scopes, s.Scope);
+        }
+        return problems;
+    }
+
+    /// <summary>The checks of a channel stage: its structure, method, ratio and rounding, and that no unstructured key is set.</summary>
+    static void ValidateChannels(StageDescription s, string at, PipelineDescription d, Action<string, Action, IEnumerable<string>?, string?> check, Action<string, bool, string> require)
+    {
+        if (s.Structure != "channel")
+        {
+            // Reported, and the rest checked as a channel stage, the likely intent.
+            check($"{at}.structure", () => throw new ArgumentException($"{at}.structure '{s.Structure}' is not channel (remove the key for unstructured pruning)"), new[] { "channel" }, s.Structure);
+        }
+        check($"{at}.method", () =>
+        {
+            var importance = StructuredParts.Importance(s.Method, d.Seed, PruningUnit.Channel, field: $"{at}.method");
+            if (StructuredParts.NeedsData(importance) && d.Data is null) throw new ArgumentException($"{at}.method {s.Method} needs data (it observes the model on training batches)");
+        }, StructuredParts.Methods, s.Method);
+        require($"{at}.ratio", s.Ratio is >= 0 and <= 1, s.Ratio is null ? $"{at}.ratio is required for a channel stage (the fraction of channels removed)" : $"{at}.ratio must be in [0, 1], got {s.Ratio}");
+        require($"{at}.round_to", s.RoundTo >= 1, $"{at}.round_to must be at least 1, got {s.RoundTo}");
+        require($"{at}.max_ratio", s.MaxRatio is > 0 and <= 1, $"{at}.max_ratio must be in (0, 1], got {s.MaxRatio}");
+        foreach (var (key, set) in new[] { ("sparsity", s.Sparsity is not null), ("granularity", s.Granularity != "element"), ("scope", s.Scope != "local"),
+            ("schedule", s.Schedule != "oneshot"), ("exclude", s.Exclude is not null), ("first_last", s.FirstLast is not null), ("prune_embeddings", s.PruneEmbeddings), ("strict", s.Strict) })
+            require($"{at}.{key}", !set, $"{at}.{key} applies to unstructured stages; a channel stage takes ratio, round_to, max_ratio, global and ignore");
+    }
+
+    static readonly string[] KnownData = { DataLocations.FashionMnist, DataLocations.Mnist, DataLocations.Cifar10 };
+
+    static readonly string[] RecoveryKinds = { "finetune", "distill", "none" };
+
+    /// <summary>The preprocessing fed to <paramref name="model"/>: data.normalize, else the model's metadata, else none.</summary>
+    static Preprocessing Input(PipelineDescription d, GraphModule model)
+    {
+        var fromModel = Preprocessing.FromMetadata(model.Graph.Metadata, d.Model);
+        Preprocessing fed;
+        if (d.Data?.Normalize is { } text)
+        {
+            if (fromModel is { InModel: true } inside)
+                throw new ArgumentException($"data.normalize: the model normalises its input itself ({inside.Describe()}); leave data.normalize out");
+            fed = Preprocessing.ParseNormalize(text, "data.normalize");
+        }
+        else fed = fromModel ?? Preprocessing.None;
+        if (d.Export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
+            throw new ArgumentException("export.embed_preprocessing needs the normalisation: give data.normalize MEAN/STD");
+        return d.Data?.Crop is null ? fed : fed with { Resize = d.Data.Resize, Crop = d.Data.Crop };
+    }
+
+    /// <summary>The trainer settings of <paramref name="recovery"/> over <paramref name="examples"/> examples.</summary>
+    static TrainerOptions FineTune(RecoveryDescription recovery, long seed, int examples)
+    {
+        if (recovery.BatchSize <= 0) throw new ArgumentException($"recovery.batch_size must be positive, got {recovery.BatchSize}");
+        if (!(recovery.LearningRate > 0)) throw new ArgumentException($"recovery.lr must be positive, got {recovery.LearningRate}");
+        var kind = TrainingParts.Optimizer(recovery.Optimizer, "recovery.optimizer");
+        long steps = Math.Max(1, (long)recovery.Epochs * ((examples + recovery.BatchSize - 1) / recovery.BatchSize));
+        return new TrainerOptions
+        {
+            Epochs = recovery.Epochs,
+            BatchSize = recovery.BatchSize,
+            Seed = seed,
+            Optimizer = new OptimizerSettings(kind, kind == OptimizerKind.Sgd ? recovery.Momentum : 0, WeightDecay: recovery.WeightDecay),
+            Schedule = TrainingParts.Schedule(recovery.LearningRateSchedule, recovery.LearningRate, steps, "recovery.lr_schedule"),
+        };
+    }
+}

@@ -1,0 +1,67 @@
+namespace PruneSharp.Pipelines;
+
+/// <summary>
+/// A whole pruning run as data: load the model, read the data, prune in stages with recovery after each, evaluate,
+/// export. Recipes read into it; <see cref="Pipeline.Run"/> runs it. Names of methods, granularities, scopes and
+/// schedules are those of <see cref="PruningParts"/>.
+/// </summary>
+/// <param name="Model">An ONNX file or a zoo classifier name (built at its initialisation with <see cref="Seed"/>).</param>
+/// <param name="Data">The data (null: none; data-free methods only, and no accuracy).</param>
+/// <param name="Stages">The pruning stages, in order.</param>
+/// <param name="Recovery">What trains the model after each stage.</param>
+/// <param name="Export">Where the pruned model is written (null: not written).</param>
+/// <param name="Seed">Seed of the zoo initialisation, batch order and random pruning.</param>
+/// <param name="Evaluate">Measure test accuracy before and after (needs <see cref="Data"/>).</param>
+public sealed record PipelineDescription(string Model, DataDescription? Data, IReadOnlyList<StageDescription> Stages, RecoveryDescription Recovery,
+    ExportDescription? Export, long Seed = 0, bool Evaluate = true);
+
+/// <summary>The data of a pipeline.</summary>
+/// <param name="Source">A data set name or folder (<see cref="Sources.LoadData"/>).</param>
+/// <param name="TrainExamples">Use only the first this many training examples (null: all).</param>
+/// <param name="TestExamples">Use only the first this many test examples (null: all).</param>
+/// <param name="Normalize">MEAN[,MEAN...]/STD[,STD...] on the [0, 1] scale; null: the model's metadata, else none.</param>
+/// <param name="Resize">Image folders: the shorter side's size before cropping.</param>
+/// <param name="Crop">Image folders: the model's input size.</param>
+/// <param name="Augment">Training augmentation: null or a comma list of crop:PAD and flip.</param>
+public sealed record DataDescription(string Source, int? TrainExamples = null, int? TestExamples = null, string? Normalize = null,
+    int? Resize = null, int? Crop = null, string? Augment = null);
+
+/// <summary>
+/// One pruning stage: unstructured (masks: zeros in place, the shapes kept) or, with <see cref="Structure"/>
+/// <c>channel</c>, structured (whole channels removed across their coupled group: a smaller dense model).
+/// </summary>
+/// <param name="Method">The criterion: <see cref="PruningParts.Methods"/>, or for channels <see cref="StructuredParts.Methods"/>.</param>
+/// <param name="Sparsity">The sparsity after the stage; null only for pattern granularities, which fix it.</param>
+/// <param name="Granularity">element, N:M, block:RxC, kernel or pattern[:K].</param>
+/// <param name="Scope">local, global or erk.</param>
+/// <param name="Schedule">oneshot, iterative:K or gradual.</param>
+/// <param name="Exclude">Parameters never pruned (names or patterns with * and ?).</param>
+/// <param name="FirstLast">"keep" or "prune" the first and last layers; null: the default for the granularity and sparsity.</param>
+/// <param name="PruneEmbeddings">Also prune embedding tables.</param>
+/// <param name="Strict">Fail on a layer the granularity cannot split instead of leaving it dense.</param>
+/// <param name="Structure">null: unstructured; <c>channel</c>: remove whole channels (the fields below apply, those above but Method do not).</param>
+/// <param name="Ratio">Channels: the fraction of each group's channels removed (of all channels with <see cref="Global"/>).</param>
+/// <param name="RoundTo">Channels: keep a multiple of this many per group.</param>
+/// <param name="MaxRatio">Channels: never remove more than this fraction of one group.</param>
+/// <param name="Global">Channels: rank the channels of all groups together (scores normalised by each group's mean).</param>
+/// <param name="Ignore">Channels: nodes or weights whose output channels are kept (e.g. the classifier).</param>
+public sealed record StageDescription(string Method, double? Sparsity, string Granularity = "element", string Scope = "local", string Schedule = "oneshot",
+    IReadOnlyList<string>? Exclude = null, string? FirstLast = null, bool PruneEmbeddings = false, bool Strict = false,
+    string? Structure = null, double? Ratio = null, int RoundTo = 1, double MaxRatio = 0.9, bool Global = false, IReadOnlyList<string>? Ignore = null);
+
+/// <summary>What trains the model after each stage, and how.</summary>
+/// <param name="Kind">finetune (labels), distill (match the dense model's outputs) or none.</param>
+/// <param name="Epochs">Epochs after each stage (per round of an iterative schedule).</param>
+/// <param name="BatchSize">Examples per batch.</param>
+/// <param name="Optimizer">sgd, adam or adamw.</param>
+/// <param name="LearningRate">Initial learning rate.</param>
+/// <param name="Momentum">SGD momentum.</param>
+/// <param name="WeightDecay">Weight decay.</param>
+/// <param name="LearningRateSchedule">constant, cosine, step or onecycle.</param>
+public sealed record RecoveryDescription(string Kind = "finetune", int Epochs = 0, int BatchSize = 64, string Optimizer = "sgd", double LearningRate = 0.01,
+    double Momentum = 0.9, double WeightDecay = 0, string LearningRateSchedule = "constant");
+
+/// <summary>Where and how the pruned model is written.</summary>
+/// <param name="Path">The ONNX file.</param>
+/// <param name="EmbedPreprocessing">Write the normalisation as nodes at the model's input instead of metadata.</param>
+public sealed record ExportDescription(string Path, bool EmbedPreprocessing = false);

@@ -1,0 +1,14 @@
+using PruneSharp.Training;
+
+namespace PruneSharp.Pipelines;
+
+/// <summary>Where a pipeline reports what it is doing: a progress sink per training run (by its label), and status lines.</summary>
+/// <param name="Training">The sink for a training run labelled "fine-tune", "movement", "distill", ...; null: none.</param>
+/// <param name="Status">Receives one line per notable step; null: none.</param>
+public sealed record PipelineProgress(Func<string, IProgress<TrainingProgress>?>? Training = null, IProgress<string>? Status = null)
+{
+    /// <summary>Reports nothing.</summary>
+    public static PipelineProgress None { get; } = new();
+
+    internal IProgress<TrainingProgress>? For(string label) => Training?.Invoke(label);
+}

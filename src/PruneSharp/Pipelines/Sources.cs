@@ -1,0 +1,82 @@
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Graph.Passes;
+using PruneSharp.Models;
+using PruneSharp.Onnx;
+
+namespace PruneSharp.Pipelines;
+
+/// <summary>
+/// Where a pipeline's model and data come from: an ONNX file or a zoo name, a named data set or a folder. Every error
+/// names the field it came from (<c>--data</c> on the command line, <c>data.source</c> in a recipe).
+/// </summary>
+public static class Sources
+{
+    /// <summary>The data sets known by name, for help texts.</summary>
+    public const string DataHelp =
+        "fashion-mnist, mnist, cifar-10, a folder holding IDX files (train-images-idx3-ubyte, ...) or the CIFAR binary batches, " +
+        "or a folder of images (one sub-folder per class, or none: unlabeled) with --crop";
+
+    /// <summary>
+    /// The <paramref name="split"/> of the data set named or located by <paramref name="spec"/>; an image folder (both
+    /// splits: the whole folder) is read at the sizes of <paramref name="sizes"/> (resize, crop).
+    /// </summary>
+    /// <exception cref="ArgumentException">The data set is unknown, or the folder holds nothing readable; the message names <paramref name="field"/>.</exception>
+    public static ImageDataset LoadData(string spec, DataSplit split, Preprocessing? sizes = null, string field = "--data")
+    {
+        switch (spec.ToLowerInvariant())
+        {
+            case DataLocations.FashionMnist: return IdxImages.LoadFashionMnist(split);
+            case DataLocations.Mnist: return IdxImages.LoadMnist(split);
+            case DataLocations.Cifar10: return CifarBinary.LoadCifar10(split);
+        }
+        if (!Directory.Exists(spec))
+            throw new ArgumentException($"{field} '{spec}' is neither a known data set ({DataHelp}) nor a folder");
+        var files = Directory.EnumerateFiles(spec).Select(f => Path.GetFileName(f)!).ToList();
+        bool idx = files.Any(f => f.StartsWith("train-", StringComparison.Ordinal) || f.StartsWith("t10k-", StringComparison.Ordinal));
+        bool cifar = files.Any(f => f.StartsWith("data_batch", StringComparison.Ordinal) || f.StartsWith("test_batch", StringComparison.Ordinal))
+            || Directory.Exists(Path.Combine(spec, "cifar-10-batches-bin"));
+        if (!idx && !cifar && ImageFolderLike(spec))
+        {
+            if (sizes?.Crop is null)
+                throw new ArgumentException($"{field} '{spec}' is an image folder: give the model's input size with --crop N (and --resize N to scale the shorter side first)");
+            return ImageFolder.Load(spec, sizes);
+        }
+        if (!idx && !cifar)
+            throw new ArgumentException($"{field} '{spec}' holds neither IDX files (train-images-idx3-ubyte, ...) nor CIFAR-10 binary batches (data_batch_1.bin, ...)" +
+                (files.Count == 0 ? "; the folder is empty" : ""));
+        return idx ? IdxImages.Load(spec, split, IdxImages.DigitClasses) : CifarBinary.LoadCifar10(split, spec);
+    }
+
+    /// <summary>True if <paramref name="folder"/> holds images or sub-folders (what <see cref="ImageFolder"/> reads).</summary>
+    public static bool ImageFolderLike(string folder) =>
+        Directory.EnumerateDirectories(folder).Any()
+        || Directory.EnumerateFiles(folder).Any(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg" or ".bmp" or ".gif" or ".webp");
+
+    /// <summary>
+    /// The model <paramref name="spec"/>: an ONNX file, or a zoo name built for the images and classes of
+    /// <paramref name="data"/> (1×28×28, 10 classes without data).
+    /// </summary>
+    /// <param name="spec">The file or zoo name.</param>
+    /// <param name="data">The data set a zoo model is built for.</param>
+    /// <param name="seed">The zoo model's initialisation seed.</param>
+    /// <param name="foldShapes">Apply the load passes that structured pruning needs to an ONNX file (<see cref="StructuralPasses"/>: run-time shape arithmetic folded, weights transposed at run time stored as their transpose, ...).</param>
+    /// <param name="field">The field named in errors.</param>
+    public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false, string field = "--model")
+    {
+        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!foldShapes) return OnnxFile.Load(spec);
+            var graph = OnnxFile.Read(spec);
+            StructuralPasses.Apply(graph);
+            return new GraphModule(graph);
+        }
+        if (!ModelZoo.IsClassifier(spec))
+            throw new ArgumentException($"{field} '{spec}' is neither an ONNX file nor a zoo classifier ({string.Join(", ", ModelZoo.ClassifierNames)})");
+        var options = data is null ? new ClassifierOptions(Seed: seed)
+            : new ClassifierOptions(data.Channels, data.Height, data.Classes.Count, seed);
+        if (data is not null && data.Height != data.Width)
+            throw new ArgumentException($"zoo models take square images; the data has {data.Height}x{data.Width}");
+        return ModelZoo.CreateClassifier(spec, options);
+    }
+}

@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using PruneSharp.Data;
+using PruneSharp.Models;
+using PruneSharp.Pipelines;
+
+namespace PruneSharp.Recipes;
+
+/// <summary>
+/// A recipe: a YAML file that describes a whole pipeline (model, data, pruning stages, recovery, evaluation,
+/// export), read into a <see cref="PipelineDescription"/>. Reading reports every problem at once, each with file,
+/// line and column and, for a mistyped name or key, the nearest valid ones. Relative paths are read from the folder
+/// of the file that wrote them (the working folder for <c>--set</c>).
+/// </summary>
+/// <param name="Source">The recipe file.</param>
+/// <param name="Pipeline">The pipeline it describes, overrides applied.</param>
+public sealed record Recipe(string Source, PipelineDescription Pipeline)
+{
+    /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
+    /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    public static Recipe Load(string path, IEnumerable<RecipeOverride>? overrides = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"recipe '{path}' does not exist", path);
+        return Parse(File.ReadAllText(path), path, overrides);
+    }
+
+    /// <summary>Reads a recipe from <paramref name="text"/>, written in the file <paramref name="path"/>.</summary>
+    /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
+    public static Recipe Parse(string text, string path, IEnumerable<RecipeOverride>? overrides = null)
+    {
+        var root = RecipeNode.Parse(text, path);
+        if (root is not MappingNode map)
+            throw new RecipeException(new[] { new RecipeProblem(root.Position, "a recipe is a mapping of model, data, stages, recovery, evaluate, export") });
+        foreach (var o in overrides ?? Array.Empty<RecipeOverride>()) o.Apply(map);
+        var binder = new RecipeBinder();
+        var description = binder.Bind(map);
+        foreach (var problem in PruneSharp.Pipelines.Pipeline.Validate(description).Where(p => !binder.Broken.Contains(p.Field)))
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
+        if (binder.Problems.Count > 0)
+            throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
+        return new Recipe(path, description);
+    }
+
+    /// <summary>
+    /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
+    /// same seed have the same text (and <see cref="Identity"/>), however they were written.
+    /// </summary>
+    public string Canonical => JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
+
+    /// <summary>A short hash of <see cref="Canonical"/> (the first 16 hex digits of its SHA-256).</summary>
+    public string Identity => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical)))[..16];
+
+    static readonly JsonSerializerOptions CanonicalJson = new() { WriteIndented = false };
+}
+
+/// <summary>Turns the nodes of a recipe into a <see cref="PipelineDescription"/>, collecting every problem and where each field was written.</summary>
+sealed class RecipeBinder
+{
+    public List<RecipeProblem> Problems { get; } = new();
+
+    readonly Dictionary<string, SourcePosition> _fields = new();
+
+    /// <summary>Fields whose value could not be read (reported once, not again by the pipeline's checks).</summary>
+    public HashSet<string> Broken { get; } = new();
+
+    /// <summary>Where <paramref name="field"/> was written; for a field left out, where its section (or the file) starts.</summary>
+    public SourcePosition PositionOf(string field)
+    {
+        for (string f = field; ; f = f[..f.LastIndexOfAny(new[] { '.', '[' })])
+        {
+            if (_fields.TryGetValue(f, out var at)) return at;
+            if (f.LastIndexOfAny(new[] { '.', '[' }) < 0) return _fields[""];
+        }
+    }
+
+    public PipelineDescription Bind(MappingNode root)
+    {
+        _fields[""] = root.Position;
+        Keys(root, "", RecipeSchema.Top);
+        string? model = Path(root, "model", "model", keepNames: ModelZoo.IsClassifier);
+        if (model is null && root["model"] is null) Problem(root.Position, "model is required (an ONNX file or a zoo classifier name)", field: "model");
+        long seed = Number(root, "seed", "seed", long.Parse) ?? 0;
+        bool evaluate = Flag(root, "evaluate", "evaluate") ?? true;
+
+        DataDescription? data = null;
+        if (Section(root, "data", "data", RecipeSchema.Data) is { } d)
+        {
+            string? source = Path(d, "source", "data.source", keepNames: n => n.ToLowerInvariant() is DataLocations.FashionMnist or DataLocations.Mnist or DataLocations.Cifar10);
+            if (source is null && d["source"] is null) Problem(d.Position, "data.source is required (a data set name or folder)", field: "data.source");
+            data = new DataDescription(source ?? "", Number(d, "train_examples", "data.train_examples", int.Parse), Number(d, "test_examples", "data.test_examples", int.Parse),
+                Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"));
+        }
+
+        var stages = new List<StageDescription>();
+        if (root["stages"] is SequenceNode list)
+        {
+            _fields["stages"] = list.Position;
+            for (int i = 0; i < list.Items.Count; i++)
+            {
+                string at = $"stages[{i}]";
+                if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
+                string? method = Text(s, "method", $"{at}.method");
+                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure: channel {string.Join(", ", StructuredParts.Methods)})", field: $"{at}.method");
+                stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
+                    Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
+                    Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
+                    Flag(s, "strict", $"{at}.strict") ?? false, Text(s, "structure", $"{at}.structure"), Number(s, "ratio", $"{at}.ratio", double.Parse),
+                    Number(s, "round_to", $"{at}.round_to", int.Parse) ?? 1, Number(s, "max_ratio", $"{at}.max_ratio", double.Parse) ?? 0.9,
+                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore")));
+            }
+        }
+        else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)", field: "stages");
+
+        var recovery = new RecoveryDescription();
+        if (Section(root, "recovery", "recovery", RecipeSchema.Recovery) is { } r)
+        {
+            recovery = new RecoveryDescription(Text(r, "kind", "recovery.kind") ?? recovery.Kind, Number(r, "epochs", "recovery.epochs", int.Parse) ?? recovery.Epochs,
+                Number(r, "batch_size", "recovery.batch_size", int.Parse) ?? recovery.BatchSize, Text(r, "optimizer", "recovery.optimizer") ?? recovery.Optimizer,
+                Number(r, "lr", "recovery.lr", double.Parse) ?? recovery.LearningRate, Number(r, "momentum", "recovery.momentum", double.Parse) ?? recovery.Momentum,
+                Number(r, "weight_decay", "recovery.weight_decay", double.Parse) ?? recovery.WeightDecay, Text(r, "lr_schedule", "recovery.lr_schedule") ?? recovery.LearningRateSchedule);
+        }
+
+        ExportDescription? export = null;
+        if (Section(root, "export", "export", RecipeSchema.Export) is { } e)
+        {
+            string? path = Path(e, "path", "export.path", keepNames: _ => false);
+            if (path is null && e["path"] is null) Problem(e.Position, "export.path is required (the ONNX file to write)", field: "export.path");
+            export = new ExportDescription(path ?? "", Flag(e, "embed_preprocessing", "export.embed_preprocessing") ?? false);
+        }
+        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate);
+    }
+
+    void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
+    {
+        Problems.Add(new RecipeProblem(at, message, suggestions));
+        if (field is not null) Broken.Add(field);
+    }
+
+    /// <summary>Reports every key of <paramref name="map"/> that <paramref name="valid"/> lacks, with the nearest valid keys.</summary>
+    void Keys(MappingNode map, string field, string[] valid)
+    {
+        foreach (var (key, _) in map.Entries.Where(e => !valid.Contains(e.Key.Value)))
+            Problem(key.Position, $"unknown key '{(field.Length == 0 ? "" : field + ".")}{key.Value}'; {(field.Length == 0 ? "a recipe" : field)} holds {string.Join(", ", valid)}",
+                NearestNames.Find(key.Value, valid));
+        foreach (var duplicate in map.Entries.GroupBy(e => e.Key.Value).Where(g => g.Count() > 1))
+            foreach (var (key, _) in duplicate.Skip(1)) Problem(key.Position, $"key '{key.Value}' is given twice");
+    }
+
+    bool Mapping(RecipeNode node, string field, string[] keys, out MappingNode map)
+    {
+        _fields[field] = node.Position;
+        if (node is MappingNode m)
+        {
+            map = m;
+            Keys(m, field, keys);
+            return true;
+        }
+        map = null!;
+        Problem(node.Position, $"{field} is a mapping of {string.Join(", ", keys)}", field: field);
+        return false;
+    }
+
+    MappingNode? Section(MappingNode parent, string key, string field, string[] keys) =>
+        parent[key] is { } node && !(node is ScalarNode { IsNull: true }) && Mapping(node, field, keys, out var map) ? map : null;
+
+    ScalarNode? Scalar(MappingNode map, string key, string field)
+    {
+        if (map[key] is not { } node) return null;
+        _fields[field] = node.Position;
+        if (node is ScalarNode { IsNull: true }) return null;
+        if (node is ScalarNode scalar) return scalar;
+        Problem(node.Position, $"{field} is a single value, not a {(node is MappingNode ? "mapping" : "list")}", field: field);
+        return null;
+    }
+
+    string? Text(MappingNode map, string key, string field) => Scalar(map, key, field)?.Value;
+
+    T? Number<T>(MappingNode map, string key, string field, Func<string, IFormatProvider, T> parse) where T : struct
+    {
+        if (Scalar(map, key, field) is not { } s) return null;
+        try
+        {
+            var value = parse(s.Value, CultureInfo.InvariantCulture);
+            if (value is double d && !double.IsFinite(d)) throw new FormatException();
+            return value;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            Problem(s.Position, $"{field} must be a {(typeof(T) == typeof(double) ? "number" : "whole number")}, got '{s.Value}'", field: field);
+            return null;
+        }
+    }
+
+    bool? Flag(MappingNode map, string key, string field)
+    {
+        if (Scalar(map, key, field) is not { } s) return null;
+        if (bool.TryParse(s.Value, out bool value)) return value;
+        Problem(s.Position, $"{field} must be true or false, got '{s.Value}'", field: field);
+        return null;
+    }
+
+    IReadOnlyList<string>? Strings(MappingNode map, string key, string field)
+    {
+        if (map[key] is not { } node) return null;
+        _fields[field] = node.Position;
+        switch (node)
+        {
+            case ScalarNode { IsNull: true }: return null;
+            case ScalarNode s: return new[] { s.Value };
+            case SequenceNode list when list.Items.All(i => i is ScalarNode): return list.Items.Cast<ScalarNode>().Select(i => i.Value).ToList();
+            default:
+                Problem(node.Position, $"{field} is a list of names or patterns", field: field);
+                return null;
+        }
+    }
+
+    /// <summary>A file or folder, read from the folder of the file that wrote it; <paramref name="keepNames"/> says which values are names, not paths.</summary>
+    string? Path(MappingNode map, string key, string field, Func<string, bool> keepNames)
+    {
+        if (Scalar(map, key, field) is not { } s) return null;
+        if (keepNames(s.Value) || System.IO.Path.IsPathRooted(s.Value)) return s.Value;
+        bool fromFile = File.Exists(s.Position.File);
+        string folder = fromFile ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(s.Position.File))! : Directory.GetCurrentDirectory();
+        string resolved = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, s.Value));
+        // A bare word that is no file (a mistyped zoo or data set name) stays as written, so that its problem shows it and gets suggestions.
+        return File.Exists(resolved) || Directory.Exists(resolved) || s.Value.Contains('/') || s.Value.Contains('.') || field == "export.path" ? resolved : s.Value;
+    }
+}

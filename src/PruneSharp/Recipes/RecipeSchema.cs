@@ -1,0 +1,19 @@
+namespace PruneSharp.Recipes;
+
+/// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
+static class RecipeSchema
+{
+    public static readonly string[] Top = { "model", "seed", "data", "stages", "recovery", "evaluate", "export" };
+
+    public static readonly string[] Data = { "source", "train_examples", "test_examples", "normalize", "resize", "crop", "augment" };
+
+    public static readonly string[] Stage =
+    {
+        "method", "sparsity", "granularity", "scope", "schedule", "exclude", "first_last", "prune_embeddings", "strict",
+        "structure", "ratio", "round_to", "max_ratio", "global", "ignore",
+    };
+
+    public static readonly string[] Recovery = { "kind", "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule" };
+
+    public static readonly string[] Export = { "path", "embed_preprocessing" };
+}
