@@ -40,6 +40,23 @@ public static class DeepCompression
     }
 
     /// <summary>
+    /// The whole pipeline on an (already pruned) model: <see cref="Share"/>, <see cref="FineTune"/> if
+    /// <paramref name="training"/> is given, <see cref="Pack"/>, and an atomic write of the <c>.psz</c> file to
+    /// <paramref name="outputPath"/>; returns the models and the size report.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are out of range, or the model has no layer to share.</exception>
+    public static CompressionResult Compress(Graph.Graph graph, string outputPath, CompressionOptions options, CentroidTraining? training = null,
+        CancellationToken cancellation = default)
+    {
+        var shared = Share(graph, options);
+        var final = shared;
+        TrainingResult? result = null;
+        if (training is not null) (final, result) = FineTune(shared, training.Data, training.Options, training.Progress, cancellation);
+        PszWriter.Write(Pack(final), outputPath);
+        return new CompressionResult(shared, final, result, CompressionReport.Measure(final, new FileInfo(outputPath).Length));
+    }
+
+    /// <summary>
     /// Shares the weights of every layer that <see cref="FindLayers"/> finds: k-means over its non-zero weights with
     /// the bit width of its kind; zeros stay zero. The input graph is not changed.
     /// </summary>
