@@ -72,7 +72,6 @@ static class CompressCommand
                 PreprocessingFlags.Apply(fed, train, test);
             }
             var result = TrainCommand.WithCtrlC(token => DeepCompression.Compress(graph, outputPath, options, training, token));
-            if (result.Training is { Cancelled: true }) return Interruption.ExitCode;
             var accuracy = test is null ? null : new
             {
                 input = Accuracy(graph, test),

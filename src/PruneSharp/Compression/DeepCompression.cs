@@ -45,13 +45,18 @@ public static class DeepCompression
     /// <paramref name="outputPath"/>; returns the models and the size report.
     /// </summary>
     /// <exception cref="ArgumentException">The options are out of range, or the model has no layer to share.</exception>
+    /// <exception cref="OperationCanceledException">Fine-tuning was cancelled; nothing was written.</exception>
     public static CompressionResult Compress(Graph.Graph graph, string outputPath, CompressionOptions options, CentroidTraining? training = null,
         CancellationToken cancellation = default)
     {
         var shared = Share(graph, options);
         var final = shared;
         TrainingResult? result = null;
-        if (training is not null) (final, result) = FineTune(shared, training.Data, training.Options, training.Progress, cancellation);
+        if (training is not null)
+        {
+            (final, result) = FineTune(shared, training.Data, training.Options, training.Progress, cancellation);
+            if (result.Cancelled) throw new OperationCanceledException($"centroid fine-tuning was interrupted; {outputPath} was not written", cancellation);
+        }
         PszWriter.Write(Pack(final), outputPath);
         return new CompressionResult(shared, final, result, CompressionReport.Measure(final, new FileInfo(outputPath).Length));
     }
