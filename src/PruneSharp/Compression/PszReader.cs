@@ -113,8 +113,8 @@ public static class PszReader
             if (!float.IsFinite(centroids[c] = reader.Single())) throw fail($"centroid {c} is {centroids[c]}");
         uint entries = reader.UInt32();
         if (entries > count) throw fail($"{entries} stored entries for a layer of {count} weights");
-        var valueCode = Code(reader.Bytes((int)centroidCount + 1), "value", fail);
-        var gapCode = Code(reader.Bytes(1 << indexBits), "gap", fail);
+        var valueCode = Code(ref reader, (int)centroidCount + 1, "value", fail);
+        var gapCode = Code(ref reader, 1 << indexBits, "gap", fail);
         var symbols = Decode(ref reader, valueCode, (int)entries, "value", fail);
         var gaps = Decode(ref reader, gapCode, (int)entries, "gap", fail);
         if (!reader.AtEnd) throw fail($"{reader.Left} unread bytes after the gap stream");
@@ -122,11 +122,16 @@ public static class PszReader
         return new SharedLayer(name, shape, (LayerKind)kind, bits, indexBits, new WeightClusters(centroids, assignments));
     }
 
-    static HuffmanCode Code(ReadOnlySpan<byte> lengths, string what, Func<string, PszFormatException> fail)
+    /// <summary>A code-length table: its stored count (at most <paramref name="alphabet"/>), then that many lengths; the symbols after them have none.</summary>
+    static HuffmanCode Code(ref SpanReader reader, int alphabet, string what, Func<string, PszFormatException> fail)
     {
+        uint stored = reader.UInt32();
+        if (stored > alphabet) throw fail($"bad {what} code lengths: {stored} stored for an alphabet of {alphabet} symbols");
+        var lengths = new byte[alphabet];
+        reader.Bytes((int)stored).CopyTo(lengths);
         try
         {
-            return HuffmanCode.FromLengths(lengths.ToArray());
+            return HuffmanCode.FromLengths(lengths);
         }
         catch (ArgumentException e)
         {

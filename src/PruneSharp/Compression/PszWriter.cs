@@ -44,7 +44,8 @@ public static class PszWriter
     }
 
     /// <summary>
-    /// A layer section's payload: kind, bits, index bits, shape, codebook, entry count, the two code-length tables and
+    /// A layer section's payload: kind, bits, index bits, shape, codebook, entry count, the two code-length tables (up
+    /// to their last symbol with a code) and
     /// the two Huffman-coded bit streams (layout in docs/compression.md).
     /// </summary>
     /// <exception cref="ArgumentException">Bit widths outside 1..16, more centroids than 2^bits, a non-finite centroid, or assignments that do not fit the shape or the codebook.</exception>
@@ -81,8 +82,14 @@ public static class PszWriter
         writer.Write((uint)centroids.Length);
         foreach (float c in centroids) writer.Write(c);
         writer.Write((uint)symbols.Length);
-        foreach (byte l in valueCode.Lengths) writer.Write(l);
-        foreach (byte l in gapCode.Lengths) writer.Write(l);
+        foreach (var code in new[] { valueCode, gapCode })
+        {
+            // Trailing symbols without a code are left out: the reader takes them as length 0.
+            int stored = code.Lengths.Count;
+            while (stored > 0 && code.Lengths[stored - 1] == 0) stored--;
+            writer.Write((uint)stored);
+            for (int s = 0; s < stored; s++) writer.Write(code.Lengths[s]);
+        }
         foreach (var bits in new[] { values, gapBits })
         {
             writer.Write((ulong)bits.BitCount);

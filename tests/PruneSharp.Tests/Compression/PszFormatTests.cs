@@ -74,7 +74,7 @@ public class PszFormatTests
         Assert.Contains("appended", Assert.Throws<PszFormatException>(() => PszReader.Read(bytes, Name)).Message);
     }
 
-    /// <summary>Offset of the value code-length table in the payload of the fc.weight section, and that section's bounds.</summary>
+    /// <summary>Offset of the value code lengths (after their count) in the fc.weight section, and that section's bounds.</summary>
     static (int Start, int Length, int Table) FcSection(byte[] bytes)
     {
         int offset = PszFormat.HeaderLength;
@@ -88,7 +88,7 @@ public class PszFormatTests
                 int payload = offset + 3 + nameLength + 8;
                 int rank = bytes[payload + 3];
                 int centroids = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(payload + 4 + 8 * rank));
-                return (offset, length, payload + 4 + 8 * rank + 4 + 4 * centroids + 4);
+                return (offset, length, payload + 4 + 8 * rank + 4 + 4 * centroids + 4 + 4);
             }
             offset += length;
         }
@@ -114,6 +114,11 @@ public class PszFormatTests
         for (int s = 0; s < 4; s++) oversubscribed[table + s] = 1;
         Reseal(oversubscribed, start, length);
         Assert.Contains("not a prefix code", Assert.Throws<PszFormatException>(() => PszReader.Read(oversubscribed, Name)).Message);
+
+        var tooMany = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(tooMany.AsSpan(table - 4), 1000);
+        Reseal(tooMany, start, length);
+        Assert.Contains("stored for an alphabet of", Assert.Throws<PszFormatException>(() => PszReader.Read(tooMany, Name)).Message);
     }
 
     [Fact]
@@ -121,10 +126,10 @@ public class PszFormatTests
     {
         var bytes = PszWriter.ToBytes(Sample());
         var (start, length, table) = FcSection(bytes);
-        // The entry count sits just before the value code-length table: claim one entry more than the streams hold.
+        // The entry count sits just before the value code lengths' count: claim one entry more than the streams hold.
         var more = (byte[])bytes.Clone();
-        uint entries = BinaryPrimitives.ReadUInt32LittleEndian(more.AsSpan(table - 4));
-        BinaryPrimitives.WriteUInt32LittleEndian(more.AsSpan(table - 4), entries + 1);
+        uint entries = BinaryPrimitives.ReadUInt32LittleEndian(more.AsSpan(table - 8));
+        BinaryPrimitives.WriteUInt32LittleEndian(more.AsSpan(table - 8), entries + 1);
         Reseal(more, start, length);
         Assert.Contains("stream ends", Assert.Throws<PszFormatException>(() => PszReader.Read(more, Name)).Message);
     }
