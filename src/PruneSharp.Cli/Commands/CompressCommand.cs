@@ -29,7 +29,7 @@ static class CompressCommand
         var flags = new TrainingFlags();
         // The cluster gradients are sums over many weights: a step of plain SGD at the usual rate overshoots.
         flags.Optimizer.DefaultValueFactory = _ => "adam";
-        flags.LearningRate.DefaultValueFactory = _ => 1e-5;
+        flags.LearningRate.DefaultValueFactory = _ => 1e-4;
         var preprocessing = new PreprocessingFlags(canEmbed: false);
         var command = new Command("compress",
             "Deep Compression (Han et al. 2016) of a pruned ONNX model into a .psz file: weight sharing by k-means per layer,\n" +
@@ -86,7 +86,13 @@ static class CompressCommand
                     model = file.FullName, output = outputPath, ratio = report.Ratio, file_ratio = report.FileRatio,
                     original_bytes = report.OriginalBytes, pruned_bytes = report.PrunedBytes, quantized_bytes = report.QuantizedBytes,
                     huffman_bytes = report.HuffmanBytes, file_bytes = report.FileBytes, other_bytes = report.OtherBytes,
-                    layers = report.Layers, accuracy,
+                    layers = report.Layers.Select(l => new
+                    {
+                        name = l.Name, kind = Kind(l.Kind), weights = l.Weights, kept = l.Kept, entries = l.Entries, clusters = l.Clusters,
+                        bits = l.Bits, index_bits = l.IndexBits, original_bytes = l.OriginalBytes, pruned_bytes = l.PrunedBytes,
+                        quantized_bytes = l.QuantizedBytes, huffman_bytes = l.HuffmanBytes,
+                    }),
+                    accuracy,
                 }, Table.Json));
                 return 0;
             }
@@ -119,6 +125,8 @@ static class CompressCommand
         return (conv, fc);
     }
 
+    static string Kind(LayerKind kind) => kind == LayerKind.Convolution ? "conv" : "fc";
+
     static double Accuracy(Graph.Graph graph, ImageDataset test)
     {
         using var network = new GraphModule(graph);
@@ -131,7 +139,7 @@ static class CompressCommand
         static string X(double ratio) => ratio.ToString("F1", CultureInfo.InvariantCulture) + "x";
         var rows = report.Layers.Select(l => (IReadOnlyList<string>)new[]
         {
-            l.Name, l.Kind == LayerKind.Convolution ? "conv" : "fc", $"{l.Kept}/{l.Weights}", $"{l.Bits}/{l.IndexBits}", l.Clusters.ToString(CultureInfo.InvariantCulture),
+            l.Name, Kind(l.Kind), $"{l.Kept}/{l.Weights}", $"{l.Bits}/{l.IndexBits}", l.Clusters.ToString(CultureInfo.InvariantCulture),
             K(l.OriginalBytes), K(l.PrunedBytes), K(l.QuantizedBytes), K(l.HuffmanBytes), X((double)l.OriginalBytes / l.HuffmanBytes),
         }).ToList();
         rows.Add(new[] { "other parameters", "fp32", "-", "-", "-", K(report.OtherBytes), K(report.OtherBytes), K(report.OtherBytes), K(report.OtherBytes), "1.0x" });

@@ -49,6 +49,22 @@ public class CompressCommandTests
         Assert.False(File.Exists(folder.File("bad.onnx")));
     }
 
+    [Fact]
+    public void Json_output_gives_the_totals_and_every_layer()
+    {
+        using var folder = new TempFolder();
+        var result = Run("compress", PrunedModel(folder), "--json", "-o", folder.File("m.psz"));
+        Assert.True(result.Code == 0, result.Error);
+        using var json = System.Text.Json.JsonDocument.Parse(result.Output);
+        var root = json.RootElement;
+        Assert.Equal(new FileInfo(folder.File("m.psz")).Length, root.GetProperty("file_bytes").GetInt64());
+        Assert.Equal(266_610L * 4, root.GetProperty("original_bytes").GetInt64());
+        var layers = root.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(new[] { "fc1.weight", "fc2.weight", "fc3.weight" }, layers.Select(l => l.GetProperty("name").GetString()));
+        Assert.All(layers, l => Assert.Equal("fc", l.GetProperty("kind").GetString()));
+        Assert.Equal(root.GetProperty("original_bytes").GetDouble() / root.GetProperty("huffman_bytes").GetDouble(), root.GetProperty("ratio").GetDouble(), 9);
+    }
+
     [Theory]
     [InlineData("--bits", "fc=17", "1 to 16")]
     [InlineData("--bits", "lstm=4", "unknown layer kind")]
