@@ -47,6 +47,7 @@ static class CommandRunner
         Runs.RunStoreException => e.Message,
         DataException or PruningException or CheckpointException or TrainingDivergedException or RunStateException => e.Message,
         Llm.Checkpoints.CheckpointFormatException or Llm.Models.DecoderModelException => e.Message, // language-model checkpoints
+        Compression.PszFormatException => e.Message, // damaged .psz files
         TypeInitializationException { InnerException: { } inner } => UserMessage(inner),
         IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException => e.Message,
         // libtorch's own errors (c10::Error) arrive as ExternalException with its C++ backtrace: keep the first line.

@@ -29,5 +29,7 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     SweepCommand.Create(),
     RunsCommand.Create(),
     ReportCommand.Create(),
+    CompressCommand.Create(),
+    DecompressCommand.Create(),
 };
 return CommandRunner.Run(root, args);

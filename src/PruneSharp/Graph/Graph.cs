@@ -32,6 +32,21 @@ public sealed class Graph
     public Dictionary<string, string> Metadata { get; } = new();
 
     /// <summary>
+    /// A copy that shares this graph's nodes, inputs, outputs, value infos and metadata (the lists and dictionaries
+    /// are new, their entries the same) and has no initializers yet: the caller fills them, e.g. with current weights.
+    /// </summary>
+    public Graph WithoutInitializers()
+    {
+        var copy = new Graph { Name = Name, Opset = Opset, SourceOpset = SourceOpset };
+        copy.Nodes.AddRange(Nodes);
+        copy.Inputs.AddRange(Inputs);
+        copy.Outputs.AddRange(Outputs);
+        foreach (var (k, v) in ValueInfos) copy.ValueInfos[k] = v;
+        foreach (var (k, v) in Metadata) copy.Metadata[k] = v;
+        return copy;
+    }
+
+    /// <summary>
     /// The value of <paramref name="name"/> when it is fixed before any input arrives: an initializer, or the output of a
     /// <c>Constant</c> node (its <c>value</c> or <c>value_ints</c>); null if it is computed.
     /// </summary>

@@ -203,12 +203,7 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     /// <summary>A copy of the graph with the module's current weights and buffers as initializers (for export).</summary>
     public Graph ToGraph()
     {
-        var copy = new Graph { Name = _graph.Name, Opset = _graph.Opset, SourceOpset = _graph.SourceOpset };
-        copy.Nodes.AddRange(_graph.Nodes);
-        copy.Inputs.AddRange(_graph.Inputs);
-        copy.Outputs.AddRange(_graph.Outputs);
-        foreach (var (k, v) in _graph.ValueInfos) copy.ValueInfos[k] = v;
-        foreach (var (k, v) in _graph.Metadata) copy.Metadata[k] = v;
+        var copy = _graph.WithoutInitializers();
         foreach (var (name, value) in Weights()) copy.Initializers[name] = value.detach().cpu();
         return copy;
     }

@@ -31,6 +31,18 @@ static class OnnxWriter
         AtomicFile.Write(fullPath, stream => model.WriteTo(stream));
     }
 
+    /// <summary>
+    /// The model with every initializer inline in <c>raw_data</c>, in memory (for containers that carry a model, such
+    /// as <c>.psz</c>); <paramref name="source"/> names the model in validation errors.
+    /// </summary>
+    internal static ModelProto ToProto(Graph.Graph graph, string source)
+    {
+        GraphValidation.Check(graph, source);
+        var model = ToModel(graph);
+        foreach (var (name, value) in graph.Initializers) model.Graph.Initializer.Add(TensorCodec.Encode(value, name));
+        return model;
+    }
+
     /// <summary>The model without initializers.</summary>
     static ModelProto ToModel(Graph.Graph graph)
     {
