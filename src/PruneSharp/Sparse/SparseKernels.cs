@@ -95,10 +95,6 @@ public static class SparseKernels
     internal static unsafe float* Pointer(Tensor contiguous) =>
         (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(contiguous.bytes));
 
-    static readonly ParallelOptions[] Options = Enumerable.Range(0, 257).Select(t => new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, t) }).ToArray();
-
-    static ParallelOptions OptionsFor(int threads) => threads < Options.Length ? Options[threads] : new ParallelOptions { MaxDegreeOfParallelism = threads };
-
     /// <summary>Row boundaries that split the stored values into <paramref name="chunks"/> nearly equal parts.</summary>
     static int[] RowChunks<T>(in T layout, int rows, int chunks) where T : struct, IRowLayout
     {
@@ -120,6 +116,7 @@ public static class SparseKernels
         return bounds;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
     internal static unsafe void Vector<T>(T layout, int rows, float* x, float* y, int threads) where T : struct, IRowLayout
     {
         long work = layout.End(rows - 1) - layout.Start(0);
@@ -128,11 +125,12 @@ public static class SparseKernels
             VectorRows(layout, 0, rows, x, y);
             return;
         }
-        var bounds = RowChunks(layout, rows, threads * 4);
+        var bounds = RowChunks(layout, rows, threads * 8);
         nint px = (nint)x, py = (nint)y;
-        Parallel.For(0, bounds.Length - 1, OptionsFor(threads), c => VectorRows(layout, bounds[c], bounds[c + 1], (float*)px, (float*)py));
+        WorkSharing.Run(bounds.Length - 1, threads, c => VectorRows(layout, bounds[c], bounds[c + 1], (float*)px, (float*)py));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
     static unsafe void VectorRows<T>(T layout, int first, int end, float* x, float* y) where T : struct, IRowLayout
     {
         float* v = layout.Values;
@@ -143,25 +141,25 @@ public static class SparseKernels
             float sum = 0;
             if (gather && e - s >= 8)
             {
-                var a0 = Vector256<float>.Zero;
-                var a1 = Vector256<float>.Zero;
-                for (; k + 16 <= e; k += 16)
+                // Four independent chains keep several gathers in flight.
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (; k + 32 <= e; k += 32)
                 {
                     a0 = Fma.MultiplyAdd(Avx.LoadVector256(v + k), Avx2.GatherVector256(x, layout.Columns8(k, s), 4), a0);
                     a1 = Fma.MultiplyAdd(Avx.LoadVector256(v + k + 8), Avx2.GatherVector256(x, layout.Columns8(k + 8, s), 4), a1);
+                    a2 = Fma.MultiplyAdd(Avx.LoadVector256(v + k + 16), Avx2.GatherVector256(x, layout.Columns8(k + 16, s), 4), a2);
+                    a3 = Fma.MultiplyAdd(Avx.LoadVector256(v + k + 24), Avx2.GatherVector256(x, layout.Columns8(k + 24, s), 4), a3);
                 }
-                if (k + 8 <= e)
-                {
+                for (; k + 8 <= e; k += 8)
                     a0 = Fma.MultiplyAdd(Avx.LoadVector256(v + k), Avx2.GatherVector256(x, layout.Columns8(k, s), 4), a0);
-                    k += 8;
-                }
-                sum = Vector256.Sum(a0 + a1);
+                sum = Vector256.Sum((a0 + a1) + (a2 + a3));
             }
             for (; k < e; k++) sum += v[k] * x[layout.Column(k, s)];
             y[r] = sum;
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
     internal static unsafe void Columns<T>(T layout, int rows, float* x, float* y, int n, int threads) where T : struct, IRowLayout
     {
         long work = (long)(layout.End(rows - 1) - layout.Start(0)) * n;
@@ -171,19 +169,20 @@ public static class SparseKernels
             return;
         }
         // Few rows and many inputs (a convolution's first layer): split the inputs as well, in runs of 16.
-        var bounds = RowChunks(layout, rows, threads * 4);
+        var bounds = RowChunks(layout, rows, threads * 8);
         int rowChunks = bounds.Length - 1;
-        int blocks = Math.Clamp((threads * 4 + rowChunks - 1) / rowChunks, 1, (n + 15) / 16);
+        int blocks = Math.Clamp((threads * 8 + rowChunks - 1) / rowChunks, 1, (n + 15) / 16);
         int width = ((n + blocks - 1) / blocks + 15) / 16 * 16;
         blocks = (n + width - 1) / width;
         nint px = (nint)x, py = (nint)y;
-        Parallel.For(0, rowChunks * blocks, OptionsFor(threads), task =>
+        WorkSharing.Run(rowChunks * blocks, threads, task =>
         {
             int c = task / blocks, j0 = task % blocks * width;
             ColumnRows(layout, bounds[c], bounds[c + 1], j0, Math.Min(n, j0 + width), (float*)px, (float*)py, n);
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
     static unsafe void ColumnRows<T>(T layout, int first, int end, int j0, int j1, float* x, float* y, int n) where T : struct, IRowLayout
     {
         float* v = layout.Values;
