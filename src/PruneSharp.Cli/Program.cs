@@ -25,5 +25,7 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     PruneCommand.Create(),
     LthCommand.Create(),
     LlmCommand.Create(),
+    RunSparseCommand.Create(),
+    BenchCommand.Create(),
 };
 return CommandRunner.Run(root, args);

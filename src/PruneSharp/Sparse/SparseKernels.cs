@@ -63,14 +63,18 @@ public static class SparseKernels
             throw new ArgumentException($"a sparse linear layer of {w.Columns} inputs takes float32 [batch, {w.Columns}], got {x.dtype} [{string.Join(",", x.shape)}]");
         int batch = checked((int)x.shape[0]);
         if (batch == 0) return zeros(0, w.Rows);
+        if (x.device_type != TorchSharp.DeviceType.CPU) throw new ArgumentException($"the sparse kernels run on the CPU; the input is on {x.device_type}");
         if (batch == 1)
         {
-            using var input = x.cpu().contiguous();
+            // Every tensor call costs a trip into libtorch: a contiguous input is read in place.
+            bool inPlace = x.is_contiguous();
+            var input = inPlace ? x : x.contiguous();
             var output = empty(1, w.Rows);
             w.MultiplyVector(Pointer(input), Pointer(output), threads);
+            if (!inPlace) input.Dispose();
             return output;
         }
-        using var columns = x.cpu().t().contiguous();
+        using var columns = x.t().contiguous();
         using var product = empty(w.Rows, batch);
         w.MultiplyColumns(Pointer(columns), Pointer(product), batch, threads);
         return product.t().contiguous();

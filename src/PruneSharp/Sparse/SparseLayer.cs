@@ -19,6 +19,7 @@ public sealed class SparseLayer
 {
     readonly Dictionary<string, LayerDecision> _decisions = new(StringComparer.Ordinal);
     readonly SparseModelOptions _options;
+    LayerDecision? _last;
 
     internal SparseLayer(Node node, long[] weightShape, double sparsity, SparseMatrix matrix, SparseModelOptions options)
     {
@@ -113,7 +114,7 @@ public sealed class SparseLayer
         return (inputs, training) =>
         {
             var x = inputs[0];
-            if (training || x is null || x.dtype != ScalarType.Float32 || x.device_type != TorchSharp.DeviceType.CPU || (x.requires_grad && is_grad_enabled()))
+            if (training || x is null || x.dtype != ScalarType.Float32 || x.device_type != TorchSharp.DeviceType.CPU || x.requires_grad && is_grad_enabled())
                 return dense(inputs, training);
             var decision = Decide(x, inputs, training, dense, sparse);
             if (decision.Kernel == KernelKind.Dense) return dense(inputs, training);
@@ -123,9 +124,12 @@ public sealed class SparseLayer
 
     LayerDecision Decide(Tensor x, Tensor?[] inputs, bool training, OpKernel dense, Func<Tensor?[], Tensor?> sparse)
     {
-        string key = string.Join("x", x.shape);
+        long[] shape = x.shape;
+        // The common case, the same shape as last time, without building a key.
+        if (_last is { } last && last.InputShape.AsSpan().SequenceEqual(shape)) return last;
+        string key = string.Join("x", shape);
         lock (_decisions)
-            if (_decisions.TryGetValue(key, out var known)) return known;
+            if (_decisions.TryGetValue(key, out var known)) return _last = known;
         LayerDecision decision;
         if (_options.Selection == KernelSelection.Sparse)
             decision = new LayerDecision(x.shape, KernelKind.Sparse, null);
@@ -147,7 +151,7 @@ public sealed class SparseLayer
     LayerDecision Remember(string key, LayerDecision decision)
     {
         lock (_decisions) _decisions[key] = decision;
-        return decision;
+        return _last = decision;
     }
 
     Tensor? Gemm(Tensor?[] inputs)

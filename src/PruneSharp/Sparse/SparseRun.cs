@@ -19,6 +19,8 @@ public sealed record SparseRunOptions
     public bool Compare { get; init; } = true;
     /// <summary>Seed of synthesised inputs.</summary>
     public long Seed { get; init; }
+    /// <summary>An output element agrees with ONNX Runtime when |sparse − reference| ≤ Tolerance · (1 + |reference|).</summary>
+    public double Tolerance { get; init; } = 1e-4;
 }
 
 /// <summary>One output of the sparse run.</summary>
@@ -26,7 +28,8 @@ public sealed record SparseRunOptions
 /// <param name="Shape">Its shape.</param>
 /// <param name="MaxAbsDiff">Largest |sparse − ONNX Runtime|, when compared.</param>
 /// <param name="MaxRelDiff">Largest |sparse − ONNX Runtime| / max(|ONNX Runtime|, 1e-6), when compared.</param>
-public sealed record SparseRunOutput(string Name, long[] Shape, double? MaxAbsDiff, double? MaxRelDiff);
+/// <param name="Passed">Every element within <see cref="SparseRunOptions.Tolerance"/> of ONNX Runtime's (true when not compared).</param>
+public sealed record SparseRunOutput(string Name, long[] Shape, double? MaxAbsDiff, double? MaxRelDiff, bool Passed);
 
 /// <summary>What <see cref="SparseRun.Run"/> did.</summary>
 /// <param name="Model">The model file.</param>
@@ -37,7 +40,11 @@ public sealed record SparseRunOutput(string Name, long[] Shape, double? MaxAbsDi
 /// <param name="DenseWeightBytes">Bytes of the sparse layers' weights stored dense.</param>
 /// <param name="SparseWeightBytes">Bytes of the same weights in their sparse formats.</param>
 public sealed record SparseRunReport(string Model, IReadOnlyDictionary<string, long[]> InputShapes, IReadOnlyList<SparseLayer> Layers,
-    LatencyStats Latency, IReadOnlyList<SparseRunOutput> Outputs, long DenseWeightBytes, long SparseWeightBytes);
+    LatencyStats Latency, IReadOnlyList<SparseRunOutput> Outputs, long DenseWeightBytes, long SparseWeightBytes)
+{
+    /// <summary>True if every compared output agreed with ONNX Runtime.</summary>
+    public bool Passed => Outputs.All(o => o.Passed);
+}
 
 /// <summary>
 /// Executes a pruned ONNX model with the sparse runtime (<see cref="SparseModel"/>) on given or synthesised inputs,
@@ -51,6 +58,7 @@ public static class SparseRun
     public static SparseRunReport Run(string path, SparseRunOptions options, CancellationToken cancellation = default)
     {
         if (options.Runs < 1) throw new ArgumentException($"runs must be at least 1, got {options.Runs}");
+        if (!(options.Tolerance >= 0)) throw new ArgumentException($"tolerance must be non-negative, got {options.Tolerance}");
         var graph = OnnxFile.Read(path);
         var plans = InputSynthesis.Plan(graph, options.Inputs);
         using var generator = new Generator((ulong)options.Seed);
@@ -65,21 +73,27 @@ public static class SparseRun
             using var runtime = new OnnxRuntimeRunner(path, options.Model.Threads);
             reference = runtime.Run(graph.Inputs.Select((input, k) => (input.Name, inputs[k])).ToDictionary(p => p.Name, p => p.Item2));
         }
-        var results = graph.Outputs.Select((info, k) => Compare(info.Name, outputs[k], reference?.GetValueOrDefault(info.Name))).ToList();
+        var results = graph.Outputs.Select((info, k) => Compare(info.Name, outputs[k], reference?.GetValueOrDefault(info.Name), options.Tolerance)).ToList();
         var (dense, sparse) = model.WeightBytes;
         return new SparseRunReport(path, plans.ToDictionary(p => p.Name, p => p.Shape), model.Layers, latency, results, dense, sparse);
     }
 
-    static SparseRunOutput Compare(string name, Tensor ours, Tensor? reference)
+    static SparseRunOutput Compare(string name, Tensor ours, Tensor? reference, double tolerance)
     {
-        if (reference is null) return new SparseRunOutput(name, ours.shape, null, null);
+        if (reference is null) return new SparseRunOutput(name, ours.shape, null, null, true);
         if (!ours.shape.SequenceEqual(reference.shape))
             throw new GraphException($"output '{name}': the sparse run gives shape [{string.Join(",", ours.shape)}], ONNX Runtime [{string.Join(",", reference.shape)}]");
-        if (ours.numel() == 0 || !ours.is_floating_point()) return new SparseRunOutput(name, ours.shape, ours.equal(reference).item<bool>() ? 0 : double.PositiveInfinity, null);
+        if (ours.numel() == 0 || !ours.is_floating_point())
+        {
+            bool equal = ours.equal(reference).item<bool>();
+            return new SparseRunOutput(name, ours.shape, equal ? 0 : double.PositiveInfinity, null, equal);
+        }
         using var a = ours.to(float64);
         using var b = reference.to(float64);
         using var diff = (a - b).abs();
-        using var relative = diff / b.abs().clamp_min(1e-6);
-        return new SparseRunOutput(name, ours.shape, diff.max().item<double>(), relative.max().item<double>());
+        using var magnitude = b.abs();
+        using var relative = diff / magnitude.clamp_min(1e-6);
+        using var outside = diff > tolerance * (1 + magnitude);
+        return new SparseRunOutput(name, ours.shape, diff.max().item<double>(), relative.max().item<double>(), !outside.any().item<bool>());
     }
 }
