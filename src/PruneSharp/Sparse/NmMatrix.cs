@@ -127,7 +127,9 @@ public sealed class NmMatrix : SparseMatrix
         readonly float* _values;
         readonly byte* _positions;
         readonly int _perRow, _n, _m;
-        // For N dividing 8: the group offsets of eight consecutive values, and how far eight values move in columns.
+        // N a power of two: a value's group is its position shifted right (a division per value costs more than the product).
+        readonly int _shift;
+        // For N dividing 8: the group offsets of eight consecutive values.
         readonly Vector256<int> _pattern;
         readonly bool _aligned;
 
@@ -137,18 +139,19 @@ public sealed class NmMatrix : SparseMatrix
             _positions = Address(matrix._positions);
             (_perRow, _n, _m) = (matrix._perRow, matrix.N, matrix.M);
             _aligned = 8 % _n == 0;
+            _shift = int.IsPow2(_n) ? System.Numerics.BitOperations.Log2((uint)_n) : -1;
             _pattern = Vector256.Create(0, 1 / _n, 2 / _n, 3 / _n, 4 / _n, 5 / _n, 6 / _n, 7 / _n) * _m;
         }
 
         public float* Values => _values;
         public int Start(int row) => row * _perRow;
         public int End(int row) => (row + 1) * _perRow;
-        public int Column(int k, int rowStart) => (k - rowStart) / _n * _m + _positions[k];
+        public int Column(int k, int rowStart) => ((_shift >= 0 ? (k - rowStart) >> _shift : (k - rowStart) / _n) * _m) + _positions[k];
 
         public Vector256<int> Columns8(int k, int rowStart)
         {
             if (_aligned)
-                return _pattern + Vector256.Create((k - rowStart) / _n * _m) + Avx2.ConvertToVector256Int32(_positions + k);
+                return _pattern + Vector256.Create(((k - rowStart) >> _shift) * _m) + Avx2.ConvertToVector256Int32(_positions + k);
             return Vector256.Create(Column(k, rowStart), Column(k + 1, rowStart), Column(k + 2, rowStart), Column(k + 3, rowStart),
                 Column(k + 4, rowStart), Column(k + 5, rowStart), Column(k + 6, rowStart), Column(k + 7, rowStart));
         }
