@@ -31,5 +31,7 @@ var root = new Command("prunesharp", "prunesharp: neural-network pruning for .NE
     ReportCommand.Create(),
     CompressCommand.Create(),
     DecompressCommand.Create(),
+    RunSparseCommand.Create(),
+    BenchCommand.Create(),
 };
 return CommandRunner.Run(root, args);
