@@ -96,7 +96,7 @@ public sealed partial class RunReportTests : IDisposable
         Assert.DoesNotContain("<script", html);
         Assert.DoesNotContain("<link", html);
         Assert.DoesNotMatch("(src|href)=", html);
-        Assert.Empty(Regex.Matches(html, "https?://").Where(m => !html.AsSpan(m.Index).StartsWith("http://www.w3.org/2000/svg")));
+        Assert.DoesNotContain(Regex.Matches(html, "https?://"), m => !html.AsSpan(m.Index).StartsWith("http://www.w3.org/2000/svg"));
     }
 
     [Fact]

@@ -180,7 +180,7 @@ public sealed class RunStoreTests
         string group = Guid.NewGuid().ToString("N");
         var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
         using var stop = new CancellationTokenSource();
-        var reader = Task.Run(() =>
+        var reader = new Thread(() =>
         {
             using var store = under.Open();
             while (!stop.IsCancellationRequested)
@@ -196,6 +196,7 @@ public sealed class RunStoreTests
                 }
             }
         });
+        reader.Start();
         Parallel.For(0, Writers, new ParallelOptions { MaxDegreeOfParallelism = Writers }, w =>
         {
             try
@@ -214,7 +215,7 @@ public sealed class RunStoreTests
             }
         });
         stop.Cancel();
-        reader.Wait();
+        reader.Join();
         Assert.Empty(errors);
         using var check = under.Open();
         var runs = check.ListRuns(new RunFilter { Group = group });
