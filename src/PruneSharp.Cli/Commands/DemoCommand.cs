@@ -15,6 +15,8 @@ using PruneSharp.Pruning.Granularity;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Structured;
+using PruneSharp.Reporting;
+using PruneSharp.Runs;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
@@ -24,12 +26,13 @@ namespace PruneSharp.Cli.Commands;
 /// 2:4, and structurally (half the channels of every layer removed, so the model itself shrinks), fine-tunes each
 /// briefly, and prints sparsity, MACs and accuracy per method. Every step's result is cached
 /// (ONNX model and a JSON record, written atomically) so that a re-run, or a run after an interruption, only does the
-/// steps that are missing.
+/// steps that are missing. The rows are then recorded as runs in the folder's own run store (<c>runs.db</c>, rebuilt
+/// from the rows on every demo) and rendered as an HTML report (<c>demo-report/report.html</c> by default).
 /// </summary>
 static class DemoCommand
 {
     /// <summary>One line of the demo table.</summary>
-    sealed record Row(string Key, string Method, double Sparsity, long Parameters, long NonZeros, long DenseMacs, long EffectiveMacs,
+    sealed record Row(string Key, string Slug, string Method, double Sparsity, long Parameters, long NonZeros, long DenseMacs, long EffectiveMacs,
         double? AccuracyAfterPruning, double Accuracy, double Seconds, bool Smaller = false);
 
     sealed record Variant(string Slug, string Method, Func<MaskSet, Pruner> Pruner, double Sparsity);
@@ -53,11 +56,12 @@ static class DemoCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON." };
         var recompute = new Option<bool>("--recompute") { Description = "Ignore the cached results in the folder and compute every step again." };
+        var report = new Option<string>("--report") { Description = "HTML report of the demo's runs.", DefaultValueFactory = _ => Path.Combine("demo-report", "report.html") };
         var command = new Command("demo",
             "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4, half the channels), fine-tune, and compare sparsity, MACs and accuracy. " +
             "Finished steps are cached and reused.")
         {
-            output, epochs, finetune, examples, threads, json, recompute,
+            output, epochs, finetune, examples, threads, json, recompute, report,
         };
         command.SetAction(parse =>
         {
@@ -69,8 +73,10 @@ static class DemoCommand
             if (parse.GetValue(recompute) && Directory.Exists(folder))
                 foreach (var cached in Directory.EnumerateFiles(folder, "lenet-5-*.json")) File.Delete(cached);
             var rows = Run(folder, parse.GetValue(epochs), parse.GetValue(finetune), parse.GetValue(examples), parse.GetValue(threads));
-            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { folder, rows }, Table.Json));
-            else Print(folder, rows);
+            string reportPath = Path.GetFullPath(parse.GetValue(report)!);
+            Report(folder, rows, reportPath);
+            if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { folder, report = reportPath, rows }, Table.Json));
+            else Print(folder, rows, reportPath);
         });
         return command;
     }
@@ -112,7 +118,7 @@ static class DemoCommand
             using (var trainer = new Trainer(model, trainOptions) { Progress = new ProgressBar("train") })
                 Fit(trainer, train);
             OnnxFile.Save(model, denseModel);
-            return Measure(denseKey, "dense (no pruning)", model, test, null, clock);
+            return Measure(denseKey, "dense", "dense (no pruning)", model, test, null, clock);
         }, () => File.Exists(denseModel));
         var rows = new List<Row> { dense };
         for (int i = 0; i < Variants.Length; i++)
@@ -138,7 +144,7 @@ static class DemoCommand
                 masks.MakePermanent();
                 OnnxFile.Save(model, Path.Combine(folder, $"lenet-5-{variant.Slug}.onnx"));
                 var prunable = pruner.Scope.Select(masks).ToHashSet();
-                return Measure(key, variant.Method, model, test, afterPruning, clock, prunable);
+                return Measure(key, variant.Slug, variant.Method, model, test, afterPruning, clock, prunable);
             }, () => true));
         }
         rows.Add(Channels(folder, denseKey, denseModel, test, fineTuneData, fineTuneOptions, $"[{Variants.Length + 2}/{Variants.Length + 2}]"));
@@ -165,7 +171,7 @@ static class DemoCommand
                 using (var trainer = new Trainer(pruned, fineTune) { Progress = new ProgressBar("fine-tune") })
                     Fit(trainer, fineTuneData);
             OnnxFile.Save(pruned, Path.Combine(folder, "lenet-5-channels-50.onnx"));
-            return Measure(key, "channels L2 50%", pruned, test, afterPruning, clock) with { Smaller = true };
+            return Measure(key, "channels-50", "channels L2 50%", pruned, test, afterPruning, clock) with { Smaller = true };
         }, () => true);
     }
 
@@ -175,7 +181,7 @@ static class DemoCommand
             throw new OperationCanceledException("interrupted; finished steps are cached, run the demo again to continue");
     }
 
-    static Row Measure(string key, string method, GraphModule model, ImageDataset test, double? afterPruning, Stopwatch clock,
+    static Row Measure(string key, string slug, string method, GraphModule model, ImageDataset test, double? afterPruning, Stopwatch clock,
         HashSet<string>? prunable = null)
     {
         var input = test.GetBatch(new[] { 0 }).Inputs;
@@ -183,7 +189,7 @@ static class DemoCommand
         var all = SparsityReport.Measure(model);
         var pruned = SparsityReport.Measure(model, prunable is null ? null : prunable.Contains);
         double accuracy = Evaluator.Classify(model, test).Top1;
-        return new Row(key, method, prunable is null ? 0 : pruned.Sparsity, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs,
+        return new Row(key, slug, method, prunable is null ? 0 : pruned.Sparsity, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs,
             afterPruning, accuracy, clock.Elapsed.TotalSeconds);
     }
 
@@ -210,7 +216,44 @@ static class DemoCommand
         return result;
     }
 
-    static void Print(string folder, IReadOnlyList<Row> rows)
+    /// <summary>
+    /// Records every row as a completed run in <c>runs.db</c> in <paramref name="folder"/> (made afresh, so that the
+    /// store holds exactly this table) and writes the report of that store to <paramref name="reportPath"/>.
+    /// </summary>
+    static void Report(string folder, IReadOnlyList<Row> rows, string reportPath)
+    {
+        ProgressBar.Status($"recording {rows.Count} runs and writing {reportPath}");
+        string storePath = Path.Combine(folder, "runs.db");
+        foreach (string file in new[] { storePath, storePath + "-wal", storePath + "-shm" }) File.Delete(file);
+        using var store = RunStores.Open(storePath);
+        foreach (var row in rows)
+        {
+            // The row's model file: the layers' sparsity and the artifact's hash come from what the demo wrote.
+            string model = Path.Combine(folder, $"lenet-5-{row.Slug}.onnx");
+            using var recorder = RunRecorder.Begin(store, new RunStart
+            {
+                Kind = "demo", Name = row.Method, Group = "demo", Model = "lenet-5", Dataset = "fashion-mnist", Seed = 0,
+                Method = row.Slug.StartsWith("global-", StringComparison.Ordinal) ? "magnitude/global" : row.Method,
+                TargetSparsity = row.Smaller ? null : row.Sparsity,
+                Parameters = new Dictionary<string, string> { ["cache_key"] = row.Key },
+            });
+            var metrics = new Dictionary<string, double>
+            {
+                [MetricNames.Accuracy] = row.Accuracy, [MetricNames.Sparsity] = row.Sparsity, [MetricNames.Parameters] = row.Parameters,
+                [MetricNames.DenseParameters] = rows[0].Parameters, [MetricNames.NonZeros] = row.NonZeros, [MetricNames.Macs] = row.DenseMacs,
+                [MetricNames.EffectiveMacs] = row.EffectiveMacs, [MetricNames.DenseAccuracy] = rows[0].Accuracy,
+            };
+            using var saved = OnnxFile.Load(model);
+            recorder.Complete(new RunOutcome
+            {
+                Metrics = metrics, Layers = SparsityReport.Measure(saved).Layers, Artifacts = [RunArtifact.FromFile("model", model)],
+            });
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(reportPath)!);
+        RunReport.Write(store, reportPath);
+    }
+
+    static void Print(string folder, IReadOnlyList<Row> rows, string reportPath)
     {
         Console.WriteLine($"LeNet-5 on Fashion-MNIST (test set, 10,000 images); models and results in {folder}");
         Console.WriteLine();
@@ -224,5 +267,6 @@ static class DemoCommand
         Console.WriteLine();
         Console.WriteLine($"sparsity: of the pruned weights; non-zeros: of all {PruneCommand.Count(rows[0].Parameters)} parameters; dense MACs {PruneCommand.Count(rows[0].DenseMacs)} per image.");
         Console.WriteLine("smaller: whole channels were removed, so the model itself shrank (its non-zeros are its parameters, its MACs run on any hardware).");
+        Console.WriteLine($"report (open in a browser): {reportPath}; the runs are in {Path.Combine(folder, "runs.db")} (prunesharp runs list --store ...).");
     }
 }

@@ -98,12 +98,25 @@ public class CommandTests
     public void Demo_reuses_finished_steps_and_recomputes_them_when_asked()
     {
         using var folder = new TempFolder();
-        string[] args = ["demo", "--out", folder.Path, "--epochs", "1", "--finetune-epochs", "0", "--json"];
+        string report = folder.File("report", "report.html");
+        string[] args = ["demo", "--out", folder.Path, "--epochs", "1", "--finetune-epochs", "0", "--report", report, "--json"];
         var (code, output, error) = Invoke(args);
         Assert.True(code == 0, error);
         var rows = JsonDocument.Parse(output).RootElement.GetProperty("rows");
         Assert.Equal(7, rows.GetArrayLength()); // dense, four magnitude sparsities, 2:4, channels
         Assert.True(rows[0].GetProperty("Accuracy").GetDouble() > 0.7, output);
+        // The table is also the run store's content and the report's: one completed run per row, the same accuracies.
+        using (var store = PruneSharp.Runs.RunStores.OpenExisting(folder.File("runs.db")))
+        {
+            var runs = store.ListRuns().Select(r => store.GetRun(r.Id)).ToList();
+            Assert.Equal(7, runs.Count);
+            var recorded = runs.Select(r => r.Summary.Metrics[PruneSharp.Runs.MetricNames.Accuracy]).Order().ToList();
+            var printed = rows.EnumerateArray().Select(r => r.GetProperty("Accuracy").GetDouble()).Order().ToList();
+            Assert.Equal(printed, recorded);
+        }
+        string html = File.ReadAllText(report);
+        Assert.Contains("<svg", html);
+        Assert.Contains("magnitude/global", html);
         var (again, same, reused) = Invoke(args);
         Assert.Equal(0, again);
         Assert.Contains("reusing", reused);
