@@ -110,7 +110,8 @@ public sealed class PostgresCluster
         return null;
     }
 
-    static int FreePort()
+    /// <summary>A TCP port free on 127.0.0.1 just now.</summary>
+    internal static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
