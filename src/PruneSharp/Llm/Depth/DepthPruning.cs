@@ -30,7 +30,7 @@ public static class DepthPruning
     /// <param name="replaceExisting">Replace an existing output folder once the new one is complete.</param>
     /// <param name="progress">Hears each layer measured.</param>
     /// <param name="cancellation">Stops between batches; nothing is left at the output.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="remove"/> is below 1 or not below the layer count (checked before any work).</exception>
+    /// <exception cref="ArgumentException"><paramref name="remove"/> is below 1 or not below the layer count (checked before any work).</exception>
     public static DepthPruningResult Run(string input, string output, int remove, CalibrationText calibration, int batchSize = 8,
         bool replaceExisting = false, IProgress<LayerProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -38,8 +38,7 @@ public static class DepthPruning
         using var source = LanguageModelCheckpoint.Open(input);
         int layers = source.Model.LayerCount;
         if (remove < 1 || remove >= layers)
-            throw new ArgumentOutOfRangeException(nameof(remove), remove,
-                $"{input}: --remove must be at least 1 and below the model's {layers} layers, got {remove}");
+            throw new ArgumentException($"{input}: the number of layers to remove must be at least 1 and below the model's {layers} layers, got {remove}");
         int length = source.ClipLength(calibration.SequenceLength);
         using var windows = TokenWindows.Calibration(source.Tokenize(calibration.TextFile), calibration.Samples, length, calibration.Seed);
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["pruned_by"] = "PruneSharp", ["pruning_method"] = "shortgpt" };
