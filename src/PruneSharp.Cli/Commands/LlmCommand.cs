@@ -3,20 +3,23 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Llm;
+using PruneSharp.Llm.Depth;
 using PruneSharp.Llm.Pruning;
 using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp llm prune|eval|inspect</c>: Hugging Face language-model checkpoints (safetensors) in and out,
-/// pruned layer by layer without retraining (magnitude, Wanda, SparseGPT; unstructured or N:M).
+/// <c>prunesharp llm prune|depth|eval|inspect</c>: Hugging Face language-model checkpoints (safetensors) in and out,
+/// pruned layer by layer without retraining (magnitude, Wanda, SparseGPT; unstructured or N:M) or made shallower by
+/// removing whole decoder layers (ShortGPT).
 /// </summary>
 static class LlmCommand
 {
-    public static Command Create() => new("llm", "Hugging Face language-model checkpoints: retraining-free pruning (SparseGPT, Wanda, magnitude), perplexity, inspection.")
+    public static Command Create() => new("llm", "Hugging Face language-model checkpoints: retraining-free pruning (SparseGPT, Wanda, magnitude), layer removal (ShortGPT), perplexity, inspection.")
     {
         Prune(),
+        Depth(),
         Eval(),
         Inspect(),
     };
@@ -96,6 +99,59 @@ static class LlmCommand
             .. RunRecording.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
             new("calibration_tokens", result.Report.CalibrationTokens), new("seconds", result.Report.Seconds), new("peak_resident_bytes", peakBytes),
         ], linears, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
+    }
+
+    static Command Depth()
+    {
+        var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder (config.json, model.safetensors or model.safetensors.index.json, tokenizer.json)." };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder to write the shallower checkpoint to (same layout, later layers renumbered).", Required = true };
+        var remove = new Option<int>("--remove") { Description = "Decoder layers to remove (at least 1, fewer than the model has).", Required = true };
+        var calibration = new Option<FileInfo>("--calibration") { Description = "Text file the calibration windows are drawn from (tokenised with the checkpoint's tokenizer).", Required = true };
+        var samples = new Option<int>("--nsamples") { Description = "Calibration windows.", DefaultValueFactory = _ => 128 };
+        var length = new Option<int>("--seqlen") { Description = "Tokens per calibration window (clipped to the model's positions).", DefaultValueFactory = _ => 2048 };
+        var seed = new Option<long>("--seed") { Description = "Seeds the calibration windows.", DefaultValueFactory = _ => 0 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Calibration windows per forward pass.", DefaultValueFactory = _ => 8 };
+        var replace = new Option<bool>("--replace") { Description = "Replace an existing output folder (only once the new one is complete)." };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var command = new Command("depth",
+            "Remove the decoder layers with the lowest Block Influence (ShortGPT: 1 - mean cosine between a layer's input and output hidden states).\n" +
+            "Example: prunesharp llm depth llama-dir --remove 8 --calibration train.txt --nsamples 64 --seqlen 256 -o llama-24-layers")
+        {
+            input, output, remove, calibration, samples, length, seed, batchSize, replace, json,
+        };
+        command.SetAction(parse =>
+        {
+            var text = new CalibrationText(parse.GetValue(calibration)!.FullName, (int)Positive(parse.GetValue(samples), "--nsamples"),
+                (int)Positive(parse.GetValue(length), "--seqlen"), parse.GetValue(seed));
+            int batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
+            bool asJson = parse.GetValue(json);
+            var result = TrainCommand.WithCtrlC(cancel => DepthPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
+                parse.GetValue(remove), text, batch, parse.GetValue(replace), new Progress(asJson), cancel));
+            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+            for (int i = 0; i < result.Influence.Count; i++)
+                RunRecording.Step(i, new Dictionary<string, double> { ["block_influence"] = result.Influence[i], ["removed"] = result.Removed.Contains(i) ? 1 : 0 });
+            RunRecording.Finish([
+                new("layers_removed", result.Removed.Count), new("layers_kept", result.Influence.Count - result.Removed.Count),
+                new("calibration_tokens", result.CalibrationTokens), new("seconds", result.Seconds), new("peak_resident_bytes", peak),
+            ], null, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
+            if (asJson)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = "shortgpt",
+                    calibration = new { text.TextFile, text.Samples, sequenceLength = result.SequenceLength, text.Seed, tokens = result.CalibrationTokens },
+                    blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak }, Table.Json));
+                return;
+            }
+            Console.WriteLine(result.Model);
+            var rank = result.Influence.Select((bi, i) => i).OrderBy(i => result.Influence[i]).ThenByDescending(i => i).Select((layer, r) => (layer, r))
+                .ToDictionary(x => x.layer, x => x.r + 1);
+            Table.Write(Console.Out, ["layer", "block influence", "rank", "removed"], result.Influence.Select((bi, i) => (IReadOnlyList<string>)
+                [i.ToString(CultureInfo.InvariantCulture), Number(bi, "F6"), rank[i].ToString(CultureInfo.InvariantCulture), result.Removed.Contains(i) ? "yes" : ""]));
+            Console.WriteLine($"removed {result.Removed.Count} of {result.Influence.Count} layers ({string.Join(", ", result.Removed)}); " +
+                $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
+            Console.WriteLine($"saved {result.Output}");
+        });
+        RunRecording.Attach(command, "llm depth", _ => "shortgpt");
+        return command;
     }
 
     static Command Eval()

@@ -8,6 +8,9 @@ namespace PruneSharp.Llm.Checkpoints;
 /// Writes a pruned copy of a <see cref="HfCheckpoint"/> in the layout it came in: the same weight files holding the
 /// same tensors under the same names, in the same order and dtypes, the index with its <c>total_size</c> brought up to
 /// date, and every other file in the folder (config, generation config, tokenizer files) copied byte for byte.
+/// Depth pruning changes the layout on purpose: tensors can be dropped (<see cref="Remove"/>) or given new names
+/// (<see cref="Rename"/>, keeping their place in their file), and <c>config.json</c> replaced (<see cref="SetConfig"/>);
+/// the index's <c>weight_map</c> follows, and a weight file left with no tensors is not written and leaves the index.
 /// Weight files that the checkpoint does not use (a <c>pytorch_model.bin</c> or a second <c>.safetensors</c> beside
 /// the index) are left out, so no dense copy travels with the pruned one; sub-folders are not copied either.
 /// <para>
@@ -29,6 +32,9 @@ public sealed class CheckpointWriter : IDisposable
     readonly CheckpointWriteOptions options;
     readonly string staging, spillFolder, old;
     readonly Dictionary<string, string> spills = new(StringComparer.Ordinal);
+    readonly HashSet<string> removed = new(StringComparer.Ordinal);
+    readonly Dictionary<string, string> renames = new(StringComparer.Ordinal);
+    JsonObject? config;
     bool finished;
 
     /// <summary>
@@ -86,6 +92,36 @@ public sealed class CheckpointWriter : IDisposable
         spills[name] = spill;
     }
 
+    /// <summary>Leaves tensor <paramref name="name"/> out of the output (and out of the index's <c>weight_map</c>).</summary>
+    /// <exception cref="ArgumentException">No such tensor.</exception>
+    public void Remove(string name)
+    {
+        ObjectDisposedException.ThrowIf(finished, this);
+        if (!source.Contains(name)) throw new ArgumentException($"the checkpoint has no tensor '{name}'", nameof(name));
+        removed.Add(name);
+    }
+
+    /// <summary>
+    /// Writes tensor <paramref name="name"/> (its values, or those given to <see cref="Replace"/>) as
+    /// <paramref name="newName"/>, in the same file and place. Output names are checked for clashes at
+    /// <see cref="Commit"/>, so renames may be given in any order (layer 7 to 5 before or after 5 is removed).
+    /// </summary>
+    /// <exception cref="ArgumentException">No such tensor, or an empty new name.</exception>
+    public void Rename(string name, string newName)
+    {
+        ObjectDisposedException.ThrowIf(finished, this);
+        if (!source.Contains(name)) throw new ArgumentException($"the checkpoint has no tensor '{name}'", nameof(name));
+        ArgumentException.ThrowIfNullOrEmpty(newName);
+        renames[name] = newName;
+    }
+
+    /// <summary>Writes <paramref name="newConfig"/> (indented JSON) as <c>config.json</c> instead of copying the input's.</summary>
+    public void SetConfig(JsonObject newConfig)
+    {
+        ObjectDisposedException.ThrowIf(finished, this);
+        config = (JsonObject)newConfig.DeepClone();
+    }
+
     /// <summary>
     /// Writes the output folder and renames it into place. <paramref name="progress"/> hears each file's name before it
     /// is written; cancellation is checked before every tensor. On failure nothing is left at the output but what was
@@ -98,6 +134,7 @@ public sealed class CheckpointWriter : IDisposable
         try
         {
             CheckOutputFree();
+            CheckOutputNames();
             string folder = Path.Combine(staging, "checkpoint");
             Directory.CreateDirectory(folder);
             var written = new List<string>();
@@ -106,7 +143,15 @@ public sealed class CheckpointWriter : IDisposable
             {
                 cancellation.ThrowIfCancellationRequested();
                 string target = Path.Combine(folder, file);
-                if (source.ShardFiles.Contains(file)) WriteShard(file, target, progress, cancellation);
+                if (source.ShardFiles.Contains(file))
+                {
+                    if (!WriteShard(file, target, progress, cancellation)) { skipped.Add(file); continue; }
+                }
+                else if (config != null && file == HfCheckpoint.ConfigFile)
+                {
+                    progress?.Report(file);
+                    File.WriteAllText(target, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                }
                 else if (source.Index != null && file == HfCheckpoint.IndexFile) WriteIndex(target, progress);
                 else if (IsUnusedWeights(file)) { skipped.Add(file); continue; }
                 else
@@ -145,19 +190,31 @@ public sealed class CheckpointWriter : IDisposable
         || file.EndsWith(".h5", StringComparison.Ordinal) || file.EndsWith(".msgpack", StringComparison.Ordinal) || file.EndsWith(".ckpt", StringComparison.Ordinal)
         || file == HfCheckpoint.IndexFile || file.EndsWith(".safetensors.index.json", StringComparison.Ordinal) || file.EndsWith(".bin.index.json", StringComparison.Ordinal);
 
-    void WriteShard(string file, string target, IProgress<string>? progress, CancellationToken cancellation)
+    string OutputName(string name) => renames.TryGetValue(name, out string? renamed) ? renamed : name;
+
+    void CheckOutputNames()
     {
-        progress?.Report(file);
+        var clash = source.Names.Where(n => !removed.Contains(n)).GroupBy(OutputName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (clash != null)
+            throw new InvalidOperationException($"tensors {string.Join(", ", clash.Select(n => $"'{n}'"))} would all be written as '{clash.Key}'");
+        if (source.Names.All(removed.Contains)) throw new InvalidOperationException($"{source.Folder}: every tensor is removed; nothing would be written");
+    }
+
+    /// <summary>Writes one weight file; false when none of its tensors are left (nothing written).</summary>
+    bool WriteShard(string file, string target, IProgress<string>? progress, CancellationToken cancellation)
+    {
         var shard = source.Shard(file);
-        if (options.Metadata == null && !shard.Names.Any(spills.ContainsKey))
+        if (shard.Names.All(removed.Contains)) return false;
+        progress?.Report(file);
+        if (options.Metadata == null && !shard.Names.Any(n => spills.ContainsKey(n) || removed.Contains(n) || renames.ContainsKey(n)))
         {
             File.Copy(shard.Path, target);
-            return;
+            return true;
         }
         var metadata = new Dictionary<string, string>(shard.Metadata, StringComparer.Ordinal);
         metadata.TryAdd("format", "pt");
         foreach (var (key, value) in options.Metadata ?? new Dictionary<string, string>()) metadata[key] = value;
-        var planned = shard.Tensors.Select(t => new PlannedTensor(t.Name, t.DType, t.Shape, stream =>
+        var planned = shard.Tensors.Where(t => !removed.Contains(t.Name)).Select(t => new PlannedTensor(OutputName(t.Name), t.DType, t.Shape, stream =>
         {
             if (spills.TryGetValue(t.Name, out string? spill))
             {
@@ -169,21 +226,30 @@ public sealed class CheckpointWriter : IDisposable
         using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         SafetensorsWriter.Write(output, planned, metadata, target, cancellation);
         output.Flush(flushToDisk: true);
+        return true;
     }
 
     void WriteIndex(string target, IProgress<string>? progress)
     {
         progress?.Report(HfCheckpoint.IndexFile);
-        long total = source.Names.Sum(n => source.Info(n).ByteCount);
+        long total = source.Names.Where(n => !removed.Contains(n)).Sum(n => source.Info(n).ByteCount);
         var index = JsonNode.Parse(File.ReadAllBytes(source.Index!))!.AsObject();
         var metadata = index["metadata"] as JsonObject;
-        if (metadata?["total_size"] is JsonValue stated && stated.TryGetValue(out long value) && value == total)
+        if (removed.Count == 0 && renames.Count == 0
+            && metadata?["total_size"] is JsonValue stated && stated.TryGetValue(out long value) && value == total)
         {
             File.Copy(source.Index!, target);
             return;
         }
         if (metadata == null) index["metadata"] = metadata = new JsonObject();
         metadata["total_size"] = total;
+        if (index["weight_map"] is JsonObject map)
+        {
+            var rewritten = new JsonObject();
+            foreach (var (name, file) in map)
+                if (!removed.Contains(name)) rewritten[OutputName(name)] = file?.DeepClone();
+            index["weight_map"] = rewritten;
+        }
         File.WriteAllText(target, index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 

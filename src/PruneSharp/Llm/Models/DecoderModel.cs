@@ -95,6 +95,26 @@ public abstract class DecoderModel : IDisposable
         return ReadLayer(index);
     }
 
+    /// <summary>
+    /// The name prefix every checkpoint tensor of layer <paramref name="index"/> starts with, ending in a dot
+    /// (<c>model.layers.3.</c>, GPT-2 <c>h.3.</c>, OPT <c>model.decoder.layers.3.</c>): the longest common prefix of the
+    /// layer's tensor names, cut after its last dot. Buffers a checkpoint stores beside the weights (GPT-2's
+    /// <c>attn.bias</c>) share it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not a layer.</exception>
+    public string LayerPrefix(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, LayerCount);
+        string common = LayerTensors(index).Select(t => t.Name).Aggregate((a, b) =>
+        {
+            int n = 0;
+            while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+            return a[..n];
+        });
+        return common[..(common.LastIndexOf('.') + 1)];
+    }
+
     /// <summary>Final norm and output head: hidden states [B, T, D] to logits [B, T, V].</summary>
     /// <exception cref="ArgumentException"><paramref name="hidden"/> is not float32 [B, T, D].</exception>
     public Tensor Head(Tensor hidden)
