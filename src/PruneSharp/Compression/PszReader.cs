@@ -106,6 +106,9 @@ public static class PszReader
             if (shape[d] < 0 || (shape[d] > 0 && count > Array.MaxLength / shape[d])) throw fail($"dimension {d} is {shape[d]}; the layer's size is invalid");
             count *= shape[d];
         }
+        long needed = count * (sizeof(int) + sizeof(float)), usable = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        if (needed > usable)
+            throw fail($"a layer of {count} weights needs {needed / (1 << 20)} MiB to decode, more than the {usable / (1 << 20)} MiB this process may use; the shape is damaged or the model too large for this machine");
         uint centroidCount = reader.UInt32();
         if (centroidCount > 1u << bits) throw fail($"{centroidCount} centroids do not fit {bits} bits");
         var centroids = new float[centroidCount];
@@ -113,6 +116,7 @@ public static class PszReader
             if (!float.IsFinite(centroids[c] = reader.Single())) throw fail($"centroid {c} is {centroids[c]}");
         uint entries = reader.UInt32();
         if (entries > count) throw fail($"{entries} stored entries for a layer of {count} weights");
+        if (entries > (long)reader.Left * 8) throw fail($"{entries} stored entries cannot fit the {reader.Left} bytes left (each takes at least one bit)");
         var valueCode = Code(ref reader, (int)centroidCount + 1, "value", fail);
         var gapCode = Code(ref reader, 1 << indexBits, "gap", fail);
         var symbols = Decode(ref reader, valueCode, (int)entries, "value", fail);

@@ -122,6 +122,22 @@ public class PszFormatTests
     }
 
     [Fact]
+    public void A_shape_too_large_to_decode_behind_a_valid_checksum_is_refused_before_allocating()
+    {
+        var bytes = PszWriter.ToBytes(Sample());
+        var (start, length, _) = FcSection(bytes);
+        int payload = start + 3 + "fc.weight".Length + 8;
+        // fc.weight is 30 × 40: give it enough rows that decoding would take more than half of this process's memory
+        // (or, on a machine with more memory than a .NET array can index, more weights than an array holds).
+        long rows = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 / (40 * 8) + 1;
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(payload + 4), rows);
+        Reseal(bytes, start, length);
+        var e = Assert.Throws<PszFormatException>(() => PszReader.Read(bytes, Name));
+        Assert.Equal("section 2 'fc.weight'", e.Section);
+        Assert.Matches("needs \\d+ MiB to decode|the layer's size is invalid", e.Message);
+    }
+
+    [Fact]
     public void A_stream_that_ends_early_behind_a_valid_checksum_is_refused()
     {
         var bytes = PszWriter.ToBytes(Sample());
