@@ -105,7 +105,8 @@ static class LlmCommand
     {
         var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder (config.json, model.safetensors or model.safetensors.index.json, tokenizer.json)." };
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder to write the shallower checkpoint to (same layout, later layers renumbered).", Required = true };
-        var remove = new Option<int>("--remove") { Description = "Decoder layers to remove (at least 1, fewer than the model has).", Required = true };
+        var remove = new Option<int?>("--remove") { Description = "How many decoder layers to remove, those of lowest Block Influence (at least 1, fewer than the model has)." };
+        var layers = new Option<int[]>("--layers") { Description = "Remove exactly these layers instead (0-based, comma-separated, e.g. 4,5; influence is still measured and printed).", CustomParser = ParseLayers };
         var calibration = new Option<FileInfo>("--calibration") { Description = "Text file the calibration windows are drawn from (tokenised with the checkpoint's tokenizer).", Required = true };
         var samples = new Option<int>("--nsamples") { Description = "Calibration windows.", DefaultValueFactory = _ => 128 };
         var length = new Option<int>("--seqlen") { Description = "Tokens per calibration window (clipped to the model's positions).", DefaultValueFactory = _ => 2048 };
@@ -117,8 +118,13 @@ static class LlmCommand
             "Remove the decoder layers with the lowest Block Influence (ShortGPT: 1 - mean cosine between a layer's input and output hidden states).\n" +
             "Example: prunesharp llm depth llama-dir --remove 8 --calibration train.txt --nsamples 64 --seqlen 256 -o llama-24-layers")
         {
-            input, output, remove, calibration, samples, length, seed, batchSize, replace, json,
+            input, output, remove, layers, calibration, samples, length, seed, batchSize, replace, json,
         };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetResult(remove) is null) == (result.GetResult(layers) is null))
+                result.AddError("give either --remove N (the N layers of lowest Block Influence) or --layers I,J,... (exactly those layers)");
+        });
         command.SetAction(parse =>
         {
             var text = new CalibrationText(parse.GetValue(calibration)!.FullName, (int)Positive(parse.GetValue(samples), "--nsamples"),
@@ -126,7 +132,7 @@ static class LlmCommand
             int batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
             bool asJson = parse.GetValue(json);
             var result = TrainCommand.WithCtrlC(cancel => DepthPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
-                parse.GetValue(remove), text, batch, parse.GetValue(replace), new Progress(asJson), cancel));
+                parse.GetValue(remove) is int count ? LayerChoice.Lowest(count) : LayerChoice.Exactly(parse.GetValue(layers)!), text, batch, parse.GetValue(replace), new Progress(asJson), cancel));
             long peak = Process.GetCurrentProcess().PeakWorkingSet64;
             for (int i = 0; i < result.Influence.Count; i++)
                 RunRecording.Step(i, new Dictionary<string, double> { ["block_influence"] = result.Influence[i], ["removed"] = result.Removed.Contains(i) ? 1 : 0 });
@@ -150,8 +156,18 @@ static class LlmCommand
                 $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
             Console.WriteLine($"saved {result.Output}");
         });
-        RunRecording.Attach(command, "llm depth", _ => "shortgpt");
+        RunRecording.Attach(command, "llm depth", parse => parse.GetValue(layers) is null ? "shortgpt" : "given-layers");
         return command;
+    }
+
+    static int[] ParseLayers(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = string.Join(",", result.Tokens.Select(t => t.Value));
+        var layers = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+            if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int layer)) layers.Add(layer);
+            else { result.AddError($"--layers: '{part}' is not a layer index (0-based integers separated by commas, e.g. 4,5)"); return []; }
+        return layers.ToArray();
     }
 
     static Command Eval()

@@ -68,6 +68,35 @@ public class LlmCommandTests
     }
 
     [Fact]
+    public void Depth_removes_the_given_layers()
+    {
+        using var temp = new TempFolder();
+        string text = temp.File("text.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("In the beginning God created the heaven and the earth. ", 20)));
+        var (code, output, error) = Invoke("llm", "depth", Fixture("llama-gqa-bf16-sharded"), "--layers", "1", "--calibration", text,
+            "--nsamples", "2", "--seqlen", "32", "--json", "-o", temp.File("out"));
+        Assert.True(code == 0, error);
+        using var report = JsonDocument.Parse(output);
+        Assert.Equal([1], report.RootElement.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));
+    }
+
+    [Theory]
+    [InlineData(new string[0], "give either --remove N")]
+    [InlineData(new[] { "--remove", "1", "--layers", "0" }, "give either --remove N")]
+    [InlineData(new[] { "--layers", "0,x" }, "'x' is not a layer index")]
+    [InlineData(new[] { "--layers", "7" }, "layer 7 does not exist")]
+    public void Depth_refuses_a_bad_layer_choice_with_one_line(string[] choice, string message)
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(temp.File("t.txt"), "text");
+        var (code, _, error) = Invoke(["llm", "depth", Fixture("gpt2-f32"), "--calibration", temp.File("t.txt"), "-o", temp.File("out"), .. choice]);
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(Directory.Exists(temp.File("out")));
+    }
+
+    [Fact]
     public void A_folder_that_is_not_a_checkpoint_is_named()
     {
         using var temp = new TempFolder();

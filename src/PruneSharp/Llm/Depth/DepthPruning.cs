@@ -15,36 +15,34 @@ public sealed record DepthPruningResult(string Output, string Model, int Sequenc
 
 /// <summary>
 /// <c>prunesharp llm depth</c> as a library call: ShortGPT on a Hugging Face checkpoint. The Block Influence of every
-/// decoder layer is measured on calibration windows, the <c>remove</c> layers with the lowest are taken out, and the
+/// decoder layer is measured on calibration windows, the layers with the lowest (or the ones the caller names) are taken out, and the
 /// checkpoint is written in the input's layout with the later layers renumbered and <c>config.json</c> updated,
 /// to a temporary folder renamed into place only when complete.
 /// </summary>
 public static class DepthPruning
 {
-    /// <summary>Removes the <paramref name="remove"/> least influential layers of <paramref name="input"/> into <paramref name="output"/>.</summary>
+    /// <summary>Removes the <paramref name="remove"/> layers of <paramref name="input"/> into <paramref name="output"/>.</summary>
     /// <param name="input">The checkpoint folder.</param>
     /// <param name="output">The folder to write (refused if it exists, unless <paramref name="replaceExisting"/>).</param>
-    /// <param name="remove">Layers to remove, at least 1 and fewer than the model has.</param>
+    /// <param name="remove">Layers to remove: the lowest-influence ones or a given list; at least 1 and fewer than the model has.</param>
     /// <param name="calibration">The calibration text and budget.</param>
     /// <param name="batchSize">Calibration windows per forward pass.</param>
     /// <param name="replaceExisting">Replace an existing output folder once the new one is complete.</param>
     /// <param name="progress">Hears each layer measured.</param>
     /// <param name="cancellation">Stops between batches; nothing is left at the output.</param>
-    /// <exception cref="ArgumentException"><paramref name="remove"/> is below 1 or not below the layer count (checked before any work).</exception>
-    public static DepthPruningResult Run(string input, string output, int remove, CalibrationText calibration, int batchSize = 8,
+    /// <exception cref="ArgumentException"><paramref name="remove"/> asks for fewer than 1 layer, all of them, or a layer the model lacks (checked before any work).</exception>
+    public static DepthPruningResult Run(string input, string output, LayerChoice remove, CalibrationText calibration, int batchSize = 8,
         bool replaceExisting = false, IProgress<LayerProgress>? progress = null, CancellationToken cancellation = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var source = LanguageModelCheckpoint.Open(input);
-        int layers = source.Model.LayerCount;
-        if (remove < 1 || remove >= layers)
-            throw new ArgumentException($"{input}: the number of layers to remove must be at least 1 and below the model's {layers} layers, got {remove}");
+        remove.Validate(source.Model.LayerCount, input);
         int length = source.ClipLength(calibration.SequenceLength);
         using var windows = TokenWindows.Calibration(source.Tokenize(calibration.TextFile), calibration.Samples, length, calibration.Seed);
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["pruned_by"] = "PruneSharp", ["pruning_method"] = "shortgpt" };
         using var writer = new CheckpointWriter(source.Checkpoint, output, new CheckpointWriteOptions { ReplaceExisting = replaceExisting, Metadata = metadata });
         var influence = BlockInfluence.Compute(source.Model, windows, batchSize, progress, cancellation);
-        var removed = BlockInfluence.LowestLayers(influence, remove);
+        var removed = remove.Select(influence);
         LayerRemoval.Plan(writer, source.Checkpoint, source.Model, removed);
         writer.Commit(cancellation: cancellation);
         return new DepthPruningResult(writer.Output, source.Model.Description, length, windows.numel(), influence, removed, clock.Elapsed.TotalSeconds);

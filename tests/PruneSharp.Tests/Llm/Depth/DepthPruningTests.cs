@@ -160,7 +160,7 @@ public class DepthPruningTests
     public void Run_removes_the_lowest_influence_layers_and_reports_them()
     {
         using var temp = new TempFolder();
-        var result = DepthPruning.Run(Fixture("gpt2-f32"), temp.File("shallow"), 1, Calibration(temp), batchSize: 2);
+        var result = DepthPruning.Run(Fixture("gpt2-f32"), temp.File("shallow"), LayerChoice.Lowest(1), Calibration(temp), batchSize: 2);
         Assert.Equal(2, result.Influence.Count);
         Assert.Equal(BlockInfluence.LowestLayers(result.Influence, 1), result.Removed);
         using var shallow = LanguageModelCheckpoint.Open(result.Output);
@@ -177,9 +177,32 @@ public class DepthPruningTests
     {
         using var temp = new TempFolder();
         string output = temp.File("shallow");
-        var error = Assert.Throws<ArgumentException>(() => DepthPruning.Run(Fixture("opt-f32"), output, remove, Calibration(temp)));
+        var error = Assert.Throws<ArgumentException>(() => DepthPruning.Run(Fixture("opt-f32"), output, LayerChoice.Lowest(remove), Calibration(temp)));
         Assert.Contains("at least 1 and below the model's 2 layers", error.Message);
         Assert.Contains($"got {remove}", error.Message);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void Given_layers_are_removed_whatever_their_influence()
+    {
+        using var temp = new TempFolder();
+        var lowest = DepthPruning.Run(Fixture("gpt2-f32"), temp.File("lowest"), LayerChoice.Lowest(1), Calibration(temp), batchSize: 2);
+        int other = 1 - lowest.Removed[0];
+        var given = DepthPruning.Run(Fixture("gpt2-f32"), temp.File("given"), LayerChoice.Exactly([other, other]), Calibration(temp), batchSize: 2);
+        Assert.Equal([other], given.Removed);
+        Assert.Equal(lowest.Influence, given.Influence);
+        using var shallow = LanguageModelCheckpoint.Open(given.Output);
+        Assert.Equal(1, shallow.Model.LayerCount);
+    }
+
+    [Fact]
+    public void A_given_layer_the_model_lacks_is_refused_before_any_work()
+    {
+        using var temp = new TempFolder();
+        string output = temp.File("shallow");
+        var error = Assert.Throws<ArgumentException>(() => DepthPruning.Run(Fixture("opt-f32"), output, LayerChoice.Exactly([5]), Calibration(temp)));
+        Assert.Contains("layer 5 does not exist; the model's layers are 0 to 1", error.Message);
         Assert.False(Directory.Exists(output));
     }
 
