@@ -113,7 +113,9 @@ public class FaultTests
         var (code, error) = Interrupt(Path.Combine(data, "t10k-labels-idx1-ubyte"), after, signal, 4,
             "prune", "lenet-5", "--sparsity", "0.5", "--data", data, "--finetune-epochs", "5000", "--batch-size", "32", "-o", output);
         Assert.True(code == expectedCode, $"exit code {code}: {error}");
-        Assert.Contains("interrupted", error);
+        // A SIGINT that arrives before the runtime has installed its handlers (a loaded machine can stretch start-up
+        // past the delay) ends the process by the signal's default action: the same exit code, nothing written, no message.
+        if (signal != Sigint) Assert.Contains("interrupted", error);
         Assert.False(File.Exists(output));
         AssertNoTemporaries(folder.Path);
     }
