@@ -23,7 +23,7 @@ sealed class LanguageModelFlags
     public Option<double> HeldOut { get; } = new("--held-out") { Description = "Language models: fraction of the text (its end) held out for perplexity.", DefaultValueFactory = _ => 0.1 };
     public Option<string> Tokenizer { get; } = new("--tokenizer")
     {
-        Description = "bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file), wordpiece:FILE (a BERT vocab.txt, uncased, or a WordPiece tokenizer.json; text is then one encoder input per line) or FILE.json (a BPE tokenizer.json).",
+        Description = "bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file), wordpiece:FILE (a BERT vocab.txt, uncased, or a WordPiece tokenizer.json; text is then one encoder input per line), FILE.json (a BPE tokenizer.json) or FILE.model (a SentencePiece model).",
         DefaultValueFactory = _ => "bytes",
     };
 
@@ -83,6 +83,7 @@ sealed class LanguageModelFlags
         if (value.StartsWith("tiktoken:", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromTiktokenFile(value["tiktoken:".Length..]);
         if (value.StartsWith(CliInputs.WordPiecePrefix, StringComparison.OrdinalIgnoreCase)) return WordPieceTokenizer.FromVocabulary(value[CliInputs.WordPiecePrefix.Length..]);
         if (value.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Llm.Tokenizers.HfTokenizer.Load(value);
-        throw new ArgumentException($"--tokenizer '{value}' is not bytes, tiktoken:FILE, wordpiece:FILE or FILE.json");
+        if (value.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromSentencePieceModel(value);
+        throw new ArgumentException($"--tokenizer '{value}' is not bytes, tiktoken:FILE, wordpiece:FILE, FILE.json (tokenizer.json) or FILE.model (SentencePiece)");
     }
 }

@@ -75,6 +75,29 @@ public abstract class TextTokenizer
         }
     }
 
+    /// <summary>
+    /// A SentencePiece model (<c>tokenizer.model</c>, the protobuf file of Llama 1/2, Mistral, T5 and other checkpoints
+    /// that ship no <c>tokenizer.json</c>), BPE (with or without byte fallback) or Unigram, read with
+    /// Microsoft.ML.Tokenizers. Text is encoded as is: no beginning- or end-of-sentence token is added.
+    /// </summary>
+    /// <param name="modelFile">The model file.</param>
+    /// <exception cref="DataNotFoundException">The file is missing.</exception>
+    /// <exception cref="DataFormatException">The file is not a SentencePiece model, or one of a kind the library does not read.</exception>
+    public static TextTokenizer FromSentencePieceModel(string modelFile)
+    {
+        if (!File.Exists(modelFile)) throw new DataNotFoundException(modelFile, "tokenizer file does not exist");
+        try
+        {
+            using var stream = File.OpenRead(modelFile);
+            var sentencePiece = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
+            return new SentencePieceText(sentencePiece, sentencePiece.Vocabulary.Values.Concat(sentencePiece.SpecialTokens?.Values ?? []).DefaultIfEmpty(-1).Max() + 1);
+        }
+        catch (Exception e) when (e is not DataException)
+        {
+            throw new DataFormatException(modelFile, $"cannot read the SentencePiece model: {e.Message}", e);
+        }
+    }
+
     sealed class ByteTokenizer : TextTokenizer
     {
         public override int VocabularySize => 256;
@@ -84,6 +107,70 @@ public abstract class TextTokenizer
         public override string Decode(IEnumerable<int> ids) =>
             Encoding.UTF8.GetString(ids.Select(id => id is >= 0 and < 256 ? (byte)id
                 : throw new ArgumentOutOfRangeException(nameof(ids), id, "byte token ids are 0..255")).ToArray());
+    }
+
+    /// <summary>
+    /// A SentencePiece model through Microsoft.ML.Tokenizers, made to give SentencePiece's own ids and text: a run of
+    /// characters missing from the vocabulary (without byte fallback) is one unknown piece (the library gives one
+    /// per character, so runs of the unknown id are merged), and decoding writes an unknown piece as " ⁇ " (the
+    /// library drops it), byte pieces <c>&lt;0xNN&gt;</c> as UTF-8 bytes, ▁ as a space, control pieces as nothing.
+    /// </summary>
+    sealed class SentencePieceText : TextTokenizer
+    {
+        const string UnknownSurface = " \u2047 ";
+        readonly SentencePieceTokenizer _tokenizer;
+        readonly Dictionary<int, string> _pieces;
+
+        public SentencePieceText(SentencePieceTokenizer tokenizer, int vocabularySize)
+        {
+            _tokenizer = tokenizer;
+            VocabularySize = vocabularySize;
+            _pieces = tokenizer.Vocabulary.ToDictionary(p => p.Value, p => p.Key);
+        }
+
+        public override int VocabularySize { get; }
+
+        public override int[] Encode(string text)
+        {
+            var ids = _tokenizer.EncodeToIds(text);
+            int unknown = _tokenizer.UnknownId;
+            return ids.Where((id, i) => id != unknown || i == 0 || ids[i - 1] != unknown).ToArray();
+        }
+
+        public override string Decode(IEnumerable<int> ids)
+        {
+            var text = new StringBuilder();
+            var bytes = new List<byte>();
+            bool first = true;
+            void Flush()
+            {
+                text.Append(Encoding.UTF8.GetString(bytes.ToArray()));
+                bytes.Clear();
+            }
+            foreach (int id in ids)
+            {
+                if (id == _tokenizer.BeginningOfSentenceId || id == _tokenizer.EndOfSentenceId) continue;
+                if (id == _tokenizer.UnknownId)
+                {
+                    Flush();
+                    text.Append(UnknownSurface);
+                }
+                else if (!_pieces.TryGetValue(id, out string? piece))
+                    throw new ArgumentOutOfRangeException(nameof(ids), id, $"id {id} is not in the SentencePiece vocabulary");
+                else if (_tokenizer.ByteFallback && piece is ['<', '0', 'x', _, _, '>'] && byte.TryParse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out byte value))
+                    bytes.Add(value);
+                else
+                {
+                    Flush();
+                    // The dummy prefix: the space SentencePiece put before the text is not part of it.
+                    if (first && _tokenizer.AddDummyPrefix && !_tokenizer.TreatWhitespaceAsSuffix && piece.StartsWith('\u2581')) piece = piece[1..];
+                    text.Append(piece.Replace('\u2581', ' '));
+                }
+                first = false;
+            }
+            Flush();
+            return text.ToString();
+        }
     }
 
     sealed class LibraryTokenizer(Tokenizer tokenizer, int vocabularySize) : TextTokenizer

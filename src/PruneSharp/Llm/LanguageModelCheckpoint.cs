@@ -40,9 +40,18 @@ public sealed class LanguageModelCheckpoint : IDisposable
     /// <summary>The model, reading its layers from <see cref="Checkpoint"/>.</summary>
     public DecoderModel Model { get; }
 
-    /// <summary>The checkpoint's own tokenizer (<c>tokenizer.json</c>).</summary>
-    /// <exception cref="Data.DataNotFoundException">The folder has no tokenizer.json.</exception>
-    public HfTokenizer Tokenizer() => HfTokenizer.Load(Path.Combine(Checkpoint.Folder, "tokenizer.json"));
+    /// <summary>
+    /// The checkpoint's own tokenizer: <c>tokenizer.json</c> where the folder has one, else the SentencePiece model
+    /// <c>tokenizer.model</c> (checkpoints converted before tokenizer.json was common).
+    /// </summary>
+    /// <exception cref="Data.DataNotFoundException">The folder has neither file.</exception>
+    public Data.TextTokenizer Tokenizer()
+    {
+        string json = Path.Combine(Checkpoint.Folder, "tokenizer.json"), model = Path.Combine(Checkpoint.Folder, "tokenizer.model");
+        if (File.Exists(json)) return HfTokenizer.Load(json);
+        if (File.Exists(model)) return Data.TextTokenizer.FromSentencePieceModel(model);
+        throw new Data.DataNotFoundException(json, "the checkpoint has no tokenizer (neither tokenizer.json nor tokenizer.model)");
+    }
 
     /// <summary>A text file tokenised as one string with the checkpoint's tokenizer (no special tokens).</summary>
     /// <exception cref="Data.DataNotFoundException">The text file does not exist.</exception>
