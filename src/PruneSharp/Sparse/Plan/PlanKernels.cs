@@ -1,0 +1,144 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace PruneSharp.Sparse;
+
+/// <summary>The loops of a <see cref="CompiledPlan"/> other than the weight products: pooling, softmax, element-wise ops.</summary>
+internal static unsafe class PlanKernels
+{
+    /// <summary>[rows, columns] → [columns, rows].</summary>
+    public static void Transpose(float* x, float* y, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                y[(long)c * rows + r] = x[(long)r * columns + c];
+    }
+
+    /// <summary>y = act(x) element-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Activate(float* x, float* y, long length, Activation activation)
+    {
+        long i = 0;
+        for (; i + 8 <= length; i += 8) activation.Apply(Vector256.Load(x + i)).Store(y + i);
+        for (; i < length; i++) y[i] = activation.Apply(x[i]);
+    }
+
+    /// <summary>y[n, c, …] = x[n, c, …] · scale[c] + shift[c] over <paramref name="outer"/> × channels × <paramref name="inner"/>.</summary>
+    public static void ChannelAffine(float* x, float* y, int outer, int channels, int inner, float* scale, float* shift)
+    {
+        for (int n = 0; n < outer; n++)
+            for (int c = 0; c < channels; c++)
+            {
+                long at = ((long)n * channels + c) * inner;
+                float s = scale[c], t = shift[c];
+                for (int i = 0; i < inner; i++) y[at + i] = x[at + i] * s + t;
+            }
+    }
+
+    /// <summary>Binary element-wise op of two arrays of equal length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Binary(string op, float* a, float* b, float* y, long length)
+    {
+        long i = 0;
+        switch (op)
+        {
+            case "Add":
+                for (; i + 8 <= length; i += 8) (Vector256.Load(a + i) + Vector256.Load(b + i)).Store(y + i);
+                for (; i < length; i++) y[i] = a[i] + b[i];
+                break;
+            case "Sub":
+                for (; i + 8 <= length; i += 8) (Vector256.Load(a + i) - Vector256.Load(b + i)).Store(y + i);
+                for (; i < length; i++) y[i] = a[i] - b[i];
+                break;
+            case "Mul":
+                for (; i + 8 <= length; i += 8) (Vector256.Load(a + i) * Vector256.Load(b + i)).Store(y + i);
+                for (; i < length; i++) y[i] = a[i] * b[i];
+                break;
+            default:
+                for (; i + 8 <= length; i += 8) (Vector256.Load(a + i) / Vector256.Load(b + i)).Store(y + i);
+                for (; i < length; i++) y[i] = a[i] / b[i];
+                break;
+        }
+    }
+
+    /// <summary>Softmax (or its logarithm) of each row of [rows, columns].</summary>
+    public static void Softmax(float* x, float* y, int rows, int columns, bool log)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* a = x + (long)r * columns, b = y + (long)r * columns;
+            float max = float.NegativeInfinity;
+            for (int c = 0; c < columns; c++) max = Math.Max(max, a[c]);
+            double sum = 0;
+            for (int c = 0; c < columns; c++) sum += Math.Exp(a[c] - max);
+            if (log)
+            {
+                float shift = max + (float)Math.Log(sum);
+                for (int c = 0; c < columns; c++) b[c] = a[c] - shift;
+            }
+            else
+                for (int c = 0; c < columns; c++) b[c] = (float)(Math.Exp(a[c] - max) / sum);
+        }
+    }
+
+    /// <summary>
+    /// 2-D max or average pooling of <paramref name="planes"/> planes H × W with a kernel, strides, dilations (max only)
+    /// and begin/end pads; an average divides by the window's elements inside the input, or inside the padded input
+    /// when <paramref name="countPad"/>.
+    /// </summary>
+    public static void Pool(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth, int[] kernel, int[] stride,
+        int[] dilation, int[] pads, bool max, bool countPad)
+    {
+        for (int p = 0; p < planes; p++)
+        {
+            float* input = x + (long)p * height * width, output = y + (long)p * outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++)
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    int h0 = oh * stride[0] - pads[0], w0 = ow * stride[1] - pads[1];
+                    float best = float.NegativeInfinity, sum = 0;
+                    int count = 0;
+                    for (int i = 0; i < kernel[0]; i++)
+                    {
+                        int h = h0 + i * dilation[0];
+                        if ((uint)h >= (uint)height) continue;
+                        for (int j = 0; j < kernel[1]; j++)
+                        {
+                            int w = w0 + j * dilation[1];
+                            if ((uint)w >= (uint)width) continue;
+                            float v = input[h * width + w];
+                            if (v > best || float.IsNaN(v)) best = v;
+                            sum += v;
+                            count++;
+                        }
+                    }
+                    if (max) output[oh * outWidth + ow] = best;
+                    else
+                    {
+                        if (countPad)
+                        {
+                            int hs = Math.Min(h0 + kernel[0], height + pads[2]) - h0, ws = Math.Min(w0 + kernel[1], width + pads[3]) - w0;
+                            count = hs * ws;
+                        }
+                        output[oh * outWidth + ow] = sum / count;
+                    }
+                }
+        }
+    }
+
+    /// <summary>The mean or the maximum of each of <paramref name="planes"/> runs of <paramref name="size"/> values.</summary>
+    public static void GlobalPool(float* x, float* y, int planes, int size, bool max)
+    {
+        for (int p = 0; p < planes; p++)
+        {
+            float* a = x + (long)p * size;
+            float best = float.NegativeInfinity, sum = 0;
+            for (int i = 0; i < size; i++)
+            {
+                if (a[i] > best || float.IsNaN(a[i])) best = a[i];
+                sum += a[i];
+            }
+            y[p] = max ? best : sum / size;
+        }
+    }
+}
