@@ -10,7 +10,7 @@ namespace PruneSharp.Tests.Sparse;
 public class SparseModelTests
 {
     /// <summary>Zeros the given fraction of every weight matrix or filter bank of <paramref name="graph"/> at random places.</summary>
-    static PruneSharp.Graph.Graph Pruned(PruneSharp.Graph.Graph graph, double sparsity, ulong seed)
+    internal static PruneSharp.Graph.Graph Pruned(PruneSharp.Graph.Graph graph, double sparsity, ulong seed)
     {
         var generator = new Generator(seed);
         foreach (var (name, value) in graph.Initializers.ToList())
