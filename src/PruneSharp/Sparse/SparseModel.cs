@@ -62,6 +62,9 @@ public sealed class SparseModel : IDisposable
     /// </summary>
     public CompiledPlan? Plan { get; }
 
+    /// <summary>Whether runs go through the compiled plan, why not, and its steps for the last input shapes run.</summary>
+    public PlanSummary PlanSummary => new(Plan != null && Plan.Refusal is null, Plan?.Refusal ?? PlanRefusal, Plan?.Steps ?? Array.Empty<PlanStepInfo>());
+
     /// <summary>Why the model has no <see cref="Plan"/>: the first node (name and op) the plan cannot run, or the option.</summary>
     public string? PlanRefusal { get; }
 

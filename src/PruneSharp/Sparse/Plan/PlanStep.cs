@@ -27,3 +27,9 @@ public sealed record PlanStepInfo(IReadOnlyList<string> Nodes, string Op, Kernel
     /// <inheritdoc />
     public override string ToString() => string.Join("+", Nodes) + (Kernel is { } k ? $" [{KernelNames.Of(k)}]" : "");
 }
+
+/// <summary>How a <see cref="SparseModel"/> runs.</summary>
+/// <param name="Compiled">True if its runs went through the <see cref="CompiledPlan"/> (every input shape so far).</param>
+/// <param name="Refusal">Why the plan was not used (for the whole graph, or for an input shape), or null.</param>
+/// <param name="Steps">The plan's steps for the last input shapes it ran.</param>
+public sealed record PlanSummary(bool Compiled, string? Refusal, IReadOnlyList<PlanStepInfo> Steps);
