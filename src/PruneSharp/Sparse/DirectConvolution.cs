@@ -111,6 +111,14 @@ public sealed unsafe class DirectConvolution
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Eight(float* w, int* offsets, int s, int e, float* at)
+    {
+        Vector256<float> a0 = default;
+        for (int k = s; k < e; k++) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[k]), Vector256.Load(at + offsets[k]), a0);
+        return a0;
+    }
+
     /// <summary>One output plane: example piece / filters, filter piece % filters.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Filter(int piece, float* source, float* output, Epilogue epilogue)
@@ -144,11 +152,12 @@ public sealed unsafe class DirectConvolution
                     epilogue.Apply(f, a1).Store(y + c + 8);
                 }
                 for (; c + 8 <= ow; c += 8)
+                    epilogue.Apply(f, Eight(w, offsets, s, e, row + c)).Store(y + c);
+                // A last partial run of eight overlaps the previous one (outputs are stored, not accumulated).
+                if (c < ow && ow >= 8)
                 {
-                    Vector256<float> a0 = default;
-                    for (int k = s; k < e; k++)
-                        a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[k]), Vector256.Load(row + offsets[k] + c), a0);
-                    epilogue.Apply(f, a0).Store(y + c);
+                    epilogue.Apply(f, Eight(w, offsets, s, e, row + ow - 8)).Store(y + ow - 8);
+                    c = ow;
                 }
             }
             for (; c < ow; c++)

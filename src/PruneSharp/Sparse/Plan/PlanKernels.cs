@@ -89,6 +89,11 @@ internal static unsafe class PlanKernels
     public static void Pool(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth, int[] kernel, int[] stride,
         int[] dilation, int[] pads, bool max, bool countPad)
     {
+        if (max && pads.All(v => v == 0))
+        {
+            MaxPoolUnpadded(x, y, planes, height, width, outHeight, outWidth, kernel, stride, dilation);
+            return;
+        }
         for (int p = 0; p < planes; p++)
         {
             float* input = x + (long)p * height * width, output = y + (long)p * outHeight * outWidth;
@@ -123,6 +128,33 @@ internal static unsafe class PlanKernels
                         output[oh * outWidth + ow] = sum / count;
                     }
                 }
+        }
+    }
+
+    /// <summary>Max pooling without padding: every window lies inside the input, so no bounds are checked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MaxPoolUnpadded(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth, int[] kernel, int[] stride, int[] dilation)
+    {
+        int kh = kernel[0], kw = kernel[1], sh = stride[0], sw = stride[1], dh = dilation[0], dw = dilation[1];
+        for (int p = 0; p < planes; p++)
+        {
+            float* input = x + (long)p * height * width, output = y + (long)p * outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                float* top = input + oh * sh * width;
+                for (int ow = 0; ow < outWidth; ow++)
+                {
+                    float* corner = top + ow * sw;
+                    float best = float.NegativeInfinity;
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++)
+                        {
+                            float v = corner[i * dh * width + j * dw];
+                            if (v > best || float.IsNaN(v)) best = v;
+                        }
+                    output[oh * outWidth + ow] = best;
+                }
+            }
         }
     }
 
