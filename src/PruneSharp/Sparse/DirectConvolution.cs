@@ -7,8 +7,9 @@ namespace PruneSharp.Sparse;
 /// <summary>
 /// Direct sparse convolution: each filter's non-zero weights with the input offset each one reads, precomputed as
 /// channel · Hp · Wp + i · dilation · Wp + j · dilation in the padded input (Hp × Wp). An output row is then a sum
-/// over the filter's non-zeros of a weight times a contiguous (stride 1) or strided run of one padded input row, with
-/// eight or sixteen outputs held in registers across the whole filter; no im2col matrix is built. Zero-padding is a
+/// over the filter's non-zeros of a weight times a contiguous (stride 1) or strided run of one padded input row; with
+/// stride 1, runs of eight outputs of four rows are held in registers across the whole filter (four independent FMA
+/// chains sharing each weight); no im2col matrix is built. Zero-padding is a
 /// copy of the input into a buffer whose border stays zero, so the inner loops have no bounds checks. Kept with every
 /// weight (<c>keepZeros</c>) the same loop is the plan's dense direct convolution.
 /// </summary>
@@ -79,6 +80,7 @@ public sealed unsafe class DirectConvolution
     /// The convolution over raw buffers: <paramref name="padded"/> is the zero-bordered copy of the input
     /// ([batch, channels, Hp, Wp], border zero) when the geometry pads, and unused otherwise.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Run(float* input, float* padded, float* output, int batch, int threads, Epilogue epilogue)
     {
         var g = Geometry;
@@ -98,6 +100,7 @@ public sealed unsafe class DirectConvolution
         WorkSharing.Run(batch * g.Filters, threads, piece => Filter(piece, (float*)ps, (float*)po, epilogue));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Pad(float* input, float* padded, int planes)
     {
         var g = Geometry;
@@ -131,36 +134,52 @@ public sealed unsafe class DirectConvolution
         int* offsets = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_offsets));
         float* x = source + (long)example * g.Channels * g.PaddedHeight * pw;
         float* plane = output + (long)piece * oh * ow;
-        for (int r = 0; r < oh; r++)
+        long rowStep = (long)g.StrideHeight * pw;
+        int r = 0;
+        if (sw == 1 && ow >= 8)
         {
-            float* row = x + (long)r * g.StrideHeight * pw;
-            float* y = plane + (long)r * ow;
-            int c = 0;
-            if (sw == 1)
+            // Four output rows at a time: four independent FMA chains share each weight and offset.
+            for (; r + 4 <= oh; r += 4)
             {
-                for (; c + 16 <= ow; c += 16)
+                float* row = x + r * rowStep;
+                float* y = plane + (long)r * ow;
+                for (int c = 0; c < ow; c += 8)
                 {
-                    Vector256<float> a0 = default, a1 = default;
+                    // A last partial run of eight overlaps the previous one (outputs are stored, not accumulated).
+                    int at = Math.Min(c, ow - 8);
+                    Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                     for (int k = s; k < e; k++)
                     {
                         var weight = Vector256.Create(w[k]);
-                        float* at = row + offsets[k] + c;
-                        a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(at), a0);
-                        a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(at + 8), a1);
+                        float* p = row + offsets[k] + at;
+                        a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(p), a0);
+                        a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(p + rowStep), a1);
+                        a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(p + 2 * rowStep), a2);
+                        a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(p + 3 * rowStep), a3);
                     }
-                    epilogue.Apply(f, a0).Store(y + c);
-                    epilogue.Apply(f, a1).Store(y + c + 8);
-                }
-                for (; c + 8 <= ow; c += 8)
-                    epilogue.Apply(f, Eight(w, offsets, s, e, row + c)).Store(y + c);
-                // A last partial run of eight overlaps the previous one (outputs are stored, not accumulated).
-                if (c < ow && ow >= 8)
-                {
-                    epilogue.Apply(f, Eight(w, offsets, s, e, row + ow - 8)).Store(y + ow - 8);
-                    c = ow;
+                    epilogue.Apply(f, a0).Store(y + at);
+                    epilogue.Apply(f, a1).Store(y + ow + at);
+                    epilogue.Apply(f, a2).Store(y + 2 * ow + at);
+                    epilogue.Apply(f, a3).Store(y + 3 * ow + at);
                 }
             }
-            for (; c < ow; c++)
+            for (; r < oh; r++)
+            {
+                float* row = x + r * rowStep;
+                float* y = plane + (long)r * ow;
+                for (int c = 0; c < ow; c += 8)
+                {
+                    int at = Math.Min(c, ow - 8);
+                    epilogue.Apply(f, Eight(w, offsets, s, e, row + at)).Store(y + at);
+                }
+            }
+            return;
+        }
+        for (; r < oh; r++)
+        {
+            float* row = x + r * rowStep;
+            float* y = plane + (long)r * ow;
+            for (int c = 0; c < ow; c++)
             {
                 float sum = 0;
                 float* at = row + (long)c * sw;

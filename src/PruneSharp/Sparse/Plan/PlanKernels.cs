@@ -7,6 +7,7 @@ namespace PruneSharp.Sparse;
 internal static unsafe class PlanKernels
 {
     /// <summary>[rows, columns] → [columns, rows].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
     public static void Transpose(float* x, float* y, int rows, int columns)
     {
         for (int r = 0; r < rows; r++)
@@ -24,6 +25,7 @@ internal static unsafe class PlanKernels
     }
 
     /// <summary>y[n, c, …] = x[n, c, …] · scale[c] + shift[c] over <paramref name="outer"/> × channels × <paramref name="inner"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
     public static void ChannelAffine(float* x, float* y, int outer, int channels, int inner, float* scale, float* shift)
     {
         for (int n = 0; n < outer; n++)
@@ -62,6 +64,7 @@ internal static unsafe class PlanKernels
     }
 
     /// <summary>Softmax (or its logarithm) of each row of [rows, columns].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
     public static void Softmax(float* x, float* y, int rows, int columns, bool log)
     {
         for (int r = 0; r < rows; r++)
@@ -86,6 +89,7 @@ internal static unsafe class PlanKernels
     /// and begin/end pads; an average divides by the window's elements inside the input, or inside the padded input
     /// when <paramref name="countPad"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
     public static void Pool(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth, int[] kernel, int[] stride,
         int[] dilation, int[] pads, bool max, bool countPad)
     {
@@ -145,13 +149,11 @@ internal static unsafe class PlanKernels
                 for (int ow = 0; ow < outWidth; ow++)
                 {
                     float* corner = top + ow * sw;
+                    // Math.Max: no branch on the data (random comparisons mispredict), NaN propagates.
                     float best = float.NegativeInfinity;
                     for (int i = 0; i < kh; i++)
                         for (int j = 0; j < kw; j++)
-                        {
-                            float v = corner[i * dh * width + j * dw];
-                            if (v > best || float.IsNaN(v)) best = v;
-                        }
+                            best = Math.Max(best, corner[i * dh * width + j * dw]);
                     output[oh * outWidth + ow] = best;
                 }
             }
@@ -159,6 +161,7 @@ internal static unsafe class PlanKernels
     }
 
     /// <summary>The mean or the maximum of each of <paramref name="planes"/> runs of <paramref name="size"/> values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
     public static void GlobalPool(float* x, float* y, int planes, int size, bool max)
     {
         for (int p = 0; p < planes; p++)
