@@ -84,12 +84,7 @@ public sealed unsafe class DirectConvolution
     internal void Run(float* input, float* padded, float* output, int batch, int threads, Epilogue epilogue)
     {
         var g = Geometry;
-        float* source = input;
-        if (g.Padded)
-        {
-            Pad(input, padded, batch * g.Channels);
-            source = padded;
-        }
+        float* source = PaddedInput(g, input, padded, batch);
         long work = (long)_weights.Length * g.OutputHeight * g.OutputWidth * batch;
         if (threads == 1 || work < SparseKernels.ParallelWork)
         {
@@ -100,18 +95,23 @@ public sealed unsafe class DirectConvolution
         WorkSharing.Run(batch * g.Filters, threads, piece => Filter(piece, (float*)ps, (float*)po, epilogue));
     }
 
+    /// <summary>
+    /// The input as the kernels read it: <paramref name="input"/> itself when <paramref name="g"/> does not pad, else
+    /// <paramref name="padded"/> ([batch, channels, Hp, Wp], border zero) with the input copied inside the border.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Pad(float* input, float* padded, int planes)
+    internal static float* PaddedInput(ConvGeometry g, float* input, float* padded, int batch)
     {
-        var g = Geometry;
+        if (!g.Padded) return input;
         int w = g.Width, pw = g.PaddedWidth;
-        for (int p = 0; p < planes; p++)
+        for (int p = 0; p < batch * g.Channels; p++)
         {
             float* target = padded + (long)p * g.PaddedHeight * pw + g.PadTop * pw + g.PadLeft;
             float* from = input + (long)p * g.Height * w;
             for (int r = 0; r < g.Height; r++)
                 Unsafe.CopyBlockUnaligned(target + r * pw, from + r * w, (uint)(w * sizeof(float)));
         }
+        return padded;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

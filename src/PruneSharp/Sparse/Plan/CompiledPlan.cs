@@ -161,14 +161,19 @@ public sealed class CompiledPlan
                 int best = stats.Length == 0 ? 0 : Array.IndexOf(stats, stats.MinBy(s => s.Median));
                 step.Chosen = step.Candidates.ToList().IndexOf(timed[best]);
                 var kind = step.Candidates[step.Chosen].Kind;
-                var measurement = stats.Length == 2 && _options.Selection == KernelSelection.Measure
-                    ? new KernelMeasurement(stats[0], stats[1], step.Candidates[1].Kind) : null;
+                // Dense against the fastest sparse kernel (for a convolution, direct or through im2col).
+                int sparse = stats.Length < 2 ? -1 : Enumerable.Range(1, stats.Length - 1).MinBy(i => stats[i].Median);
+                var measurement = sparse > 0 && _options.Selection == KernelSelection.Measure
+                    ? new KernelMeasurement(stats[0], stats[sparse], timed[sparse].Kind) : null;
                 step.Layer?.Record(new LayerDecision(step.InputShape!, kind, measurement, Compiled: true));
             }
             step.Run();
         }
         instance.Chosen = true;
     }
+
+    /// <summary>The steps of the most recently run input shapes, for tests that run every candidate.</summary>
+    internal IReadOnlyList<PlanStep> CurrentSteps => _last?.Steps ?? new List<PlanStep>();
 
     sealed class Instance(PlanBuffer[] inputs, List<PlanStep> steps, PlanBuffer[] outputs, List<object> keep)
     {

@@ -298,8 +298,29 @@ internal sealed unsafe class PlanBuilder
         Action Run(DirectConvolution conv) => () => conv.Run(x.Pointer, padded is null ? null : padded.Pointer, y.Pointer, batch, threads, epilogue);
         var candidates = new List<PlanCandidate> { new(KernelKind.Dense, Run(new DirectConvolution(weights, geometry, keepZeros: true))) };
         var layer = _layers.GetValueOrDefault(node);
-        if (layer != null) candidates.Add(new PlanCandidate(KernelKind.SparseDirect, Run(new DirectConvolution(weights, geometry))));
+        if (layer != null)
+        {
+            candidates.Add(new PlanCandidate(KernelKind.SparseDirect, Run(new DirectConvolution(weights, geometry))));
+            candidates.Add(new PlanCandidate(KernelKind.Sparse, Im2Col(layer.Matrix, geometry, x, padded, y, batch, epilogue)));
+        }
         _steps.Add(new PlanStep(fused.Prepend(node.Name).ToList(), node.OpType, candidates, layer, x.Shape));
+    }
+
+    /// <summary>The convolution as the layer's sparse matrix times the im2col columns of each example ([C·kh·kw, OH·OW]).</summary>
+    Action Im2Col(SparseMatrix matrix, ConvGeometry g, PlanBuffer x, PlanBuffer? padded, PlanBuffer y, int batch, Epilogue epilogue)
+    {
+        int positions = g.OutputHeight * g.OutputWidth, threads = _options.Threads;
+        var columns = PlanBuffer.Allocate(new long[] { matrix.Columns, positions });
+        long inputSize = (long)g.Channels * g.PaddedHeight * g.PaddedWidth, outputSize = (long)g.Filters * positions;
+        return () =>
+        {
+            float* source = DirectConvolution.PaddedInput(g, x.Pointer, padded is null ? null : padded.Pointer, batch);
+            for (int n = 0; n < batch; n++)
+            {
+                PlanKernels.Im2Col(source + n * inputSize, columns.Pointer, g);
+                matrix.MultiplyColumns(columns.Pointer, y.Pointer + n * outputSize, positions, threads, epilogue);
+            }
+        };
     }
 
     void Single(Node node, PlanBuffer y, Action run)

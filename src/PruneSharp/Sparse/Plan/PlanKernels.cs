@@ -15,6 +15,30 @@ internal static unsafe class PlanKernels
                 y[(long)c * rows + r] = x[(long)r * columns + c];
     }
 
+    /// <summary>
+    /// The im2col matrix of one example: row (c, i, j) of <paramref name="columns"/> [C·kh·kw, OH·OW] holds the padded
+    /// input <paramref name="x"/> ([C, Hp, Wp]) under kernel tap (i, j) of channel c at every output position.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs at full speed from the first call (the plan measures on it)
+    public static void Im2Col(float* x, float* columns, ConvGeometry g)
+    {
+        int oh = g.OutputHeight, ow = g.OutputWidth, pw = g.PaddedWidth;
+        float* target = columns;
+        for (int c = 0; c < g.Channels; c++)
+            for (int i = 0; i < g.KernelHeight; i++)
+                for (int j = 0; j < g.KernelWidth; j++)
+                {
+                    float* tap = x + (long)c * g.PaddedHeight * pw + i * g.DilationHeight * pw + j * g.DilationWidth;
+                    for (int r = 0; r < oh; r++)
+                    {
+                        float* row = tap + (long)r * g.StrideHeight * pw;
+                        if (g.StrideWidth == 1) new ReadOnlySpan<float>(row, ow).CopyTo(new Span<float>(target, ow));
+                        else for (int q = 0; q < ow; q++) target[q] = row[q * g.StrideWidth];
+                        target += ow;
+                    }
+                }
+    }
+
     /// <summary>y = act(x) element-wise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Activate(float* x, float* y, long length, Activation activation)
