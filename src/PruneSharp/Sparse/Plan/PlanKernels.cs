@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace PruneSharp.Sparse;
 
@@ -164,6 +165,11 @@ internal static unsafe class PlanKernels
     static void MaxPoolUnpadded(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth, int[] kernel, int[] stride, int[] dilation)
     {
         int kh = kernel[0], kw = kernel[1], sh = stride[0], sw = stride[1], dh = dilation[0], dw = dilation[1];
+        if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && dh == 1 && dw == 1 && outWidth >= 8 && Avx2.IsSupported)
+        {
+            MaxPool2x2(x, y, planes, height, width, outHeight, outWidth);
+            return;
+        }
         for (int p = 0; p < planes; p++)
         {
             float* input = x + (long)p * height * width, output = y + (long)p * outHeight * outWidth;
@@ -179,6 +185,32 @@ internal static unsafe class PlanKernels
                         for (int j = 0; j < kw; j++)
                             best = Math.Max(best, corner[i * dh * width + j * dw]);
                     output[oh * outWidth + ow] = best;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// 2 × 2 max pooling with stride 2, eight outputs at a time: the larger of two input rows, then of each adjacent
+    /// pair (shuffled apart into evens and odds, and the 128-bit halves put back in order). The last run of eight
+    /// overlaps the previous one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MaxPool2x2(float* x, float* y, int planes, int height, int width, int outHeight, int outWidth)
+    {
+        for (int p = 0; p < planes; p++)
+        {
+            float* input = x + (long)p * height * width, output = y + (long)p * outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++)
+            {
+                float* top = input + 2 * oh * width, bottom = top + width, target = output + oh * outWidth;
+                for (int c = 0; c < outWidth; c += 8)
+                {
+                    int at = Math.Min(c, outWidth - 8);
+                    var low = Vector256.Max(Vector256.Load(top + 2 * at), Vector256.Load(bottom + 2 * at));
+                    var high = Vector256.Max(Vector256.Load(top + 2 * at + 8), Vector256.Load(bottom + 2 * at + 8));
+                    var pairs = Vector256.Max(Avx.Shuffle(low, high, 0b10_00_10_00), Avx.Shuffle(low, high, 0b11_01_11_01));
+                    Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle().Store(target + at);
                 }
             }
         }
