@@ -79,6 +79,7 @@ static class BenchCommand
         {
             Console.WriteLine();
             SparseFlags.PrintLayers(report.SparseLayers);
+            if (report.SparsePlan is { } plan) SparseFlags.PrintPlan(plan);
         }
     }
 
@@ -96,5 +97,6 @@ static class BenchCommand
                 rows = b.Rows.Select(r => new { name = r.Name, median_ms = r.Latency.Median * 1e3, p10_ms = r.Latency.Low * 1e3, p90_ms = r.Latency.High * 1e3, speedup = r.Speedup }),
             }),
             sparse_layers = SparseFlags.LayersJson(report.SparseLayers),
+            sparse_plan = report.SparsePlan is { } plan ? SparseFlags.PlanJson(plan) : null,
         }, Table.Json));
 }

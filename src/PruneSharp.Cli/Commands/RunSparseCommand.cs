@@ -59,6 +59,7 @@ static class RunSparseCommand
         Console.WriteLine($"model      {report.Model}");
         foreach (var (name, shape) in report.InputShapes) Console.WriteLine($"input      {name} {Table.Shape(shape)}");
         SparseFlags.PrintLayers(report.Layers);
+        SparseFlags.PrintPlan(report.Plan);
         Console.WriteLine($"weights    {report.DenseWeightBytes / 1e6:F3} MB dense -> {report.SparseWeightBytes / 1e6:F3} MB sparse (layers with a sparse kernel)");
         Console.WriteLine($"latency    {report.Latency.Median * 1e3:F3} ms median ({report.Latency.Low * 1e3:F3}-{report.Latency.High * 1e3:F3}) over {report.Latency.Samples} runs, {threads} threads");
         foreach (var o in report.Outputs)
@@ -73,6 +74,7 @@ static class RunSparseCommand
             model = report.Model,
             inputs = report.InputShapes,
             layers = SparseFlags.LayersJson(report.Layers),
+            plan = SparseFlags.PlanJson(report.Plan),
             dense_weight_bytes = report.DenseWeightBytes,
             sparse_weight_bytes = report.SparseWeightBytes,
             latency_ms = new { median = report.Latency.Median * 1e3, p10 = report.Latency.Low * 1e3, p90 = report.Latency.High * 1e3, runs = report.Latency.Samples },

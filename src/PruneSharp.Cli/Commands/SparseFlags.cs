@@ -22,7 +22,12 @@ sealed class SparseFlags
         Description = "Store N:M-sparse weights as CSR instead of the compact N:M format.",
     };
 
-    public IEnumerable<Option> All => new Option[] { MinSparsity, AlwaysSparse, NoNm };
+    public Option<bool> NoPlan { get; } = new("--no-plan")
+    {
+        Description = "Run the graph in the executor with sparse layers even where a compiled plan (preallocated buffers, fused epilogues) could run it.",
+    };
+
+    public IEnumerable<Option> All => new Option[] { MinSparsity, AlwaysSparse, NoNm, NoPlan };
 
     public SparseModelOptions Options(ParseResult parse, int threads) => new()
     {
@@ -30,7 +35,22 @@ sealed class SparseFlags
         MinSparsity = parse.GetValue(MinSparsity),
         Selection = parse.GetValue(AlwaysSparse) ? KernelSelection.Sparse : KernelSelection.Measure,
         UseNm = !parse.GetValue(NoNm),
+        Compile = !parse.GetValue(NoPlan),
     };
+
+    /// <summary>One line: compiled plan or executor (and why), then the plan's steps.</summary>
+    public static void PrintPlan(PlanSummary plan)
+    {
+        Console.WriteLine(plan.Compiled ? $"compiled plan: {string.Join(", ", plan.Steps)}" : $"executor (no compiled plan: {plan.Refusal})");
+    }
+
+    public static object PlanJson(PlanSummary plan) => new
+    {
+        compiled = plan.Compiled, refusal = plan.Refusal,
+        steps = plan.Steps.Select(s => new { nodes = s.Nodes, op = s.Op, kernel = s.Kernel is { } k ? Name(k) : null }),
+    };
+
+    static string Name(KernelKind kind) => kind == KernelKind.SparseDirect ? "sparse direct" : kind.ToString().ToLowerInvariant();
 
     /// <summary>One row per sparse layer: node, weight, sparsity, format, bytes, and the kernel chosen per input shape.</summary>
     public static void PrintLayers(IReadOnlyList<SparseLayer> layers)
@@ -49,8 +69,8 @@ sealed class SparseFlags
         Table.Write(Console.Out, new[] { "layer", "op", "weight", "sparsity", "format", "kB dense / sparse", "kernel per input (dense vs sparse ms)" }, rows);
     }
 
-    static string Kernel(LayerDecision d) => d.Kernel.ToString().ToLowerInvariant()
-        + (d.Measurement is { } m ? $" ({m.Dense.Median * 1e3:F3} vs {m.Sparse.Median * 1e3:F3})" : "");
+    static string Kernel(LayerDecision d) => Name(d.Kernel) + (d.Compiled ? " (plan" : " (executor")
+        + (d.Measurement is { } m ? $" {m.Dense.Median * 1e3:F3} vs {m.Sparse.Median * 1e3:F3})" : ")");
 
     public static object LayersJson(IReadOnlyList<SparseLayer> layers) => layers.Select(l => new
     {
@@ -58,7 +78,7 @@ sealed class SparseFlags
         dense_bytes = l.Matrix.DenseBytes, sparse_bytes = l.Matrix.StorageBytes,
         decisions = l.Decisions.Select(d => new
         {
-            input = d.InputShape, kernel = d.Kernel.ToString().ToLowerInvariant(),
+            input = d.InputShape, kernel = Name(d.Kernel), compiled = d.Compiled,
             dense_ms = d.Measurement?.Dense.Median * 1e3, sparse_ms = d.Measurement?.Sparse.Median * 1e3,
         }),
     }).ToList();

@@ -45,7 +45,9 @@ public sealed record BenchmarkBatch(int Batch, IReadOnlyDictionary<string, long[
 /// <param name="Rounds">Alternating rounds per batch.</param>
 /// <param name="Batches">Results per batch size.</param>
 /// <param name="SparseLayers">With <see cref="ModelBenchmarkOptions.Sparse"/>, the sparse model's layers (their kernel decisions per input shape); otherwise empty.</param>
-public sealed record ModelBenchmarkReport(string Model, string? Baseline, int Threads, int Rounds, IReadOnlyList<BenchmarkBatch> Batches, IReadOnlyList<SparseLayer> SparseLayers);
+/// <param name="SparsePlan">With <see cref="ModelBenchmarkOptions.Sparse"/>, whether the sparse model ran as a compiled plan; otherwise null.</param>
+public sealed record ModelBenchmarkReport(string Model, string? Baseline, int Threads, int Rounds, IReadOnlyList<BenchmarkBatch> Batches, IReadOnlyList<SparseLayer> SparseLayers,
+    PlanSummary? SparsePlan = null);
 
 /// <summary>
 /// Latency of a model file side by side with its alternatives in one process: ONNX Runtime on the model (and on a
@@ -100,7 +102,7 @@ public static class ModelBenchmark
                 var stats = AlternatingTimer.Measure(options.Rounds, actions, cancellation);
                 batches.Add(new BenchmarkBatch(batch, plans.ToDictionary(p => p.Name, p => p.Shape), Rows(names, stats, baseline != null)));
             }
-            return new ModelBenchmarkReport(model, options.Baseline, options.Threads, options.Rounds, batches, sparse?.Layers ?? Array.Empty<SparseLayer>());
+            return new ModelBenchmarkReport(model, options.Baseline, options.Threads, options.Rounds, batches, sparse?.Layers ?? Array.Empty<SparseLayer>(), sparse?.PlanSummary);
         }
         finally
         {

@@ -98,16 +98,16 @@ public sealed class CsrMatrix : SparseMatrix
         return tensor(dense, new long[] { Rows, Columns });
     }
 
-    internal override unsafe void MultiplyVector(float* x, float* y, int threads)
+    internal override unsafe void MultiplyVector(float* x, float* y, int threads, Epilogue epilogue)
     {
-        if (_narrow != null) SparseKernels.Vector(new NarrowRows(this), Rows, x, y, threads);
-        else SparseKernels.Vector(new WideRows(this), Rows, x, y, threads);
+        if (_narrow != null) SparseKernels.Vector(new NarrowRows(this), Rows, x, y, threads, epilogue);
+        else SparseKernels.Vector(new WideRows(this), Rows, x, y, threads, epilogue);
     }
 
-    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads)
+    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue)
     {
-        if (_narrow != null) SparseKernels.Columns(new NarrowRows(this), Rows, x, y, n, threads);
-        else SparseKernels.Columns(new WideRows(this), Rows, x, y, n, threads);
+        if (_narrow != null) SparseKernels.Columns(new NarrowRows(this), Rows, x, y, n, threads, epilogue);
+        else SparseKernels.Columns(new WideRows(this), Rows, x, y, n, threads, epilogue);
     }
 
     unsafe readonly struct NarrowRows(CsrMatrix m) : IRowLayout

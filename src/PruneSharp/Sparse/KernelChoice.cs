@@ -6,19 +6,33 @@ namespace PruneSharp.Sparse;
 /// <summary>Which implementation runs a layer.</summary>
 public enum KernelKind
 {
-    /// <summary>libtorch's dense product.</summary>
+    /// <summary>A dense product: libtorch's in the executor, the plan's own dense loop in a <see cref="CompiledPlan"/>.</summary>
     Dense,
-    /// <summary>A <see cref="SparseKernels"/> product over the layer's <see cref="SparseMatrix"/>.</summary>
+    /// <summary>A <see cref="SparseKernels"/> product over the layer's <see cref="SparseMatrix"/> (a convolution through im2col).</summary>
     Sparse,
+    /// <summary>A convolution by <see cref="DirectConvolution"/> over the non-zero weights, without im2col (compiled plans).</summary>
+    SparseDirect,
+}
+
+/// <summary>Names of kernels as the CLI prints them.</summary>
+internal static class KernelNames
+{
+    public static string Of(KernelKind kind) => kind switch
+    {
+        KernelKind.Dense => "dense",
+        KernelKind.Sparse => "sparse",
+        _ => "sparse direct",
+    };
 }
 
 /// <summary>Dense and sparse latency of one layer at one input shape, measured side by side.</summary>
 /// <param name="Dense">The dense product's latency.</param>
 /// <param name="Sparse">The sparse product's latency.</param>
-public sealed record KernelMeasurement(LatencyStats Dense, LatencyStats Sparse)
+/// <param name="SparseKernel">Which sparse kernel <paramref name="Sparse"/> timed.</param>
+public sealed record KernelMeasurement(LatencyStats Dense, LatencyStats Sparse, KernelKind SparseKernel = KernelKind.Sparse)
 {
     /// <summary>The faster kernel by median.</summary>
-    public KernelKind Faster => Sparse.Median < Dense.Median ? KernelKind.Sparse : KernelKind.Dense;
+    public KernelKind Faster => Sparse.Median < Dense.Median ? SparseKernel : KernelKind.Dense;
 
     /// <summary>Dense median over sparse median (above 1: sparse is faster).</summary>
     public double Speedup => Dense.Median / Sparse.Median;

@@ -116,11 +116,11 @@ public sealed class NmMatrix : SparseMatrix
         return tensor(dense, new long[] { Rows, Columns });
     }
 
-    internal override unsafe void MultiplyVector(float* x, float* y, int threads) =>
-        SparseKernels.Vector(new Groups(this), Rows, x, y, threads);
+    internal override unsafe void MultiplyVector(float* x, float* y, int threads, Epilogue epilogue) =>
+        SparseKernels.Vector(new Groups(this), Rows, x, y, threads, epilogue);
 
-    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads) =>
-        SparseKernels.Columns(new Groups(this), Rows, x, y, n, threads);
+    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue) =>
+        SparseKernels.Columns(new Groups(this), Rows, x, y, n, threads, epilogue);
 
     unsafe readonly struct Groups : IRowLayout
     {

@@ -31,7 +31,7 @@ internal unsafe interface IRowLayout
 public static class SparseKernels
 {
     /// <summary>Below this many multiply-adds a product runs on the calling thread: handing work out costs more.</summary>
-    const long ParallelWork = 1 << 16;
+    internal const long ParallelWork = 1 << 16;
 
     /// <summary>
     /// Y = W·X for <paramref name="n"/> input vectors held as the columns of <paramref name="x"/> ([W.Columns, n],
@@ -47,8 +47,8 @@ public static class SparseKernels
         if (y.Length != (long)w.Rows * n) throw new ArgumentException($"y holds {y.Length} values; a {w.Rows}x{w.Columns} matrix times {n} vector(s) gives {(long)w.Rows * n}");
         fixed (float* px = x, py = y)
         {
-            if (n == 1) w.MultiplyVector(px, py, threads);
-            else w.MultiplyColumns(px, py, n, threads);
+            if (n == 1) w.MultiplyVector(px, py, threads, default);
+            else w.MultiplyColumns(px, py, n, threads, default);
         }
     }
 
@@ -70,13 +70,13 @@ public static class SparseKernels
             bool inPlace = x.is_contiguous();
             var input = inPlace ? x : x.contiguous();
             var output = empty(1, w.Rows);
-            w.MultiplyVector(Pointer(input), Pointer(output), threads);
+            w.MultiplyVector(Pointer(input), Pointer(output), threads, default);
             if (!inPlace) input.Dispose();
             return output;
         }
         using var columns = x.t().contiguous();
         using var product = empty(w.Rows, batch);
-        w.MultiplyColumns(Pointer(columns), Pointer(product), batch, threads);
+        w.MultiplyColumns(Pointer(columns), Pointer(product), batch, threads, default);
         return product.t().contiguous();
     }
 
@@ -91,7 +91,7 @@ public static class SparseKernels
         var output = empty(batch, w.Rows, n);
         float* source = Pointer(input), target = Pointer(output);
         for (long b = 0; b < batch; b++)
-            w.MultiplyColumns(source + b * w.Columns * (long)n, target + b * w.Rows * (long)n, n, threads);
+            w.MultiplyColumns(source + b * w.Columns * (long)n, target + b * w.Rows * (long)n, n, threads, default);
         return output;
     }
 
@@ -100,7 +100,7 @@ public static class SparseKernels
         (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(contiguous.bytes));
 
     /// <summary>Row boundaries that split the stored values into <paramref name="chunks"/> nearly equal parts.</summary>
-    static int[] RowChunks<T>(in T layout, int rows, int chunks) where T : struct, IRowLayout
+    internal static int[] RowChunks<T>(in T layout, int rows, int chunks) where T : struct, IRowLayout
     {
         chunks = Math.Clamp(chunks, 1, rows);
         var bounds = new int[chunks + 1];
@@ -121,21 +121,21 @@ public static class SparseKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
-    internal static unsafe void Vector<T>(T layout, int rows, float* x, float* y, int threads) where T : struct, IRowLayout
+    internal static unsafe void Vector<T>(T layout, int rows, float* x, float* y, int threads, Epilogue epilogue) where T : struct, IRowLayout
     {
         long work = layout.End(rows - 1) - layout.Start(0);
         if (threads == 1 || work < ParallelWork)
         {
-            VectorRows(layout, 0, rows, x, y);
+            VectorRows(layout, 0, rows, x, y, epilogue);
             return;
         }
         var bounds = RowChunks(layout, rows, threads * 8);
         nint px = (nint)x, py = (nint)y;
-        WorkSharing.Run(bounds.Length - 1, threads, c => VectorRows(layout, bounds[c], bounds[c + 1], (float*)px, (float*)py));
+        WorkSharing.Run(bounds.Length - 1, threads, c => VectorRows(layout, bounds[c], bounds[c + 1], (float*)px, (float*)py, epilogue));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
-    static unsafe void VectorRows<T>(T layout, int first, int end, float* x, float* y) where T : struct, IRowLayout
+    static unsafe void VectorRows<T>(T layout, int first, int end, float* x, float* y, Epilogue epilogue) where T : struct, IRowLayout
     {
         float* v = layout.Values;
         bool gather = Avx2.IsSupported && Fma.IsSupported;
@@ -159,17 +159,17 @@ public static class SparseKernels
                 sum = Vector256.Sum((a0 + a1) + (a2 + a3));
             }
             for (; k < e; k++) sum += v[k] * x[layout.Column(k, s)];
-            y[r] = sum;
+            y[r] = epilogue.Apply(r, sum);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
-    internal static unsafe void Columns<T>(T layout, int rows, float* x, float* y, int n, int threads) where T : struct, IRowLayout
+    internal static unsafe void Columns<T>(T layout, int rows, float* x, float* y, int n, int threads, Epilogue epilogue) where T : struct, IRowLayout
     {
         long work = (long)(layout.End(rows - 1) - layout.Start(0)) * n;
         if (threads == 1 || work < ParallelWork)
         {
-            ColumnRows(layout, 0, rows, 0, n, x, y, n);
+            ColumnRows(layout, 0, rows, 0, n, x, y, n, epilogue);
             return;
         }
         // Few rows and many inputs (a convolution's first layer): split the inputs as well, in runs of 16.
@@ -182,12 +182,12 @@ public static class SparseKernels
         WorkSharing.Run(rowChunks * blocks, threads, task =>
         {
             int c = task / blocks, j0 = task % blocks * width;
-            ColumnRows(layout, bounds[c], bounds[c + 1], j0, Math.Min(n, j0 + width), (float*)px, (float*)py, n);
+            ColumnRows(layout, bounds[c], bounds[c + 1], j0, Math.Min(n, j0 + width), (float*)px, (float*)py, n, epilogue);
         });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
-    static unsafe void ColumnRows<T>(T layout, int first, int end, int j0, int j1, float* x, float* y, int n) where T : struct, IRowLayout
+    static unsafe void ColumnRows<T>(T layout, int first, int end, int j0, int j1, float* x, float* y, int n, Epilogue epilogue) where T : struct, IRowLayout
     {
         float* v = layout.Values;
         for (int r = first; r < end; r++)
@@ -208,14 +208,14 @@ public static class SparseKernels
                         a2 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(input + 32), a2);
                         a3 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(input + 48), a3);
                     }
-                    a0.Store(output + j); a1.Store(output + j + 16); a2.Store(output + j + 32); a3.Store(output + j + 48);
+                    epilogue.Apply(r, a0).Store(output + j); epilogue.Apply(r, a1).Store(output + j + 16); epilogue.Apply(r, a2).Store(output + j + 32); epilogue.Apply(r, a3).Store(output + j + 48);
                 }
                 for (; j + 16 <= j1; j += 16)
                 {
                     Vector512<float> a0 = default;
                     for (int k = s; k < e; k++)
                         a0 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k]), Vector512.Load(x + (long)layout.Column(k, s) * n + j), a0);
-                    a0.Store(output + j);
+                    epilogue.Apply(r, a0).Store(output + j);
                 }
             }
             else
@@ -232,7 +232,7 @@ public static class SparseKernels
                         a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(input + 16), a2);
                         a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(input + 24), a3);
                     }
-                    a0.Store(output + j); a1.Store(output + j + 8); a2.Store(output + j + 16); a3.Store(output + j + 24);
+                    epilogue.Apply(r, a0).Store(output + j); epilogue.Apply(r, a1).Store(output + j + 8); epilogue.Apply(r, a2).Store(output + j + 16); epilogue.Apply(r, a3).Store(output + j + 24);
                 }
             }
             for (; j + 8 <= j1; j += 8)
@@ -240,13 +240,13 @@ public static class SparseKernels
                 Vector256<float> a0 = default;
                 for (int k = s; k < e; k++)
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k]), Vector256.Load(x + (long)layout.Column(k, s) * n + j), a0);
-                a0.Store(output + j);
+                epilogue.Apply(r, a0).Store(output + j);
             }
             for (; j < j1; j++)
             {
                 float sum = 0;
                 for (int k = s; k < e; k++) sum += v[k] * x[(long)layout.Column(k, s) * n + j];
-                output[j] = sum;
+                output[j] = epilogue.Apply(r, sum);
             }
         }
     }

@@ -8,7 +8,8 @@ namespace PruneSharp.Sparse;
 /// <param name="InputShape">The shape of the layer's activation input.</param>
 /// <param name="Kernel">The kernel that runs this shape.</param>
 /// <param name="Measurement">Dense and sparse latency when measured; null when the choice was imposed.</param>
-public sealed record LayerDecision(long[] InputShape, KernelKind Kernel, KernelMeasurement? Measurement);
+/// <param name="Compiled">True if the decision is a <see cref="CompiledPlan"/>'s (its own dense loop, not libtorch's).</param>
+public sealed record LayerDecision(long[] InputShape, KernelKind Kernel, KernelMeasurement? Measurement, bool Compiled = false);
 
 /// <summary>
 /// One weight-carrying node (Gemm, MatMul with a weight initializer, 2-D Conv with one group) and its weight as a
@@ -147,6 +148,9 @@ public sealed class SparseLayer
         }
         return Remember(key, decision);
     }
+
+    /// <summary>Records a compiled plan's decision for its input shape.</summary>
+    internal void Record(LayerDecision decision) => Remember(string.Join("x", decision.InputShape), decision);
 
     LayerDecision Remember(string key, LayerDecision decision)
     {

@@ -8,7 +8,8 @@ namespace PruneSharp.Sparse;
 /// A pruned weight matrix W [rows, columns] kept without its zeros, multiplied with dense activations by
 /// <see cref="SparseKernels"/>. Rows are a layer's outputs, columns its inputs (a Linear layer's weight as PyTorch stores
 /// it, a convolution's filters flattened to channels × kernel height × kernel width). The formats are
-/// <see cref="CsrMatrix"/> (any pattern) and <see cref="NmMatrix"/> (N of every M consecutive weights kept).
+/// <see cref="CsrMatrix"/> (any pattern) and <see cref="NmMatrix"/> (N of every M consecutive weights kept);
+/// <see cref="DenseMatrix"/> keeps every weight, for layers where the dense loop is faster.
 /// </summary>
 public abstract class SparseMatrix
 {
@@ -42,15 +43,15 @@ public abstract class SparseMatrix
 
     /// <summary>
     /// y = W·x for one input vector: <paramref name="x"/> holds <see cref="Columns"/> floats, <paramref name="y"/>
-    /// receives <see cref="Rows"/>.
+    /// receives <see cref="Rows"/>, each row passed through <paramref name="epilogue"/>.
     /// </summary>
-    internal abstract unsafe void MultiplyVector(float* x, float* y, int threads);
+    internal abstract unsafe void MultiplyVector(float* x, float* y, int threads, Epilogue epilogue);
 
     /// <summary>
     /// Y = W·X for <paramref name="n"/> input vectors stored as the columns of X [columns, n] (row-major), so that each
-    /// stored weight multiplies a contiguous run of n activations; Y is [rows, n].
+    /// stored weight multiplies a contiguous run of n activations; Y is [rows, n], each row passed through <paramref name="epilogue"/>.
     /// </summary>
-    internal abstract unsafe void MultiplyColumns(float* x, float* y, int n, int threads);
+    internal abstract unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue);
 
     /// <summary>Reads a dense float32 matrix [rows, columns] (contiguous copy if needed) into a managed array.</summary>
     private protected static float[] DenseValues(Tensor weight, out int rows, out int columns)

@@ -27,6 +27,12 @@ public sealed record SparseModelOptions
     /// <summary>Store weights that fit an N:M pattern (1:4, 2:8, 2:4, 4:8) compactly instead of as CSR.</summary>
     public bool UseNm { get; init; } = true;
 
+    /// <summary>
+    /// Run the whole graph as a <see cref="CompiledPlan"/> when every node it computes is of a supported op (false: always
+    /// the executor with sparse layers, as before plans).
+    /// </summary>
+    public bool Compile { get; init; } = true;
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     public void Validate()

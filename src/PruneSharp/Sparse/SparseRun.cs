@@ -39,8 +39,9 @@ public sealed record SparseRunOutput(string Name, long[] Shape, double? MaxAbsDi
 /// <param name="Outputs">The outputs and their difference to ONNX Runtime.</param>
 /// <param name="DenseWeightBytes">Bytes of the sparse layers' weights stored dense.</param>
 /// <param name="SparseWeightBytes">Bytes of the same weights in their sparse formats.</param>
+/// <param name="Plan">Whether the run went through the compiled plan, and its steps.</param>
 public sealed record SparseRunReport(string Model, IReadOnlyDictionary<string, long[]> InputShapes, IReadOnlyList<SparseLayer> Layers,
-    LatencyStats Latency, IReadOnlyList<SparseRunOutput> Outputs, long DenseWeightBytes, long SparseWeightBytes)
+    LatencyStats Latency, IReadOnlyList<SparseRunOutput> Outputs, long DenseWeightBytes, long SparseWeightBytes, PlanSummary Plan)
 {
     /// <summary>True if every compared output agreed with ONNX Runtime.</summary>
     public bool Passed => Outputs.All(o => o.Passed);
@@ -75,7 +76,7 @@ public static class SparseRun
         }
         var results = graph.Outputs.Select((info, k) => Compare(info.Name, outputs[k], reference?.GetValueOrDefault(info.Name), options.Tolerance)).ToList();
         var (dense, sparse) = model.WeightBytes;
-        return new SparseRunReport(path, plans.ToDictionary(p => p.Name, p => p.Shape), model.Layers, latency, results, dense, sparse);
+        return new SparseRunReport(path, plans.ToDictionary(p => p.Name, p => p.Shape), model.Layers, latency, results, dense, sparse, model.PlanSummary);
     }
 
     static SparseRunOutput Compare(string name, Tensor ours, Tensor? reference, double tolerance)

@@ -32,6 +32,10 @@ public class SparseRuntimeCommandTests
         Assert.Equal(new[] { "fc1", "fc2", "fc3" }, layers.Select(l => l.GetProperty("node").GetString()));
         Assert.All(layers, l => Assert.Equal("sparse", l.GetProperty("decisions")[0].GetProperty("kernel").GetString()));
         Assert.True(json.RootElement.GetProperty("passed").GetBoolean());
+        var plan = json.RootElement.GetProperty("plan");
+        Assert.True(plan.GetProperty("compiled").GetBoolean());
+        Assert.Equal(new[] { "fc1+relu1", "fc2+relu2", "fc3" }, plan.GetProperty("steps").EnumerateArray().Select(s => string.Join("+", s.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()))));
+        Assert.All(layers, l => Assert.True(l.GetProperty("decisions")[0].GetProperty("compiled").GetBoolean()));
         Assert.InRange(json.RootElement.GetProperty("outputs")[0].GetProperty("max_abs_diff").GetDouble(), 0, 1e-4);
     }
 
@@ -53,6 +57,7 @@ public class SparseRuntimeCommandTests
             Assert.True(rows[1].GetProperty("speedup").GetDouble() == 1);
         }
         Assert.Equal(3, json.RootElement.GetProperty("sparse_layers").GetArrayLength());
+        Assert.True(json.RootElement.GetProperty("sparse_plan").GetProperty("compiled").GetBoolean());
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace PruneSharp.Tests.Sparse;
 public class SparseModelTests
 {
     /// <summary>Zeros the given fraction of every weight matrix or filter bank of <paramref name="graph"/> at random places.</summary>
-    static PruneSharp.Graph.Graph Pruned(PruneSharp.Graph.Graph graph, double sparsity, ulong seed)
+    internal static PruneSharp.Graph.Graph Pruned(PruneSharp.Graph.Graph graph, double sparsity, ulong seed)
     {
         var generator = new Generator(seed);
         foreach (var (name, value) in graph.Initializers.ToList())
@@ -44,7 +44,8 @@ public class SparseModelTests
     public void Pruned_lenet5_runs_every_layer_sparse_with_the_dense_outputs()
     {
         var graph = PrunedLeNet5(0.9);
-        using var model = new SparseModel(graph, new SparseModelOptions { Selection = KernelSelection.Sparse, Threads = 2 });
+        // The executor with sparse layers (the compiled plan is CompiledPlanTests' subject).
+        using var model = new SparseModel(graph, new SparseModelOptions { Selection = KernelSelection.Sparse, Threads = 2, Compile = false });
         Assert.Equal(new[] { "Conv", "Conv", "Gemm", "Gemm", "Gemm" }, model.Layers.Select(l => l.Node.OpType));
         Assert.All(model.Layers, l => Assert.InRange(l.Sparsity, 0.8, 0.97));
         foreach (int batch in new[] { 1, 5 })
@@ -73,7 +74,7 @@ public class SparseModelTests
     public void Measured_selection_records_both_latencies_and_keeps_the_outputs()
     {
         var graph = PrunedLeNet5(0.95);
-        using var model = new SparseModel(graph, new SparseModelOptions { MeasureRounds = 3 });
+        using var model = new SparseModel(graph, new SparseModelOptions { MeasureRounds = 3, Compile = false });
         AssertSameOutputs(graph, model, randn(2, 1, 28, 28));
         Assert.All(model.Layers, l =>
         {
@@ -102,13 +103,18 @@ public class SparseModelTests
         }
         graph = Pruned(graph, 0.0, 1);
         graph.Initializers["fc2.weight"] = Pruned(new PruneSharp.Graph.Graph { Initializers = { ["w"] = graph.Initializers["fc2.weight"] } }, 0.8, 2).Initializers["w"];
-        using var model = new SparseModel(graph, new SparseModelOptions { Selection = KernelSelection.Sparse });
-        Assert.Equal(2, model.Layers.Count);
-        Assert.Equal("2:4", model.Layers[0].Matrix.Format);
-        Assert.IsType<NmMatrix>(model.Layers[0].Matrix);
-        Assert.IsType<CsrMatrix>(model.Layers[1].Matrix);
-        foreach (int batch in new[] { 1, 4 })
-            AssertSameOutputs(graph, model, randn(batch, 6, 32));
+        foreach (bool compile in new[] { false, true })
+        {
+            using var model = new SparseModel(graph, new SparseModelOptions { Selection = KernelSelection.Sparse, Compile = compile });
+            Assert.Equal(compile, model.Plan != null);
+            Assert.Equal(2, model.Layers.Count);
+            Assert.Equal("2:4", model.Layers[0].Matrix.Format);
+            Assert.IsType<NmMatrix>(model.Layers[0].Matrix);
+            Assert.IsType<CsrMatrix>(model.Layers[1].Matrix);
+            foreach (int batch in new[] { 1, 4 })
+                AssertSameOutputs(graph, model, randn(batch, 6, 32));
+            Assert.All(model.Layers, l => Assert.All(l.Decisions, d => Assert.Equal(compile, d.Compiled)));
+        }
     }
 
     [Fact]
@@ -135,10 +141,13 @@ public class SparseModelTests
             ["alpha"] = AttributeValue.FromFloat(0.5f), ["beta"] = AttributeValue.FromFloat(2f),
         }));
         Pruned(g, 0.6, 3);
-        using var model = new SparseModel(g, new SparseModelOptions { Selection = KernelSelection.Sparse, MinSparsity = 0.3 });
-        Assert.Equal(2, model.Layers.Count);
-        foreach (int batch in new[] { 1, 3 })
-            AssertSameOutputs(g, model, randn(batch, 3, 11, 9));
+        foreach (bool compile in new[] { false, true })
+        {
+            using var model = new SparseModel(g, new SparseModelOptions { Selection = KernelSelection.Sparse, MinSparsity = 0.3, Compile = compile });
+            Assert.Equal(2, model.Layers.Count);
+            foreach (int batch in new[] { 1, 3 })
+                AssertSameOutputs(g, model, randn(batch, 3, 11, 9));
+        }
     }
 
     [Fact]
