@@ -177,7 +177,8 @@ static partial class PruneCommand
                 ? $"not exact (pruned with --approximate; fine-tune afterwards): {inexact.Approximations[0]}"
                 : $"not exact, so kept: {inexact.Approximations[0]}; --approximate prunes such groups too");
         foreach (var blocked in result.Blocked)
-            Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
+            Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}" +
+                (blocked.Reasons[0].StartsWith("reaches graph output", StringComparison.Ordinal) ? " (--hidden-ratio R --approximate removes them, the output narrowing)" : ""));
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
         PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
