@@ -64,7 +64,7 @@ public class EncoderCommandTests
         Assert.Equal(new long[] { 2, 7, 32 }, outputs["last_hidden_state"].shape);
         Assert.Equal(new long[] { 2, 32 }, outputs["sentence_embedding"].shape);
         using var module = OnnxFile.Load(folder.File("both.onnx"));
-        using var _ = no_grad();
+        using var noGrad = no_grad();
         var ours = module.Run(module.InputNames.Select(n => inputs[n]).ToArray());
         Assert.True(ours[0].allclose(outputs["last_hidden_state"], rtol: 1e-4, atol: 1e-4));
         Assert.True(ours[1].allclose(outputs["sentence_embedding"], rtol: 1e-4, atol: 1e-4));
