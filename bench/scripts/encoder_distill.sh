@@ -20,9 +20,11 @@ head -n "$examples" "$out/distill_sentences.txt" > "$out/distill_$examples.txt"
 cli prune "$dense" --structured head --method l2 --ratio 0.25 --ffn-ratio 0.5 -o "$out/heads_ffn.onnx" | tail -3
 echo "== heads -25% + FFN -50%, no recovery, held-out verses"
 cli eval "$out/heads_ffn.onnx" --reference "$dense" --data "$out/heldout_sentences.txt" "${text[@]}" | tail -3
-/usr/bin/time -f "%e s wall" cli prune "$dense" --structured head --method l2 --ratio 0.25 --ffn-ratio 0.5 \
+start=$SECONDS
+cli prune "$dense" --structured head --method l2 --ratio 0.25 --ffn-ratio 0.5 \
   --data "$out/distill_$examples.txt" "${text[@]}" --recover distill --finetune-epochs "$epochs" \
   --batch-size 32 --optimizer adamw --lr 1e-3 --lr-schedule cosine -o "$out/heads_ffn_distilled.onnx" | tail -2
+echo "pruning and distillation: $((SECONDS - start)) s wall"
 echo "== heads -25% + FFN -50%, distilled on $examples verses x $epochs epochs, held-out verses"
 cli eval "$out/heads_ffn_distilled.onnx" --reference "$dense" --data "$out/heldout_sentences.txt" "${text[@]}" | tail -3
 cli prune "$dense" --structured head --method l2 --ratio 0.25 --ffn-ratio 0.5 --hidden-ratio 0.25 --approximate -o "$out/heads_ffn_hidden.onnx" | tail -2
