@@ -21,6 +21,14 @@ public class EncoderCommandTests
     static (int Code, string Output, string Error) Invoke(params string[] args) =>
         CliInvocation.Run(new RootCommand("test") { PruneCommand.Create() }, args);
 
+    /// <summary>Runs prune with <paramref name="args"/> and asserts that it exits with 1 and an error containing <paramref name="message"/>.</summary>
+    static void Refused(string message, params string[] args)
+    {
+        var (code, _, error) = Invoke(["prune", .. args]);
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+    }
+
     [Fact]
     public void Heads_then_ffn_width_of_a_three_input_encoder_prune_without_data_and_keep_its_inputs()
     {
@@ -70,9 +78,7 @@ public class EncoderCommandTests
         Assert.True(ours[1].allclose(outputs["sentence_embedding"], rtol: 1e-4, atol: 1e-4));
 
         // The hidden size at its own ratio: the outputs narrow (32 -> 24), only with --approximate.
-        (code, _, error) = Invoke("prune", Fixture, "--structured", "head", "--ratio", "0.25", "--ffn-ratio", "0.5", "--hidden-ratio", "0.25", "-o", folder.File("h.onnx"));
-        Assert.Equal(1, code);
-        Assert.Contains("--hidden-ratio needs --approximate", error);
+        Refused("--hidden-ratio needs --approximate", Fixture, "--structured", "head", "--ratio", "0.25", "--ffn-ratio", "0.5", "--hidden-ratio", "0.25", "-o", folder.File("h.onnx"));
         (code, _, error) = Invoke("prune", Fixture, "--structured", "head", "--ratio", "0.25", "--ffn-ratio", "0.5", "--hidden-ratio", "0.25", "--approximate", "-o", folder.File("hidden.onnx"));
         Assert.True(code == 0, error);
         using var narrow = new OnnxRuntimeRunner(folder.File("hidden.onnx"));
@@ -82,12 +88,8 @@ public class EncoderCommandTests
         var hidden = OnnxFile.Read(folder.File("hidden.onnx"));
         Assert.Equal(new long[] { 24, 64 }, hidden.Initializers[hidden.Nodes.Single(n => n.Name == "/layers.0/intermediate/MatMul").Inputs[1]].shape);
 
-        (code, _, error) = Invoke("prune", Fixture, "--structured", "channel", "--ffn-ratio", "0.5", "-o", folder.File("c.onnx"));
-        Assert.Equal(1, code);
-        Assert.Contains("--ffn-ratio goes with --structured head", error);
-        (code, _, error) = Invoke("prune", Fixture, "--structured", "head", "--ffn-ratio", "1.5", "-o", folder.File("r.onnx"));
-        Assert.Equal(1, code);
-        Assert.Contains("--ffn-ratio must be in [0, 1), got 1.5", error);
+        Refused("--ffn-ratio goes with --structured head", Fixture, "--structured", "channel", "--ffn-ratio", "0.5", "-o", folder.File("c.onnx"));
+        Refused("--ffn-ratio must be in [0, 1), got 1.5", Fixture, "--structured", "head", "--ffn-ratio", "1.5", "-o", folder.File("r.onnx"));
     }
 
     [Fact]
@@ -106,10 +108,8 @@ public class EncoderCommandTests
         double before = distillation.GetProperty("loss_before").GetDouble(), after = distillation.GetProperty("loss_after").GetDouble();
         Assert.True(before > 0 && after < before, $"teacher-student loss {before} -> {after}");
 
-        (code, _, error) = Invoke("prune", Fixture, "--structured", "head", "--hidden-ratio", "0.25", "--approximate", "--data", folder.File("sentences.txt"),
+        Refused("--hidden-ratio narrows the outputs", Fixture, "--structured", "head", "--hidden-ratio", "0.25", "--approximate", "--data", folder.File("sentences.txt"),
             "--tokenizer", $"wordpiece:{Vocabulary}", "--recover", "distill", "--finetune-epochs", "1", "-o", folder.File("x.onnx"));
-        Assert.Equal(1, code);
-        Assert.Contains("--hidden-ratio narrows the outputs", error);
     }
 
     [Fact]
