@@ -112,7 +112,8 @@ static partial class PruneCommand
             new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable), distillation = recovery.Json() });
         if (!json)
         {
-            PreprocessingFlags.Print(fed);
+            // Pixels are what preprocessing describes: an encoder fed token ids has nothing to say there.
+            if (model.Graph.Inputs.Any(i => i.ElementType is DataType.Float or DataType.Float16 or DataType.Double)) PreprocessingFlags.Print(fed);
             if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
             if (trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(trainable)}");
             recovery.Print(parse);
