@@ -31,7 +31,7 @@ static partial class PruneCommand
         var fineTune = flags.Options(parse, epochs, train.Count);
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
 
-        var shownGroups = Shown(model, new[] { sample }, unit);
+        var shownGroups = Shown(model, new[] { sample }, options);
         var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune,
             beforeScoring: StructuredParts.Observer(importance, train, batchSize: 16));
         using var pruned = result.Model;

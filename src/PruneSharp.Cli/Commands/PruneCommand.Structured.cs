@@ -29,6 +29,8 @@ static partial class PruneCommand
         public Option<string> Aggregate { get; } = new("--aggregate") { Description = "l1/l2: how the scores of a group's weights combine: sum, mean, max or first.", DefaultValueFactory = _ => "sum" };
         public Option<bool> IncludeReaders { get; } = new("--include-readers") { Description = "l1/l2: also count the input slices of the layers that read a channel (the whole group's norm, as DepGraph); always on for heads." };
         public Option<bool> Approximate { get; } = new("--approximate") { Description = "Also prune channels that a LayerNorm normalises over (a transformer's hidden size, ConvNeXt's channels): the channels that stay are renormalised, so fine-tune afterwards." };
+        public Option<double?> FfnRatio { get; } = new("--ffn-ratio") { Description = "--structured head: also remove this fraction of every exact channel group (a transformer's FFN width) in the same run." };
+        public Option<double?> HiddenRatio { get; } = new("--hidden-ratio") { Description = "Also remove this fraction of the hidden size (the channels a LayerNorm normalises, up to the outputs, which narrow); needs --approximate. Other groups keep --ratio (and --ffn-ratio)." };
         public Option<int> Calibration { get; } = new("--calibration") { Description = "Refit the layers that lost inputs by least squares on this many training examples (needs --data; 0: off).", DefaultValueFactory = _ => 0 };
 
         public LanguageModelFlags Text { get; } = new();
@@ -36,16 +38,27 @@ static partial class PruneCommand
         /// <summary>How example inputs are made without data (every kind of pruning reads them).</summary>
         public InputFlags Inputs { get; } = new();
 
-        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
+        public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, FfnRatio, HiddenRatio, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
     }
 
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
     {
+        if (kind == "block" && (parse.GetValue(o.FfnRatio) ?? parse.GetValue(o.HiddenRatio)) is not null)
+            throw new ArgumentException("--ffn-ratio and --hidden-ratio go with --structured head or channel, not block");
         if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing, recovery);
         if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
         if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
+        double? ffnRatio = parse.GetValue(o.FfnRatio), hiddenRatio = parse.GetValue(o.HiddenRatio);
+        if (ffnRatio is not null && unit != PruningUnit.Head)
+            throw new ArgumentException("--ffn-ratio goes with --structured head (--structured channel prunes the FFN width at --ratio)");
+        foreach (var (flag, value) in new[] { ("--ratio", (double?)parse.GetValue(o.Ratio)), ("--ffn-ratio", ffnRatio), ("--hidden-ratio", hiddenRatio) })
+            if (value is { } r && !(r >= 0 && r < 1)) throw new ArgumentException($"{flag} must be in [0, 1), got {r.ToString(CultureInfo.InvariantCulture)}");
+        if (hiddenRatio is not null && !parse.GetValue(o.Approximate))
+            throw new ArgumentException("--hidden-ratio needs --approximate: LayerNorm renormalises the hidden channels that stay, so the pruned model only approximates the dense one");
+        if (hiddenRatio is not null && recovery.Distill(parse))
+            throw new ArgumentException("--hidden-ratio narrows the outputs, so the student's outputs no longer match the dense teacher's: --recover distill cannot run on them (prune the hidden size in a second run, or leave --hidden-ratio out)");
         int calibrationCount = parse.GetValue(o.Calibration), steps = parse.GetValue(o.Steps);
         if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
         if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
@@ -61,6 +74,9 @@ static partial class PruneCommand
             MaxRatio = parse.GetValue(o.MaxRatio),
             Ignore = parse.GetValue(o.Ignore) ?? Array.Empty<string>(),
             Approximate = parse.GetValue(o.Approximate),
+            ChannelRatio = ffnRatio,
+            ApproximateRatio = hiddenRatio,
+            NarrowOutputs = hiddenRatio is not null,
         };
 
         if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!))
@@ -85,7 +101,7 @@ static partial class PruneCommand
             : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
         var observe = train is null ? null : StructuredParts.Observer(importance, train, batchSize: 64);
 
-        var shown = Shown(model, sample, unit);
+        var shown = Shown(model, sample, options);
         var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
         using var pruned = result.Model;
         FineTune(pruned);
@@ -96,7 +112,8 @@ static partial class PruneCommand
             new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable), distillation = recovery.Json() });
         if (!json)
         {
-            PreprocessingFlags.Print(fed);
+            // Pixels are what preprocessing describes: an encoder fed token ids has nothing to say there.
+            if (model.Graph.Inputs.Any(i => i.ElementType is DataType.Float or DataType.Float16 or DataType.Double)) PreprocessingFlags.Print(fed);
             if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
             if (trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(trainable)}");
             recovery.Print(parse);
@@ -104,13 +121,17 @@ static partial class PruneCommand
         return 0;
     }
 
-    /// <summary>The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error).</summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, PruningUnit unit)
+    /// <summary>
+    /// The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error)
+    /// and the channel groups that --ffn-ratio or --hidden-ratio narrowed.
+    /// </summary>
+    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, ChannelPruningOptions options)
     {
-        if (unit != PruningUnit.Head) return _ => true;
+        if (options.Unit != PruningUnit.Head) return _ => true;
         var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
         if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
-        return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers));
+        bool channels = options.ChannelRatio is not null || options.ApproximateRatio is not null;
+        return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers)) || (channels && g.After < g.Before);
     }
 
     /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
@@ -157,7 +178,8 @@ static partial class PruneCommand
                 ? $"not exact (pruned with --approximate; fine-tune afterwards): {inexact.Approximations[0]}"
                 : $"not exact, so kept: {inexact.Approximations[0]}; --approximate prunes such groups too");
         foreach (var blocked in result.Blocked)
-            Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}");
+            Console.WriteLine($"left out: {blocked.Size} channels of {string.Join(", ", blocked.Producers.Take(3))}: {blocked.Reasons[0]}" +
+                (blocked.Reasons[0].StartsWith("reaches graph output", StringComparison.Ordinal) ? " (--hidden-ratio R --approximate removes them, the output narrowing)" : ""));
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
         PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);

@@ -32,7 +32,7 @@ static partial class PruneCommand
         // Distillation with the dense model (never modified by the pruner) as the teacher, the only recovery without labels.
         void Recover(GraphModule m) => recovery.Distill(parse, model, m, feed, fineTune);
 
-        var shown = Shown(model, sample, unit);
+        var shown = Shown(model, sample, options);
         var result = ChannelPruner.Prune(model, sample, importance, options, parse.GetValue(o.Steps), Recover, calibration, observe);
         using var pruned = result.Model;
         Recover(pruned);

@@ -48,19 +48,15 @@ public static class ChannelPruner
         var first = DependencyGraph.Build(model, sample, narrowOutputs: options.NarrowOutputs);
         var widths = first.Groups.ToDictionary(g => g.Id, g => g.Size);
 
-        // Each step keeps the same fraction q of what is left: q^steps = 1 - ratio.
-        double keepPerStep = Math.Pow(1 - options.Ratio, 1.0 / steps);
+        // Each step keeps the same fraction q of what is left: q^steps = 1 - ratio (for each ratio of the options).
+        var perStep = options.PerStep(steps);
         GraphModule current = model;
         DependencyGraph graph = first;
         for (int step = 1; step <= steps; step++)
         {
             if (step > 1) graph = DependencyGraph.Build(current, sample, narrowOutputs: options.NarrowOutputs);
             beforeScoring?.Invoke(graph);
-            var stepOptions = options with
-            {
-                Ratio = 1 - keepPerStep,
-                RoundTo = step == steps ? options.RoundTo : 1,
-            };
+            var stepOptions = perStep with { RoundTo = step == steps ? options.RoundTo : 1 };
             var removed = ChannelSelection.Select(graph, importance, stepOptions);
             var pruned = Surgery.Apply(graph, removed);
             if (calibration != null) Reconstruction.Refit(current, pruned, graph, removed, calibration);

@@ -35,6 +35,29 @@ public sealed record ChannelPruningOptions
     /// output getting narrower (an encoder's hidden size); such groups are approximate, so this needs <see cref="Approximate"/>.
     /// </summary>
     public bool NarrowOutputs { get; init; }
+    /// <summary>
+    /// With <see cref="Unit"/> <see cref="PruningUnit.Head"/>: also remove this fraction of every exact channel group
+    /// (a transformer's FFN width) in the same run, ranked per group as the channels of a channel run; null: channels kept.
+    /// </summary>
+    public double? ChannelRatio { get; init; }
+    /// <summary>
+    /// Remove this fraction of the channel groups that are not exact (the hidden size, which LayerNorm normalises over)
+    /// instead of <see cref="Ratio"/>; needs <see cref="Approximate"/>. Null: a channel run takes them at <see cref="Ratio"/>
+    /// (with <see cref="Approximate"/>), a head run leaves them.
+    /// </summary>
+    public double? ApproximateRatio { get; init; }
+
+    /// <summary>The options of one step of <paramref name="steps"/>: every ratio r becomes 1 - (1 - r)^(1/steps), so that the steps together remove r.</summary>
+    public ChannelPruningOptions PerStep(int steps)
+    {
+        static double Step(double ratio, int steps) => 1 - Math.Pow(1 - ratio, 1.0 / steps);
+        return this with
+        {
+            Ratio = Step(Ratio, steps),
+            ChannelRatio = ChannelRatio is { } c ? Step(c, steps) : null,
+            ApproximateRatio = ApproximateRatio is { } a ? Step(a, steps) : null,
+        };
+    }
     /// <summary>Node or weight names whose output channels are kept (e.g. the classifier); a name also covers weights under it (<c>fc</c> covers <c>fc.weight</c>).</summary>
     public IReadOnlyCollection<string> Ignore { get; init; } = Array.Empty<string>();
 }
@@ -42,25 +65,57 @@ public sealed record ChannelPruningOptions
 /// <summary>Chooses which channels of each group to remove from importance scores.</summary>
 public static class ChannelSelection
 {
-    /// <summary>Removed channel indices per group id (groups with nothing removed are absent).</summary>
+    /// <summary>
+    /// Removed channel indices per group id (groups with nothing removed are absent): the groups of the unit at
+    /// <see cref="ChannelPruningOptions.Ratio"/>, and with a head unit and <see cref="ChannelPruningOptions.ChannelRatio"/>
+    /// the exact channel groups too; the approximate groups at <see cref="ChannelPruningOptions.ApproximateRatio"/> if given.
+    /// </summary>
     public static Dictionary<int, int[]> Select(DependencyGraph graph, IGroupImportance importance, ChannelPruningOptions options)
     {
-        if (!(options.Ratio >= 0 && options.Ratio < 1)) throw new ArgumentException($"ratio must be in [0, 1), got {options.Ratio}");
+        Check("ratio", options.Ratio);
+        if (options.ChannelRatio is { } channelRatio)
+        {
+            Check("channel ratio", channelRatio);
+            if (options.Unit != PruningUnit.Head) throw new ArgumentException("a channel ratio goes with head pruning (a channel run prunes its channels at the ratio)");
+        }
+        if (options.ApproximateRatio is { } approximateRatio)
+        {
+            Check("approximate ratio", approximateRatio);
+            if (!options.Approximate) throw new ArgumentException("an approximate ratio (of the hidden size) needs approximate pruning: the kept channels are renormalised by LayerNorm");
+        }
         if (!(options.MaxRatio > 0 && options.MaxRatio <= 1)) throw new ArgumentException($"max ratio must be in (0, 1], got {options.MaxRatio}");
         if (options.RoundTo < 1) throw new ArgumentException($"round-to must be at least 1, got {options.RoundTo}");
         foreach (string name in options.Ignore)
             if (!graph.Module.Graph.Nodes.Any(n => n.Name == name) && !graph.Module.Graph.Initializers.Keys.Any(k => Covers(name, k)))
                 throw new ArgumentException($"--ignore '{name}': no node or weight of that name in the model");
 
-        var eligible = graph.Groups.Where(g => g.IsHeads == (options.Unit == PruningUnit.Head) && (g.IsExact || options.Approximate)
-                                               && !IsIgnored(g, options.Ignore)).ToList();
-        if (options.RoundTo > 1 && eligible.Count > 0 && eligible.All(g => g.Size <= options.RoundTo))
-            throw new ArgumentException($"round-to {options.RoundTo} is at least the size of every group (the largest has {eligible.Max(g => g.Size)} {(options.Unit == PruningUnit.Head ? "heads" : "channels")}): nothing would be removed");
-        var scores = eligible.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
-        var removeCount = options.Global ? GlobalCounts(eligible, scores, options) : eligible.ToDictionary(g => g.Id, g => (int)Math.Round(options.Ratio * g.Size));
+        bool heads = options.Unit == PruningUnit.Head;
+        var result = Select(graph, importance, options, options.Ratio, heads ? "heads" : "channels",
+            g => g.IsHeads == heads && (g.IsExact || (options.Approximate && (heads || options.ApproximateRatio is null))));
+        if (heads && options.ChannelRatio is { } channels)
+            foreach (var (group, removed) in Select(graph, importance, options, channels, "channels", g => !g.IsHeads && g.IsExact)) result[group] = removed;
+        if (options.ApproximateRatio is { } approximate)
+            foreach (var (group, removed) in Select(graph, importance, options, approximate, "channels", g => !g.IsHeads && !g.IsExact)) result[group] = removed;
+        return result;
+    }
+
+    static void Check(string what, double ratio)
+    {
+        if (!(ratio >= 0 && ratio < 1)) throw new ArgumentException($"{what} must be in [0, 1), got {ratio}");
+    }
+
+    /// <summary>The channels removed at <paramref name="ratio"/> from the groups that <paramref name="eligible"/> selects.</summary>
+    static Dictionary<int, int[]> Select(DependencyGraph graph, IGroupImportance importance, ChannelPruningOptions options, double ratio, string units,
+        Func<ChannelGroup, bool> eligible)
+    {
+        var groups = graph.Groups.Where(g => eligible(g) && !IsIgnored(g, options.Ignore)).ToList();
+        if (options.RoundTo > 1 && groups.Count > 0 && groups.All(g => g.Size <= options.RoundTo))
+            throw new ArgumentException($"round-to {options.RoundTo} is at least the size of every group (the largest has {groups.Max(g => g.Size)} {units}): nothing would be removed");
+        var scores = groups.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
+        var removeCount = options.Global ? GlobalCounts(groups, scores, ratio, options.MaxRatio) : groups.ToDictionary(g => g.Id, g => (int)Math.Round(ratio * g.Size));
 
         var result = new Dictionary<int, int[]>();
-        foreach (var group in eligible)
+        foreach (var group in groups)
         {
             int cap = (int)Math.Floor(options.MaxRatio * group.Size);
             int kept = Rounded(group.Size - Math.Min(removeCount[group.Id], cap), group.Size, options.RoundTo);
@@ -80,7 +135,7 @@ public static class ChannelSelection
         return result;
     }
 
-    static Dictionary<int, int> GlobalCounts(List<ChannelGroup> groups, Dictionary<int, Tensor> scores, ChannelPruningOptions options)
+    static Dictionary<int, int> GlobalCounts(List<ChannelGroup> groups, Dictionary<int, Tensor> scores, double ratio, double maxRatio)
     {
         var all = new List<(double Score, int Group)>();
         foreach (var group in groups)
@@ -89,9 +144,9 @@ public static class ChannelSelection
             double mean = s.mean().item<double>();
             all.AddRange(s.data<double>().ToArray().Select(v => (mean > 0 ? v / mean : v, group.Id)));
         }
-        int target = (int)Math.Round(options.Ratio * all.Count);
+        int target = (int)Math.Round(ratio * all.Count);
         var counts = groups.ToDictionary(g => g.Id, _ => 0);
-        var caps = groups.ToDictionary(g => g.Id, g => (int)Math.Floor(options.MaxRatio * g.Size));
+        var caps = groups.ToDictionary(g => g.Id, g => (int)Math.Floor(maxRatio * g.Size));
         foreach (var (_, group) in all.OrderBy(t => t.Score))
         {
             if (target == 0) break;

@@ -174,4 +174,35 @@ public class EncoderExportTests
             }
         }
     }
+
+    [Fact]
+    public void One_selection_with_a_channel_ratio_removes_what_separate_head_and_channel_selections_remove_and_steps_reach_the_same_widths()
+    {
+        using var model = Load("bert_tiny_opset14.onnx");
+        var sample = Ordered(model, Inputs(model, 2, 7, 1));
+        var dependencies = DependencyGraph.Build(model, sample, narrowOutputs: true);
+        var importance = new MagnitudeImportance(IncludeReads: true);
+        var expected = ChannelSelection.Select(dependencies, importance, new ChannelPruningOptions { Unit = PruningUnit.Head, Ratio = 0.25 });
+        foreach (var (group, channels) in ChannelSelection.Select(dependencies, importance, new ChannelPruningOptions { Ratio = 0.5 })) expected.Add(group, channels);
+        var hidden = dependencies.Groups.Single(g => !g.IsExact);
+        expected.Add(hidden.Id, ChannelSelection.Select(dependencies, importance, new ChannelPruningOptions { Ratio = 0.25, Approximate = true })[hidden.Id]);
+
+        var options = new ChannelPruningOptions { Unit = PruningUnit.Head, Ratio = 0.25, ChannelRatio = 0.5, ApproximateRatio = 0.25, Approximate = true, NarrowOutputs = true };
+        var together = ChannelSelection.Select(dependencies, importance, options);
+        Assert.Equal(expected.Keys.Order(), together.Keys.Order());
+        foreach (var (group, channels) in expected) Assert.Equal(channels, together[group]);
+        Assert.Equal(8, together[hidden.Id].Length); // a quarter of 32, not the FFN's half
+
+        Assert.Contains("needs approximate pruning", Assert.Throws<ArgumentException>(() => ChannelSelection.Select(dependencies, importance, options with { Approximate = false })).Message);
+        Assert.Contains("goes with head pruning", Assert.Throws<ArgumentException>(() => ChannelSelection.Select(dependencies, importance, options with { Unit = PruningUnit.Channel })).Message);
+
+        foreach (int steps in new[] { 1, 2 })
+        {
+            var result = ChannelPruner.Prune(model, sample, importance, options, steps);
+            using var pruned = result.Model;
+            Assert.Equal(new[] { 3, 3 }, result.Groups.Where(g => g.Before == Heads).Select(g => g.After));
+            Assert.Equal(new[] { 64, 64 }, result.Groups.Where(g => g.Before == Ffn).Select(g => g.After));
+            Assert.Equal(24, result.Groups.Single(g => g.Approximations.Count > 0).After);
+        }
+    }
 }
