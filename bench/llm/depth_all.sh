@@ -5,15 +5,7 @@
 # among all sets, beside the dense model, the best and worst sets and the last N layers.
 # Usage: bash bench/llm/depth_all.sh OUT_DIR [MODEL ...] (default: gpt2-kjv llama-gqa-kjv; REMOVE="1 2" overrides)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-out=${1:?usage: depth_all.sh OUT_DIR [MODEL ...]}
-shift
-models=("${@:-gpt2-kjv llama-gqa-kjv}")
-read -ra models <<<"${models[*]}"
-mkdir -p "$out"
-bash bench/llm/kjv_split.sh "$out/kjv" >/dev/null
-dotnet build -c Release src/PruneSharp.Cli -v q -nologo | grep -E " error " || true
-cli=src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli
+source "$(dirname "$0")/setup.sh"
 calibration=(--calibration "$out/kjv/kjv-train.txt" --nsamples 64 --seqlen 256)
 eval_args=(--text "$out/kjv/kjv-heldout.txt" --seqlen 256 --batch-size 32 --json)
 for model in "${models[@]}"; do

@@ -7,16 +7,8 @@
 # Usage: bash bench/llm/prune_all.sh OUT_DIR [MODEL ...] (default: gpt2-kjv llama-gqa-kjv; PATTERNS="0.5 2:4 4:8",
 # METHODS="magnitude wanda sparsegpt" override)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-out=${1:?usage: prune_all.sh OUT_DIR [MODEL ...]}
-shift
-models=("${@:-gpt2-kjv llama-gqa-kjv}")
-read -ra models <<<"${models[*]}"
-mkdir -p "$out"
-bash bench/llm/kjv_split.sh "$out/kjv" >/dev/null
-dotnet build -c Release src/PruneSharp.Cli -v q -nologo | grep -E " error " || true
+source "$(dirname "$0")/setup.sh"
 dotnet build -c Release bench/PruneSharp.Bench -v q -nologo | grep -E " error " || true
-cli=src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli
 bench=bench/PruneSharp.Bench/bin/Release/net10.0/PruneSharp.Bench
 for model in "${models[@]}"; do
   src=bench/llm/checkpoints/$model
