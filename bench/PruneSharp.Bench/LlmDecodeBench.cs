@@ -127,7 +127,7 @@ sealed class LlmDecodeBench : IBenchmark
             if (pattern == "2:4")
             {
                 var groups = magnitude.view(weight.shape[0], -1, 4);
-                var keep = zeros_like(groups).scatter_(-1, groups.topk(2, dim: -1).indexes, 1).view(weight.shape);
+                var keep = zeros_like(groups).scatter_(-1, groups.topk(2, dim: -1).indexes, ones_like(groups)).view(weight.shape);
                 return weight.mul(keep);
             }
             double sparsity = double.Parse(pattern, CultureInfo.InvariantCulture);

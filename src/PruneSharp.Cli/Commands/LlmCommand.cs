@@ -221,15 +221,17 @@ static class LlmCommand
             var compact = result.Plans.Where(p => p.Format != "dense").ToList();
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { text = result.Text, promptTokens = g.Prompt, tokens = g.Tokens, g.PrefillSeconds, g.DecodeSeconds,
+                Console.WriteLine(JsonSerializer.Serialize(new { text = result.Text, promptTokens = g.Prompt, tokens = g.Tokens, prefillSeconds = g.PrefillSeconds, decodeSeconds = g.DecodeSeconds, steps = g.Steps,
                     tokensPerSecond = g.TokensPerSecond, weightBytesPerToken = result.WeightBytesPerToken, threads = threadCount,
-                    projections = result.Plans.Select(p => new { p.TensorName, p.Rows, p.Columns, p.Sparsity, p.Format, p.Bytes }) }, Table.Json));
+                    projections = result.Plans.Select(p => new { name = p.TensorName, rows = p.Rows, columns = p.Columns, sparsity = p.Sparsity, format = p.Format, bytes = p.Bytes,
+                    denseMs = p.Measurement?.Dense.Median * 1e3, compactMs = p.Measurement?.Sparse.Median * 1e3 }) }, Table.Json));
                 return;
             }
             Console.WriteLine(result.Text);
+            string formats = compact.Count == 0 ? $"all {result.Plans.Count} projections dense"
+                : $"{string.Join(", ", compact.GroupBy(p => p.Format).Select(f => $"{f.Count()} {f.Key}"))} of {result.Plans.Count} projections compact";
             Console.Error.WriteLine($"{g.Tokens.Count} tokens after a {g.Prompt.Count}-token prompt: prefill {Number(g.PrefillSeconds, "F3")} s, " +
-                $"{Number(g.TokensPerSecond, "F2")} tokens/s over {g.Steps} steps ({threadCount} threads; {compact.Count} of {result.Plans.Count} projections compact: " +
-                $"{string.Join(", ", compact.GroupBy(p => p.Format).Select(f => $"{f.Count()} {f.Key}"))}; {Number(result.WeightBytesPerToken / 1e6, "F1")} MB of weights per token)");
+                $"{Number(g.TokensPerSecond, "F2")} tokens/s over {g.Steps} steps ({threadCount} threads; {formats}; {Number(result.WeightBytesPerToken / 1e6, "F1")} MB of weights per token)");
         });
         return command;
     }
