@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Llm;
+using PruneSharp.Llm.Decoding;
 using PruneSharp.Llm.Depth;
 using PruneSharp.Llm.Pruning;
 using PruneSharp.Runs;
@@ -10,9 +11,9 @@ using PruneSharp.Runs;
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp llm prune|depth|eval|inspect</c>: Hugging Face language-model checkpoints (safetensors) in and out,
-/// pruned layer by layer without retraining (magnitude, Wanda, SparseGPT; unstructured or N:M) or made shallower by
-/// removing whole decoder layers (ShortGPT).
+/// <c>prunesharp llm prune|depth|eval|generate|inspect</c>: Hugging Face language-model checkpoints (safetensors) in and
+/// out, pruned layer by layer without retraining (magnitude, Wanda, SparseGPT; unstructured or N:M) or made shallower by
+/// removing whole decoder layers (ShortGPT), and decoded token by token, dense or from compact sparse weights.
 /// </summary>
 static class LlmCommand
 {
@@ -21,6 +22,7 @@ static class LlmCommand
         Prune(),
         Depth(),
         Eval(),
+        Generate(),
         Inspect(),
     };
 
@@ -192,6 +194,60 @@ static class LlmCommand
                 Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
                     seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
             else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
+        });
+        return command;
+    }
+
+    static Command Generate()
+    {
+        var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder (config.json, safetensors weights, tokenizer.json)." };
+        var prompt = new Option<string>("--prompt") { Description = "Text to continue (encoded with the checkpoint's tokenizer).", Required = true };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 32 };
+        var sparse = new Option<bool>("--sparse") { Description = "Run pruned projections from compact matrices (CSR, or N:M where every group fits) and free their dense weights." };
+        var minSparsity = new Option<double>("--min-sparsity") { Description = "With --sparse: only projections with at least this fraction of zeros are compacted.", DefaultValueFactory = _ => new DecodeOptions().MinSparsity };
+        var measure = new Option<int>("--measure") { Description = "With --sparse: time dense against compact per projection for this many rounds and keep the faster (0: always compact).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Threads for libtorch and the sparse kernels.", DefaultValueFactory = _ => 2 };
+        var temperature = new Option<double>("--temperature") { Description = "0: greedy; above 0: sample from softmax(logits / T).", DefaultValueFactory = _ => 0 };
+        var topK = new Option<int>("--top-k") { Description = "When sampling, pick among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seeds the sampler.", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var command = new Command("generate",
+            "Continue a prompt token by token with a key/value cache (batch 1) and report tokens/s; --sparse decodes from compact sparse weights.\n" +
+            "Example: prunesharp llm generate llama-50 --prompt \"The capital of France\" --tokens 64 --sparse --threads 2")
+        {
+            input, prompt, tokens, sparse, minSparsity, measure, threads, temperature, topK, seed, json,
+        };
+        command.SetAction(parse =>
+        {
+            int threadCount = (int)Positive(parse.GetValue(threads), "--threads");
+            TorchSharp.torch.set_num_threads(threadCount);
+            var options = new DecodeOptions
+            {
+                Sparse = parse.GetValue(sparse), MinSparsity = Positive(parse.GetValue(minSparsity), "--min-sparsity", allowZero: true),
+                MeasureRounds = (int)Positive(parse.GetValue(measure), "--measure", allowZero: true), Threads = threadCount,
+            };
+            var sampling = new SamplingOptions
+            {
+                Temperature = Positive(parse.GetValue(temperature), "--temperature", allowZero: true),
+                TopK = (int)Positive(parse.GetValue(topK), "--top-k", allowZero: true), Seed = parse.GetValue(seed),
+            };
+            int count = (int)Positive(parse.GetValue(tokens), "--tokens");
+            var result = TrainCommand.WithCtrlC(cancel => TextGeneration.FromCheckpoint(parse.GetValue(input)!.FullName, parse.GetValue(prompt)!, count, options, sampling, cancel));
+            var g = result.Generation;
+            var compact = result.Plans.Where(p => p.Format != "dense").ToList();
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { text = result.Text, promptTokens = g.Prompt, tokens = g.Tokens, prefillSeconds = g.PrefillSeconds, decodeSeconds = g.DecodeSeconds, steps = g.Steps,
+                    tokensPerSecond = g.TokensPerSecond, weightBytesPerToken = result.WeightBytesPerToken, threads = threadCount,
+                    projections = result.Plans.Select(p => new { name = p.TensorName, rows = p.Rows, columns = p.Columns, sparsity = p.Sparsity, format = p.Format, bytes = p.Bytes,
+                    denseMs = p.Measurement?.Dense.Median * 1e3, compactMs = p.Measurement?.Sparse.Median * 1e3 }) }, Table.Json));
+                return;
+            }
+            Console.WriteLine(result.Text);
+            string formats = compact.Count == 0 ? $"all {result.Plans.Count} projections dense"
+                : $"{string.Join(", ", compact.GroupBy(p => p.Format).Select(f => $"{f.Count()} {f.Key}"))} of {result.Plans.Count} projections compact";
+            Console.Error.WriteLine($"{g.Tokens.Count} tokens after a {g.Prompt.Count}-token prompt: prefill {Number(g.PrefillSeconds, "F3")} s, " +
+                $"{Number(g.TokensPerSecond, "F2")} tokens/s over {g.Steps} steps ({threadCount} threads; {formats}; {Number(result.WeightBytesPerToken / 1e6, "F1")} MB of weights per token)");
         });
         return command;
     }

@@ -49,6 +49,34 @@ public class LlmCommandTests
         Assert.All(linears, l => Assert.True(l.GetProperty("Valid4To8").GetBoolean()));
     }
 
+    [Fact]
+    public void Generate_from_a_pruned_checkpoint_gives_the_same_tokens_dense_and_sparse()
+    {
+        using var temp = new TempFolder();
+        string text = temp.File("text.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("And God said, Let there be light: and there was light. ", 20)));
+        var (code, _, error) = Invoke("llm", "prune", Fixture("llama-gqa-bf16-sharded"), "--method", "magnitude", "--sparsity", "0.7",
+            "--calibration", text, "--nsamples", "2", "--seqlen", "32", "--json", "-o", temp.File("out"));
+        Assert.True(code == 0, error);
+        JsonElement Generate(params string[] extra)
+        {
+            var (code, output, error) = Invoke(["llm", "generate", temp.File("out"), "--prompt", "And God said", "--tokens", "6", "--threads", "1", "--json", .. extra]);
+            Assert.True(code == 0, error);
+            return JsonDocument.Parse(output).RootElement;
+        }
+        var dense = Generate();
+        var sparse = Generate("--sparse");
+        Assert.Equal(dense.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()), sparse.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()));
+        Assert.Equal(6, sparse.GetProperty("tokens").GetArrayLength());
+        Assert.All(dense.GetProperty("projections").EnumerateArray(), p => Assert.Equal("dense", p.GetProperty("format").GetString()));
+        Assert.All(sparse.GetProperty("projections").EnumerateArray(), p => Assert.Equal("csr", p.GetProperty("format").GetString()));
+        Assert.True(sparse.GetProperty("weightBytesPerToken").GetInt64() < dense.GetProperty("weightBytesPerToken").GetInt64());
+
+        var (badCode, _, badError) = Invoke("llm", "generate", temp.File("out"), "--prompt", "x", "--tokens", "0");
+        Assert.Equal(1, badCode);
+        Assert.Contains("--tokens must be a positive", badError);
+    }
+
     [Theory]
     [InlineData("--sparsity", "1.5", "--sparsity")]
     [InlineData("--sparsity", "4:2", "--sparsity")]

@@ -1,3 +1,4 @@
+using PruneSharp.Llm.Decoding;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Models;
@@ -43,11 +44,37 @@ public abstract class DecoderLayer : IDisposable
         if (hidden.dim() != 3 || hidden.shape[2] != HiddenSize || hidden.shape[1] == 0 || hidden.dtype != ScalarType.Float32)
             throw new ArgumentException($"layer {Index} expects float32 hidden states [batch, tokens, {HiddenSize}], got {hidden.dtype} [{string.Join(", ", hidden.shape)}]", nameof(hidden));
         using var scope = NewDisposeScope();
-        return Block(hidden, observeInput).MoveToOuterDisposeScope();
+        return Block(hidden, observeInput, cache: null).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The family's block, in the order data flows.</summary>
-    private protected abstract Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observeInput);
+    /// <summary>
+    /// The next tokens' hidden states [B, T, D] in, given the keys and values of the tokens before them in
+    /// <paramref name="cache"/> (which this call extends by T); hidden states [B, T, D] out, equal to what
+    /// <see cref="Forward"/> gives at those positions for the whole sequence.
+    /// </summary>
+    internal Tensor Step(Tensor hidden, LayerKeyValues cache)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var scope = NewDisposeScope();
+        return Block(hidden, observeInput: null, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The family's block, in the order data flows. Without a <paramref name="cache"/> the tokens are positions
+    /// 0..T−1; with one they follow the <see cref="LayerKeyValues.Length"/> cached positions, whose keys and values
+    /// attention also reads (see <see cref="Positions"/> and <see cref="Remember"/>).
+    /// </summary>
+    private protected abstract Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observeInput, LayerKeyValues? cache);
+
+    /// <summary>The position of the first of the tokens a block is given: the number of tokens cached before them.</summary>
+    private protected static long Positions(LayerKeyValues? cache) => cache?.Length ?? 0;
+
+    /// <summary>
+    /// The keys and values attention reads: the new tokens' own (no cache), or the cached ones followed by the new ones
+    /// (which the cache keeps for the next step). Keys are cached after any rotary embedding, as transformers does.
+    /// </summary>
+    private protected static (Tensor Keys, Tensor Values) Remember(Tensor keys, Tensor values, LayerKeyValues? cache) =>
+        cache is null ? (keys, values) : cache.Append(keys, values);
 
     /// <summary>Applies <paramref name="site"/> to <paramref name="x"/>, telling the observer first.</summary>
     private protected static Tensor Linear(LinearSite site, Tensor x, Action<LinearSite, Tensor>? observeInput)

@@ -73,17 +73,22 @@ public abstract class DecoderModel : IDisposable
         }
     }
 
-    /// <summary>Token ids [B, T] (int64) to hidden states [B, T, D]: token embeddings, plus learned positions 0..T−1 where the family has them.</summary>
-    /// <exception cref="ArgumentException">The ids are not int64 [B, T], are outside the vocabulary, or T exceeds a learned position table.</exception>
-    public Tensor Embed(Tensor ids)
+    /// <summary>
+    /// Token ids [B, T] (int64) to hidden states [B, T, D]: token embeddings, plus learned positions
+    /// <paramref name="start"/>..start + T − 1 where the family has them (a decoder continuing after
+    /// <paramref name="start"/> cached tokens passes that count).
+    /// </summary>
+    /// <exception cref="ArgumentException">The ids are not int64 [B, T], are outside the vocabulary, or start + T exceeds a learned position table.</exception>
+    public Tensor Embed(Tensor ids, long start = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
         if (ids.dtype != ScalarType.Int64 || ids.dim() != 2 || ids.numel() == 0)
             throw new ArgumentException($"token ids must be a non-empty int64 [batch, tokens] tensor, got {ids.dtype} [{string.Join(", ", ids.shape)}]", nameof(ids));
         long lowest = ids.min().item<long>(), highest = ids.max().item<long>();
         if (lowest < 0 || highest >= Config.VocabularySize)
             throw new ArgumentException($"token ids range over [{lowest}, {highest}] but the vocabulary has {Config.VocabularySize} entries", nameof(ids));
         using var scope = NewDisposeScope();
-        return EmbedTokens(ids).MoveToOuterDisposeScope();
+        return EmbedTokens(ids, start).MoveToOuterDisposeScope();
     }
 
     /// <summary>Reads layer <paramref name="index"/>'s weights (only those) and returns the layer; dispose it to free them.</summary>
@@ -171,8 +176,8 @@ public abstract class DecoderModel : IDisposable
     /// <summary>The token embedding table [V, D] (kept resident).</summary>
     private protected abstract Tensor TokenEmbedding { get; }
 
-    /// <summary>The family's embedding of valid ids.</summary>
-    private protected abstract Tensor EmbedTokens(Tensor ids);
+    /// <summary>The family's embedding of valid ids at positions <paramref name="start"/> on.</summary>
+    private protected abstract Tensor EmbedTokens(Tensor ids, long start);
 
     /// <summary>The family's norm before the head (identity when there is none).</summary>
     private protected abstract Tensor FinalNorm(Tensor hidden);

@@ -1,3 +1,4 @@
+using PruneSharp.Llm.Decoding;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Models;
@@ -53,13 +54,13 @@ sealed class Gpt2Model : DecoderModel
         yield return new($"{p}mlp.c_proj.bias", [D]);
     }
 
-    private protected override Tensor EmbedTokens(Tensor ids)
+    private protected override Tensor EmbedTokens(Tensor ids, long start)
     {
         long length = ids.shape[1];
-        if (length > _config.MaxPositions)
-            throw new ArgumentException($"{length} tokens exceed GPT-2's learned positions (n_positions {_config.MaxPositions})", nameof(ids));
+        if (start + length > _config.MaxPositions)
+            throw new ArgumentException($"{start + length} tokens exceed GPT-2's learned positions (n_positions {_config.MaxPositions})", nameof(ids));
         var tokens = TokenEmbedding.index_select(0, ids.flatten()).view(ids.shape[0], length, D);
-        return tokens.add(PositionTable[..(int)length]);
+        return tokens.add(PositionTable.narrow(0, start, length));
     }
 
     private protected override Tensor FinalNorm(Tensor hidden) =>
@@ -99,11 +100,12 @@ sealed class Gpt2Model : DecoderModel
 
         public override IReadOnlyList<LinearSite> Linears { get; }
 
-        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe)
+        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe, LayerKeyValues? cache)
         {
             long d = _config.HiddenSize, heads = _config.HeadCount, headDim = _config.HeadDim;
             var qkv = Linear(_attention, _ln1.Apply(hidden), observe).split(d, dim: -1);
-            var (q, k, v) = (SplitHeads(qkv[0], heads, headDim), SplitHeads(qkv[1], heads, headDim), SplitHeads(qkv[2], heads, headDim));
+            var q = SplitHeads(qkv[0], heads, headDim);
+            var (k, v) = Remember(SplitHeads(qkv[1], heads, headDim), SplitHeads(qkv[2], heads, headDim), cache);
             // scale_attn_weights: 1/√head_dim; scale_attn_by_inverse_layer_idx: also 1/(layer + 1).
             double scale = (_config.ScaleAttentionWeights ? 1 / Math.Sqrt(headDim) : 1)
                            / (_config.ScaleAttentionByInverseLayerIndex ? Index + 1 : 1);

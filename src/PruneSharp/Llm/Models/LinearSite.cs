@@ -1,3 +1,4 @@
+using PruneSharp.Sparse;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Models;
@@ -6,16 +7,21 @@ namespace PruneSharp.Llm.Models;
 /// One pruneable linear layer of a decoder layer: y = x·Wᵀ + b with <see cref="Weight"/> in [out, in] orientation,
 /// whatever the checkpoint stores. The layer reads <see cref="Weight"/> on every forward pass, so a pruner changes the
 /// layer by writing into it in place (<c>site.Weight.copy_(pruned)</c>); <see cref="CheckpointTensor"/> gives the
-/// current values back in the checkpoint's orientation for writing.
+/// current values back in the checkpoint's orientation for writing. A decoder may instead run the layer from a compact
+/// <see cref="SparseMatrix"/> (<see cref="Compact"/>), after which the dense weight is gone.
 /// </summary>
 public sealed class LinearSite
 {
+    Tensor? _weight;
+    SparseMatrix? _matrix;
+    int _threads = 1;
+
     internal LinearSite(int layer, string name, string tensorName, Tensor weight, Tensor? bias, bool storedTransposed)
     {
         Layer = layer;
         Name = name;
         TensorName = tensorName;
-        Weight = weight;
+        _weight = weight;
         Bias = bias;
         StoredTransposed = storedTransposed;
     }
@@ -30,7 +36,11 @@ public sealed class LinearSite
     public string TensorName { get; }
 
     /// <summary>The weight, float32 [out, in], owned by the layer (valid until it is disposed).</summary>
-    public Tensor Weight { get; }
+    /// <exception cref="InvalidOperationException">The site was compacted: only <see cref="Matrix"/> is left.</exception>
+    public Tensor Weight => _weight ?? throw new InvalidOperationException($"{TensorName} runs from a {_matrix!.Format} matrix; its dense weight was freed");
+
+    /// <summary>The compact weight the layer runs from, once <see cref="Compact"/> was called (null while dense).</summary>
+    public SparseMatrix? Matrix => _matrix;
 
     /// <summary>The bias [out], if the layer has one (read-only for pruning; owned by the layer).</summary>
     public Tensor? Bias { get; }
@@ -42,16 +52,42 @@ public sealed class LinearSite
     public bool StoredTransposed { get; }
 
     /// <summary>Input features (columns of <see cref="Weight"/>).</summary>
-    public long InFeatures => Weight.shape[1];
+    public long InFeatures => _matrix?.Columns ?? Weight.shape[1];
 
     /// <summary>Output features (rows of <see cref="Weight"/>).</summary>
-    public long OutFeatures => Weight.shape[0];
+    public long OutFeatures => _matrix?.Rows ?? Weight.shape[0];
 
     /// <summary>A new float32 tensor with the current weight in the checkpoint's orientation; the caller owns it.</summary>
     public Tensor CheckpointTensor() => StoredTransposed ? Weight.t().contiguous() : Weight.clone();
 
-    /// <summary>x [.., in] ↦ [.., out] with the current weight.</summary>
-    internal Tensor Apply(Tensor x) => nn.functional.linear(x, Weight, Bias);
+    /// <summary>Bytes of weight and bias one application reads: the compact matrix's storage, or the dense float32 weight.</summary>
+    public long WeightBytes => (_matrix?.StorageBytes ?? Weight.numel() * sizeof(float)) + (Bias?.numel() ?? 0) * sizeof(float);
+
+    /// <summary>
+    /// From now on runs the layer from <paramref name="matrix"/> (the same weight, [out, in], zeros left out) with
+    /// <paramref name="threads"/> threads, and frees the dense weight, so that only the compact copy stays in memory.
+    /// </summary>
+    /// <exception cref="ArgumentException">The matrix has another shape than the weight.</exception>
+    internal void Compact(SparseMatrix matrix, int threads)
+    {
+        if (matrix.Rows != OutFeatures || matrix.Columns != InFeatures)
+            throw new ArgumentException($"{TensorName} is [{OutFeatures}, {InFeatures}] but the compact matrix is {matrix.Rows}x{matrix.Columns}");
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        var dense = Weight;
+        (_matrix, _threads, _weight) = (matrix, threads, null);
+        dense.Dispose();
+    }
+
+    /// <summary>x [.., in] ↦ [.., out] with the current weight (the compact one once there is one).</summary>
+    internal Tensor Apply(Tensor x)
+    {
+        if (_matrix is null) return nn.functional.linear(x, Weight, Bias);
+        using var rows = x.reshape(-1, _matrix.Columns);
+        var y = SparseKernels.Linear(_matrix, rows, _threads);
+        if (Bias is not null) y.add_(Bias);
+        long[] shape = [.. x.shape[..^1], _matrix.Rows];
+        using (y) return y.view(shape);
+    }
 
     /// <summary>The site's name and shape, for logs.</summary>
     public override string ToString() => $"{TensorName} [{OutFeatures}, {InFeatures}]";

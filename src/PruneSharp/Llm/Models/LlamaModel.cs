@@ -1,3 +1,4 @@
+using PruneSharp.Llm.Decoding;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Models;
@@ -59,7 +60,7 @@ sealed class LlamaModel : DecoderModel
         }
     }
 
-    private protected override Tensor EmbedTokens(Tensor ids) =>
+    private protected override Tensor EmbedTokens(Tensor ids, long start) =>
         TokenEmbedding.index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], D);
 
     private protected override Tensor FinalNorm(Tensor hidden) =>
@@ -92,16 +93,16 @@ sealed class LlamaModel : DecoderModel
 
         public override IReadOnlyList<LinearSite> Linears { get; }
 
-        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe)
+        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe, LayerKeyValues? cache)
         {
             long headDim = _config.HeadDim;
             var x = _inputNorm.Apply(hidden);
             var q = SplitHeads(Linear(_q, x, observe), _config.HeadCount, headDim);
             var k = SplitHeads(Linear(_k, x, observe), _config.KeyValueHeadCount, headDim);
             var v = SplitHeads(Linear(_v, x, observe), _config.KeyValueHeadCount, headDim);
-            var (cos, sin) = _rotary.Angles(hidden.shape[1]);
+            var (cos, sin) = _rotary.Angles(Positions(cache), hidden.shape[1]);
             q = RotaryEmbedding.Apply(q, cos, sin);
-            k = RotaryEmbedding.Apply(k, cos, sin);
+            (k, v) = Remember(RotaryEmbedding.Apply(k, cos, sin), v, cache);
             var context = CausalAttention.Compute(q, k, v, 1 / Math.Sqrt(headDim), _config.AttentionWindows[Index]);
             hidden = hidden.add(Linear(_o, context, observe));
 

@@ -1,3 +1,4 @@
+using PruneSharp.Llm.Decoding;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Models;
@@ -58,14 +59,14 @@ sealed class OptModel : DecoderModel
         }
     }
 
-    private protected override Tensor EmbedTokens(Tensor ids)
+    private protected override Tensor EmbedTokens(Tensor ids, long start)
     {
         long length = ids.shape[1];
-        if (length > _config.MaxPositions)
-            throw new ArgumentException($"{length} tokens exceed OPT's learned positions (max_position_embeddings {_config.MaxPositions})", nameof(ids));
+        if (start + length > _config.MaxPositions)
+            throw new ArgumentException($"{start + length} tokens exceed OPT's learned positions (max_position_embeddings {_config.MaxPositions})", nameof(ids));
         var tokens = TokenEmbedding.index_select(0, ids.flatten()).view(ids.shape[0], length, D);
         var positions = Resident($"{_prefix}embed_positions.weight", PositionRows, D);
-        return tokens.add(positions[(int)OptConfig.PositionOffset..(int)(length + OptConfig.PositionOffset)]);
+        return tokens.add(positions.narrow(0, start + OptConfig.PositionOffset, length));
     }
 
     private protected override Tensor FinalNorm(Tensor hidden) =>
@@ -99,14 +100,13 @@ sealed class OptModel : DecoderModel
 
         public override IReadOnlyList<LinearSite> Linears { get; }
 
-        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe)
+        private protected override Tensor Block(Tensor hidden, Action<LinearSite, Tensor>? observe, LayerKeyValues? cache)
         {
             long heads = _config.HeadCount, headDim = _config.HeadDim;
             var x = _attentionNorm.Apply(hidden);
             // OPT scales q after its projection (and bias), then attends with scale 1.
             var q = SplitHeads(Linear(_q, x, observe).mul(1 / Math.Sqrt(headDim)), heads, headDim);
-            var k = SplitHeads(Linear(_k, x, observe), heads, headDim);
-            var v = SplitHeads(Linear(_v, x, observe), heads, headDim);
+            var (k, v) = Remember(SplitHeads(Linear(_k, x, observe), heads, headDim), SplitHeads(Linear(_v, x, observe), heads, headDim), cache);
             hidden = hidden.add(Linear(_out, CausalAttention.Compute(q, k, v, scale: 1), observe));
 
             var inner = _activation(Linear(_fc1, _mlpNorm.Apply(hidden), observe));

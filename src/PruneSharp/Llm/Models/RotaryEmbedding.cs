@@ -14,14 +14,17 @@ sealed class RotaryEmbedding
 
     public RotaryEmbedding(long headDim, double theta) => (_headDim, _theta) = (headDim, theta);
 
-    /// <summary>cos and sin of positions 0..T−1, each [T, d] (float32, computed as transformers does).</summary>
-    public (Tensor Cos, Tensor Sin) Angles(long length)
+    /// <summary>
+    /// cos and sin of positions <paramref name="start"/>..start + T − 1, each [T, d] (float32, computed as transformers
+    /// does: a later token decoded on its own gets exactly the angles it has inside a full sequence).
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Angles(long start, long length)
     {
         using var scope = NewDisposeScope();
         // inv_freq = 1 / θ^(arange(0, d, 2) / d), in float32.
         var exponents = arange(0, _headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32).div(_headDim);
         var inverseFrequencies = tensor((float)_theta).pow(exponents).reciprocal();
-        var frequencies = outer(arange(length, dtype: ScalarType.Float32), inverseFrequencies);   // [T, d/2]
+        var frequencies = outer(arange(start, start + length, dtype: ScalarType.Float32), inverseFrequencies);   // [T, d/2]
         var angles = cat([frequencies, frequencies], dim: -1);                                    // [T, d]
         return (angles.cos().MoveToOuterDisposeScope(), angles.sin().MoveToOuterDisposeScope());
     }
