@@ -159,7 +159,7 @@ static partial class PruneCommand
     }
 
     /// <summary>Progress bars on stderr for each training run, and status lines.</summary>
-    static readonly PipelineProgress Progress = new(label => new ProgressBar(label), new StatusLog());
+    static PipelineProgress Progress => Verbosity.Progress;
 
     /// <summary>
     /// The choices a prune made for the user: what it fed, what it wrote, the first and last layers, the layers left
@@ -199,7 +199,7 @@ static partial class PruneCommand
     {
         var layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).ToList();
         RunRecording.Finish([
-            .. RunRecording.Metrics(after, before, perplexityAfter, perplexityBefore), .. RunRecording.Size(layers),
+            .. OutcomeMetrics.Quality(after, before, perplexityAfter, perplexityBefore), .. OutcomeMetrics.Size(layers),
             new(MetricNames.Parameters, sparsity.Parameters), new(MetricNames.DenseParameters, sparsity.Parameters), new(MetricNames.NonZeros, sparsity.NonZeros),
             new(MetricNames.Macs, dense.DenseMacs), new(MetricNames.EffectiveMacs, pruned.EffectiveMacs),
         ], layers, ("model", common.Output));

@@ -11,6 +11,7 @@ using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Recovery;
+using PruneSharp.Runs;
 using PruneSharp.Training;
 
 namespace PruneSharp.Pipelines;
@@ -36,7 +37,11 @@ public sealed record PipelineProblem(string Field, string Message, IReadOnlyList
 /// <param name="Channels">What a channel stage did (null for unstructured).</param>
 /// <param name="Distillation">What distillation did (null without distillation).</param>
 public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
-    UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation);
+    UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation)
+{
+    /// <summary>Wall time of the stage, its recovery and evaluation included.</summary>
+    public TimeSpan Elapsed { get; init; }
+}
 
 /// <summary>What an unstructured stage did.</summary>
 /// <param name="Sparsity">The sparsity it pruned to (given, or fixed by a pattern granularity).</param>
@@ -51,13 +56,22 @@ public sealed record UnstructuredStageResult(double Sparsity, bool KeptFirstAndL
 /// <param name="PrunedParameters">Parameters after.</param>
 public sealed record ChannelStageResult(IReadOnlyList<GroupChange> Groups, IReadOnlyList<BlockedGroup> Blocked, long DenseParameters, long PrunedParameters);
 
+/// <summary>The written model's latency, measured alternately with the dense model's.</summary>
+/// <param name="Median">Median seconds per call of the written model at batch 1.</param>
+/// <param name="DenseMedian">Median seconds per call of the dense model.</param>
+/// <param name="Threads">ONNX Runtime's intra-op threads.</param>
+/// <param name="Rounds">Timed rounds (after one warm-up call each).</param>
+public sealed record LatencyResult(double Median, double DenseMedian, int Threads, int Rounds);
+
 /// <summary>What a whole pipeline did.</summary>
 /// <param name="Description">The pipeline run.</param>
 /// <param name="Input">What the data pipeline fed the model.</param>
 /// <param name="Stages">Each stage's result, in order.</param>
 /// <param name="Output">The file written (null: none).</param>
 /// <param name="Elapsed">Wall time of the whole run.</param>
-public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed)
+/// <param name="Latency">The written model's latency (null unless <see cref="PipelineDescription.Latency"/> asked for it).</param>
+public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed,
+    LatencyResult? Latency = null)
 {
     /// <summary>Test metrics of the dense model (null without evaluation).</summary>
     public ClassificationMetrics? Before => Stages.Count == 0 ? null : Stages[0].Before;
@@ -77,11 +91,34 @@ public static class Pipeline
     /// <param name="progress">Where progress goes.</param>
     /// <param name="cancellation">Stops training between batches with <see cref="OperationCanceledException"/>.</param>
     /// <exception cref="ArgumentException">A choice is invalid or inconsistent; the message names the field.</exception>
-    public static PipelineResult Run(PipelineDescription description, PipelineProgress? progress = null, CancellationToken cancellation = default)
+    /// <param name="recording">Where the run is recorded (null: nowhere); a run that fails, its checks included, is recorded as failed.</param>
+    public static PipelineResult Run(PipelineDescription description, PipelineProgress? progress = null, CancellationToken cancellation = default,
+        PipelineRecording? recording = null)
     {
         progress ??= PipelineProgress.None;
+        if (recording is null) return Execute(description, progress, null, cancellation);
+        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
+        try
+        {
+            var result = Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation);
+            recorder.Complete(PipelineRecording.Outcome(result));
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            recorder.Fail("interrupted");
+            throw;
+        }
+        catch (Exception e) when (e is not RunStoreException)
+        {
+            recorder.Fail(e.Message.ReplaceLineEndings(" "));
+            throw;
+        }
+    }
+
+    static PipelineResult Execute(PipelineDescription d, PipelineProgress progress, Action<int, StageResult>? stageDone, CancellationToken cancellation)
+    {
         var clock = Stopwatch.StartNew();
-        var d = description;
         var recovery = d.Recovery;
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
 
@@ -91,10 +128,17 @@ public static class Pipeline
         if (train is not null) train.Augmentation = d.Data!.Augment is { } augment ? Augmentation.Parse(augment, "data.augment") : null;
         bool structured = d.Stages.Any(st => st.Structure is not null);
         var model = Sources.LoadModel(d.Model, train, d.Seed, structured, "model");
+        string? dense = null;
         try
         {
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
             var fed = Input(d, model);
+            if (d.Latency is not null)
+            {
+                // The dense model as the pruned one will be written, timed beside it.
+                dense = Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
+                Write(model, fed, d.Export!.EmbedPreprocessing, dense);
+            }
             foreach (var set in new[] { train, test })
                 if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
             IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
@@ -107,6 +151,7 @@ public static class Pipeline
             {
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
+                var stageClock = Stopwatch.StartNew();
                 DistillationResult? distilled = null;
                 void Distill(GraphModule student, MaskSet? masks)
                 {
@@ -146,6 +191,9 @@ public static class Pipeline
                     results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), result.DenseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null,
                         new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled));
                 }
+                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
+                progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
+                stageDone?.Invoke(i, results[^1]);
                 progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
             }
 
@@ -154,17 +202,39 @@ public static class Pipeline
             {
                 output = Path.GetFullPath(export.Path);
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-                var graph = model.ToGraph();
-                if (export.EmbedPreprocessing) fed.EmbedInto(graph);
-                else fed.WriteMetadata(graph.Metadata);
-                OnnxFile.Write(graph, output);
+                Write(model, fed, export.EmbedPreprocessing, output);
             }
-            return new PipelineResult(d, fed, results, output, clock.Elapsed);
+            LatencyResult? latency = null;
+            if (d.Latency is { } timing)
+            {
+                var timed = Stopwatch.StartNew();
+                latency = Latency(output!, dense!, timing, cancellation);
+                progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
+            }
+            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency);
         }
         finally
         {
             model.Dispose();
+            if (dense is not null) File.Delete(dense);
         }
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> with its preprocessing as nodes or as metadata.</summary>
+    static void Write(GraphModule model, Preprocessing fed, bool embed, string path)
+    {
+        var graph = model.ToGraph();
+        if (embed) fed.EmbedInto(graph);
+        else fed.WriteMetadata(graph.Metadata);
+        OnnxFile.Write(graph, path);
+    }
+
+    /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
+    static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
+    {
+        var report = ModelBenchmark.Run(model, new ModelBenchmarkOptions { Baseline = dense, Batches = new[] { 1 }, Threads = timing.Threads, Rounds = timing.Rounds }, cancellation);
+        var rows = report.Batches[0].Rows;
+        return new LatencyResult(rows[0].Latency.Median, rows[1].Latency.Median, timing.Threads, timing.Rounds);
     }
 
     /// <summary>The unstructured stage <paramref name="s"/> on <paramref name="model"/>, and whether it keeps the first and last layers.</summary>
@@ -220,6 +290,12 @@ public static class Pipeline
             Require("data.crop", data.Crop is null or > 0, $"data.crop must be a positive number of pixels, got {data.Crop}");
         }
         Require("stages", d.Stages.Count > 0, "stages: a pipeline needs at least one pruning stage");
+        if (d.Latency is { } latency)
+        {
+            Require("evaluate.latency", d.Export is not null, "evaluate.latency times the written model: give export.path");
+            Require("evaluate.threads", latency.Threads >= 1, $"evaluate.threads must be at least 1, got {latency.Threads}");
+            Require("evaluate.rounds", latency.Rounds >= 1, $"evaluate.rounds must be at least 1, got {latency.Rounds}");
+        }
         Require("recovery.kind", r.Kind is "finetune" or "distill" or "none", $"recovery.kind '{r.Kind}' is not one of finetune, distill, none");
         if (problems.Count > 0 && problems[^1].Field == "recovery.kind") problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
         Require("recovery.epochs", r.Epochs >= 0, $"recovery.epochs must be non-negative, got {r.Epochs}");

@@ -12,8 +12,17 @@ namespace PruneSharp.Pipelines;
 /// <param name="Export">Where the pruned model is written (null: not written).</param>
 /// <param name="Seed">Seed of the zoo initialisation, batch order and random pruning.</param>
 /// <param name="Evaluate">Measure test accuracy before and after (needs <see cref="Data"/>).</param>
+/// <param name="Latency">Measure the written model's latency (needs <see cref="Export"/>; null: not measured).</param>
 public sealed record PipelineDescription(string Model, DataDescription? Data, IReadOnlyList<StageDescription> Stages, RecoveryDescription Recovery,
-    ExportDescription? Export, long Seed = 0, bool Evaluate = true);
+    ExportDescription? Export, long Seed = 0, bool Evaluate = true, LatencyDescription? Latency = null);
+
+/// <summary>
+/// How the written model's latency is measured: ONNX Runtime at batch 1, the written model and the dense one
+/// alternately (one untimed warm-up call each, then <see cref="Rounds"/> timed rounds), the median recorded.
+/// </summary>
+/// <param name="Threads">ONNX Runtime's intra-op threads.</param>
+/// <param name="Rounds">Timed rounds.</param>
+public sealed record LatencyDescription(int Threads = 1, int Rounds = 20);
 
 /// <summary>The data of a pipeline.</summary>
 /// <param name="Source">A data set name or folder (<see cref="Sources.LoadData"/>).</param>

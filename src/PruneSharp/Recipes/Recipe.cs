@@ -83,7 +83,19 @@ sealed class RecipeBinder
         string? model = Path(root, "model", "model", keepNames: ModelZoo.IsClassifier);
         if (model is null && root["model"] is null) Problem(root.Position, "model is required (an ONNX file or a zoo classifier name)", field: "model");
         long seed = Number(root, "seed", "seed", long.Parse) ?? 0;
-        bool evaluate = Flag(root, "evaluate", "evaluate") ?? true;
+        bool evaluate = true;
+        LatencyDescription? latency = null;
+        if (root["evaluate"] is MappingNode)
+        {
+            var v = Section(root, "evaluate", "evaluate", RecipeSchema.Evaluate)!;
+            evaluate = Flag(v, "accuracy", "evaluate.accuracy") ?? true;
+            var timing = new LatencyDescription();
+            int? threads = Number(v, "threads", "evaluate.threads", int.Parse), rounds = Number(v, "rounds", "evaluate.rounds", int.Parse);
+            if (Flag(v, "latency", "evaluate.latency") == true) latency = new LatencyDescription(threads ?? timing.Threads, rounds ?? timing.Rounds);
+            else if (threads is not null || rounds is not null)
+                Problem(v.Position, "evaluate.threads and evaluate.rounds set how latency is timed: give evaluate.latency: true", field: "evaluate.latency");
+        }
+        else evaluate = Flag(root, "evaluate", "evaluate") ?? true;
 
         DataDescription? data = null;
         if (Section(root, "data", "data", RecipeSchema.Data) is { } d)
@@ -130,7 +142,7 @@ sealed class RecipeBinder
             if (path is null && e["path"] is null) Problem(e.Position, "export.path is required (the ONNX file to write)", field: "export.path");
             export = new ExportDescription(path ?? "", Flag(e, "embed_preprocessing", "export.embed_preprocessing") ?? false);
         }
-        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate);
+        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)

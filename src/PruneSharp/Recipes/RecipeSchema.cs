@@ -15,5 +15,7 @@ static class RecipeSchema
 
     public static readonly string[] Recovery = { "kind", "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule" };
 
+    public static readonly string[] Evaluate = { "accuracy", "latency", "threads", "rounds" };
+
     public static readonly string[] Export = { "path", "embed_preprocessing" };
 }
