@@ -76,7 +76,8 @@ static class Verbosity
     }
 
     /// <summary>Progress bars for each training run, status lines and, when verbose, timings: what a pipeline reports.</summary>
-    public static PipelineProgress Progress => new(label => new ProgressBar(label), new Lines(Status), _verbose ? new Lines(Detail) : null);
+    public static PipelineProgress Progress => new(label => new ProgressBar(label), new Lines(Status), _verbose ? new Lines(Detail) : null,
+        new Lines(warning => Console.Error.WriteLine($"prunesharp: warning: {warning}")));
 
     /// <summary>Lines written at once (unlike <see cref="Progress{T}"/>, which posts to the thread pool).</summary>
     sealed class Lines(Action<string> write) : IProgress<string>

@@ -36,10 +36,11 @@ static class RunRecording
     /// <param name="trainingSteps">Record epoch ends as steps.</param>
     /// <param name="records">Whether this invocation is a run to record (null: always).</param>
     /// <param name="describe">Refines the run's row that the options give (null: as it is).</param>
+    /// <param name="store">The store flags, when the verb also reads them (for the invocations the library records itself).</param>
     public static void Attach(Command command, string kind, Func<ParseResult, string?> method, bool trainingSteps = true,
-        Func<ParseResult, bool>? records = null, Func<ParseResult, RunStart, RunStart>? describe = null)
+        Func<ParseResult, bool>? records = null, Func<ParseResult, RunStart, RunStart>? describe = null, StoreFlags? store = null)
     {
-        var flags = new StoreFlags();
+        var flags = store ?? new StoreFlags();
         foreach (var option in flags.All) command.Options.Add(option);
         var inner = command.Action as SynchronousCommandLineAction ?? throw new InvalidOperationException($"verb '{command.Name}' has no synchronous action to record");
         command.SetAction(parse =>

@@ -5,6 +5,7 @@ using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Models;
 using PruneSharp.Onnx;
+using PruneSharp.Onnx.Opsets;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Masks;
@@ -73,6 +74,9 @@ public sealed record LatencyResult(double Median, double DenseMedian, int Thread
 public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed,
     LatencyResult? Latency = null)
 {
+    /// <summary>The preprocessing the written model takes (that of <see cref="Input"/>, or none once embedded as nodes).</summary>
+    public Preprocessing Written { get; init; } = Input;
+
     /// <summary>Test metrics of the dense model (null without evaluation).</summary>
     public ClassificationMetrics? Before => Stages.Count == 0 ? null : Stages[0].Before;
 
@@ -137,13 +141,13 @@ public static class Pipeline
             {
                 // The dense model as the pruned one will be written, timed beside it.
                 dense = Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
-                Write(model, fed, d.Export!.EmbedPreprocessing, dense);
+                Write(model, fed, d.Export!, dense);
             }
             foreach (var set in new[] { train, test })
                 if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
             IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
             IDataset? evalData = test is null ? null : d.Data!.TestExamples is { } m ? Subset.First(test, m) : test;
-            var examples = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : InputSynthesis.Synthesize(model.Graph, new InputSynthesisOptions(), d.Seed);
+            var examples = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : InputSynthesis.Synthesize(model.Graph, Sources.Synthesis(d.Inputs), d.Seed);
             var fineTune = FineTune(recovery, d.Seed, fitData?.Count ?? 0);
 
             var results = new List<StageResult>();
@@ -156,7 +160,7 @@ public static class Pipeline
                 void Distill(GraphModule student, MaskSet? masks)
                 {
                     masks?.Apply();
-                    distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), new DistillationOptions(), fineTune,
+                    distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), DistillationSettings(recovery), fineTune,
                         masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
                     if (distilled.Training.Cancelled) throw new OperationCanceledException();
                 }
@@ -192,17 +196,19 @@ public static class Pipeline
                         new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled));
                 }
                 results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
+                if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);
                 progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
             }
 
             string? output = null;
+            var written = fed;
             if (d.Export is { } export)
             {
                 output = Path.GetFullPath(export.Path);
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-                Write(model, fed, export.EmbedPreprocessing, output);
+                written = Write(model, fed, export, output);
             }
             LatencyResult? latency = null;
             if (d.Latency is { } timing)
@@ -211,7 +217,7 @@ public static class Pipeline
                 latency = Latency(output!, dense!, timing, cancellation);
                 progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
             }
-            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency);
+            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency) { Written = written };
         }
         finally
         {
@@ -220,14 +226,41 @@ public static class Pipeline
         }
     }
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> with its preprocessing as nodes or as metadata.</summary>
-    static void Write(GraphModule model, Preprocessing fed, bool embed, string path)
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/> with its preprocessing as nodes or as metadata, at
+    /// its file's own opset with <see cref="ExportDescription.KeepOpset"/>; returns the preprocessing the file takes.
+    /// </summary>
+    static Preprocessing Write(GraphModule model, Preprocessing fed, ExportDescription export, string path)
     {
         var graph = model.ToGraph();
-        if (embed) fed.EmbedInto(graph);
+        var written = fed;
+        if (export.EmbedPreprocessing) written = fed.EmbedInto(graph);
         else fed.WriteMetadata(graph.Metadata);
-        OnnxFile.Write(graph, path);
+        OnnxFile.Write(export.KeepOpset ? AtSourceOpset(graph) : graph, path);
+        return written;
     }
+
+    /// <summary><paramref name="graph"/> at the opset of the file it was read from (as it is if that was current).</summary>
+    static Graph.Graph AtSourceOpset(Graph.Graph graph)
+    {
+        if (graph.SourceOpset is not int source) return graph;
+        try
+        {
+            return OpsetConversion.Downgrade(graph, source);
+        }
+        catch (GraphException e)
+        {
+            throw new GraphException($"export.keep_opset: {e.Message}; leave it out to write opset {OpsetConversion.Target}", e);
+        }
+    }
+
+    /// <summary>The distillation settings of <paramref name="recovery"/>.</summary>
+    static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
+    {
+        Loss = TrainingParts.DistillationLoss(recovery.DistillLoss ?? "auto", "recovery.distill_loss"),
+        Temperature = recovery.Temperature ?? new DistillationOptions().Temperature,
+        Features = recovery.DistillFeatures ?? Array.Empty<string>(),
+    };
 
     /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
     static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
@@ -304,6 +337,12 @@ public static class Pipeline
         Require("recovery.epochs", !(r.Kind == "distill" && r.Epochs == 0), "recovery.kind distill needs recovery.epochs");
         Require("recovery.batch_size", r.BatchSize > 0, $"recovery.batch_size must be positive, got {r.BatchSize}");
         Require("recovery.lr", r.LearningRate > 0, $"recovery.lr must be positive, got {r.LearningRate}");
+        if (r.DistillLoss is { } loss) Check("recovery.distill_loss", () => TrainingParts.DistillationLoss(loss, "recovery.distill_loss"), TrainingParts.DistillationLosses, loss);
+        Require("recovery.temperature", r.Temperature is null or > 0, $"recovery.temperature must be positive, got {r.Temperature}");
+        Require("recovery.distill_loss", r.Kind == "distill" || (r.DistillLoss is null && r.Temperature is null && r.DistillFeatures is null),
+            "recovery.distill_loss, recovery.temperature and recovery.distill_features go with recovery.kind distill");
+        Require("recovery.threads", r.Threads is null or > 0, $"recovery.threads must be positive, got {r.Threads}");
+        if (d.Inputs?.Shape is { } shapes) Check("inputs.shape", () => InputShapes.Parse(shapes, "inputs.shape"));
         Check("recovery.optimizer", () => TrainingParts.Optimizer(r.Optimizer, "recovery.optimizer"), TrainingParts.Optimizers, r.Optimizer);
         Check("recovery.lr_schedule", () => TrainingParts.Schedule(r.LearningRateSchedule, 1, 1, "recovery.lr_schedule"), TrainingParts.Schedules, r.LearningRateSchedule);
         for (int i = 0; i < d.Stages.Count; i++)
@@ -374,7 +413,9 @@ public static class Pipeline
                 throw new ArgumentException($"data.normalize: the model normalises its input itself ({inside.Describe()}); leave data.normalize out");
             fed = Preprocessing.ParseNormalize(text, "data.normalize");
         }
-        else fed = fromModel ?? Preprocessing.None;
+        else if (fromModel is not null) fed = fromModel;
+        else fed = Sources.DefaultPreprocessing(model);
+        if (d.Export is { KeepOpset: true }) AtSourceOpset(model.Graph);
         if (d.Export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
             throw new ArgumentException("export.embed_preprocessing needs the normalisation: give data.normalize MEAN/STD");
         return d.Data?.Crop is null ? fed : fed with { Resize = d.Data.Resize, Crop = d.Data.Crop };
@@ -394,6 +435,8 @@ public static class Pipeline
             Seed = seed,
             Optimizer = new OptimizerSettings(kind, kind == OptimizerKind.Sgd ? recovery.Momentum : 0, WeightDecay: recovery.WeightDecay),
             Schedule = TrainingParts.Schedule(recovery.LearningRateSchedule, recovery.LearningRate, steps, "recovery.lr_schedule"),
+            Threads = recovery.Threads,
+            Trainable = new TrainableParameters { Freeze = recovery.Freeze ?? Array.Empty<string>(), TrainOnly = recovery.TrainOnly ?? Array.Empty<string>() },
         };
     }
 }
