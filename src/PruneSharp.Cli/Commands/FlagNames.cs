@@ -1,3 +1,4 @@
+using PruneSharp.Data;
 using PruneSharp.Graph;
 
 namespace PruneSharp.Cli.Commands;
@@ -12,7 +13,7 @@ static class FlagNames
     {
         ("stages[0].method", "--method"), ("stages[0].sparsity", "--sparsity"), ("stages[0].granularity", "--granularity"), ("stages[0].scope", "--scope"),
         ("stages[0].schedule", "--schedule"), ("stages[0].exclude", "--exclude"), ("stages[0].first_last", "--first-last"), ("stages[0].strict", "--strict"),
-        ("data.source", "--data"), ("data.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
+        ("data.source", "--data"), ("data.normalize", "--normalize"), ("inputs.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
         ("recovery.kind", "--recover"), ("recovery.epochs", "--finetune-epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"),
         ("recovery.lr_schedule", "--lr-schedule"), ("recovery.lr", "--lr"), ("recovery.distill_loss", "--distill-loss"), ("recovery.temperature", "--temperature"),
         ("recovery.distill_features", "--distill-features"), ("recovery.threads", "--threads"),
@@ -37,6 +38,9 @@ static class FlagNames
             throw new GraphException(Rewrite(e.Message), e);
         }
     }
+
+    /// <summary><paramref name="p"/> with the field it came from named as its flag.</summary>
+    public static Preprocessing Rewrite(Preprocessing p) => p with { Source = Rewrite(p.Source) };
 
     static string Rewrite(string message)
     {

@@ -128,7 +128,7 @@ static partial class PruneCommand
             var stage = result.Stages[0];
             var outcome = stage.Unstructured!.Outcome;
             if (stage.Distillation is { } distilled) recovery.Add(distilled);
-            var choices = new Choices(result.Input, result.Written, edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recovery.Json() };
+            var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recovery.Json() };
             Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices,
                 latency: result.Latency);
             if (!parse.GetValue(json)) recovery.Print(parse);
@@ -159,7 +159,8 @@ static partial class PruneCommand
             distill ? parse.GetValue(recovery.Loss) : null, distill ? parse.GetValue(recovery.Temperature) : null, distill ? Given(recovery.Features) : null,
             Given(flags.Freeze), Given(flags.TrainOnly), parse.GetValue(flags.Threads));
         var export = new ExportDescription(output, parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset));
-        var given = Given(inputs.Shape) is null && Given(inputs.Input) is null ? null : new InputsDescription(Given(inputs.Shape), Given(inputs.Input));
+        string? normalize = dataSpec is null ? parse.GetValue(preprocessing.Normalize) : null;
+        var given = Given(inputs.Shape) is null && Given(inputs.Input) is null && normalize is null ? null : new InputsDescription(Given(inputs.Shape), Given(inputs.Input), normalize);
         return new PipelineDescription(model, data, new[] { stage }, recover, export, parse.GetValue(flags.Seed), true, latency.Description(parse), given);
     }
 

@@ -342,6 +342,11 @@ public static class Pipeline
         Require("recovery.distill_loss", r.Kind == "distill" || (r.DistillLoss is null && r.Temperature is null && r.DistillFeatures is null),
             "recovery.distill_loss, recovery.temperature and recovery.distill_features go with recovery.kind distill");
         Require("recovery.threads", r.Threads is null or > 0, $"recovery.threads must be positive, got {r.Threads}");
+        if (d.Inputs?.Normalize is { } normal)
+        {
+            Require("inputs.normalize", d.Data is null, "inputs.normalize is for a pipeline without data; give data.normalize");
+            Check("inputs.normalize", () => Preprocessing.ParseNormalize(normal, "inputs.normalize"));
+        }
         if (d.Inputs?.Shape is { } shapes) Check("inputs.shape", () => InputShapes.Parse(shapes, "inputs.shape"));
         Check("recovery.optimizer", () => TrainingParts.Optimizer(r.Optimizer, "recovery.optimizer"), TrainingParts.Optimizers, r.Optimizer);
         Check("recovery.lr_schedule", () => TrainingParts.Schedule(r.LearningRateSchedule, 1, 1, "recovery.lr_schedule"), TrainingParts.Schedules, r.LearningRateSchedule);
@@ -407,17 +412,18 @@ public static class Pipeline
     {
         var fromModel = Preprocessing.FromMetadata(model.Graph.Metadata, d.Model);
         Preprocessing fed;
-        if (d.Data?.Normalize is { } text)
+        if ((d.Data?.Normalize ?? d.Inputs?.Normalize) is { } text)
         {
+            string field = d.Data?.Normalize is null ? "inputs.normalize" : "data.normalize";
             if (fromModel is { InModel: true } inside)
-                throw new ArgumentException($"data.normalize: the model normalises its input itself ({inside.Describe()}); leave data.normalize out");
-            fed = Preprocessing.ParseNormalize(text, "data.normalize");
+                throw new ArgumentException($"{field}: the model normalises its input itself ({inside.Describe()}); leave {field} out");
+            fed = Preprocessing.ParseNormalize(text, field);
         }
         else if (fromModel is not null) fed = fromModel;
         else fed = Sources.DefaultPreprocessing(model);
         if (d.Export is { KeepOpset: true }) AtSourceOpset(model.Graph);
         if (d.Export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
-            throw new ArgumentException("export.embed_preprocessing needs the normalisation: give data.normalize MEAN/STD");
+            throw new ArgumentException($"export.embed_preprocessing needs the normalisation: give {(d.Data is null ? "inputs" : "data")}.normalize MEAN/STD");
         return d.Data?.Crop is null ? fed : fed with { Resize = d.Data.Resize, Crop = d.Data.Crop };
     }
 

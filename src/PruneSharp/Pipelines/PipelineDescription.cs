@@ -28,7 +28,9 @@ public sealed record PipelineDescription(string Model, DataDescription? Data, IR
 /// </summary>
 /// <param name="Shape">Input shapes, NAME=DxDx... (their symbolic dimensions set the same dimensions of the other inputs).</param>
 /// <param name="Tensors">Tensors fed as they are: NAME=FILE.npy, or FILE.npz (its arrays by name).</param>
-public sealed record InputsDescription(IReadOnlyList<string>? Shape = null, IReadOnlyList<string>? Tensors = null);
+/// <param name="Normalize">Without data: the normalisation the model was trained with (as <see cref="DataDescription.Normalize"/>), written with it.</param>
+public sealed record InputsDescription(IReadOnlyList<string>? Shape = null, IReadOnlyList<string>? Tensors = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Normalize = null);
 
 /// <summary>
 /// How the written model's latency is measured: ONNX Runtime at batch 1, the written model and the dense one

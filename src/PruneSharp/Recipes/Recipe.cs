@@ -149,7 +149,7 @@ sealed class RecipeBinder
         if (Section(root, "inputs", "inputs", RecipeSchema.Inputs) is { } given)
         {
             var tensors = Strings(given, "tensors", "inputs.tensors")?.Select(t => InputTensor(t, given.Position.File)).ToList();
-            inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors);
+            inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors, Text(given, "normalize", "inputs.normalize"));
         }
         return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency, inputs);
     }

@@ -5,7 +5,7 @@ static class RecipeSchema
 {
     public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export" };
 
-    public static readonly string[] Inputs = { "shape", "tensors" };
+    public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
     public static readonly string[] Data = { "source", "train_examples", "test_examples", "normalize", "resize", "crop", "augment" };
 
