@@ -42,6 +42,9 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 {
     /// <summary>Wall time of the stage, its recovery and evaluation included.</summary>
     public TimeSpan Elapsed { get; init; }
+
+    /// <summary>Test metrics right after pruning, before the recovery (null without evaluation or recovery epochs, and for schedules that prune while training).</summary>
+    public ClassificationMetrics? AfterPruning { get; init; }
 }
 
 /// <summary>What an unstructured stage did.</summary>
@@ -170,7 +173,7 @@ public static class Pipeline
                     Action<MaskSet>? distill = teacher is null || fineTune.Epochs == 0 ? null : masks => Distill(model, masks);
                     var outcome = UnstructuredPruning.Run(model, stage, fineTune, fitData, evalData, examples, distill, progress, cancellation);
                     results.Add(new StageResult(s, outcome.Before, outcome.After, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
-                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, distilled));
+                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, distilled) { AfterPruning = outcome.AfterPruning });
                 }
                 else
                 {
@@ -185,6 +188,7 @@ public static class Pipeline
                         fitData is null ? null : StructuredParts.Observer(importance, fitData, batchSize: 64));
                     model.Dispose();
                     model = result.Model;
+                    var pruned = evalData is null || fineTune.Epochs == 0 ? null : Evaluator.Classify(model, evalData);
                     if (fineTune.Epochs > 0 && teacher is not null) Distill(model, null);
                     else if (fineTune.Epochs > 0)
                     {
@@ -193,7 +197,7 @@ public static class Pipeline
                     }
                     var after = evalData is null ? null : Evaluator.Classify(model, evalData);
                     results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), result.DenseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null,
-                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled));
+                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled) { AfterPruning = pruned });
                 }
                 results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
                 if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);

@@ -60,6 +60,7 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
             ["stage_effective_macs"] = s.Macs,
         };
         if (s.After is { } after) metrics["stage_accuracy"] = after.Top1;
+        if (s.AfterPruning is { } pruned) metrics["stage_accuracy_pruned"] = pruned.Top1;
         metrics["stage_seconds"] = s.Elapsed.TotalSeconds;
         return metrics;
     }
