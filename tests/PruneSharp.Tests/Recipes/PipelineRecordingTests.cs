@@ -32,7 +32,6 @@ public class PipelineRecordingTests
             stages:
               - method: random
                 granularity: "2:4"
-                scope: global
                 first_last: prune
                 exclude: [fc3.*]
             recovery: {kind: none}
@@ -41,7 +40,7 @@ public class PipelineRecordingTests
             """);
         var (code, _, error) = Invoke("run", folder.File("r.yaml"), "--store", folder.File("recipe.db"));
         Assert.True(code == 0, error);
-        (code, _, error) = Invoke("prune", "lenet-300-100", "--seed", "3", "--method", "random", "--granularity", "2:4", "--scope", "global",
+        (code, _, error) = Invoke("prune", "lenet-300-100", "--seed", "3", "--method", "random", "--granularity", "2:4",
             "--first-last", "prune", "--exclude", "fc3.*", "--recover", "none", "--shape", "input=2x1x28x28", "--store", folder.File("prune.db"), "-o", folder.File("from-flags.onnx"));
         Assert.True(code == 0, error);
 
