@@ -96,7 +96,7 @@ static class LlmCommand
             $"layers.{l.Layer}.{l.Name}", [l.OutFeatures, l.InFeatures], l.OutFeatures * l.InFeatures,
             (long)Math.Round(l.OutFeatures * l.InFeatures * (1 - l.Sparsity)))).ToList();
         RunRecording.Finish([
-            .. OutcomeMetrics.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
+            .. RunMetrics.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
             new("calibration_tokens", result.Report.CalibrationTokens), new("seconds", result.Report.Seconds), new("peak_resident_bytes", peakBytes),
         ], linears, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
     }

@@ -205,7 +205,7 @@ static partial class PruneCommand
     {
         var layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).ToList();
         RunRecording.Finish([
-            .. OutcomeMetrics.Quality(after, before, perplexityAfter, perplexityBefore), .. OutcomeMetrics.Size(layers),
+            .. RunMetrics.Quality(after, before, perplexityAfter, perplexityBefore), .. RunMetrics.Size(layers),
             new(MetricNames.Parameters, sparsity.Parameters), new(MetricNames.DenseParameters, sparsity.Parameters), new(MetricNames.NonZeros, sparsity.NonZeros),
             new(MetricNames.Macs, dense.DenseMacs), new(MetricNames.EffectiveMacs, pruned.EffectiveMacs),
         ], layers, ("model", output));

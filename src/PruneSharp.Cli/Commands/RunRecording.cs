@@ -75,13 +75,13 @@ static class RunRecording
     }
 
     /// <summary>
-    /// Hands the run's outcome over, written when the verb returns (<see cref="OutcomeMetrics.Outcome"/>). Nothing
+    /// Hands the run's outcome over, written when the verb returns (<see cref="RunMetrics.Outcome"/>). Nothing
     /// happens without a store.
     /// </summary>
     public static void Finish(IEnumerable<KeyValuePair<string, double?>> metrics, IReadOnlyList<ParameterSparsity>? layers, params (string Role, string Path)[] files)
     {
         if (Active.Value is not { } session) return;
-        session.Outcome = OutcomeMetrics.Outcome(metrics, layers, files);
+        session.Outcome = RunMetrics.Outcome(metrics, layers, files);
     }
 
     /// <summary>Records metrics of one step (no-op without a store).</summary>
@@ -91,16 +91,7 @@ static class RunRecording
     public static void Epoch(string phase, TrainingProgress progress)
     {
         if (Active.Value is not { TrainingSteps: true } session) return;
-        string prefix = phase.Replace('-', '_');
-        var metrics = new Dictionary<string, double>
-        {
-            [$"{prefix}_loss"] = progress.Loss,
-            [$"{prefix}_learning_rate"] = progress.LearningRate,
-            [$"{prefix}_samples_per_s"] = progress.SamplesPerSecond,
-            [$"{prefix}_epoch"] = progress.Position.Epoch + 1,
-        };
-        if (progress.Accuracy is { } accuracy) metrics[$"{prefix}_accuracy"] = accuracy;
-        session.Recorder.Step(progress.Position.Step, metrics);
+        session.Recorder.Step(progress.Position.Step, RunMetrics.Epoch(phase, progress));
     }
 
     /// <summary>The run's description from the verb's options: every option's value, and the usual ones (model, data, seed, sparsity) in their columns.</summary>

@@ -38,8 +38,8 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
         var all = last.Weights.Layers;
         var pruned = last.Unstructured is { } u ? all.Where(l => u.Outcome.Prunable.Contains(l.Name)).ToList() : all;
         var dense = result.Stages[0] is { Channels: { } c } ? c.DenseParameters : result.Stages[0].Weights.Parameters;
-        return OutcomeMetrics.Outcome([
-            .. OutcomeMetrics.Quality(result.After, result.Before), .. OutcomeMetrics.Size(pruned),
+        return RunMetrics.Outcome([
+            .. RunMetrics.Quality(result.After, result.Before), .. RunMetrics.Size(pruned),
             new(MetricNames.Parameters, last.Weights.Parameters), new(MetricNames.DenseParameters, dense), new(MetricNames.NonZeros, last.Weights.NonZeros),
             new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, last.Macs),
             new(MetricNames.LatencyMs, result.Latency?.Median * 1e3), new(MetricNames.DenseLatencyMs, result.Latency?.DenseMedian * 1e3),
@@ -68,24 +68,15 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
     /// <summary>Progress that also records each epoch's end as step metrics prefixed with the training run's label.</summary>
     internal static PipelineProgress Recording(PipelineProgress progress, RunRecorder recorder) => progress with
     {
-        Training = label => new EpochSteps(progress.Training?.Invoke(label), recorder, label.Replace('-', '_')),
+        Training = label => new EpochSteps(progress.Training?.Invoke(label), recorder, label),
     };
 
-    sealed class EpochSteps(IProgress<TrainingProgress>? inner, RunRecorder recorder, string prefix) : IProgress<TrainingProgress>
+    sealed class EpochSteps(IProgress<TrainingProgress>? inner, RunRecorder recorder, string label) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress p)
         {
             inner?.Report(p);
-            if (p.Position.Batch < p.BatchesPerEpoch) return;
-            var metrics = new Dictionary<string, double>
-            {
-                [$"{prefix}_loss"] = p.Loss,
-                [$"{prefix}_learning_rate"] = p.LearningRate,
-                [$"{prefix}_samples_per_s"] = p.SamplesPerSecond,
-                [$"{prefix}_epoch"] = p.Position.Epoch + 1,
-            };
-            if (p.Accuracy is { } accuracy) metrics[$"{prefix}_accuracy"] = accuracy;
-            recorder.Step(p.Position.Step, metrics);
+            if (p.Position.Batch >= p.BatchesPerEpoch) recorder.Step(p.Position.Step, RunMetrics.Epoch(label, p));
         }
     }
 }

@@ -3,8 +3,8 @@ using PruneSharp.Training;
 
 namespace PruneSharp.Runs;
 
-/// <summary>The final metrics most runs record, by <see cref="MetricNames"/>: quality before and after, and size.</summary>
-public static class OutcomeMetrics
+/// <summary>The metrics most runs record, by <see cref="MetricNames"/>: quality before and after, size, and each training epoch's end.</summary>
+public static class RunMetrics
 {
     /// <summary>A classifier's evaluation before and after, and a language model's perplexity (absent values are null).</summary>
     public static IEnumerable<KeyValuePair<string, double?>> Quality(ClassificationMetrics? after, ClassificationMetrics? before = null,
@@ -40,4 +40,22 @@ public static class OutcomeMetrics
         Layers = layers ?? [],
         Artifacts = files.Where(f => File.Exists(f.Path)).Select(f => RunArtifact.FromFile(f.Role, f.Path)).ToList(),
     };
+
+    /// <summary>
+    /// The end of a training epoch as step metrics prefixed with <paramref name="phase"/> (<c>train</c>,
+    /// <c>fine-tune</c>; dashes become underscores): loss, learning rate, throughput, epoch and accuracy if measured.
+    /// </summary>
+    public static Dictionary<string, double> Epoch(string phase, TrainingProgress progress)
+    {
+        string prefix = phase.Replace('-', '_');
+        var metrics = new Dictionary<string, double>
+        {
+            [$"{prefix}_loss"] = progress.Loss,
+            [$"{prefix}_learning_rate"] = progress.LearningRate,
+            [$"{prefix}_samples_per_s"] = progress.SamplesPerSecond,
+            [$"{prefix}_epoch"] = progress.Position.Epoch + 1,
+        };
+        if (progress.Accuracy is { } accuracy) metrics[$"{prefix}_accuracy"] = accuracy;
+        return metrics;
+    }
 }
