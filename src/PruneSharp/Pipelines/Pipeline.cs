@@ -139,6 +139,7 @@ public static class Pipeline
         try
         {
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
+            Sources.RequireInputs(model);
             var fed = Input(d, model);
             if (d.Latency is not null)
             {
@@ -203,7 +204,7 @@ public static class Pipeline
                 if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);
-                progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
+                if (d.Stages.Count > 1) progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
             }
 
             string? output = null;

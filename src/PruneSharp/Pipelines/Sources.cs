@@ -121,4 +121,12 @@ public static class Sources
         return constants.Count == 0 ? Preprocessing.None
             : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {string.Join(", ", constants.Take(3)) + (constants.Count > 3 ? $" (+{constants.Count - 3})" : "")}" };
     }
+
+    /// <summary>Refuses a model without graph inputs (nothing can be fed to it).</summary>
+    /// <exception cref="ArgumentException">The model has none; the message says the likely cause.</exception>
+    public static void RequireInputs(GraphModule model)
+    {
+        if (model.Graph.Inputs.Count == 0)
+            throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
+    }
 }
