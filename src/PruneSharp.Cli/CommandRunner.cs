@@ -15,6 +15,7 @@ static class CommandRunner
     public static int Run(Command root, string[] args)
     {
         OptionRules.Attach(root);
+        Verbosity.Attach(root);
         try
         {
             var parse = root.Parse(args);
@@ -24,6 +25,7 @@ static class CommandRunner
                 foreach (var error in parse.Errors) Console.Error.WriteLine($"prunesharp: {OptionRules.Explain(error.Message)}");
                 return 1;
             }
+            Verbosity.Begin(parse);
             // Exceptions reach the mapping below rather than System.CommandLine's handler, which prints stack traces.
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
@@ -37,6 +39,10 @@ static class CommandRunner
         {
             Console.Error.WriteLine($"prunesharp: {message.ReplaceLineEndings(" ")}");
             return 1;
+        }
+        finally
+        {
+            Verbosity.End();
         }
     }
 

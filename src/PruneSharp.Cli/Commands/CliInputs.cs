@@ -34,7 +34,7 @@ static class CliInputs
     /// </summary>
     public static IInputExamples LoadExamples(string spec, GraphModule model, string tokenizer, int length, Preprocessing preprocessing)
     {
-        RequireInputs(model);
+        Sources.RequireInputs(model);
         var inputs = model.Graph.Inputs;
         if (spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return new TensorExamples(NpyFile.ReadArchive(spec));
         if (spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
@@ -56,19 +56,13 @@ static class CliInputs
     /// <summary>The model <paramref name="spec"/>: an ONNX file or a zoo name (<see cref="Sources.LoadModel"/>).</summary>
     public static GraphModule LoadModel(string spec, ImageDataset? data, long seed = 0, bool foldShapes = false) => Sources.LoadModel(spec, data, seed, foldShapes);
 
-    static void RequireInputs(GraphModule model)
-    {
-        if (model.Graph.Inputs.Count == 0)
-            throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
-    }
-
     /// <summary>
     /// Example inputs for every graph input of <paramref name="model"/>, as <see cref="InputSynthesis"/> makes them from
     /// the graph and <paramref name="options"/> (given tensors fed as they are).
     /// </summary>
     public static TorchSharp.torch.Tensor[] Examples(GraphModule model, InputSynthesisOptions options, long seed = 0)
     {
-        RequireInputs(model);
+        Sources.RequireInputs(model);
         return InputSynthesis.Synthesize(model.Graph, options, seed);
     }
 }

@@ -8,13 +8,7 @@ using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Models;
 using PruneSharp.Onnx;
-using PruneSharp.Pruning;
-using PruneSharp.Pruning.Allocation;
-using PruneSharp.Pruning.Criteria;
-using PruneSharp.Pruning.Granularity;
-using PruneSharp.Pruning.Masks;
-using PruneSharp.Pruning.Methods;
-using PruneSharp.Pruning.Structured;
+using PruneSharp.Pipelines;
 using PruneSharp.Reporting;
 using PruneSharp.Runs;
 using PruneSharp.Training;
@@ -24,7 +18,8 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>
 /// <c>prunesharp demo</c>: trains LeNet-5 on Fashion-MNIST, prunes it with global magnitude at 50/80/90/95%, with
 /// 2:4, and structurally (half the channels of every layer removed, so the model itself shrinks), fine-tunes each
-/// briefly, and prints sparsity, MACs and accuracy per method. Every step's result is cached
+/// briefly, and prints sparsity, MACs, accuracy and latency per method. Each pruned row is a pipeline description run
+/// by the library's <see cref="Pipeline"/>, as a recipe would be. Every step's result is cached
 /// (ONNX model and a JSON record, written atomically) so that a re-run, or a run after an interruption, only does the
 /// steps that are missing. The rows are then recorded as runs in the folder's own run store (<c>runs.db</c>, rebuilt
 /// from the rows on every demo) and rendered as an HTML report (<c>demo-report/report.html</c> by default).
@@ -33,19 +28,25 @@ static class DemoCommand
 {
     /// <summary>One line of the demo table.</summary>
     sealed record Row(string Key, string Slug, string Method, double Sparsity, long Parameters, long NonZeros, long DenseMacs, long EffectiveMacs,
-        double? AccuracyAfterPruning, double Accuracy, double Seconds, bool Smaller = false);
+        double? AccuracyAfterPruning, double Accuracy, double Seconds, bool Smaller = false, double? LatencyMs = null, double? DenseLatencyMs = null);
 
-    sealed record Variant(string Slug, string Method, Func<MaskSet, Pruner> Pruner, double Sparsity);
+    /// <summary>A pruned row: one pipeline stage on the dense model, followed by the demo's fine-tune.</summary>
+    sealed record Variant(string Slug, string Method, StageDescription Stage);
 
     static readonly Variant[] Variants =
     [
         .. new[] { 0.5, 0.8, 0.9, 0.95 }.Select(s => new Variant($"global-{s * 100:0}", $"global magnitude {s * 100:0}%",
-            m => new Pruner(m, new MagnitudeCriterion(), new ElementGranularity(), new PruningScope { Allocation = Allocation.Global }), s)),
+            new StageDescription("magnitude", s, Scope: "global", FirstLast: "prune"))),
         // 2:4 groups weights along the input dimension; LeNet-5's convolutions have 1 and 6 input channels, which groups
-        // of 4 do not divide, so they stay dense and the fully connected layers (400, 120, 84 inputs) are pruned.
-        new Variant("2of4", "2:4 (fc layers)",
-            m => new Pruner(m, new MagnitudeCriterion(), new NMGranularity(2, 4), new PruningScope { Include = ["fc*.weight"] }), 0.5),
+        // of 4 do not divide, so they stay dense (reported as left dense) and the fully connected layers (400, 120, 84 inputs) are pruned.
+        new Variant("2of4", "2:4 (fc layers)", new StageDescription("magnitude", 0.5, "2:4", FirstLast: "prune")),
+        // Half the channels of every coupled group (L2 filter norm) removed by surgery: a smaller dense model, whose
+        // non-zeros are its parameters and whose MACs are its own.
+        new Variant("channels-50", "channels L2 50%", new StageDescription("l2", null, Structure: "channel", Ratio: 0.5)),
     ];
+
+    /// <summary>How every row's latency is measured (ONNX Runtime, batch 1).</summary>
+    static readonly LatencyDescription Timing = new(Threads: 1);
 
     public static Command Create()
     {
@@ -112,67 +113,42 @@ static class DemoCommand
         string denseModel = Path.Combine(folder, "lenet-5-dense.onnx");
         var dense = Cached(Path.Combine(folder, "lenet-5-dense.json"), denseKey, () =>
         {
-            ProgressBar.Status($"[1/{Variants.Length + 2}] training LeNet-5 on Fashion-MNIST for {epochs} epochs");
+            ProgressBar.Status($"[1/{Variants.Length + 1}] training LeNet-5 on Fashion-MNIST for {epochs} epochs");
             var clock = Stopwatch.StartNew();
             using var model = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(1, 28, 10, 0));
             using (var trainer = new Trainer(model, trainOptions) { Progress = new ProgressBar("train") })
                 Fit(trainer, train);
             OnnxFile.Save(model, denseModel);
-            return Measure(denseKey, "dense", "dense (no pruning)", model, test, null, clock);
+            var latency = ModelBenchmark.Run(denseModel, new ModelBenchmarkOptions { Threads = Timing.Threads, Rounds = Timing.Rounds }).Batches[0].Rows[0].Latency.Median * 1e3;
+            return Measure(denseKey, "dense", "dense (no pruning)", model, test, null, clock) with { LatencyMs = latency, DenseLatencyMs = latency };
         }, () => File.Exists(denseModel));
         var rows = new List<Row> { dense };
         for (int i = 0; i < Variants.Length; i++)
         {
             var variant = Variants[i];
-            string key = $"{denseKey} | {variant.Slug} finetune {finetuneEpochs} x {fineTuneData.Count} examples sgd 0.01 cosine";
-            string step = $"[{i + 2}/{Variants.Length + 2}]";
+            var pipeline = new PipelineDescription(denseModel, new DataDescription(DataLocations.FashionMnist, TrainExamples: finetuneExamples), [variant.Stage],
+                new RecoveryDescription("finetune", finetuneEpochs, 128, "sgd", 0.01, 0.9, 5e-4, "cosine", Threads: threads),
+                new ExportDescription(Path.Combine(folder, $"lenet-5-{variant.Slug}.onnx")), Seed: 0, Latency: Timing);
+            string key = $"{denseKey} | {JsonSerializer.Serialize(pipeline with { Export = null })}";
+            string step = $"[{i + 2}/{Variants.Length + 1}]";
             rows.Add(Cached(Path.Combine(folder, $"lenet-5-{variant.Slug}.json"), key, () =>
             {
-                ProgressBar.Status($"{step} {variant.Method}: prune, fine-tune {finetuneEpochs} epoch(s) of {fineTuneData.Count} examples");
-                var clock = Stopwatch.StartNew();
-                using var model = OnnxFile.Load(denseModel);
-                using var masks = new MaskSet(model);
-                var pruner = variant.Pruner(masks);
-                pruner.Prune(variant.Sparsity);
-                double afterPruning = Evaluator.Classify(model, test).Top1;
-                if (finetuneEpochs > 0)
-                {
-                    using var trainer = new Trainer(model, fineTuneOptions) { Progress = new ProgressBar("fine-tune") };
-                    trainer.Callbacks.Add(new MaskedTraining(masks));
-                    Fit(trainer, fineTuneData);
-                }
-                masks.MakePermanent();
-                OnnxFile.Save(model, Path.Combine(folder, $"lenet-5-{variant.Slug}.onnx"));
-                var prunable = pruner.Scope.Select(masks).ToHashSet();
-                return Measure(key, variant.Slug, variant.Method, model, test, afterPruning, clock, prunable);
+                ProgressBar.Status($"{step} {variant.Method}: prune, fine-tune {finetuneEpochs} epoch(s) of {Math.Min(finetuneExamples, train.Count)} examples");
+                var result = TrainCommand.WithCtrlC(token => Pipeline.Run(pipeline, Verbosity.Progress, token));
+                var stage = result.Stages[0];
+                return new Row(key, variant.Slug, variant.Method, stage.Unstructured is { } u ? PrunedSparsity(u.Outcome) : 0, stage.Weights.Parameters, stage.Weights.NonZeros,
+                    stage.DenseMacs, stage.Macs, (stage.AfterPruning ?? stage.After)!.Top1, stage.After!.Top1, result.Elapsed.TotalSeconds, Smaller: stage.Channels is not null,
+                    result.Latency!.Median * 1e3, result.Latency.DenseMedian * 1e3);
             }, () => true));
         }
-        rows.Add(Channels(folder, denseKey, denseModel, test, fineTuneData, fineTuneOptions, $"[{Variants.Length + 2}/{Variants.Length + 2}]"));
         return rows;
     }
 
-    /// <summary>
-    /// Structured pruning: half the channels of every coupled group (L2 filter norm) removed by surgery, then the same
-    /// fine-tune; the result is a smaller dense model, so its non-zeros are its parameters and its MACs are its own.
-    /// </summary>
-    static Row Channels(string folder, string denseKey, string denseModel, ImageDataset test, IDataset fineTuneData, TrainerOptions fineTune, string step)
+    /// <summary>The sparsity of the weights an unstructured stage could prune.</summary>
+    static double PrunedSparsity(UnstructuredOutcome o)
     {
-        string key = $"{denseKey} | channels-l2-50 finetune {fineTune.Epochs} x {fineTuneData.Count} examples sgd 0.01 cosine";
-        return Cached(Path.Combine(folder, "lenet-5-channels-50.json"), key, () =>
-        {
-            ProgressBar.Status($"{step} channels L2 50%: remove half the channels, fine-tune {fineTune.Epochs} epoch(s) of {fineTuneData.Count} examples");
-            var clock = Stopwatch.StartNew();
-            using var model = OnnxFile.Load(denseModel);
-            var sample = test.GetBatch(new[] { 0 }).Inputs;
-            var result = ChannelPruner.Prune(model, new[] { sample }, new MagnitudeImportance(P: 2), new ChannelPruningOptions { Ratio = 0.5 });
-            using var pruned = result.Model;
-            double afterPruning = Evaluator.Classify(pruned, test).Top1;
-            if (fineTune.Epochs > 0)
-                using (var trainer = new Trainer(pruned, fineTune) { Progress = new ProgressBar("fine-tune") })
-                    Fit(trainer, fineTuneData);
-            OnnxFile.Save(pruned, Path.Combine(folder, "lenet-5-channels-50.onnx"));
-            return Measure(key, "channels-50", "channels L2 50%", pruned, test, afterPruning, clock) with { Smaller = true };
-        }, () => true);
+        var layers = o.Sparsity.Layers.Where(l => o.Prunable.Contains(l.Name)).ToList();
+        return new SparsityReport(layers).Sparsity;
     }
 
     static void Fit(Trainer trainer, IDataset train)
@@ -243,6 +219,9 @@ static class DemoCommand
                 [MetricNames.DenseParameters] = rows[0].Parameters, [MetricNames.NonZeros] = row.NonZeros, [MetricNames.Macs] = row.DenseMacs,
                 [MetricNames.EffectiveMacs] = row.EffectiveMacs, [MetricNames.DenseAccuracy] = rows[0].Accuracy,
             };
+            if (row.LatencyMs is { } latency) metrics[MetricNames.LatencyMs] = latency;
+            if (row.DenseLatencyMs is { } denseLatency) metrics[MetricNames.DenseLatencyMs] = denseLatency;
+            metrics[PipelineRecording.LatencyThreads] = Timing.Threads;
             using var saved = OnnxFile.Load(model);
             recorder.Complete(new RunOutcome
             {
@@ -261,12 +240,13 @@ static class DemoCommand
         var table = rows.Select(r => (IReadOnlyList<string>)new[]
         {
             r.Method, r.Smaller ? "smaller" : (100 * r.Sparsity).ToString("F1", CultureInfo.InvariantCulture) + "%", PruneCommand.Count(r.NonZeros),
-            PruneCommand.Count(r.EffectiveMacs), Acc(r.AccuracyAfterPruning), Acc(r.Accuracy),
+            PruneCommand.Count(r.EffectiveMacs), Acc(r.AccuracyAfterPruning), Acc(r.Accuracy), r.LatencyMs is { } l ? l.ToString("F3", CultureInfo.InvariantCulture) : "-",
         });
-        Table.Write(Console.Out, new[] { "method", "sparsity", "non-zeros", "effective MACs", "acc. pruned", "acc. fine-tuned" }, table);
+        Table.Write(Console.Out, new[] { "method", "sparsity", "non-zeros", "effective MACs", "acc. pruned", "acc. fine-tuned", "latency (ms)" }, table);
         Console.WriteLine();
         Console.WriteLine($"sparsity: of the pruned weights; non-zeros: of all {PruneCommand.Count(rows[0].Parameters)} parameters; dense MACs {PruneCommand.Count(rows[0].DenseMacs)} per image.");
         Console.WriteLine("smaller: whole channels were removed, so the model itself shrank (its non-zeros are its parameters, its MACs run on any hardware).");
+        Console.WriteLine($"latency: ONNX Runtime, batch 1, {Timing.Threads} thread(s), median of {Timing.Rounds} calls alternating with the dense model (zeros are not skipped: only the smaller model is faster).");
         Console.WriteLine($"report (open in a browser): {reportPath}; the runs are in {Path.Combine(folder, "runs.db")} (prunesharp runs list --store ...).");
     }
 }

@@ -1,3 +1,4 @@
+using PruneSharp.Pipelines;
 using System.CommandLine;
 using PruneSharp.Data.Inputs;
 using static TorchSharp.torch;
@@ -30,29 +31,11 @@ sealed class InputFlags(bool legacyShapeAlias = false)
     public InputSynthesisOptions Options(ParseResult parse, long batch = 1, long? sequence = null) => new()
     {
         Shapes = InputShapes.Parse(parse.GetValue(Shape) ?? Array.Empty<string>()),
-        Given = Given(parse.GetValue(Input) ?? Array.Empty<string>()),
+        Given = Sources.GivenInputs(parse.GetValue(Input) ?? Array.Empty<string>()),
         BatchSize = batch,
         SequenceLength = sequence,
     };
 
     /// <summary>True if an input shape or tensor is given.</summary>
     public bool AnyGiven(ParseResult parse) => parse.GetValue(Shape) is { Length: > 0 } || parse.GetValue(Input) is { Length: > 0 };
-
-    static Dictionary<string, Tensor> Given(IEnumerable<string> specs)
-    {
-        var given = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (string spec in specs)
-        {
-            int eq = spec.IndexOf('=');
-            if (eq < 0 && spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
-            {
-                foreach (var (name, value) in NpyFile.ReadArchive(spec)) given[name] = value;
-                continue;
-            }
-            if (eq <= 0 || !spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--input '{spec}' is not NAME=FILE.npy or FILE.npz (e.g. input_ids=ids.npy)");
-            given[spec[..eq]] = NpyFile.Read(spec[(eq + 1)..]);
-        }
-        return given;
-    }
 }

@@ -98,7 +98,7 @@ static class LlmCommand
             $"layers.{l.Layer}.{l.Name}", [l.OutFeatures, l.InFeatures], l.OutFeatures * l.InFeatures,
             (long)Math.Round(l.OutFeatures * l.InFeatures * (1 - l.Sparsity)))).ToList();
         RunRecording.Finish([
-            .. RunRecording.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
+            .. RunMetrics.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
             new("calibration_tokens", result.Report.CalibrationTokens), new("seconds", result.Report.Seconds), new("peak_resident_bytes", peakBytes),
         ], linears, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
     }
@@ -298,7 +298,7 @@ static class LlmCommand
     {
         public void Report(LayerProgress p)
         {
-            if (!quiet) Console.Error.WriteLine($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {Number(p.TokensPerSecond, "F0")} tokens/s");
+            if (!quiet) Verbosity.Status($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {Number(p.TokensPerSecond, "F0")} tokens/s");
         }
     }
 

@@ -68,7 +68,7 @@ static class LthCommand
             {
                 Restart = parse.GetValue(restart),
                 Progress = new ProgressBar("train"),
-                Log = new StatusLog(),
+                Log = Verbosity.Progress.Status,
             };
             var results = TrainCommand.WithCtrlC(experiment.Run);
             string plot = Plot(results, kinds, Path.Combine(experiment.Folder, "accuracy.png"));

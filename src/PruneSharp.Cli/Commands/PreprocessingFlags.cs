@@ -1,3 +1,4 @@
+using PruneSharp.Pipelines;
 using System.CommandLine;
 using PruneSharp.Data;
 using PruneSharp.Graph;
@@ -35,6 +36,9 @@ sealed class PreprocessingFlags(bool canEmbed)
     {
         Description = "Image folders: keep the centre square of this many pixels, the model's input size (torchvision's CenterCrop). Needed for an image folder.",
     };
+
+    /// <summary><c>--keep-opset</c> (given with <c>canEmbed</c>).</summary>
+    public Option<bool> KeepOpset => _opset.Keep;
 
     public IEnumerable<Option> All => canEmbed ? new Option[] { Normalize, Embed, Resize, Crop, _opset.Keep } : new Option[] { Normalize, Resize, Crop };
 
@@ -78,10 +82,7 @@ sealed class PreprocessingFlags(bool canEmbed)
                 throw new ArgumentException($"--normalize: the model normalises its input itself ({inside.Describe()}); leave --normalize out");
             return given;
         }
-        if (Preprocessing.FromMetadata(model.Graph.Metadata, source) is { } described) return described;
-        var inputConstants = ParameterRoles.Of(model.Graph).ByName.Values.Where(r => r.Kind == ParameterKind.InputConstant).Select(r => r.Name).ToList();
-        return inputConstants.Count == 0 ? Preprocessing.None
-            : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {Table.Names(inputConstants)}" };
+        return Preprocessing.FromMetadata(model.Graph.Metadata, source) ?? Sources.DefaultPreprocessing(model);
     }
 
     /// <summary>Feeds <paramref name="data"/> (each split given) as <paramref name="preprocessing"/> says.</summary>

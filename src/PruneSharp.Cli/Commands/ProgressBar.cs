@@ -12,6 +12,7 @@ sealed class ProgressBar(string label) : IProgress<TrainingProgress>
     {
         bool epochEnd = p.Position.Batch >= p.BatchesPerEpoch;
         if (epochEnd) RunRecording.Epoch(label, p);
+        if (Verbosity.IsQuiet) return;
         int epoch = p.Position.Epoch + 1;
         double fraction = Math.Min(1, (double)p.Position.Batch / p.BatchesPerEpoch);
         int filled = (int)Math.Round(fraction * Width);
@@ -26,11 +27,5 @@ sealed class ProgressBar(string label) : IProgress<TrainingProgress>
     }
 
     /// <summary>Writes a status line to stderr.</summary>
-    public static void Status(string message) => Console.Error.WriteLine(message);
-}
-
-/// <summary>Status lines on stderr, written at once (unlike <see cref="Progress{T}"/>, which posts to the thread pool).</summary>
-sealed class StatusLog : IProgress<string>
-{
-    public void Report(string value) => Console.Error.WriteLine(value);
+    public static void Status(string message) => Verbosity.Status(message);
 }

@@ -86,7 +86,7 @@ static partial class PruneCommand
         pruner.Masks.MakePermanent();
         var after = Evaluator.Perplexity(model, corpus.HeldOutTokens, context);
         OnnxFile.Save(model, output);
-        Report(new Common(model, null, null, epochs, output, json), SparsityReport.Measure(model), prunable, dense,
+        Report(output, json, SparsityReport.Measure(model), prunable, dense,
             MacCounter.Measure(model, new[] { sample }), null, null, before, after);
         return 0;
     }

@@ -189,7 +189,7 @@ static partial class PruneCommand
     static void FinishStructured(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, string output,
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null) =>
         RunRecording.Finish([
-            .. RunRecording.Metrics(after, before, perplexityAfter, perplexityBefore),
+            .. RunMetrics.Quality(after, before, perplexityAfter, perplexityBefore),
             new(MetricNames.DenseParameters, denseParameters), new(MetricNames.Parameters, prunedParameters),
             new(MetricNames.Sparsity, denseParameters == 0 ? 0 : 1 - (double)prunedParameters / denseParameters),
             new(MetricNames.Density, denseParameters == 0 ? 1 : (double)prunedParameters / denseParameters),

@@ -24,15 +24,6 @@ namespace PruneSharp.Cli.Commands;
 /// </summary>
 static partial class PruneCommand
 {
-    sealed record Common(GraphModule Model, ImageDataset? Train, ImageDataset? Test, int FineTuneEpochs, string Output, bool Json)
-    {
-        /// <summary>What the data pipeline feeds the model.</summary>
-        public Preprocessing Input { get; init; } = Preprocessing.None;
-
-        /// <summary>How the example inputs are made without data (<c>--shape</c>, <c>--input</c>).</summary>
-        public InputSynthesisOptions Synthesis { get; init; } = new();
-    }
-
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "An ONNX file, or a zoo classifier name (pruned at its initialisation)." };
@@ -68,6 +59,9 @@ static partial class PruneCommand
         foreach (var option in structured.All) command.Options.Add(option);
         var recovery = new RecoveryFlags();
         foreach (var option in recovery.All) command.Options.Add(option);
+        var latency = new LatencyFlags();
+        foreach (var option in latency.All) command.Options.Add(option);
+        var store = new StoreFlags();
         command.SetAction(parse =>
         {
             int epochs = parse.GetValue(finetune);
@@ -120,46 +114,58 @@ static partial class PruneCommand
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
             }
 
-            var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
-            var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
-            using var network = CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed));
-            // The teacher: the dense model as loaded (a zoo model with the same seed is the same network).
-            using var teacher = recovery.Distill(parse) ? CliInputs.LoadModel(parse.GetValue(model)!, train, parse.GetValue(flags.Seed)) : null;
-            var fed = preprocessing.Resolve(parse, network, parse.GetValue(model)!);
-            PreprocessingFlags.Apply(fed, train, test);
-            var common = new Common(network, train, test, epochs, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json))
+            // Image classifiers: the library's pipeline, the flags mapped onto its description.
+            var description = Description(parse, dataSpec, epochs, parse.GetValue(model)!, parse.GetValue(method)!, parse.GetValue(granularity)!, parse.GetValue(scope)!,
+                parse.GetValue(sparsity), parse.GetValue(schedule)!, parse.GetValue(exclude), parse.GetValue(firstLast), parse.GetValue(embeddings), parse.GetValue(strict),
+                Path.GetFullPath(parse.GetValue(output)!), preprocessing, flags, recovery, structured.Inputs, latency);
+            using var runs = store.Open(parse);
+            var options = RunRecording.Describe(parse, "prune", null);
+            var recording = runs is null ? null : new PipelineRecording(runs, PipelineRecording.Describe(description) with
             {
-                Input = fed, Synthesis = structured.Inputs.Options(parse),
-            };
-            var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-            Action<MaskSet>? distill = teacher is null ? null : masks => recovery.Train(parse, teacher, network, train!, fineTune, masks);
-            int code = Unstructured(common, new Pruner(new MaskSet(network), criterion, grain, pruningScope), target, rounds, fineTune,
-                written => preprocessing.Save(parse, network, written, common.Output), edgeChoice, distill, recovery.Json);
-            if (!common.Json) recovery.Print(parse);
-            return code;
+                Kind = "prune", Model = options.Model, Dataset = options.Dataset, Command = options.Command, Parameters = options.Parameters, Environment = options.Environment,
+            });
+            var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(token => Pipeline.Run(description, Progress, token, recording)));
+            var stage = result.Stages[0];
+            var outcome = stage.Unstructured!.Outcome;
+            if (stage.Distillation is { } distilled) recovery.Add(distilled);
+            var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recovery.Json() };
+            Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices,
+                latency: result.Latency);
+            if (!parse.GetValue(json)) recovery.Print(parse);
+            Verbosity.Summary(RunCommand.Summary(result));
+            return 0;
         });
         RunRecording.Attach(command, "prune", parse => parse.GetValue(structured.Kind) is { } kind
             ? $"{kind}:{parse.GetValue(method)}"
-            : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"));
+            : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"),
+            records: parse => parse.GetValue(structured.Kind) is not null || parse.GetValue(data) is { } spec && LanguageModelFlags.IsText(spec), store: store);
         return command;
     }
 
-    static int Unstructured(Common common, Pruner pruner, double sparsity, int rounds, TrainerOptions fineTune, Func<Preprocessing, Preprocessing> save, string edgeChoice,
-        Action<MaskSet>? distill, Func<object?> recoveryJson)
+    /// <summary>The pipeline the unstructured flags describe: one stage, its recovery, the data, the inputs, the export and latency.</summary>
+    static PipelineDescription Description(ParseResult parse, string? dataSpec, int epochs, string model, string method, string granularity, string scope, double? sparsity,
+        string schedule, string[]? exclude, string? firstLast, bool embeddings, bool strict, string output, PreprocessingFlags preprocessing, TrainingFlags flags,
+        RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency)
     {
-        var model = common.Model;
-        IReadOnlyList<TorchSharp.torch.Tensor> input = common.Test is { } t ? new[] { t.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, common.Synthesis);
-        var outcome = TrainCommand.WithCtrlC(token => UnstructuredPruning.Run(model, new UnstructuredStage(pruner, sparsity, rounds), fineTune, common.Train, common.Test, input,
-            distill, Progress, token));
-        PreprocessingFlags.WarnIfImplausible(outcome.Before, common.Test?.Classes.Count ?? 0);
-        var written = save(common.Input);
-        var choices = new Choices(common.Input, written, edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recoveryJson() };
-        Report(common, outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices);
-        return 0;
+        string augment = parse.GetValue(flags.Augment)!;
+        var sizes = preprocessing.Sizes(parse);
+        var data = dataSpec is null ? null
+            : new DataDescription(dataSpec, Normalize: parse.GetValue(preprocessing.Normalize), Resize: sizes.Resize, Crop: sizes.Crop, Augment: augment == "none" ? null : augment);
+        var stage = new StageDescription(method, sparsity, granularity, scope, schedule, exclude is { Length: > 0 } ? exclude : null, firstLast?.ToLowerInvariant(), embeddings, strict);
+        string[]? Given(Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values : null;
+        bool distill = recovery.Distill(parse);
+        var recover = new RecoveryDescription(recovery.Kind(parse), epochs, parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),
+            parse.GetValue(flags.Momentum), parse.GetValue(flags.WeightDecay), parse.GetValue(flags.Schedule)!,
+            distill ? parse.GetValue(recovery.Loss) : null, distill ? parse.GetValue(recovery.Temperature) : null, distill ? Given(recovery.Features) : null,
+            Given(flags.Freeze), Given(flags.TrainOnly), parse.GetValue(flags.Threads));
+        var export = new ExportDescription(output, parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset));
+        string? normalize = dataSpec is null ? parse.GetValue(preprocessing.Normalize) : null;
+        var given = Given(inputs.Shape) is null && Given(inputs.Input) is null && normalize is null ? null : new InputsDescription(Given(inputs.Shape), Given(inputs.Input), normalize);
+        return new PipelineDescription(model, data, new[] { stage }, recover, export, parse.GetValue(flags.Seed), true, latency.Description(parse), given);
     }
 
     /// <summary>Progress bars on stderr for each training run, and status lines.</summary>
-    static readonly PipelineProgress Progress = new(label => new ProgressBar(label), new StatusLog());
+    static PipelineProgress Progress => Verbosity.Progress;
 
     /// <summary>
     /// The choices a prune made for the user: what it fed, what it wrote, the first and last layers, the layers left
@@ -193,21 +199,22 @@ static partial class PruneCommand
         }
     }
 
-    static void Report(Common common, SparsityReport sparsity, IReadOnlySet<string> prunable, MacReport dense, MacReport pruned,
+    static void Report(string output, bool json, SparsityReport sparsity, IReadOnlySet<string> prunable, MacReport dense, MacReport pruned,
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null,
-        Choices? choices = null)
+        Choices? choices = null, LatencyResult? latency = null)
     {
         var layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).ToList();
         RunRecording.Finish([
-            .. RunRecording.Metrics(after, before, perplexityAfter, perplexityBefore), .. RunRecording.Size(layers),
+            .. RunMetrics.Quality(after, before, perplexityAfter, perplexityBefore), .. RunMetrics.Size(layers),
             new(MetricNames.Parameters, sparsity.Parameters), new(MetricNames.DenseParameters, sparsity.Parameters), new(MetricNames.NonZeros, sparsity.NonZeros),
             new(MetricNames.Macs, dense.DenseMacs), new(MetricNames.EffectiveMacs, pruned.EffectiveMacs),
-        ], layers, ("model", common.Output));
-        if (common.Json)
+        ], layers, ("model", output));
+        if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                output = common.Output,
+                output,
+                latency = latency is { } l ? new { median_ms = l.Median * 1e3, dense_median_ms = l.DenseMedian * 1e3, threads = l.Threads, rounds = l.Rounds } : null,
                 perplexity_before = perplexityBefore?.Perplexity,
                 perplexity_after = perplexityAfter?.Perplexity,
                 layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).Select(l => new { name = l.Name, shape = l.Shape, @params = l.Parameters, nonzeros = l.NonZeros, sparsity = l.Sparsity }),
@@ -229,7 +236,7 @@ static partial class PruneCommand
         });
         Table.Write(Console.Out, new[] { "parameter", "shape", "params", "non-zeros", "sparsity" }, rows);
         Console.WriteLine();
-        Console.WriteLine($"saved {common.Output}");
+        Console.WriteLine($"saved {output}");
         Console.WriteLine($"total params {Count(sparsity.Parameters)}, non-zeros {Count(sparsity.NonZeros)}, sparsity {Percent(sparsity.Sparsity)} (all parameters, biases included)");
         Console.WriteLine($"compression ratio {sparsity.CompressionRatio.ToString("F2", CultureInfo.InvariantCulture)}x (original / remaining non-zeros)");
         Console.WriteLine($"MACs per example: dense {Count(dense.DenseMacs)}, effective {Count(pruned.EffectiveMacs)} ({pruned.Speedup.ToString("F2", CultureInfo.InvariantCulture)}x fewer)");
@@ -237,6 +244,7 @@ static partial class PruneCommand
             Console.WriteLine(AccuracyChange(before, after));
         if (perplexityBefore is not null && perplexityAfter is not null)
             Console.WriteLine(PerplexityChange(perplexityBefore, perplexityAfter));
+        if (latency is not null) Console.WriteLine(RunCommand.Latency(latency));
         choices?.Print();
     }
 

@@ -4,6 +4,7 @@ using PruneSharp.Data;
 using PruneSharp.Graph;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
+using PruneSharp.Pipelines;
 using PruneSharp.Recovery;
 using PruneSharp.Training;
 
@@ -47,15 +48,7 @@ sealed class RecoveryFlags
     /// <summary>The distillation settings.</summary>
     public DistillationOptions Options(ParseResult parse) => new()
     {
-        Loss = parse.GetValue(Loss)!.ToLowerInvariant() switch
-        {
-            "auto" => DistillationLoss.Auto,
-            "kl" => DistillationLoss.KlDivergence,
-            "mse" => DistillationLoss.Mse,
-            "cosine" => DistillationLoss.Cosine,
-            "cosine-mse" => DistillationLoss.CosineMse,
-            var other => throw new ArgumentException($"--distill-loss '{other}' is not one of auto, kl, mse, cosine, cosine-mse"),
-        },
+        Loss = TrainingParts.DistillationLoss(parse.GetValue(Loss)!),
         Temperature = parse.GetValue(Temperature),
         Features = parse.GetValue(Features) ?? Array.Empty<string>(),
     };
@@ -124,6 +117,12 @@ sealed class RecoveryFlags
         DistillationLoss.CosineMse => "cosine-mse",
         _ => loss.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>The recovery kind: finetune, distill or none.</summary>
+    public string Kind(ParseResult parse) => Mode(parse);
+
+    /// <summary>Records a distillation the library ran, for <see cref="Print"/> and <see cref="Json"/>.</summary>
+    public void Add(DistillationResult result) => _results.Add(result);
 
     string Mode(ParseResult parse) => parse.GetValue(Recover)!.ToLowerInvariant() switch
     {

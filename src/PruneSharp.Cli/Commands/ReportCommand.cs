@@ -9,7 +9,7 @@ static class ReportCommand
 {
     public static Command Create()
     {
-        var store = new Argument<string>("store") { Description = RunRecording.StoreHelp + $" (default: {RunStores.DefaultPath}).", DefaultValueFactory = _ => RunStores.DefaultPath };
+        var store = new Argument<string>("store") { Description = StoreFlags.Help + $" (default: {RunStores.DefaultPath}).", DefaultValueFactory = _ => RunStores.DefaultPath };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the HTML file.", DefaultValueFactory = _ => "report.html" };
         var kind = new Option<string?>("--kind") { Description = "Only runs of this kind (prune, train, lth, llm prune, …)." };
         var group = new Option<string?>("--group") { Description = "Only runs of this group (a sweep)." };

@@ -14,7 +14,7 @@ namespace PruneSharp.Cli.Commands;
 static class RunCommand
 {
     /// <summary>The kind of run a recipe records in the run store (sweeps look for it).</summary>
-    public const string Kind = "recipe";
+    public const string Kind = PipelineRecording.Kind;
 
     public static Command Create()
     {
@@ -23,12 +23,14 @@ static class RunCommand
         var check = new Option<bool>("--check") { Description = "Only read and validate the recipe; print the pipeline it describes." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var group = new Option<string?>("--group") { Description = "The group this run belongs to in the run store (a sweep gives its cells one)." };
+        var store = new StoreFlags();
         var command = new Command("run",
             "Run a recipe: the whole pipeline (load, prune stages, recover, evaluate, export) described in one YAML file.\n" +
             "Example: prunesharp run examples/magnitude.yaml --set stages.0.sparsity=0.8 --set recovery.epochs=2")
         {
             recipe, set, check, json, group,
         };
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             var overrides = (parse.GetValue(set) ?? Array.Empty<string>()).Select(RecipeOverride.Parse).ToList();
@@ -40,46 +42,18 @@ static class RunCommand
                     : $"{loaded.Source}: valid; {loaded.Pipeline.Stages.Count} stage(s), identity {loaded.Identity}");
                 return 0;
             }
-            var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, new PipelineProgress(label => new ProgressBar(label), new StatusLog()), token));
-            var layers = result.Stages[^1].Weights.Layers;
-            RunRecording.Finish([
-                .. RunRecording.Metrics(result.After, result.Before), .. RunRecording.Size(layers),
-                new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, result.Stages[^1].Macs),
-            ], layers, result.Output is null ? Array.Empty<(string, string)>() : new[] { ("model", result.Output) });
+            using var runs = store.Open(parse);
+            var start = RunRecording.Describe(parse, Kind, null);
+            var recording = runs is null ? null : new PipelineRecording(runs, PipelineRecording.Describe(loaded.Pipeline) with
+            {
+                Name = loaded.Identity, Group = parse.GetValue(group), Recipe = File.ReadAllText(loaded.Source),
+                Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
+            });
+            var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, Verbosity.Progress, token, recording));
             Render(result, loaded.Identity, parse.GetValue(json));
             return 0;
         });
-        RunRecording.Attach(command, Kind, _ => null, records: parse => !parse.GetValue(check),
-            describe: (parse, start) => Describe(start, parse.GetValue(recipe)!, parse.GetValue(set), parse.GetValue(group)));
         return command;
-    }
-
-    /// <summary>
-    /// The run's row from its recipe: the identity as its name (what sweeps look for), the stages as its method, model,
-    /// data, seed, the last stage's sparsity and the recipe's text. A recipe with problems keeps the options' row (it fails before running).
-    /// </summary>
-    static RunStart Describe(RunStart start, string path, string[]? set, string? group)
-    {
-        try
-        {
-            var recipe = Recipe.Load(path, (set ?? Array.Empty<string>()).Select(RecipeOverride.Parse));
-            var p = recipe.Pipeline;
-            return start with
-            {
-                Name = recipe.Identity,
-                Group = group,
-                Method = string.Join("+", p.Stages.Select(s => $"{s.Method}/{s.Scope}/{s.Granularity}" + (s.Schedule == "oneshot" ? "" : $"/{s.Schedule}"))),
-                Model = p.Model,
-                Dataset = p.Data?.Source,
-                Seed = p.Seed,
-                TargetSparsity = p.Stages.Count == 0 ? null : p.Stages[^1].Sparsity,
-                Recipe = File.ReadAllText(path),
-            };
-        }
-        catch (ArgumentException)
-        {
-            return start with { Group = group };
-        }
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>
@@ -105,6 +79,7 @@ static class RunCommand
         seconds = result.Elapsed.TotalSeconds,
         accuracy_before = result.Before?.Top1,
         accuracy_after = result.After?.Top1,
+        latency = result.Latency is { } l ? new { median_ms = l.Median * 1e3, dense_median_ms = l.DenseMedian * 1e3, threads = l.Threads, rounds = l.Rounds } : null,
         stages = result.Stages.Select(s => new
         {
             method = s.Stage.Method,
@@ -127,6 +102,7 @@ static class RunCommand
             left_dense = s.Unstructured?.Outcome.LeftOut.Select(l => new { name = l.Name, reason = l.Reason }).Concat(s.Unstructured.Outcome.Skipped.Select(k => new { name = k.Key, reason = k.Value })),
             left_whole = s.Channels?.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
             distillation = s.Distillation is { } d ? new { loss_before = d.LossBefore, loss_after = d.LossAfter } : null,
+            seconds = s.Elapsed.TotalSeconds,
         }),
     };
 
@@ -164,7 +140,24 @@ static class RunCommand
         Console.WriteLine($"MACs per example: dense {PruneCommand.Count(result.Stages[0].DenseMacs)}, effective {PruneCommand.Count(last.Macs)}");
         if (result.Before is { } before && result.After is { } after)
             Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
+        if (result.Latency is { } l) Console.WriteLine(Latency(l));
         PreprocessingFlags.Print(result.Input);
         Console.WriteLine($"recipe identity {identity}; {result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
+        Verbosity.Summary(Summary(result));
+    }
+
+    /// <summary>The measured latency in words.</summary>
+    public static string Latency(LatencyResult l) =>
+        $"latency at batch 1 (ONNX Runtime, {l.Threads} thread(s), median of {l.Rounds}): {(l.Median * 1e3).ToString("F3", CultureInfo.InvariantCulture)} ms, " +
+        $"dense {(l.DenseMedian * 1e3).ToString("F3", CultureInfo.InvariantCulture)} ms (x{(l.DenseMedian / l.Median).ToString("F2", CultureInfo.InvariantCulture)})";
+
+    /// <summary>A pipeline's result in one line: what was written, its sparsity, accuracy and latency (what <c>--quiet</c> prints).</summary>
+    public static string Summary(PipelineResult result)
+    {
+        var last = result.Stages[^1].Weights;
+        var parts = new List<string> { result.Output is null ? "not saved" : $"saved {result.Output}", $"sparsity {PruneCommand.Percent(last.Sparsity)}" };
+        if (result.After is { } after) parts.Add($"top-1 {PruneCommand.Percent(after.Top1)}");
+        if (result.Latency is { } l) parts.Add($"latency {(l.Median * 1e3).ToString("F3", CultureInfo.InvariantCulture)} ms");
+        return string.Join(", ", parts);
     }
 }

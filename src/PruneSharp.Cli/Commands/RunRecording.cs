@@ -25,9 +25,6 @@ static class RunRecording
 
     static readonly AsyncLocal<Session?> Active = new();
 
-    /// <summary>The store option's text, shared by the verbs that write runs and those that read them.</summary>
-    public const string StoreHelp = "Run store: an SQLite file or postgres://user:password@host:port/database";
-
     /// <summary>
     /// Adds <c>--store</c> and <c>--no-store</c> to <paramref name="command"/> (whose action must be set) and records
     /// each invocation as a run of <paramref name="kind"/>; <paramref name="method"/> names the method from the options.
@@ -39,19 +36,18 @@ static class RunRecording
     /// <param name="trainingSteps">Record epoch ends as steps.</param>
     /// <param name="records">Whether this invocation is a run to record (null: always).</param>
     /// <param name="describe">Refines the run's row that the options give (null: as it is).</param>
+    /// <param name="store">The store flags, when the verb also reads them (for the invocations the library records itself).</param>
     public static void Attach(Command command, string kind, Func<ParseResult, string?> method, bool trainingSteps = true,
-        Func<ParseResult, bool>? records = null, Func<ParseResult, RunStart, RunStart>? describe = null)
+        Func<ParseResult, bool>? records = null, Func<ParseResult, RunStart, RunStart>? describe = null, StoreFlags? store = null)
     {
-        var store = new Option<string>("--store") { Description = StoreHelp + $" to record this run in (default: {RunStores.DefaultPath} in the current folder).", DefaultValueFactory = _ => RunStores.DefaultPath };
-        var noStore = new Option<bool>("--no-store") { Description = "Do not record this run." };
-        command.Options.Add(store);
-        command.Options.Add(noStore);
+        var flags = store ?? new StoreFlags();
+        foreach (var option in flags.All) command.Options.Add(option);
         var inner = command.Action as SynchronousCommandLineAction ?? throw new InvalidOperationException($"verb '{command.Name}' has no synchronous action to record");
         command.SetAction(parse =>
         {
-            if (parse.GetValue(noStore) || records?.Invoke(parse) == false) return inner.Invoke(parse);
+            if (!flags.Records(parse) || records?.Invoke(parse) == false) return inner.Invoke(parse);
             var start = Describe(parse, kind, method(parse));
-            using var recorder = RunRecorder.Begin(parse.GetValue(store)!, describe is null ? start : describe(parse, start));
+            using var recorder = RunRecorder.Begin(parse.GetValue(flags.Store)!, describe is null ? start : describe(parse, start));
             var session = new Session(recorder, trainingSteps);
             Active.Value = session;
             try
@@ -79,43 +75,13 @@ static class RunRecording
     }
 
     /// <summary>
-    /// Hands the run's outcome over, written when the verb returns: <paramref name="metrics"/> (null values left out),
-    /// the per-layer sparsity, and the files written under their roles (hashed now). A name given twice keeps its
-    /// later value. Nothing happens without a store.
+    /// Hands the run's outcome over, written when the verb returns (<see cref="RunMetrics.Outcome"/>). Nothing
+    /// happens without a store.
     /// </summary>
     public static void Finish(IEnumerable<KeyValuePair<string, double?>> metrics, IReadOnlyList<ParameterSparsity>? layers, params (string Role, string Path)[] files)
     {
         if (Active.Value is not { } session) return;
-        session.Outcome = new RunOutcome
-        {
-            Metrics = metrics.Where(m => m.Value is not null).GroupBy(m => m.Key).ToDictionary(g => g.Key, g => g.Last().Value!.Value),
-            Layers = layers ?? [],
-            Artifacts = files.Where(f => File.Exists(f.Path)).Select(f => RunArtifact.FromFile(f.Role, f.Path)).ToList(),
-        };
-    }
-
-    /// <summary>The metrics of a classifier's evaluation before and after, and of its size, by <see cref="MetricNames"/>.</summary>
-    public static IEnumerable<KeyValuePair<string, double?>> Metrics(ClassificationMetrics? after, ClassificationMetrics? before = null,
-        PerplexityResult? perplexityAfter = null, PerplexityResult? perplexityBefore = null) =>
-    [
-        new(MetricNames.Accuracy, after?.Top1),
-        new(MetricNames.Loss, after?.Loss),
-        new(MetricNames.DenseAccuracy, before?.Top1),
-        new(MetricNames.Perplexity, perplexityAfter?.Perplexity),
-        new(MetricNames.DensePerplexity, perplexityBefore?.Perplexity),
-    ];
-
-    /// <summary>Size metrics: parameters and non-zeros of <paramref name="layers"/> and their sparsity.</summary>
-    public static IEnumerable<KeyValuePair<string, double?>> Size(IReadOnlyList<ParameterSparsity> layers)
-    {
-        var report = new SparsityReport(layers);
-        return
-        [
-            new(MetricNames.Parameters, report.Parameters),
-            new(MetricNames.NonZeros, report.NonZeros),
-            new(MetricNames.Sparsity, report.Sparsity),
-            new(MetricNames.Density, report.RemainingFraction),
-        ];
+        session.Outcome = RunMetrics.Outcome(metrics, layers, files);
     }
 
     /// <summary>Records metrics of one step (no-op without a store).</summary>
@@ -125,20 +91,11 @@ static class RunRecording
     public static void Epoch(string phase, TrainingProgress progress)
     {
         if (Active.Value is not { TrainingSteps: true } session) return;
-        string prefix = phase.Replace('-', '_');
-        var metrics = new Dictionary<string, double>
-        {
-            [$"{prefix}_loss"] = progress.Loss,
-            [$"{prefix}_learning_rate"] = progress.LearningRate,
-            [$"{prefix}_samples_per_s"] = progress.SamplesPerSecond,
-            [$"{prefix}_epoch"] = progress.Position.Epoch + 1,
-        };
-        if (progress.Accuracy is { } accuracy) metrics[$"{prefix}_accuracy"] = accuracy;
-        session.Recorder.Step(progress.Position.Step, metrics);
+        session.Recorder.Step(progress.Position.Step, RunMetrics.Epoch(phase, progress));
     }
 
     /// <summary>The run's description from the verb's options: every option's value, and the usual ones (model, data, seed, sparsity) in their columns.</summary>
-    static RunStart Describe(ParseResult parse, string kind, string? method)
+    public static RunStart Describe(ParseResult parse, string kind, string? method)
     {
         var values = OptionValues.Of(parse, "--store", "--no-store", "--json").Where(v => v.Value.Length > 0).ToDictionary();
         foreach (var argument in parse.CommandResult.Command.Arguments)

@@ -18,7 +18,7 @@ static class RunsCommand
     };
 
     static Option<string> StoreOption() =>
-        new("--store") { Description = RunRecording.StoreHelp + $" (default: {RunStores.DefaultPath}).", DefaultValueFactory = _ => RunStores.DefaultPath };
+        new("--store") { Description = StoreFlags.Help + $" (default: {RunStores.DefaultPath}).", DefaultValueFactory = _ => RunStores.DefaultPath };
 
     static Option<bool> JsonOption() => new("--json") { Description = "Print as JSON." };
 

@@ -24,7 +24,7 @@ static class SweepCommand
         var jobs = new Option<int>("--jobs") { Description = "Cells run at once (local backend; each is its own process).", DefaultValueFactory = _ => 1 };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key for every cell: KEY=VALUE. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string?>("--out") { Description = "Folder for the cells' models (as IDENTITY.onnx) and the Slurm files. Default: sweep-RECIPE beside the recipe's name in the current folder." };
-        var store = new Option<string>("--store") { Description = RunRecording.StoreHelp + $" the cells record to (default: {RunStores.DefaultPath} in the current folder).", DefaultValueFactory = _ => RunStores.DefaultPath };
+        var store = new Option<string>("--store") { Description = StoreFlags.Help + $" the cells record to (default: {RunStores.DefaultPath} in the current folder).", DefaultValueFactory = _ => RunStores.DefaultPath };
         var group = new Option<string?>("--group") { Description = "The sweep's group in the run store (default: the recipe file's name)." };
         var backend = new Option<string>("--backend") { Description = "local (run the cells here) or slurm (write a job array script and submit it with sbatch).", DefaultValueFactory = _ => "local" };
         var submit = new Option<bool>("--no-submit") { Description = "--backend slurm: write the job array script without submitting it." };
@@ -67,7 +67,7 @@ static class SweepCommand
             bool quiet = parse.GetValue(json);
             var progress = new SynchronousProgress<CellResult>(r =>
             {
-                if (!quiet) Console.Error.WriteLine($"{r.Status.ToString().ToLowerInvariant()}: {r.Cell.Label} ({r.Cell.Identity}){(r.Error is null ? "" : $": {r.Error}")}");
+                if (!quiet) Verbosity.Status($"{r.Status.ToString().ToLowerInvariant()}: {r.Cell.Label} ({r.Cell.Identity}){(r.Error is null ? "" : $": {r.Error}")}");
             });
             var results = TrainCommand.WithCtrlC(token => SweepRunner.Run(cells, finished,
                 (cell, cancel) => RunCell(CellCommand.Arguments(recipePath, overrides, cell, storeLocation, groupName), cancel), parse.GetValue(jobs), progress, token));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using PruneSharp.Runs;
 using PruneSharp.Data;
 using PruneSharp.Files;
 using PruneSharp.Graph;
@@ -87,7 +88,7 @@ static class TrainCommand
             var metrics = Evaluator.Classify(network, test);
             var written = preprocessing.Save(parse, network, fed, outputPath);
             var layers = SparsityReport.Measure(network).Layers;
-            RunRecording.Finish([.. RunRecording.Metrics(metrics), .. RunRecording.Size(layers)], layers, ("model", outputPath), ("checkpoint", checkpointPath));
+            RunRecording.Finish([.. RunMetrics.Quality(metrics), .. RunMetrics.Size(layers)], layers, ("model", outputPath), ("checkpoint", checkpointPath));
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
@@ -162,7 +163,7 @@ static class TrainCommand
         double tokensPerSecond = seconds > 0 ? result.Epochs.Sum(e => e.Samples) * (double)context / seconds : double.NaN;
         var perplexity = Evaluator.Perplexity(network, corpus.HeldOutTokens, context);
         OnnxFile.Save(network, outputPath);
-        RunRecording.Finish([.. RunRecording.Metrics(null, perplexityAfter: perplexity), new("tokens_per_s", tokensPerSecond)], null,
+        RunRecording.Finish([.. RunMetrics.Quality(null, perplexityAfter: perplexity), new("tokens_per_s", tokensPerSecond)], null,
             ("model", outputPath), ("checkpoint", checkpointPath));
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new

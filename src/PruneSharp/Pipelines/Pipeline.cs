@@ -5,12 +5,14 @@ using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Models;
 using PruneSharp.Onnx;
+using PruneSharp.Onnx.Opsets;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Masks;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Recovery;
+using PruneSharp.Runs;
 using PruneSharp.Training;
 
 namespace PruneSharp.Pipelines;
@@ -36,7 +38,14 @@ public sealed record PipelineProblem(string Field, string Message, IReadOnlyList
 /// <param name="Channels">What a channel stage did (null for unstructured).</param>
 /// <param name="Distillation">What distillation did (null without distillation).</param>
 public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
-    UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation);
+    UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation)
+{
+    /// <summary>Wall time of the stage, its recovery and evaluation included.</summary>
+    public TimeSpan Elapsed { get; init; }
+
+    /// <summary>Test metrics right after pruning, before the recovery (null without evaluation or recovery epochs, and for schedules that prune while training).</summary>
+    public ClassificationMetrics? AfterPruning { get; init; }
+}
 
 /// <summary>What an unstructured stage did.</summary>
 /// <param name="Sparsity">The sparsity it pruned to (given, or fixed by a pattern granularity).</param>
@@ -51,14 +60,26 @@ public sealed record UnstructuredStageResult(double Sparsity, bool KeptFirstAndL
 /// <param name="PrunedParameters">Parameters after.</param>
 public sealed record ChannelStageResult(IReadOnlyList<GroupChange> Groups, IReadOnlyList<BlockedGroup> Blocked, long DenseParameters, long PrunedParameters);
 
+/// <summary>The written model's latency, measured alternately with the dense model's.</summary>
+/// <param name="Median">Median seconds per call of the written model at batch 1.</param>
+/// <param name="DenseMedian">Median seconds per call of the dense model.</param>
+/// <param name="Threads">ONNX Runtime's intra-op threads.</param>
+/// <param name="Rounds">Timed rounds (after one warm-up call each).</param>
+public sealed record LatencyResult(double Median, double DenseMedian, int Threads, int Rounds);
+
 /// <summary>What a whole pipeline did.</summary>
 /// <param name="Description">The pipeline run.</param>
 /// <param name="Input">What the data pipeline fed the model.</param>
 /// <param name="Stages">Each stage's result, in order.</param>
 /// <param name="Output">The file written (null: none).</param>
 /// <param name="Elapsed">Wall time of the whole run.</param>
-public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed)
+/// <param name="Latency">The written model's latency (null unless <see cref="PipelineDescription.Latency"/> asked for it).</param>
+public sealed record PipelineResult(PipelineDescription Description, Preprocessing Input, IReadOnlyList<StageResult> Stages, string? Output, TimeSpan Elapsed,
+    LatencyResult? Latency = null)
 {
+    /// <summary>The preprocessing the written model takes (that of <see cref="Input"/>, or none once embedded as nodes).</summary>
+    public Preprocessing Written { get; init; } = Input;
+
     /// <summary>Test metrics of the dense model (null without evaluation).</summary>
     public ClassificationMetrics? Before => Stages.Count == 0 ? null : Stages[0].Before;
 
@@ -77,11 +98,34 @@ public static class Pipeline
     /// <param name="progress">Where progress goes.</param>
     /// <param name="cancellation">Stops training between batches with <see cref="OperationCanceledException"/>.</param>
     /// <exception cref="ArgumentException">A choice is invalid or inconsistent; the message names the field.</exception>
-    public static PipelineResult Run(PipelineDescription description, PipelineProgress? progress = null, CancellationToken cancellation = default)
+    /// <param name="recording">Where the run is recorded (null: nowhere); a run that fails, its checks included, is recorded as failed.</param>
+    public static PipelineResult Run(PipelineDescription description, PipelineProgress? progress = null, CancellationToken cancellation = default,
+        PipelineRecording? recording = null)
     {
         progress ??= PipelineProgress.None;
+        if (recording is null) return Execute(description, progress, null, cancellation);
+        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
+        try
+        {
+            var result = Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation);
+            recorder.Complete(PipelineRecording.Outcome(result));
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            recorder.Fail("interrupted");
+            throw;
+        }
+        catch (Exception e) when (e is not RunStoreException)
+        {
+            recorder.Fail(e.Message.ReplaceLineEndings(" "));
+            throw;
+        }
+    }
+
+    static PipelineResult Execute(PipelineDescription d, PipelineProgress progress, Action<int, StageResult>? stageDone, CancellationToken cancellation)
+    {
         var clock = Stopwatch.StartNew();
-        var d = description;
         var recovery = d.Recovery;
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
 
@@ -91,15 +135,23 @@ public static class Pipeline
         if (train is not null) train.Augmentation = d.Data!.Augment is { } augment ? Augmentation.Parse(augment, "data.augment") : null;
         bool structured = d.Stages.Any(st => st.Structure is not null);
         var model = Sources.LoadModel(d.Model, train, d.Seed, structured, "model");
+        string? dense = null;
         try
         {
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
+            Sources.RequireInputs(model);
             var fed = Input(d, model);
+            if (d.Latency is not null)
+            {
+                // The dense model as the pruned one will be written, timed beside it.
+                dense = Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
+                Write(model, fed, d.Export!, dense);
+            }
             foreach (var set in new[] { train, test })
                 if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
             IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
             IDataset? evalData = test is null ? null : d.Data!.TestExamples is { } m ? Subset.First(test, m) : test;
-            var examples = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : InputSynthesis.Synthesize(model.Graph, new InputSynthesisOptions(), d.Seed);
+            var examples = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : InputSynthesis.Synthesize(model.Graph, Sources.Synthesis(d.Inputs), d.Seed);
             var fineTune = FineTune(recovery, d.Seed, fitData?.Count ?? 0);
 
             var results = new List<StageResult>();
@@ -107,11 +159,12 @@ public static class Pipeline
             {
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
+                var stageClock = Stopwatch.StartNew();
                 DistillationResult? distilled = null;
                 void Distill(GraphModule student, MaskSet? masks)
                 {
                     masks?.Apply();
-                    distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), new DistillationOptions(), fineTune,
+                    distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), DistillationSettings(recovery), fineTune,
                         masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
                     if (distilled.Training.Cancelled) throw new OperationCanceledException();
                 }
@@ -121,7 +174,7 @@ public static class Pipeline
                     Action<MaskSet>? distill = teacher is null || fineTune.Epochs == 0 ? null : masks => Distill(model, masks);
                     var outcome = UnstructuredPruning.Run(model, stage, fineTune, fitData, evalData, examples, distill, progress, cancellation);
                     results.Add(new StageResult(s, outcome.Before, outcome.After, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
-                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, distilled));
+                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, distilled) { AfterPruning = outcome.AfterPruning });
                 }
                 else
                 {
@@ -136,6 +189,7 @@ public static class Pipeline
                         fitData is null ? null : StructuredParts.Observer(importance, fitData, batchSize: 64));
                     model.Dispose();
                     model = result.Model;
+                    var pruned = evalData is null || fineTune.Epochs == 0 ? null : Evaluator.Classify(model, evalData);
                     if (fineTune.Epochs > 0 && teacher is not null) Distill(model, null);
                     else if (fineTune.Epochs > 0)
                     {
@@ -144,27 +198,81 @@ public static class Pipeline
                     }
                     var after = evalData is null ? null : Evaluator.Classify(model, evalData);
                     results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), result.DenseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null,
-                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled));
+                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled) { AfterPruning = pruned });
                 }
-                progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
+                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
+                if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
+                progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
+                stageDone?.Invoke(i, results[^1]);
+                if (d.Stages.Count > 1) progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
             }
 
             string? output = null;
+            var written = fed;
             if (d.Export is { } export)
             {
                 output = Path.GetFullPath(export.Path);
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-                var graph = model.ToGraph();
-                if (export.EmbedPreprocessing) fed.EmbedInto(graph);
-                else fed.WriteMetadata(graph.Metadata);
-                OnnxFile.Write(graph, output);
+                written = Write(model, fed, export, output);
             }
-            return new PipelineResult(d, fed, results, output, clock.Elapsed);
+            LatencyResult? latency = null;
+            if (d.Latency is { } timing)
+            {
+                var timed = Stopwatch.StartNew();
+                latency = Latency(output!, dense!, timing, cancellation);
+                progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
+            }
+            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency) { Written = written };
         }
         finally
         {
             model.Dispose();
+            if (dense is not null) File.Delete(dense);
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/> with its preprocessing as nodes or as metadata, at
+    /// its file's own opset with <see cref="ExportDescription.KeepOpset"/>; returns the preprocessing the file takes.
+    /// </summary>
+    static Preprocessing Write(GraphModule model, Preprocessing fed, ExportDescription export, string path)
+    {
+        var graph = model.ToGraph();
+        var written = fed;
+        if (export.EmbedPreprocessing) written = fed.EmbedInto(graph);
+        else fed.WriteMetadata(graph.Metadata);
+        OnnxFile.Write(export.KeepOpset ? AtSourceOpset(graph) : graph, path);
+        return written;
+    }
+
+    /// <summary><paramref name="graph"/> at the opset of the file it was read from (as it is if that was current).</summary>
+    static Graph.Graph AtSourceOpset(Graph.Graph graph)
+    {
+        if (graph.SourceOpset is not int source) return graph;
+        try
+        {
+            return OpsetConversion.Downgrade(graph, source);
+        }
+        catch (GraphException e)
+        {
+            throw new GraphException($"export.keep_opset: {e.Message}; leave it out to write opset {OpsetConversion.Target}", e);
+        }
+    }
+
+    /// <summary>The distillation settings of <paramref name="recovery"/>.</summary>
+    static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
+    {
+        Loss = TrainingParts.DistillationLoss(recovery.DistillLoss ?? "auto", "recovery.distill_loss"),
+        Temperature = recovery.Temperature ?? new DistillationOptions().Temperature,
+        Features = recovery.DistillFeatures ?? Array.Empty<string>(),
+    };
+
+    /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
+    static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
+    {
+        var report = ModelBenchmark.Run(model, new ModelBenchmarkOptions { Baseline = dense, Batches = new[] { 1 }, Threads = timing.Threads, Rounds = timing.Rounds }, cancellation);
+        var rows = report.Batches[0].Rows;
+        return new LatencyResult(rows[0].Latency.Median, rows[1].Latency.Median, timing.Threads, timing.Rounds);
     }
 
     /// <summary>The unstructured stage <paramref name="s"/> on <paramref name="model"/>, and whether it keeps the first and last layers.</summary>
@@ -220,6 +328,12 @@ public static class Pipeline
             Require("data.crop", data.Crop is null or > 0, $"data.crop must be a positive number of pixels, got {data.Crop}");
         }
         Require("stages", d.Stages.Count > 0, "stages: a pipeline needs at least one pruning stage");
+        if (d.Latency is { } latency)
+        {
+            Require("evaluate.latency", d.Export is not null, "evaluate.latency times the written model: give export.path");
+            Require("evaluate.threads", latency.Threads >= 1, $"evaluate.threads must be at least 1, got {latency.Threads}");
+            Require("evaluate.rounds", latency.Rounds >= 1, $"evaluate.rounds must be at least 1, got {latency.Rounds}");
+        }
         Require("recovery.kind", r.Kind is "finetune" or "distill" or "none", $"recovery.kind '{r.Kind}' is not one of finetune, distill, none");
         if (problems.Count > 0 && problems[^1].Field == "recovery.kind") problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
         Require("recovery.epochs", r.Epochs >= 0, $"recovery.epochs must be non-negative, got {r.Epochs}");
@@ -228,6 +342,17 @@ public static class Pipeline
         Require("recovery.epochs", !(r.Kind == "distill" && r.Epochs == 0), "recovery.kind distill needs recovery.epochs");
         Require("recovery.batch_size", r.BatchSize > 0, $"recovery.batch_size must be positive, got {r.BatchSize}");
         Require("recovery.lr", r.LearningRate > 0, $"recovery.lr must be positive, got {r.LearningRate}");
+        if (r.DistillLoss is { } loss) Check("recovery.distill_loss", () => TrainingParts.DistillationLoss(loss, "recovery.distill_loss"), TrainingParts.DistillationLosses, loss);
+        Require("recovery.temperature", r.Temperature is null or > 0, $"recovery.temperature must be positive, got {r.Temperature}");
+        Require("recovery.distill_loss", r.Kind == "distill" || (r.DistillLoss is null && r.Temperature is null && r.DistillFeatures is null),
+            "recovery.distill_loss, recovery.temperature and recovery.distill_features go with recovery.kind distill");
+        Require("recovery.threads", r.Threads is null or > 0, $"recovery.threads must be positive, got {r.Threads}");
+        if (d.Inputs?.Normalize is { } normal)
+        {
+            Require("inputs.normalize", d.Data is null, "inputs.normalize is for a pipeline without data; give data.normalize");
+            Check("inputs.normalize", () => Preprocessing.ParseNormalize(normal, "inputs.normalize"));
+        }
+        if (d.Inputs?.Shape is { } shapes) Check("inputs.shape", () => InputShapes.Parse(shapes, "inputs.shape"));
         Check("recovery.optimizer", () => TrainingParts.Optimizer(r.Optimizer, "recovery.optimizer"), TrainingParts.Optimizers, r.Optimizer);
         Check("recovery.lr_schedule", () => TrainingParts.Schedule(r.LearningRateSchedule, 1, 1, "recovery.lr_schedule"), TrainingParts.Schedules, r.LearningRateSchedule);
         for (int i = 0; i < d.Stages.Count; i++)
@@ -292,15 +417,18 @@ public static class Pipeline
     {
         var fromModel = Preprocessing.FromMetadata(model.Graph.Metadata, d.Model);
         Preprocessing fed;
-        if (d.Data?.Normalize is { } text)
+        if ((d.Data?.Normalize ?? d.Inputs?.Normalize) is { } text)
         {
+            string field = d.Data?.Normalize is null ? "inputs.normalize" : "data.normalize";
             if (fromModel is { InModel: true } inside)
-                throw new ArgumentException($"data.normalize: the model normalises its input itself ({inside.Describe()}); leave data.normalize out");
-            fed = Preprocessing.ParseNormalize(text, "data.normalize");
+                throw new ArgumentException($"{field}: the model normalises its input itself ({inside.Describe()}); leave {field} out");
+            fed = Preprocessing.ParseNormalize(text, field);
         }
-        else fed = fromModel ?? Preprocessing.None;
+        else if (fromModel is not null) fed = fromModel;
+        else fed = Sources.DefaultPreprocessing(model);
+        if (d.Export is { KeepOpset: true }) AtSourceOpset(model.Graph);
         if (d.Export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
-            throw new ArgumentException("export.embed_preprocessing needs the normalisation: give data.normalize MEAN/STD");
+            throw new ArgumentException($"export.embed_preprocessing needs the normalisation: give {(d.Data is null ? "inputs" : "data")}.normalize MEAN/STD");
         return d.Data?.Crop is null ? fed : fed with { Resize = d.Data.Resize, Crop = d.Data.Crop };
     }
 
@@ -318,6 +446,8 @@ public static class Pipeline
             Seed = seed,
             Optimizer = new OptimizerSettings(kind, kind == OptimizerKind.Sgd ? recovery.Momentum : 0, WeightDecay: recovery.WeightDecay),
             Schedule = TrainingParts.Schedule(recovery.LearningRateSchedule, recovery.LearningRate, steps, "recovery.lr_schedule"),
+            Threads = recovery.Threads,
+            Trainable = new TrainableParameters { Freeze = recovery.Freeze ?? Array.Empty<string>(), TrainOnly = recovery.TrainOnly ?? Array.Empty<string>() },
         };
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace PruneSharp.Pipelines;
 
 /// <summary>
@@ -12,8 +14,31 @@ namespace PruneSharp.Pipelines;
 /// <param name="Export">Where the pruned model is written (null: not written).</param>
 /// <param name="Seed">Seed of the zoo initialisation, batch order and random pruning.</param>
 /// <param name="Evaluate">Measure test accuracy before and after (needs <see cref="Data"/>).</param>
+/// <param name="Latency">Measure the written model's latency (needs <see cref="Export"/>; null: not measured).</param>
+/// <param name="Inputs">How example inputs are made without test data (null: synthesised from the graph alone).</param>
+/// <remarks>Fields added after the first recipes are left out of a recipe's canonical text when unset, so that its identity stays.</remarks>
 public sealed record PipelineDescription(string Model, DataDescription? Data, IReadOnlyList<StageDescription> Stages, RecoveryDescription Recovery,
-    ExportDescription? Export, long Seed = 0, bool Evaluate = true);
+    ExportDescription? Export, long Seed = 0, bool Evaluate = true,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LatencyDescription? Latency = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] InputsDescription? Inputs = null);
+
+/// <summary>
+/// The example inputs of a model run without test data (MAC counts, traced channel groups): every graph input is
+/// synthesised from the graph (<see cref="Data.Inputs.InputSynthesis"/>) but those given here.
+/// </summary>
+/// <param name="Shape">Input shapes, NAME=DxDx... (their symbolic dimensions set the same dimensions of the other inputs).</param>
+/// <param name="Tensors">Tensors fed as they are: NAME=FILE.npy, or FILE.npz (its arrays by name).</param>
+/// <param name="Normalize">Without data: the normalisation the model was trained with (as <see cref="DataDescription.Normalize"/>), written with it.</param>
+public sealed record InputsDescription(IReadOnlyList<string>? Shape = null, IReadOnlyList<string>? Tensors = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Normalize = null);
+
+/// <summary>
+/// How the written model's latency is measured: ONNX Runtime at batch 1, the written model and the dense one
+/// alternately (one untimed warm-up call each, then <see cref="Rounds"/> timed rounds), the median recorded.
+/// </summary>
+/// <param name="Threads">ONNX Runtime's intra-op threads.</param>
+/// <param name="Rounds">Timed rounds.</param>
+public sealed record LatencyDescription(int Threads = 1, int Rounds = 20);
 
 /// <summary>The data of a pipeline.</summary>
 /// <param name="Source">A data set name or folder (<see cref="Sources.LoadData"/>).</param>
@@ -58,10 +83,24 @@ public sealed record StageDescription(string Method, double? Sparsity, string Gr
 /// <param name="Momentum">SGD momentum.</param>
 /// <param name="WeightDecay">Weight decay.</param>
 /// <param name="LearningRateSchedule">constant, cosine, step or onecycle.</param>
+/// <param name="DistillLoss">Distillation: auto (KL for logits, cosine + MSE for embeddings), kl, mse, cosine or cosine-mse (null: auto).</param>
+/// <param name="Temperature">Distillation: temperature of the KL loss on logits (null: 2).</param>
+/// <param name="DistillFeatures">Distillation: intermediate values also matched (names or patterns).</param>
+/// <param name="Freeze">Parameters never trained, on top of the default selection (names or patterns).</param>
+/// <param name="TrainOnly">Train exactly these parameters instead of the default selection (names or patterns).</param>
+/// <param name="Threads">libtorch threads while training (null: all cores); results do not depend on it.</param>
 public sealed record RecoveryDescription(string Kind = "finetune", int Epochs = 0, int BatchSize = 64, string Optimizer = "sgd", double LearningRate = 0.01,
-    double Momentum = 0.9, double WeightDecay = 0, string LearningRateSchedule = "constant");
+    double Momentum = 0.9, double WeightDecay = 0, string LearningRateSchedule = "constant",
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DistillLoss = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Temperature = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? DistillFeatures = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Freeze = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? TrainOnly = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Threads = null);
 
 /// <summary>Where and how the pruned model is written.</summary>
 /// <param name="Path">The ONNX file.</param>
 /// <param name="EmbedPreprocessing">Write the normalisation as nodes at the model's input instead of metadata.</param>
-public sealed record ExportDescription(string Path, bool EmbedPreprocessing = false);
+/// <param name="KeepOpset">Write at the input file's own opset when it is older than the one it was upgraded to on import.</param>
+public sealed record ExportDescription(string Path, bool EmbedPreprocessing = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool KeepOpset = false);

@@ -1,4 +1,5 @@
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Graph.Passes;
 using PruneSharp.Models;
@@ -78,5 +79,54 @@ public static class Sources
         if (data is not null && data.Height != data.Width)
             throw new ArgumentException($"zoo models take square images; the data has {data.Height}x{data.Width}");
         return ModelZoo.CreateClassifier(spec, options);
+    }
+
+    /// <summary>
+    /// The tensors of <paramref name="specs"/> by input name: NAME=FILE.npy, or FILE.npz (its arrays by name).
+    /// </summary>
+    /// <exception cref="ArgumentException">A spec is neither; the message names <paramref name="field"/>.</exception>
+    public static Dictionary<string, TorchSharp.torch.Tensor> GivenInputs(IEnumerable<string> specs, string field = "--input")
+    {
+        var given = new Dictionary<string, TorchSharp.torch.Tensor>(StringComparer.Ordinal);
+        foreach (string spec in specs)
+        {
+            int eq = spec.IndexOf('=');
+            if (eq < 0 && spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var (name, value) in NpyFile.ReadArchive(spec)) given[name] = value;
+                continue;
+            }
+            if (eq <= 0 || !spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"{field} '{spec}' is not NAME=FILE.npy or FILE.npz (e.g. input_ids=ids.npy)");
+            given[spec[..eq]] = NpyFile.Read(spec[(eq + 1)..]);
+        }
+        return given;
+    }
+
+    /// <summary>The synthesis options of <paramref name="inputs"/> (null: the graph alone decides).</summary>
+    public static InputSynthesisOptions Synthesis(InputsDescription? inputs, string field = "inputs") => inputs is null ? new()
+        : new()
+        {
+            Shapes = InputShapes.Parse(inputs.Shape ?? Array.Empty<string>(), $"{field}.shape"),
+            Given = GivenInputs(inputs.Tensors ?? Array.Empty<string>(), $"{field}.tensors"),
+        };
+
+    /// <summary>
+    /// The preprocessing of a model that neither describes its own nor is given one: none, with a note when its
+    /// graph holds constants on the input path (probably its own normalisation).
+    /// </summary>
+    public static Preprocessing DefaultPreprocessing(GraphModule model)
+    {
+        var constants = ParameterRoles.Of(model.Graph).ByName.Values.Where(r => r.Kind == ParameterKind.InputConstant).Select(r => r.Name).ToList();
+        return constants.Count == 0 ? Preprocessing.None
+            : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {string.Join(", ", constants.Take(3)) + (constants.Count > 3 ? $" (+{constants.Count - 3})" : "")}" };
+    }
+
+    /// <summary>Refuses a model without graph inputs (nothing can be fed to it).</summary>
+    /// <exception cref="ArgumentException">The model has none; the message says the likely cause.</exception>
+    public static void RequireInputs(GraphModule model)
+    {
+        if (model.Graph.Inputs.Count == 0)
+            throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
     }
 }

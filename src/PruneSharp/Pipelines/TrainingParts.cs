@@ -1,3 +1,4 @@
+using PruneSharp.Recovery;
 using PruneSharp.Training;
 
 namespace PruneSharp.Pipelines;
@@ -31,5 +32,19 @@ public static class TrainingParts
         "step" => new MultiStepSchedule(rate, new[] { steps / 2, steps * 3 / 4 }),
         "onecycle" => new OneCycleSchedule(rate, steps),
         _ => throw new ArgumentException($"{field} '{name}' is not one of constant, cosine, step, onecycle"),
+    };
+
+    /// <summary>The distillation losses by name.</summary>
+    public static IReadOnlyList<string> DistillationLosses { get; } = new[] { "auto", "kl", "mse", "cosine", "cosine-mse" };
+
+    /// <summary>The distillation loss named <paramref name="name"/>.</summary>
+    public static DistillationLoss DistillationLoss(string name, string field = "--distill-loss") => name.ToLowerInvariant() switch
+    {
+        "auto" => Recovery.DistillationLoss.Auto,
+        "kl" => Recovery.DistillationLoss.KlDivergence,
+        "mse" => Recovery.DistillationLoss.Mse,
+        "cosine" => Recovery.DistillationLoss.Cosine,
+        "cosine-mse" => Recovery.DistillationLoss.CosineMse,
+        _ => throw new ArgumentException($"{field} '{name}' is not one of auto, kl, mse, cosine, cosine-mse"),
     };
 }

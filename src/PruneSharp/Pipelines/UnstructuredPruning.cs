@@ -30,7 +30,11 @@ public sealed record UnstructuredStage(Pruner Pruner, double Sparsity, int Round
 /// <param name="Trainable">What the fine-tune trained (null without fine-tuning).</param>
 public sealed record UnstructuredOutcome(SparsityReport Sparsity, IReadOnlySet<string> Prunable, MacReport DenseMacs, MacReport PrunedMacs,
     ClassificationMetrics? Before, ClassificationMetrics? After, IReadOnlyList<LeftOutWeight> LeftOut, IReadOnlyDictionary<string, string> Skipped,
-    TrainableSelection? Trainable);
+    TrainableSelection? Trainable)
+{
+    /// <summary>Test metrics right after the last pruning, before its fine-tune (null without test data, or when the schedule prunes while training).</summary>
+    public ClassificationMetrics? AfterPruning { get; init; }
+}
 
 /// <summary>
 /// Runs an <see cref="UnstructuredStage"/> on a classifier: measures the dense model, lets a data-driven criterion
@@ -76,7 +80,7 @@ public static class UnstructuredPruning
         var trainable = fineTune.Epochs > 0 ? fineTune.Trainable.Select(model) : null;
         var denseMacs = MacCounter.Measure(model, examples);
         var before = test is null ? null : Evaluator.Classify(model, test);
-        ClassificationMetrics? after;
+        ClassificationMetrics? after, afterPruning = null;
         var (context, callbacks) = Scoring(pruner, train, fineTune.BatchSize);
         if (recover is not null)
         {
@@ -97,10 +101,11 @@ public static class UnstructuredPruning
                 new PruneFineTuneOptions { Sparsity = stage.Sparsity, Rounds = stage.Rounds, FineTune = fineTune, Context = context, Callbacks = callbacks },
                 train, test, progress.For("fine-tune"), cancellation);
             after = result[^1].AfterFineTune ?? result[^1].AfterPruning;
+            afterPruning = result[^1].AfterPruning;
         }
         pruner.Masks.MakePermanent();
         return new UnstructuredOutcome(SparsityReport.Measure(model), prunable, denseMacs, MacCounter.Measure(model, examples), before, after,
-            selection.LeftOut, skipped, trainable);
+            selection.LeftOut, skipped, trainable) { AfterPruning = afterPruning };
     }
 
     /// <summary>The training batches that data-driven criteria observe: the first 8 × <paramref name="batchSize"/> examples (wrapping around a small set).</summary>

@@ -83,7 +83,19 @@ sealed class RecipeBinder
         string? model = Path(root, "model", "model", keepNames: ModelZoo.IsClassifier);
         if (model is null && root["model"] is null) Problem(root.Position, "model is required (an ONNX file or a zoo classifier name)", field: "model");
         long seed = Number(root, "seed", "seed", long.Parse) ?? 0;
-        bool evaluate = Flag(root, "evaluate", "evaluate") ?? true;
+        bool evaluate = true;
+        LatencyDescription? latency = null;
+        if (root["evaluate"] is MappingNode)
+        {
+            var v = Section(root, "evaluate", "evaluate", RecipeSchema.Evaluate)!;
+            evaluate = Flag(v, "accuracy", "evaluate.accuracy") ?? true;
+            var timing = new LatencyDescription();
+            int? threads = Number(v, "threads", "evaluate.threads", int.Parse), rounds = Number(v, "rounds", "evaluate.rounds", int.Parse);
+            if (Flag(v, "latency", "evaluate.latency") == true) latency = new LatencyDescription(threads ?? timing.Threads, rounds ?? timing.Rounds);
+            else if (threads is not null || rounds is not null)
+                Problem(v.Position, "evaluate.threads and evaluate.rounds set how latency is timed: give evaluate.latency: true", field: "evaluate.latency");
+        }
+        else evaluate = Flag(root, "evaluate", "evaluate") ?? true;
 
         DataDescription? data = null;
         if (Section(root, "data", "data", RecipeSchema.Data) is { } d)
@@ -120,7 +132,9 @@ sealed class RecipeBinder
             recovery = new RecoveryDescription(Text(r, "kind", "recovery.kind") ?? recovery.Kind, Number(r, "epochs", "recovery.epochs", int.Parse) ?? recovery.Epochs,
                 Number(r, "batch_size", "recovery.batch_size", int.Parse) ?? recovery.BatchSize, Text(r, "optimizer", "recovery.optimizer") ?? recovery.Optimizer,
                 Number(r, "lr", "recovery.lr", double.Parse) ?? recovery.LearningRate, Number(r, "momentum", "recovery.momentum", double.Parse) ?? recovery.Momentum,
-                Number(r, "weight_decay", "recovery.weight_decay", double.Parse) ?? recovery.WeightDecay, Text(r, "lr_schedule", "recovery.lr_schedule") ?? recovery.LearningRateSchedule);
+                Number(r, "weight_decay", "recovery.weight_decay", double.Parse) ?? recovery.WeightDecay, Text(r, "lr_schedule", "recovery.lr_schedule") ?? recovery.LearningRateSchedule,
+                Text(r, "distill_loss", "recovery.distill_loss"), Number(r, "temperature", "recovery.temperature", double.Parse), Strings(r, "distill_features", "recovery.distill_features"),
+                Strings(r, "freeze", "recovery.freeze"), Strings(r, "train_only", "recovery.train_only"), Number(r, "threads", "recovery.threads", int.Parse));
         }
 
         ExportDescription? export = null;
@@ -128,9 +142,16 @@ sealed class RecipeBinder
         {
             string? path = Path(e, "path", "export.path", keepNames: _ => false);
             if (path is null && e["path"] is null) Problem(e.Position, "export.path is required (the ONNX file to write)", field: "export.path");
-            export = new ExportDescription(path ?? "", Flag(e, "embed_preprocessing", "export.embed_preprocessing") ?? false);
+            export = new ExportDescription(path ?? "", Flag(e, "embed_preprocessing", "export.embed_preprocessing") ?? false, Flag(e, "keep_opset", "export.keep_opset") ?? false);
         }
-        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate);
+
+        InputsDescription? inputs = null;
+        if (Section(root, "inputs", "inputs", RecipeSchema.Inputs) is { } given)
+        {
+            var tensors = Strings(given, "tensors", "inputs.tensors")?.Select(t => InputTensor(t, given.Position.File)).ToList();
+            inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors, Text(given, "normalize", "inputs.normalize"));
+        }
+        return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency, inputs);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
@@ -215,6 +236,16 @@ sealed class RecipeBinder
                 Problem(node.Position, $"{field} is a list of names or patterns", field: field);
                 return null;
         }
+    }
+
+    /// <summary>An input tensor, NAME=FILE.npy or FILE.npz, its file read from the folder of <paramref name="recipe"/>.</summary>
+    static string InputTensor(string spec, string recipe)
+    {
+        int eq = spec.IndexOf('=');
+        string file = spec[(eq + 1)..];
+        if (System.IO.Path.IsPathRooted(file) || !File.Exists(recipe)) return spec;
+        string full = System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(recipe))!, file));
+        return eq < 0 ? full : $"{spec[..eq]}={full}";
     }
 
     /// <summary>A file or folder, read from the folder of the file that wrote it; <paramref name="keepNames"/> says which values are names, not paths.</summary>

@@ -1,0 +1,51 @@
+using PruneSharp.Data;
+using PruneSharp.Graph;
+
+namespace PruneSharp.Cli.Commands;
+
+/// <summary>
+/// The flags of <c>prune</c> that set each field of the pipeline it describes: the library names recipe fields in
+/// its errors, and the verb shows the flag the user typed instead.
+/// </summary>
+static class FlagNames
+{
+    static readonly (string Field, string Flag)[] Fields =
+    {
+        ("stages[0].method", "--method"), ("stages[0].sparsity", "--sparsity"), ("stages[0].granularity", "--granularity"), ("stages[0].scope", "--scope"),
+        ("stages[0].schedule", "--schedule"), ("stages[0].exclude", "--exclude"), ("stages[0].first_last", "--first-last"), ("stages[0].strict", "--strict"),
+        ("data.source", "--data"), ("data.normalize", "--normalize"), ("inputs.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
+        ("recovery.kind", "--recover"), ("recovery.epochs", "--finetune-epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"),
+        ("recovery.lr_schedule", "--lr-schedule"), ("recovery.lr", "--lr"), ("recovery.distill_loss", "--distill-loss"), ("recovery.temperature", "--temperature"),
+        ("recovery.distill_features", "--distill-features"), ("recovery.threads", "--threads"),
+        ("export.embed_preprocessing", "--embed-preprocessing"), ("export.keep_opset", "--keep-opset"), ("export.path", "--output"),
+        ("evaluate.latency", "--latency"), ("evaluate.threads", "--latency-threads"), ("evaluate.rounds", "--latency-rounds"),
+        ("inputs.shape", "--shape"), ("inputs.tensors", "--input"), ("model", "model"),
+    };
+
+    /// <summary>Runs <paramref name="work"/>, rewriting the fields its argument and graph errors name into flags.</summary>
+    public static T Translate<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (ArgumentException e) when (Rewrite(e.Message) != e.Message)
+        {
+            throw new ArgumentException(Rewrite(e.Message), e);
+        }
+        catch (GraphException e) when (Rewrite(e.Message) != e.Message)
+        {
+            throw new GraphException(Rewrite(e.Message), e);
+        }
+    }
+
+    /// <summary><paramref name="p"/> with the field it came from named as its flag.</summary>
+    public static Preprocessing Rewrite(Preprocessing p) => p with { Source = Rewrite(p.Source) };
+
+    static string Rewrite(string message)
+    {
+        foreach (var (field, flag) in Fields)
+            if (field != "model") message = message.Replace(field, flag, StringComparison.Ordinal);
+        return message.StartsWith("model '", StringComparison.Ordinal) ? "--model" + message["model".Length..] : message;
+    }
+}
