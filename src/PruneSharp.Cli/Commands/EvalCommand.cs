@@ -97,7 +97,9 @@ static class EvalCommand
         using var denseNetwork = OnnxFile.Load(dense.FullName);
         var fed = preprocessing.Resolve(parse, network, file.FullName);
         PreprocessingFlags.Apply(fed, test);
-        IInputSource inputs = unlabeled is null ? new DatasetInputs(test!) : new GraphFeed(network.Graph, unlabeled(network));
+        var examples = unlabeled?.Invoke(network);
+        bool images = examples is null or ImageExamples;
+        IInputSource inputs = examples is null ? new DatasetInputs(test!) : new GraphFeed(network.Graph, examples);
         var outputs = Fidelity.Measure(network, denseNetwork, inputs, batchSize);
         bool classifier = test is not null && outputs is [{ Kind: OutputKind.Logits, Shape.Count: 2 }];
         var accuracy = classifier ? Evaluator.Classify(network, test!, batchSize) : null;
@@ -106,7 +108,7 @@ static class EvalCommand
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                model = file.FullName, reference = dense.FullName, input = PreprocessingFlags.Json(fed), examples = inputs.Count,
+                model = file.FullName, reference = dense.FullName, input = images ? PreprocessingFlags.Json(fed) : null, examples = inputs.Count,
                 outputs = outputs.Select(o => new
                 {
                     name = o.Name, kind = o.Kind.ToString().ToLowerInvariant(), shape = o.Shape, mean_cosine = o.MeanCosine, min_cosine = o.MinCosine,
@@ -116,7 +118,7 @@ static class EvalCommand
             }, Table.Json));
             return;
         }
-        PreprocessingFlags.Print(fed);
+        if (images) PreprocessingFlags.Print(fed);
         static string F(double? x) => x is { } v ? v.ToString("F4", CultureInfo.InvariantCulture) : "-";
         Table.Write(Console.Out, new[] { "output", "kind", "mean cosine", "min cosine", "relative error", "top-1 agreement", "pairwise Spearman" },
             outputs.Select(o => (IReadOnlyList<string>)new[] { o.Name, o.Kind.ToString().ToLowerInvariant(), F(o.MeanCosine), F(o.MinCosine), F(o.RelativeError), F(o.Top1Agreement), F(o.PairwiseSpearman) }));

@@ -177,6 +177,7 @@ public class MultiInputCommandTests
         Assert.True(code == 0, error + output);
         Assert.Contains("on 12 unlabeled inputs (labels unused)", output);
         Assert.Contains("last_hidden_state", output);
+        Assert.DoesNotContain("pixels", output); // token ids are not images: no preprocessing line
         (code, _, error) = Invoke("prune", model, "--structured", "channel", "--data", folder.File("ids.npy"), "--finetune-epochs", "1", "-o", folder.File("f.onnx"));
         Assert.Equal(1, code);
         Assert.Contains("has no labels", error);
