@@ -107,7 +107,8 @@ public sealed record LayerProgress(string Phase, int Layer, int LayerCount, doub
 /// windows are embedded once; then for each decoder layer in turn its weights are loaded, every linear layer's inputs
 /// are observed on the calibration hidden states (accumulated into <see cref="InputStatistics"/>, never held), each
 /// linear layer is pruned, and the layer's outputs are recomputed with the pruned weights and passed to the next
-/// layer. Only one layer's weights and the calibration hidden states are in memory at a time.
+/// layer. Only one layer's weights and the calibration hidden states are in memory at a time (the embedding table is
+/// released once the windows are embedded).
 /// </summary>
 public static class LayerwisePruning
 {
@@ -141,6 +142,7 @@ public static class LayerwisePruning
 
         var hidden = Embed(model, calibration, options.BatchSize);
         var probe = options.Probe is { } ids ? Keep(model.Embed(ids)) : null;
+        model.ReleaseResident(); // the embedding table is not needed again until the probe's head
         var layers = new List<LayerPruningReport>();
         try
         {
@@ -175,6 +177,7 @@ public static class LayerwisePruning
         CancellationToken cancellation)
     {
         var hidden = Embed(model, calibration, options.BatchSize);
+        model.ReleaseResident();
         try
         {
             var ratios = new double[model.LayerCount];

@@ -165,11 +165,21 @@ public abstract class DecoderModel : IDisposable
         return Evaluator.Perplexity(module, tokens, contextLength, stride, batchSize, cancellation);
     }
 
-    /// <summary>Frees the tensors kept between calls (embeddings, final norm, head).</summary>
-    public void Dispose()
+    /// <summary>
+    /// Frees the tensors kept between calls (embeddings, final norm, head); the next call that needs one reads it from
+    /// the checkpoint again. Layer-by-layer work calls this once the calibration windows are embedded, so that the
+    /// embedding table (often the largest single tensor) is not held while the layers are pruned.
+    /// </summary>
+    public void ReleaseResident()
     {
         foreach (var tensor in _resident.Values) tensor.Dispose();
         _resident.Clear();
+    }
+
+    /// <summary>Frees the tensors kept between calls (<see cref="ReleaseResident"/>).</summary>
+    public void Dispose()
+    {
+        ReleaseResident();
         GC.SuppressFinalize(this);
     }
 
