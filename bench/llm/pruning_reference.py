@@ -13,12 +13,15 @@ import math
 import time
 
 import torch
-import transformers
+
+import torch_gpt2
 
 try:
-    from transformers.pytorch_utils import Conv1D
-except ImportError:  # pragma: no cover - older or newer layouts
-    Conv1D = ()
+    import transformers
+    from transformers.pytorch_utils import Conv1D as HfConv1D
+except ImportError:  # a machine without transformers (Debian's python3-torch only): GPT-2 from torch_gpt2.py
+    transformers, HfConv1D = None, torch_gpt2.Conv1D
+Conv1D = (HfConv1D, torch_gpt2.Conv1D)
 
 
 def decoder_layers(model):
@@ -34,15 +37,15 @@ def decoder_layers(model):
 
 
 def linears(layer):
-    return {n: m for n, m in layer.named_modules() if isinstance(m, torch.nn.Linear) or (Conv1D and isinstance(m, Conv1D))}
+    return {n: m for n, m in layer.named_modules() if isinstance(m, (torch.nn.Linear,) + Conv1D)}
 
 
 def weight_out_in(module):
-    return module.weight.data.t() if Conv1D and isinstance(module, Conv1D) else module.weight.data
+    return module.weight.data.t() if isinstance(module, Conv1D) else module.weight.data
 
 
 def set_weight(module, w):
-    module.weight.data.copy_(w.t() if Conv1D and isinstance(module, Conv1D) else w)
+    module.weight.data.copy_(w.t() if isinstance(module, Conv1D) else w)
 
 
 def parse_sparsity(s):
@@ -204,6 +207,8 @@ def calibration_windows(train_ids, nsamples, seqlen, seed):
 
 def evaluate_methods(folder, train_ids, heldout_ids, calib, seqlen, device, log):
     def load():
+        if transformers is None:
+            return torch_gpt2.load(folder).to(device)
         return transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
                                                                  attn_implementation="eager").to(device).eval()
 
@@ -226,11 +231,13 @@ def evaluate_methods(folder, train_ids, heldout_ids, calib, seqlen, device, log)
 
 
 def main():
-    """python3 bench/llm/pruning_reference.py CHECKPOINT TRAIN_TEXT HELDOUT_TEXT OUT.json: every method and pattern."""
+    """python3 bench/llm/pruning_reference.py CHECKPOINT TRAIN_TEXT HELDOUT_TEXT OUT.json: every method and pattern.
+
+    TRAIN_TEXT and HELDOUT_TEXT are text files (tokenised with the checkpoint's tokenizer.json by the `tokenizers`
+    package) or, where that package is missing, the ids of those texts as `bench llm-tokens` writes them (.safetensors).
+    """
     import argparse
     import json
-
-    from tokenizers import Tokenizer
 
     p = argparse.ArgumentParser()
     p.add_argument("checkpoint")
@@ -240,11 +247,14 @@ def main():
     p.add_argument("--nsamples", type=int, default=64)
     p.add_argument("--seqlen", type=int, default=256)
     a = p.parse_args()
-    tok = Tokenizer.from_file(f"{a.checkpoint}/tokenizer.json")
 
     def ids(path):
+        if path.endswith(".safetensors"):
+            return torch_gpt2.read_safetensors(path)["ids"]
+        from tokenizers import Tokenizer
         with open(path, encoding="utf-8") as f:
-            return torch.tensor(tok.encode(f.read(), add_special_tokens=False).ids)
+            text = f.read()
+        return torch.tensor(Tokenizer.from_file(f"{a.checkpoint}/tokenizer.json").encode(text, add_special_tokens=False).ids)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     calib = dict(nsamples=a.nsamples, seqlen=a.seqlen, seed=0)
