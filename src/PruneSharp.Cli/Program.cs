@@ -6,7 +6,8 @@ using PruneSharp.Engine;
 using PruneSharp.Files;
 
 // One-shot commands: keep freed tensor memory mapped (a forward pass otherwise pays page faults for every activation).
-TorchEngine.RetainFreedMemory();
+// PRUNESHARP_RELEASE_MEMORY=1 keeps glibc's defaults (as for the benchmarks).
+if (Environment.GetEnvironmentVariable("PRUNESHARP_RELEASE_MEMORY") != "1") TorchEngine.RetainFreedMemory();
 // SIGINT and SIGTERM alike: training checkpoints and exits 130/143; other work removes its half-written files first.
 Interruption.Install();
 AtomicFile.ConcurrentWriter += message => Console.Error.WriteLine($"prunesharp: warning: {message}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using PruneSharp.Engine;
 using PruneSharp.Llm;
 using PruneSharp.Llm.Decoding;
 using PruneSharp.Llm.Depth;
@@ -70,6 +71,8 @@ static class LlmCommand
                 (int)Positive(parse.GetValue(length), "--seqlen"), parse.GetValue(seed));
             bool asJson = parse.GetValue(json);
             var progress = new Progress(asJson);
+            // Layer by layer the peak is what the run promises, not the speed of page faults: freed blocks go back.
+            TorchEngine.ReleaseFreedMemory();
             var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
                 options, text, parse.GetValue(replace), progress, cancel));
             long peak = Process.GetCurrentProcess().PeakWorkingSet64;

@@ -60,6 +60,28 @@ public static class TorchEngine
         }
     }
 
+    /// <summary>
+    /// The opposite of <see cref="RetainFreedMemory"/>, for work whose peak memory matters more than page faults
+    /// (layer-by-layer pruning of a checkpoint larger than one wants resident): blocks of 1 MiB and more are mapped
+    /// on their own and unmapped when freed, and the heap top is trimmed above 16 MiB of free space. glibc's default
+    /// raises its mapping threshold each time a large block is freed, after which such blocks come from the heap and
+    /// stay resident; a fixed threshold keeps them out of it. Returns whether the settings took (glibc only).
+    /// </summary>
+    public static bool ReleaseFreedMemory()
+    {
+        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return false;
+        try
+        {
+            const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;
+            return MallocOption(MmapThreshold, 1 << 20) == 1 & MallocOption(TrimThreshold, 16 << 20) == 1
+                   & MallocOption(TopPad, 0) == 1;
+        }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        {
+            return false; // not glibc
+        }
+    }
+
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int MallocOption(int parameter, int value);
 

@@ -208,7 +208,7 @@ public static class LayerwisePruning
         using var result = LinearPruner.Prune(options.Method, site.Weight, inputs, pattern, options.SparseGpt, options.Refine, cancellation);
         // What is written is what the next layers are calibrated on: rounded to the checkpoint's element type.
         var stored = result.Weight.to_type(options.Storage).to_type(ScalarType.Float32);
-        double error = ReconstructionError.Relative(site.Weight, stored, inputs.Hessian());
+        double error = ReconstructionError.Relative(site.Weight, stored, inputs.Gram); // H's factor 2/n cancels
         site.Weight.copy_(stored);
         double sparsity = 1 - (double)site.Weight.count_nonzero().item<long>() / site.Weight.numel();
         return new LinearPruningReport(site.Layer, site.Name, site.OutFeatures, site.InFeatures, sparsity, error, clock.Elapsed.TotalSeconds);

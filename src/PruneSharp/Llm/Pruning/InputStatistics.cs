@@ -98,13 +98,23 @@ public sealed class InputStatistics : IDisposable
 
     /// <summary>H = 2·XᵀX/n over the tokens seen, float32 [features, features] (a new tensor).</summary>
     /// <exception cref="PruningException">H is not accumulated, or no tokens were added.</exception>
-    public Tensor Hessian()
+    public Tensor Hessian() => Hessian(ScalarType.Float32);
+
+    /// <summary>H = 2·XᵀX/n as a new tensor of <paramref name="dtype"/>, held by no other reference.</summary>
+    internal Tensor Hessian(ScalarType dtype)
     {
-        if (_hessian is null) throw new PruningException("these input statistics were created without the Hessian (hessian: false)");
+        var gram = Gram;
         double n = RequireTokens();
         using var scope = NewDisposeScope();
-        return _hessian.mul(2 / n).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return gram.mul(2 / n).to(dtype).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// XᵀX as accumulated (not a copy; in the accumulation type): H up to its factor 2/n, for computations where that
+    /// factor cancels (<see cref="ReconstructionError.Relative"/>) and a [features, features] copy would only cost memory.
+    /// </summary>
+    /// <exception cref="PruningException">H is not accumulated.</exception>
+    internal Tensor Gram => _hessian ?? throw new PruningException("these input statistics were created without the Hessian (hessian: false)");
 
     long RequireTokens() =>
         Tokens > 0 ? Tokens : throw new PruningException("no calibration inputs were added to the input statistics");

@@ -29,8 +29,8 @@ public static class LinearPruner
                 result = WandaPruning.Prune(weight, inputs, pattern);
                 break;
             case LinearPruningMethod.SparseGpt:
-                using (var h = inputs.Hessian())
-                    return SparseGpt.Prune(weight, h, pattern, sparseGpt, cancellation);
+                using (var h = inputs.Hessian(weight.dtype)) // a fresh copy: SparseGPT dampens and frees it
+                    return SparseGpt.Prune(weight, h, consumeHessian: true, pattern, sparseGpt, cancellation);
             default:
                 throw new ArgumentOutOfRangeException(nameof(method), method, "unknown linear pruning method");
         }

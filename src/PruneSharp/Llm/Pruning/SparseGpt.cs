@@ -8,7 +8,7 @@ namespace PruneSharp.Llm.Pruning;
 /// SparseGPT (Frantar &amp; Alistarh 2023, "SparseGPT: Massive Language Models Can Be Accurately Pruned in One-Shot"):
 /// prunes the columns of W [out, in] left to right and, after each column, moves its pruning error onto the columns
 /// not yet visited with the Optimal Brain Surgeon update, so the layer's output WX is reconstructed as well as the
-/// remaining weights allow. With H = 2XXᵀ/n the loss Hessian (<see cref="InputStatistics.Hessian"/>):
+/// remaining weights allow. With H = 2XXᵀ/n the loss Hessian (<see cref="InputStatistics.Hessian()"/>):
 /// <list type="bullet">
 /// <item>columns with H_jj = 0 never see input: H_jj := 1 and W[:, j] := 0; then λ = percdamp·mean(diag H) is added
 /// to the diagonal, and U = the upper Cholesky factor of H⁻¹ (Cholesky of H, its inverse, Cholesky again);</item>
@@ -30,7 +30,17 @@ public static class SparseGpt
     /// </summary>
     /// <exception cref="PruningException">Shapes do not fit, H has NaN/∞, H + λI is not positive definite, or the block size is not a multiple of M.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (checked between blocks).</exception>
-    public static PrunedLinear Prune(Tensor weight, Tensor hessian, SparsityPattern pattern, SparseGptOptions? options = null, CancellationToken cancellation = default)
+    public static PrunedLinear Prune(Tensor weight, Tensor hessian, SparsityPattern pattern, SparseGptOptions? options = null, CancellationToken cancellation = default) =>
+        Prune(weight, hessian, consumeHessian: false, pattern, options, cancellation);
+
+    /// <summary>
+    /// As <see cref="Prune(Tensor, Tensor, SparsityPattern, SparseGptOptions?, CancellationToken)"/>; with
+    /// <paramref name="consumeHessian"/> the caller hands over <paramref name="hessian"/> (a copy it owns, in the
+    /// weight's dtype): it is dampened in place and freed once U is computed, instead of being copied, which saves one
+    /// [in, in] matrix at the peak of a layer-by-layer run.
+    /// </summary>
+    internal static PrunedLinear Prune(Tensor weight, Tensor hessian, bool consumeHessian, SparsityPattern pattern, SparseGptOptions? options = null,
+        CancellationToken cancellation = default)
     {
         options ??= new SparseGptOptions();
         long rows = weight.shape[0], columns = weight.dim() == 2 ? weight.shape[1] : 0;
@@ -44,7 +54,7 @@ public static class SparseGpt
 
         using var scope = NewDisposeScope();
         var dtype = weight.dtype;
-        var h = hessian.detach().to(dtype, copy: true);
+        var h = consumeHessian && hessian.dtype == dtype ? hessian : hessian.detach().to(dtype, copy: true);
         if (!h.isfinite().all().item<bool>()) throw new PruningException("SparseGPT: the Hessian contains NaN or infinite values");
         // wt[j] is column j of W: the sweep reads and writes contiguous rows.
         var wt = weight.detach().t().to(dtype, copy: true).contiguous();
