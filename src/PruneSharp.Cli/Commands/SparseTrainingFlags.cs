@@ -126,7 +126,6 @@ sealed class SparseTrainingFlags(Option<double?> sparsity)
             using var masks = new MaskSet(network);
             var layers = Wrap("--network-surgery", () => new PruningScope().Select(masks));
             double? stopEpochs = parse.GetValue(SurgeryStop);
-            if (stopEpochs is { } e && !(e > 0 && double.IsFinite(e))) throw new ArgumentException($"--surgery-stop {e} is not a positive number of epochs");
             var schedule = new SurgerySchedule
             {
                 Gamma = parse.GetValue(SurgeryGamma) ?? 1e-4,
