@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
-# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, dense, grid, criteria
-# (default: collapse dense grid criteria).
+# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, dense, grid,
+# criteria (default: collapse dense grid criteria).
 # Environment: METHODS (collapse), SPARSITIES (grid), THREADS (libtorch threads, default 2).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
 # The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
@@ -30,6 +30,14 @@ for part in $parts; do
         $cli train --model lenet-300-100 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
         if grep -q '"path_survives": true' "$out/collapse-mlp-$m.json"; then
           $cli train --model lenet-300-100 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
+        fi
+      done ;;
+    collapse-conv6)
+      # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
+      for m in ${METHODS:-synflow snip magnitude random}; do
+        $cli train --model conv-6 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
+        if grep -q '"path_survives": true' "$out/collapse-conv6-$m.json"; then
+          $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
         fi
       done ;;
     dense)

@@ -29,8 +29,11 @@ sealed class SparseTrainingFlags(Option<double?> sparsity)
     public Option<double?> DropFraction { get; } = new("--drop-fraction") { Description = "--sparse-training: fraction of active weights dropped and regrown at the first update, cosine-decayed to 0 at 75% of training (default 0.3)." };
     public Option<double?> SoftFilterPruning { get; } = new("--soft-filter-pruning") { Description = "Soft filter pruning: zero this fraction of each layer's filters (smallest L2 norm) at every epoch's end; they keep training and may come back." };
     public Option<bool> NetworkSurgery { get; } = new("--network-surgery") { Description = "Dynamic network surgery to --sparsity: prune below a, splice back above b (thresholds from mean/std of |w| per layer); pruned weights keep training." };
+    public Option<double?> SurgeryGamma { get; } = new("--surgery-gamma") { Description = "--network-surgery: γ of the probability (1 + γ·t)^(−power) that the masks are revised after step t (default 1e-4, the paper's; 0: every step)." };
+    public Option<double?> SurgeryPower { get; } = new("--surgery-power") { Description = "--network-surgery: the power of that probability (default 1)." };
+    public Option<double?> SurgeryStop { get; } = new("--surgery-stop") { Description = "--network-surgery: no mask revision after this many epochs (default: revisions until the end)." };
 
-    public IEnumerable<Option> All => new Option[] { Regularize, Penalty, PenaltyWarmup, Group, SparseTraining, UpdateEvery, DropFraction, SoftFilterPruning, NetworkSurgery };
+    public IEnumerable<Option> All => new Option[] { Regularize, Penalty, PenaltyWarmup, Group, SparseTraining, UpdateEvery, DropFraction, SoftFilterPruning, NetworkSurgery, SurgeryGamma, SurgeryPower, SurgeryStop };
 
     /// <summary>Refuses these flags for a language model run.</summary>
     public void RefuseForText(ParseResult parse)
@@ -58,6 +61,8 @@ sealed class SparseTrainingFlags(Option<double?> sparsity)
             throw new ArgumentException("--group applies to --regularize group-lasso");
         if (dynamic is null && (parse.GetValue(UpdateEvery) is not null || parse.GetValue(DropFraction) is not null))
             throw new ArgumentException("--update-every and --drop-fraction need --sparse-training rigl|set");
+        if (!surgery && (parse.GetValue(SurgeryGamma) is not null || parse.GetValue(SurgeryPower) is not null || parse.GetValue(SurgeryStop) is not null))
+            throw new ArgumentException("--surgery-gamma, --surgery-power and --surgery-stop need --network-surgery");
         if ((dynamic is not null || surgery) && sparsity is null)
             throw new ArgumentException($"{(surgery ? "--network-surgery" : "--sparse-training")} needs --sparsity S (the fraction of weights kept at zero)");
 
@@ -120,9 +125,19 @@ sealed class SparseTrainingFlags(Option<double?> sparsity)
         {
             using var masks = new MaskSet(network);
             var layers = Wrap("--network-surgery", () => new PruningScope().Select(masks));
-            plan.Surgery = Wrap("--network-surgery", () => new NetworkSurgery(network, layers, sparsity!.Value));
+            double? stopEpochs = parse.GetValue(SurgeryStop);
+            var schedule = new SurgerySchedule
+            {
+                Gamma = parse.GetValue(SurgeryGamma) ?? 1e-4,
+                Power = parse.GetValue(SurgeryPower) ?? 1,
+                StopStep = stopEpochs is { } epochs ? Math.Max(1, (long)Math.Round(epochs * batches)) : null,
+                Seed = options.Seed,
+            };
+            plan.Surgery = Wrap("--network-surgery", () => new NetworkSurgery(network, layers, sparsity!.Value, schedule: schedule));
             plan.Callbacks.Add(plan.Surgery);
-            plan.Description.Add($"dynamic network surgery towards {Percent(sparsity!.Value)} sparsity over {layers.Count} layers");
+            long total = options.Epochs * batches;
+            plan.Description.Add($"dynamic network surgery towards {Percent(sparsity!.Value)} sparsity over {layers.Count} layers, mask revision after step t with probability (1 + {Number(schedule.Gamma)}·t)^(−{Number(schedule.Power)})" +
+                $" ({Percent(schedule.Probability(total))} at the last step{(schedule.StopStep is { } stop ? $", none from step {stop}" : "")})");
         }
         return plan;
     }
@@ -186,6 +201,7 @@ sealed class SparseTrainingPlan : IDisposable
         if (IsEmpty) return;
         foreach (string line in Description) Console.WriteLine($"sparse training: {line}");
         if (Dynamic is { } dynamic) Console.WriteLine($"topology updates: {dynamic.Updates}");
+        if (Surgery is { } surgery) Console.WriteLine($"surgery mask revisions: {surgery.Revisions}");
         var (sparsity, zeroFilters, filters) = Zeros(network);
         Console.WriteLine($"trained model: {TrainCommand.Percent(sparsity)} of the layer weights are zero, {zeroFilters} of {filters} filters all zero");
     }
@@ -195,7 +211,7 @@ sealed class SparseTrainingPlan : IDisposable
     {
         if (IsEmpty) return null;
         var (sparsity, zeroFilters, filters) = Zeros(network);
-        return new { methods = Description, topologyUpdates = Dynamic?.Updates, sparsity, zeroFilters, filters };
+        return new { methods = Description, topologyUpdates = Dynamic?.Updates, surgeryRevisions = Surgery?.Revisions, sparsity, zeroFilters, filters };
     }
 
     public void Dispose()

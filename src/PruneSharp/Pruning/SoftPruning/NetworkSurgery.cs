@@ -7,12 +7,14 @@ namespace PruneSharp.Pruning.SoftPruning;
 /// <summary>
 /// Dynamic network surgery (Guo et al. 2016): every layer keeps its dense weights W and a 0/1 mask T; the forward pass
 /// uses W⊙T, and the gradient ∂L/∂(W⊙T) updates all of W (straight-through), so pruned weights keep changing. After
-/// every optimizer step the mask is revised per layer with two thresholds a &lt; b on |W|: T = 0 where |W| &lt; a
+/// an optimizer step the mask may be revised per layer with two thresholds a &lt; b on |W|: T = 0 where |W| &lt; a
 /// (pruning), T = 1 where |W| ≥ b (splicing a connection back), unchanged in between. As in the paper the thresholds
 /// follow the mean μ and standard deviation σ of the layer's |W|: a = (1 − m)·max(μ + cσ, 0) and
 /// b = (1 + m)·max(μ + cσ, 0), recomputed from the current weights, with the margin m = 0.1. The factor c of each layer
 /// is set once from the target sparsity s: μ + cσ is the s-quantile of the initial |W|, and the mask starts as
-/// |W| ≥ that value. At the end of the last epoch W⊙T is written into the weights (the surgery made permanent).
+/// |W| ≥ that value. Whether the masks are revised after step t is drawn with the paper's decreasing probability
+/// σ(t) = (1 + γ·t)^(−power) (<see cref="SurgerySchedule"/>). At the end of the last epoch W⊙T is written into the
+/// weights (the surgery made permanent).
 /// </summary>
 public sealed class NetworkSurgery : ITrainingCallback, IDisposable
 {
@@ -22,11 +24,16 @@ public sealed class NetworkSurgery : ITrainingCallback, IDisposable
     readonly Dictionary<string, Tensor> _dense = new(StringComparer.Ordinal);
     readonly Dictionary<string, double> _factors = new(StringComparer.Ordinal);
 
-    /// <summary>Sets up surgery on <paramref name="layers"/> of <paramref name="module"/> aiming at <paramref name="sparsity"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The sparsity is not in (0, 1) or the margin not in [0, 1).</exception>
+    /// <summary>
+    /// Sets up surgery on <paramref name="layers"/> of <paramref name="module"/> aiming at <paramref name="sparsity"/>,
+    /// revising the masks when <paramref name="schedule"/> fires (default: the paper's γ = 1e-4, power 1).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The sparsity is not in (0, 1), the margin not in [0, 1), or a schedule setting is out of range.</exception>
     /// <exception cref="PruningException">No layer is given, or a name is not a parameter of the module.</exception>
-    public NetworkSurgery(nn.Module module, IReadOnlyList<string> layers, double sparsity, double margin = 0.1)
+    public NetworkSurgery(nn.Module module, IReadOnlyList<string> layers, double sparsity, double margin = 0.1, SurgerySchedule? schedule = null)
     {
+        schedule ??= new SurgerySchedule();
+        schedule.Validate();
         if (!(sparsity > 0 && sparsity < 1)) throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "network surgery needs a target sparsity in (0, 1)");
         if (!(margin >= 0 && margin < 1)) throw new ArgumentOutOfRangeException(nameof(margin), margin, "the threshold margin must be in [0, 1)");
         if (layers.Count == 0) throw new PruningException("network surgery needs at least one layer");
@@ -34,6 +41,7 @@ public sealed class NetworkSurgery : ITrainingCallback, IDisposable
         _layers = layers.Select(n => (n, parameters.TryGetValue(n, out var p) ? p : throw new PruningException($"the model has no parameter '{n}'"))).ToList();
         Sparsity = sparsity;
         Margin = margin;
+        Schedule = schedule;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var (name, parameter) in _layers)
@@ -53,6 +61,12 @@ public sealed class NetworkSurgery : ITrainingCallback, IDisposable
 
     /// <summary>m: a and b lie this fraction below and above μ + cσ.</summary>
     public double Margin { get; }
+
+    /// <summary>When the masks are revised.</summary>
+    public SurgerySchedule Schedule { get; }
+
+    /// <summary>Mask revisions done so far in this process (by <see cref="Revise"/>).</summary>
+    public int Revisions { get; private set; }
 
     /// <summary>The layers under surgery.</summary>
     public IReadOnlyList<string> Layers => _layers.Select(l => l.Name).ToList();
@@ -96,7 +110,10 @@ public sealed class NetworkSurgery : ITrainingCallback, IDisposable
     }
 
     /// <inheritdoc/>
-    public void OnAfterOptimizerStep(TrainingContext context) => Revise();
+    public void OnAfterOptimizerStep(TrainingContext context)
+    {
+        if (Schedule.Fires(context.Position.Step)) Revise();
+    }
 
     /// <inheritdoc/>
     public void OnEpochEnd(TrainingContext context, EpochSummary summary)
@@ -116,6 +133,7 @@ public sealed class NetworkSurgery : ITrainingCallback, IDisposable
             var mask = _masks[name];
             mask.logical_and_(magnitude.ge(lower)).logical_or_(magnitude.ge(upper));
         }
+        Revisions++;
     }
 
     /// <summary>Writes W⊙T into the weights: the pruned connections become zeros of the trained model.</summary>

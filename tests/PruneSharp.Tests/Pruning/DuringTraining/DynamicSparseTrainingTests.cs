@@ -169,4 +169,76 @@ public class DynamicSparseTrainingTests
         for (int i = 0; i < Layers.Length; i++)
             Assert.Equal(Math.Round(expected[i] * masks.Parameter(Layers[i]).numel()), masks.Kept(Layers[i]));
     }
+
+    /// <summary>
+    /// At each update step, computes the gradient of the batch loss on a separate copy of the model (weights as in the
+    /// forward pass, inactive ones at zero) and checks that RigL grew the inactive connections with its largest magnitudes.
+    /// </summary>
+    sealed class DenseGradientProbe(DynamicSparseTraining dst) : ITrainingCallback
+    {
+        readonly Dictionary<string, Tensor> _reference = new();
+        public int Checked { get; private set; }
+        public int LayersChecked { get; private set; }
+        public List<string> Failures { get; } = new();
+
+        public void OnBeforeOptimizerStep(TrainingContext context)
+        {
+            if (!dst.Options.IsUpdateStep(context.Position.Step + 1)) return;
+            using var copy = TinyModels.Mlp(3, dropout: 0);
+            copy.load_state_dict(context.Model.state_dict());
+            var batch = context.Batch!;
+            context.Trainer.Options.Loss(copy.call(batch.Inputs), batch.Targets).backward();
+            foreach (var (name, parameter) in copy.named_parameters().Where(p => Layers.Contains(p.name)))
+            {
+                if (_reference.Remove(name, out var old)) old.Dispose();
+                _reference[name] = parameter.grad!.abs().clone().DetachFromDisposeScope();
+            }
+        }
+
+        public void OnAfterOptimizerStep(TrainingContext context)
+        {
+            if (dst.Updates == Checked) return;
+            Checked = dst.Updates;
+            foreach (string name in Layers)
+            {
+                if (!dst.LastGrown.TryGetValue(name, out var grown)) continue;
+                var afterDrop = dst.Masks.Mask(name).logical_and(grown.logical_not());
+                var passedOver = afterDrop.logical_not().logical_and(grown.logical_not());
+                var reference = _reference[name];
+                if (reference.masked_select(afterDrop.logical_not()).max().item<float>() <= 0)
+                    Failures.Add($"update {Checked}: {name}: the dense gradient is zero at every inactive weight (nothing to test)");
+                if (!grown.any().item<bool>()) continue;
+                LayersChecked++;
+                float weakestGrown = reference.masked_select(grown).min().item<float>();
+                float strongestLeft = reference.masked_select(passedOver).max().item<float>();
+                if (weakestGrown < strongestLeft * (1 - 1e-5f))
+                    Failures.Add($"update {Checked}: {name}: grew a connection with |g| = {weakestGrown} but left one with {strongestLeft}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Rigl_grows_by_the_dense_gradient_of_the_batch_loss_at_the_inactive_weights()
+    {
+        using var model = TinyModels.Mlp(3, dropout: 0);
+        using var masks = new MaskSet(model);
+        var options = new TrainerOptions
+        {
+            Epochs = 2, BatchSize = 16, Seed = 1,
+            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9),
+            Schedule = new ConstantSchedule(0.1),
+        };
+        using var dst = new DynamicSparseTraining(masks, Layers, new DynamicSparsityOptions
+        {
+            Regrowth = RegrowthRule.Gradient, Sparsity = 0.8, UpdateEvery = 2, DropFraction = 0.3, TotalSteps = 12, Seed = 5,
+        });
+        var probe = new DenseGradientProbe(dst);
+        using var trainer = new Trainer(model, options);
+        trainer.Callbacks.Add(dst);
+        trainer.Callbacks.Add(probe);
+        trainer.Fit(TinyModels.Columns(96, seed: 2));
+        Assert.Empty(probe.Failures);
+        Assert.Equal(4, probe.Checked);
+        Assert.True(probe.LayersChecked >= 4, $"only {probe.LayersChecked} layer updates grew connections");
+    }
 }

@@ -107,4 +107,72 @@ public class SoftPruningTests
         Assert.False(weight.detach().eq(before).all().item<bool>());
         Assert.InRange(surgery.MaskedFraction, 0.3, 0.9);
     }
+
+    [Fact]
+    public void Surgery_probability_decays_as_the_paper_and_the_seeded_draws_follow_it()
+    {
+        var schedule = new SurgerySchedule { Gamma = 0.01, Power = 1, Seed = 3 };
+        Assert.Equal(1, schedule.Probability(0));
+        Assert.Equal(1 / 2.0, schedule.Probability(100), 12);
+        Assert.Equal(Math.Pow(1 + 0.01 * 300, -2), (schedule with { Power = 2 }).Probability(300), 12);
+        // Over 2,000 steps the number of revisions is a sum of independent draws with mean Σσ(t): within 4 standard deviations.
+        const int steps = 2000;
+        double mean = 0, variance = 0;
+        for (long t = 1; t <= steps; t++)
+        {
+            double p = schedule.Probability(t);
+            mean += p;
+            variance += p * (1 - p);
+        }
+        int fired = Enumerable.Range(1, steps).Count(t => schedule.Fires(t));
+        Assert.InRange(fired, mean - 4 * Math.Sqrt(variance), mean + 4 * Math.Sqrt(variance));
+        // The rate falls: the first 200 steps (σ from 0.99 to 0.33) revise more often than the last 200 (σ about 0.05).
+        Assert.True(Enumerable.Range(1, 200).Count(t => schedule.Fires(t)) > 3 * Enumerable.Range(steps - 199, 200).Count(t => schedule.Fires(t)));
+        // The same seed draws the same steps (a resumed run), another seed others; γ = 0 fires always; none from the stop step on.
+        Assert.Equal(Enumerable.Range(1, 300).Select(t => schedule.Fires(t)), Enumerable.Range(1, 300).Select(t => new SurgerySchedule { Gamma = 0.01, Seed = 3 }.Fires(t)));
+        Assert.NotEqual(Enumerable.Range(1, 300).Select(t => schedule.Fires(t)), Enumerable.Range(1, 300).Select(t => (schedule with { Seed = 4 }).Fires(t)));
+        Assert.All(Enumerable.Range(1, 300), t => Assert.True(SurgerySchedule.EveryStep.Fires(t)));
+        Assert.DoesNotContain(Enumerable.Range(50, 300), t => (schedule with { StopStep = 50 }).Fires(t));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SurgerySchedule { Gamma = -1 }.Validate());
+    }
+
+    /// <summary>Records the surgery mask after every optimizer step (it runs after the surgery's callback).</summary>
+    sealed class MaskAfterStep(NetworkSurgery surgery, string name) : ITrainingCallback
+    {
+        public List<(long Step, Tensor Mask)> Masks { get; } = new();
+
+        public void OnAfterOptimizerStep(TrainingContext context) =>
+            Masks.Add((context.Position.Step, surgery.Mask(name).clone().DetachFromDisposeScope()));
+    }
+
+    [Fact]
+    public void Network_surgery_revises_only_at_the_drawn_steps_and_splices_pruned_weights_back()
+    {
+        using var model = TinyModels.Mlp(2, dropout: 0);
+        var schedule = new SurgerySchedule { Gamma = 0.1, Power = 1, Seed = 7 };
+        using var surgery = new NetworkSurgery(model, new[] { "fc1.weight" }, 0.6, schedule: schedule);
+        var weight = model.named_parameters().Single(p => p.name == "fc1.weight").parameter;
+        var initialMask = surgery.Mask("fc1.weight").clone();
+        var probe = new MaskAfterStep(surgery, "fc1.weight");
+        using var trainer = new Trainer(model, Options(4));
+        trainer.Callbacks.Add(surgery);
+        trainer.Callbacks.Add(probe);
+        trainer.Fit(TinyModels.Columns(96, seed: 2));
+        var firing = probe.Masks.Select(m => m.Step).Where(schedule.Fires).ToList();
+        Assert.Equal(24, probe.Masks.Count);
+        Assert.Equal(firing.Count, surgery.Revisions);
+        Assert.InRange(firing.Count, 1, 23);
+        // Between drawn steps the mask does not move.
+        var previous = initialMask;
+        foreach (var (step, mask) in probe.Masks)
+        {
+            if (!schedule.Fires(step)) Assert.True(mask.eq(previous).all().item<bool>(), $"the mask changed after step {step}, which was not drawn");
+            previous = mask;
+        }
+        // A weight pruned at the start came back, and the trained model keeps its value.
+        var spliced = surgery.Mask("fc1.weight").logical_and(initialMask.logical_not());
+        Assert.True(spliced.any().item<bool>(), "no pruned weight was spliced back");
+        Assert.True(weight.detach().masked_select(spliced).ne(0).all().item<bool>());
+        foreach (var (_, mask) in probe.Masks) mask.Dispose();
+    }
 }
