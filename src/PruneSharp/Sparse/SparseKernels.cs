@@ -21,6 +21,8 @@ internal unsafe interface IRowLayout
     int Column(int k, int rowStart);
     /// <summary>The columns of the eight values from <paramref name="k"/> on (only called with AVX2; k − rowStart is a multiple of 8).</summary>
     Vector256<int> Columns8(int k, int rowStart);
+    /// <summary>Called before the several-input loops read row <paramref name="row"/> (formats that decode a row's columns do it here).</summary>
+    void Prepare(int row);
 }
 
 /// <summary>
@@ -192,6 +194,7 @@ public static class SparseKernels
         float* v = layout.Values;
         for (int r = first; r < end; r++)
         {
+            layout.Prepare(r);
             int s = layout.Start(r), e = layout.End(r), j = j0;
             float* output = y + (long)r * n;
             if (Vector512.IsHardwareAccelerated)
