@@ -130,54 +130,41 @@ public sealed class BitmapMatrix : SparseMatrix
     {
         var rows = new PackedRows(this);
         var path = Path;
-        if (threads == 1 || StoredValues < SparseKernels.ParallelWork)
+        nint px = (nint)x, py = (nint)y;
+        RunRows(rows, threads, 1, (first, end) => BitmapKernels.Rows(rows, path, first, end, (float*)px, (float*)py, epilogue));
+    }
+
+    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue)
+    {
+        var rows = new PackedRows(this);
+        nint px = (nint)x, py = (nint)y;
+        RunRows(rows, threads, n, (first, end) => BitmapKernels.ColumnRows(rows, first, end, (float*)px, (float*)py, n, epilogue));
+    }
+
+    /// <summary>Runs <paramref name="body"/> over row ranges of nearly equal stored values, on the calling thread when the work is small.</summary>
+    unsafe void RunRows(PackedRows rows, int threads, int n, RowRange body)
+    {
+        if (threads == 1 || StoredValues * n < SparseKernels.ParallelWork)
         {
-            BitmapKernels.Rows(rows, path, 0, Rows, x, y, epilogue);
+            body(0, Rows);
             return;
         }
         var bounds = SparseKernels.RowChunks(rows, Rows, threads * 8);
-        nint px = (nint)x, py = (nint)y;
-        WorkSharing.Run(bounds.Length - 1, threads, c => BitmapKernels.Rows(rows, path, bounds[c], bounds[c + 1], (float*)px, (float*)py, epilogue));
+        WorkSharing.Run(bounds.Length - 1, threads, c => body(bounds[c], bounds[c + 1]));
     }
 
-    /// <remarks>
-    /// Several inputs: each row's columns are decoded from its masks once (<see cref="PackedRows.Prepare"/>), then the
-    /// shared loops multiply each value with its contiguous run of inputs, as for CSR.
-    /// </remarks>
-    internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue) =>
-        SparseKernels.Columns(new PackedRows(this), Rows, x, y, n, threads, epilogue);
+    delegate void RowRange(int first, int end);
 
-    /// <summary>
-    /// The matrix as the kernels read it. For the shared several-input loops, <see cref="Prepare"/> decodes a row's
-    /// columns into a per-thread buffer that <see cref="Column"/> then reads.
-    /// </summary>
-    internal unsafe struct PackedRows(BitmapMatrix m) : IRowLayout
+    /// <summary>The matrix's arrays as the kernels read them (pinned, so their addresses hold).</summary>
+    internal readonly unsafe struct PackedRows(BitmapMatrix m) : IRowRanges
     {
-        [ThreadStatic] static int[]? s_columns;
-
-        readonly float* _values = Address(m._values);
         readonly int* _starts = Address(m._rowStarts);
-        readonly int _columnCount = m.Columns;
-        int* _decoded;
 
+        public float* Values { get; } = Address(m._values);
         public ushort* Masks { get; } = Address(m._masks);
         public int Chunks { get; } = m.ChunksPerRow;
-        public readonly int ColumnCount => _columnCount;
-        public readonly float* Values => _values;
-        public readonly int Start(int row) => _starts[row];
-        public readonly int End(int row) => _starts[row + 1];
-        public readonly int Column(int k, int rowStart) => _decoded[k - rowStart];
-        public readonly Vector256<int> Columns8(int k, int rowStart) => Vector256.Load(_decoded + (k - rowStart));
-
-        public void Prepare(int row)
-        {
-            if (s_columns is null || s_columns.Length < _columnCount) s_columns = GC.AllocateUninitializedArray<int>(_columnCount, pinned: true);
-            _decoded = Address(s_columns);
-            ushort* masks = Masks + (long)row * Chunks;
-            int k = 0;
-            for (int chunk = 0; chunk < Chunks; chunk++)
-                for (uint mask = masks[chunk]; mask != 0; mask &= mask - 1)
-                    _decoded[k++] = chunk * ChunkWidth + BitOperations.TrailingZeroCount(mask);
-        }
+        public int ColumnCount { get; } = m.Columns;
+        public int Start(int row) => _starts[row];
+        public int End(int row) => _starts[row + 1];
     }
 }

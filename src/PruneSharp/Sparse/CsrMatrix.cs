@@ -124,7 +124,6 @@ public sealed class CsrMatrix : SparseMatrix
         public int End(int row) => _starts[row + 1];
         public int Column(int k, int rowStart) => _columns[k];
         public Vector256<int> Columns8(int k, int rowStart) => Avx2.ConvertToVector256Int32(_columns + k);
-        public void Prepare(int row) { }
     }
 
     unsafe readonly struct WideRows(CsrMatrix m) : IRowLayout
@@ -137,6 +136,5 @@ public sealed class CsrMatrix : SparseMatrix
         public int End(int row) => _starts[row + 1];
         public int Column(int k, int rowStart) => _columns[k];
         public Vector256<int> Columns8(int k, int rowStart) => Avx.LoadVector256(_columns + k);
-        public void Prepare(int row) { }
     }
 }

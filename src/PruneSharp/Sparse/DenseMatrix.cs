@@ -86,6 +86,5 @@ public sealed class DenseMatrix : SparseMatrix
         public int End(int row) => (row + 1) * columns;
         public int Column(int k, int rowStart) => k - rowStart;
         public Vector256<int> Columns8(int k, int rowStart) => Vector256.Create(k - rowStart) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        public void Prepare(int row) { }
     }
 }

@@ -158,7 +158,5 @@ public sealed class NmMatrix : SparseMatrix
             return Vector256.Create(Column(k, rowStart), Column(k + 1, rowStart), Column(k + 2, rowStart), Column(k + 3, rowStart),
                 Column(k + 4, rowStart), Column(k + 5, rowStart), Column(k + 6, rowStart), Column(k + 7, rowStart));
         }
-
-        public void Prepare(int row) { }
     }
 }
