@@ -19,11 +19,12 @@ internal enum BitmapPath
 }
 
 /// <summary>
-/// y = W·x for a <see cref="BitmapMatrix"/>: per row, each chunk's packed values are spread into the lanes of their
+/// Products with a <see cref="BitmapMatrix"/>. y = W·x (one input vector): per row, each chunk's packed values are spread into the lanes of their
 /// columns (the others zero) and multiplied with the chunk of x in one fused multiply-add; the value pointer then
 /// advances by the mask's popcount. Every load is contiguous: no gathers. The values are loaded with a plain vector load
 /// and expanded in registers (the memory form of VEXPANDPS is several times slower on AMD Zen 4, where this was
-/// measured); the matrix pads its values so that the load may run past a row's end.
+/// measured); the matrix pads its values so that the load may run past a row's end. Several input vectors: each row's
+/// columns are decoded once and each value multiplies a contiguous run of inputs, as CSR does.
 /// </summary>
 internal static unsafe class BitmapKernels
 {
@@ -159,7 +160,7 @@ internal static unsafe class BitmapKernels
     /// four values in flight per block of inputs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // measured on first use: no unoptimised tier
-    public static void ColumnRows(BitmapMatrix.PackedRows m, int first, int end, float* x, float* y, int n, Epilogue epilogue)
+    public static void ColumnRows(BitmapMatrix.PackedRows m, BitmapPath path, int first, int end, float* x, float* y, int n, Epilogue epilogue)
     {
         // A compressed chunk is stored whole: room for one chunk past the row's last column.
         var buffer = ArrayPool<int>.Shared.Rent(m.ColumnCount + BitmapMatrix.ChunkWidth);
@@ -167,7 +168,7 @@ internal static unsafe class BitmapKernels
         {
             for (int r = first; r < end; r++)
             {
-                int count = Decode(m, r, decoded);
+                int count = Decode(m, path, r, decoded);
                 float* v = m.Values + m.Start(r);
                 float* output = y + (long)r * n;
                 int j = 0;
@@ -213,14 +214,14 @@ internal static unsafe class BitmapKernels
 
     /// <summary>
     /// Writes the columns of row <paramref name="row"/>'s values to <paramref name="columns"/> (which has room for one
-    /// chunk more than the matrix has columns) and returns their count. With AVX-512 a chunk's column numbers are
-    /// compressed to its set lanes and stored whole, without a branch per value.
+    /// chunk more than the matrix has columns) and returns their count. On the AVX-512 path a chunk's column numbers
+    /// are compressed to its set lanes and stored whole, without a branch per value; otherwise one bit at a time.
     /// </summary>
-    static int Decode(BitmapMatrix.PackedRows m, int row, int* columns)
+    static int Decode(BitmapMatrix.PackedRows m, BitmapPath path, int row, int* columns)
     {
         ushort* masks = m.Masks + (long)row * m.Chunks;
         int count = 0;
-        if (Avx512F.IsSupported)
+        if (path == BitmapPath.Avx512)
         {
             var bits = Vector512.Create(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
             var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

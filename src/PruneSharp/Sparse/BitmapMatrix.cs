@@ -137,8 +137,9 @@ public sealed class BitmapMatrix : SparseMatrix
     internal override unsafe void MultiplyColumns(float* x, float* y, int n, int threads, Epilogue epilogue)
     {
         var rows = new PackedRows(this);
+        var path = Path;
         nint px = (nint)x, py = (nint)y;
-        RunRows(rows, threads, n, (first, end) => BitmapKernels.ColumnRows(rows, first, end, (float*)px, (float*)py, n, epilogue));
+        RunRows(rows, threads, n, (first, end) => BitmapKernels.ColumnRows(rows, path, first, end, (float*)px, (float*)py, n, epilogue));
     }
 
     /// <summary>Runs <paramref name="body"/> over row ranges of nearly equal stored values, on the calling thread when the work is small.</summary>
