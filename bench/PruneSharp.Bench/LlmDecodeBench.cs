@@ -11,14 +11,14 @@ namespace PruneSharp.Bench;
 /// <summary>
 /// Token-by-token decoding (batch 1, key/value cache) of a random-weight Llama-architecture model held in memory
 /// (generated here, nothing downloaded): the same magnitude-pruned weights decoded dense (libtorch) and from compact
-/// matrices (CSR, or N:M for 2:4), in alternating rounds of one-token steps. Prints tokens/s of both (medians), their
+/// matrices (per projection the format with the fewest bytes: bitmap, CSR or N:M), in alternating rounds of one-token steps. Prints tokens/s of both (medians), their
 /// ratio, the ratio of the fastest rounds (p10; the least disturbed on a shared machine), the weight bytes each reads
 /// per token and the bandwidth that implies, and the largest logit difference of the two paths.
 /// </summary>
 sealed class LlmDecodeBench : IBenchmark
 {
     public string Name => "llm-decode";
-    public string Description => "decode tokens/s, dense vs sparse (CSR/2:4) at batch 1 ([LAYERS=8] [HIDDEN=2048] [MLP=5632] [VOCAB=32000] [THREADS=2] [ROUNDS=5] [STEPS=8] [PATTERNS=0.5,0.7,2:4])";
+    public string Description => "decode tokens/s, dense vs sparse (bitmap/CSR/N:M, fewest bytes) at batch 1 ([LAYERS=8] [HIDDEN=2048] [MLP=5632] [VOCAB=32000] [THREADS=2] [ROUNDS=5] [STEPS=8] [PATTERNS=0.5,0.7,2:4])";
 
     public int Run(string[] args)
     {

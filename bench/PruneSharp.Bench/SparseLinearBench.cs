@@ -1,3 +1,4 @@
+using PruneSharp.Metrics;
 using PruneSharp.Sparse;
 using static TorchSharp.torch;
 
@@ -5,14 +6,15 @@ namespace PruneSharp.Bench;
 
 /// <summary>
 /// A pruned linear layer: libtorch's dense product against the sparse kernels (CSR for unstructured sparsity, the
-/// compact format for N:M) on the same weight and input, alternating, at several batch sizes; and with
+/// compact format for N:M, and the bitmap format for both) on the same weight and input, alternating, at several batch
+/// sizes; and with
 /// <c>--crossover</c> the sparsity from which on the CSR kernel wins, per shape.
 /// </summary>
 sealed class SparseLinearBench : IBenchmark
 {
     public string Name => "sparse-linear";
 
-    public string Description => "dense libtorch vs sparse kernels on one Linear: [--shape 4096x4096] [--sparsity 0.9,0.7,2:4] [--batch 1,16] [--threads 2] [--rounds 15] " +
+    public string Description => "dense libtorch vs sparse kernels (CSR or N:M, and bitmap) on one Linear: [--shape 4096x4096] [--sparsity 0.9,0.7,2:4] [--batch 1,16] [--threads 2] [--rounds 15] " +
         "[--crossover 4096x4096,1024x1024,...] (crossover: sweep 0.3..0.98 per shape and batch)";
 
     public int Run(string[] args)
@@ -39,19 +41,22 @@ sealed class SparseLinearBench : IBenchmark
 
         var generator = new Generator(1);
         Console.WriteLine($"Linear {shape[0]}x{shape[1]} (out x in), no bias");
-        Console.WriteLine($"  {"weight",-14} {"format",-6} {"MB",7} {"batch",5} {"dense ms",9} {"sparse ms",9} {"speedup",8}");
+        Console.WriteLine($"  {"weight",-14} {"format",-6} {"MB",7} {"batch",5} {"dense ms",9} {"sparse ms",9} {"speedup",8} {"bitmap MB",9} {"bitmap ms",9} {"speedup",8}");
         foreach (string sparsity in sparsities)
         {
             using var scope = NewDisposeScope();
             var (weight, matrix) = Weight(shape[0], shape[1], sparsity, generator);
+            var bitmap = BitmapMatrix.FromTensor(weight);
             foreach (int batch in batches)
             {
                 var x = randn(new long[] { batch, shape[1] }, generator: generator);
-                var m = KernelChoice.Measure(
+                var stats = AlternatingTimer.Measure(rounds, [
                     () => { using var y = nn.functional.linear(x, weight); },
                     () => { using var y = SparseKernels.Linear(matrix, x, threads); },
-                    rounds);
-                Console.WriteLine($"  {Label(sparsity),-14} {matrix.Format,-6} {matrix.StorageBytes / 1e6,7:F1} {batch,5} {m.Dense.Median * 1e3,9:F3} {m.Sparse.Median * 1e3,9:F3} {m.Speedup,7:F2}x");
+                    () => { using var y = SparseKernels.Linear(bitmap, x, threads); }]);
+                double dense = stats[0].Median, sparse = stats[1].Median, packed = stats[2].Median;
+                Console.WriteLine($"  {Label(sparsity),-14} {matrix.Format,-6} {matrix.StorageBytes / 1e6,7:F1} {batch,5} {dense * 1e3,9:F3} {sparse * 1e3,9:F3} {dense / sparse,7:F2}x " +
+                                  $"{bitmap.StorageBytes / 1e6,9:F1} {packed * 1e3,9:F3} {dense / packed,7:F2}x");
             }
         }
         Console.WriteLine($"  (dense weight {4.0 * shape[0] * shape[1] / 1e6:F1} MB)");

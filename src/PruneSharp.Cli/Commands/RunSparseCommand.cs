@@ -23,7 +23,7 @@ static class RunSparseCommand
         var seed = new Option<long>("--seed") { Description = "Seed of synthesised inputs.", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("run-sparse",
-            "Execute a pruned ONNX model with sparse kernels (CSR, compact N:M) for its Gemm, MatMul and Conv layers and PruneSharp's executor for " +
+            "Execute a pruned ONNX model with sparse kernels (CSR, compact N:M, and bitmap for unstructured Gemm/MatMul in the compiled plan) for its Gemm, MatMul and Conv layers and PruneSharp's executor for " +
             "everything else; each layer keeps dense or sparse, whichever is faster on the first input (unless --always-sparse). Prints the layers, " +
             $"the latency and the outputs' difference to ONNX Runtime (exit code {FailExitCode} beyond --tolerance).\n" +
             "Example: prunesharp run-sparse lenet5-90.onnx --shape input=1x1x28x28 --threads 2")

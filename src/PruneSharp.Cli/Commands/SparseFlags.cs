@@ -50,7 +50,12 @@ sealed class SparseFlags
         steps = plan.Steps.Select(s => new { nodes = s.Nodes, op = s.Op, kernel = s.Kernel is { } k ? Name(k) : null }),
     };
 
-    static string Name(KernelKind kind) => kind == KernelKind.SparseDirect ? "sparse direct" : kind.ToString().ToLowerInvariant();
+    static string Name(KernelKind kind) => kind switch
+    {
+        KernelKind.SparseDirect => "sparse direct",
+        KernelKind.SparseBitmap => "sparse bitmap",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>One row per sparse layer: node, weight, sparsity, format, bytes, and the kernel chosen per input shape.</summary>
     public static void PrintLayers(IReadOnlyList<SparseLayer> layers)

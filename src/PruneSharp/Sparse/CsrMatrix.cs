@@ -83,7 +83,11 @@ public sealed class CsrMatrix : SparseMatrix
     public double Sparsity => 1 - (double)_values.Length / ((long)Rows * Columns);
 
     /// <inheritdoc />
-    public override long StorageBytes => _values.Length * (sizeof(float) + (_narrow != null ? sizeof(ushort) : sizeof(int))) + _rowStarts.Length * sizeof(int);
+    public override long StorageBytes => BytesFor(Rows, Columns, _values.Length);
+
+    /// <summary>The bytes a CSR matrix of this shape with <paramref name="nonZeros"/> non-zeros occupies, to compare formats before building one.</summary>
+    public static long BytesFor(int rows, int columns, long nonZeros) =>
+        nonZeros * (sizeof(float) + (columns <= NarrowColumnLimit ? sizeof(ushort) : sizeof(int))) + (rows + 1L) * sizeof(int);
 
     /// <inheritdoc />
     public override string Format => "csr";

@@ -12,6 +12,8 @@ public enum KernelKind
     Sparse,
     /// <summary>A convolution by <see cref="DirectConvolution"/> over the non-zero weights, without im2col (compiled plans).</summary>
     SparseDirect,
+    /// <summary>A linear layer's product over the weight as a <see cref="BitmapMatrix"/> (compiled plans, unstructured weights).</summary>
+    SparseBitmap,
 }
 
 /// <summary>Names of kernels as the CLI prints them.</summary>
@@ -21,6 +23,7 @@ internal static class KernelNames
     {
         KernelKind.Dense => "dense",
         KernelKind.Sparse => "sparse",
+        KernelKind.SparseBitmap => "sparse bitmap",
         _ => "sparse direct",
     };
 }

@@ -99,7 +99,10 @@ public sealed class NmMatrix : SparseMatrix
     public override long StoredValues => _values.Length;
 
     /// <inheritdoc />
-    public override long StorageBytes => _values.Length * (sizeof(float) + sizeof(byte));
+    public override long StorageBytes => BytesFor(Rows, Columns, N, M);
+
+    /// <summary>The bytes an N:M matrix of this shape occupies (<paramref name="columns"/> a multiple of <paramref name="m"/>), to compare formats before building one.</summary>
+    public static long BytesFor(int rows, int columns, int n, int m) => (long)rows * (columns / m) * n * (sizeof(float) + sizeof(byte));
 
     /// <inheritdoc />
     public override string Format => $"{N}:{M}";

@@ -5,18 +5,23 @@ using static TorchSharp.torch;
 
 namespace PruneSharp.Sparse;
 
-/// <summary>
-/// Where a row's stored weights lie and which input column each one reads: what <see cref="SparseKernels"/> needs of a
-/// format. Implemented by small structs, so the kernels are compiled once per format with these calls inlined.
-/// </summary>
-internal unsafe interface IRowLayout
+/// <summary>Where each row's stored weights lie: what splitting rows over threads needs of a format.</summary>
+internal interface IRowRanges
 {
-    /// <summary>The stored values of every row, row after row.</summary>
-    float* Values { get; }
     /// <summary>Position of row <paramref name="row"/>'s first value.</summary>
     int Start(int row);
     /// <summary>Position after row <paramref name="row"/>'s last value.</summary>
     int End(int row);
+}
+
+/// <summary>
+/// Where a row's stored weights lie and which input column each one reads: what <see cref="SparseKernels"/> needs of a
+/// format. Implemented by small structs, so the kernels are compiled once per format with these calls inlined.
+/// </summary>
+internal unsafe interface IRowLayout : IRowRanges
+{
+    /// <summary>The stored values of every row, row after row.</summary>
+    float* Values { get; }
     /// <summary>The column of the value at <paramref name="k"/> in the row starting at <paramref name="rowStart"/>.</summary>
     int Column(int k, int rowStart);
     /// <summary>The columns of the eight values from <paramref name="k"/> on (only called with AVX2; k − rowStart is a multiple of 8).</summary>
@@ -100,7 +105,7 @@ public static class SparseKernels
         (float*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(contiguous.bytes));
 
     /// <summary>Row boundaries that split the stored values into <paramref name="chunks"/> nearly equal parts.</summary>
-    internal static int[] RowChunks<T>(in T layout, int rows, int chunks) where T : struct, IRowLayout
+    internal static int[] RowChunks<T>(in T layout, int rows, int chunks) where T : struct, IRowRanges
     {
         chunks = Math.Clamp(chunks, 1, rows);
         var bounds = new int[chunks + 1];

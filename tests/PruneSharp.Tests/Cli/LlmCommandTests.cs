@@ -69,7 +69,7 @@ public class LlmCommandTests
         Assert.Equal(dense.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()), sparse.GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()));
         Assert.Equal(6, sparse.GetProperty("tokens").GetArrayLength());
         Assert.All(dense.GetProperty("projections").EnumerateArray(), p => Assert.Equal("dense", p.GetProperty("format").GetString()));
-        Assert.All(sparse.GetProperty("projections").EnumerateArray(), p => Assert.Equal("csr", p.GetProperty("format").GetString()));
+        Assert.All(sparse.GetProperty("projections").EnumerateArray(), p => Assert.Equal("bitmap", p.GetProperty("format").GetString()));
         Assert.True(sparse.GetProperty("weightBytesPerToken").GetInt64() < dense.GetProperty("weightBytesPerToken").GetInt64());
 
         var (badCode, _, badError) = Invoke("llm", "generate", temp.File("out"), "--prompt", "x", "--tokens", "0");

@@ -8,7 +8,7 @@ namespace PruneSharp.Tests.Sparse;
 public class SparseKernelTests
 {
     /// <summary>A random matrix with the given fraction of zeros; row 0 fully dense and row 1 empty when there are enough rows.</summary>
-    static float[] RandomMatrix(int rows, int columns, double sparsity, int seed)
+    internal static float[] RandomMatrix(int rows, int columns, double sparsity, int seed)
     {
         var random = new Random(seed);
         var values = new float[rows * columns];
@@ -22,20 +22,20 @@ public class SparseKernelTests
         return values;
     }
 
-    static float[] RandomVector(int length, int seed)
+    internal static float[] RandomVector(int length, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
     }
 
     /// <summary>W·X in float64 for X [columns, n].</summary>
-    static double[] Reference(float[] w, int rows, int columns, float[] x, int n)
+    internal static double[] Reference(float[] w, int rows, int columns, float[] x, int n)
     {
         using var product = tensor(w, rows, columns).to(float64).matmul(tensor(x, columns, n).to(float64));
         return product.data<double>().ToArray();
     }
 
-    static void AssertClose(double[] expected, float[] actual, string what)
+    internal static void AssertClose(double[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)

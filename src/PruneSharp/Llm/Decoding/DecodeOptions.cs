@@ -4,16 +4,17 @@ namespace PruneSharp.Llm.Decoding;
 public sealed record DecodeOptions
 {
     /// <summary>
-    /// Run projections with enough zeros (<see cref="MinSparsity"/>) from a compact matrix (N:M when every group
-    /// fits one of <see cref="Sparse.NmMatrix.Patterns"/>, CSR otherwise) and free their dense weights.
+    /// Run projections with enough zeros (<see cref="MinSparsity"/>) from the compact matrix that stores the fewest
+    /// bytes (<see cref="Sparse.BitmapMatrix"/>, <see cref="Sparse.CsrMatrix"/>, or N:M when every group fits one of
+    /// <see cref="Sparse.NmMatrix.Patterns"/>) and free their dense weights.
     /// False: every projection stays dense (libtorch).
     /// </summary>
     public bool Sparse { get; init; }
 
     /// <summary>
-    /// The fraction of zeros from which a projection is considered for the compact path. CSR with 16-bit column
-    /// indices stores 6 bytes per kept weight, so it reads fewer bytes than dense only above 1/3 sparsity; the default,
-    /// 0.4, leaves some margin for its less regular access.
+    /// The fraction of zeros from which a projection is considered for the compact path. The bitmap format reads fewer
+    /// bytes than dense from 1/32 sparsity on (CSR with 16-bit column indices only above 1/3), but its kernel does more
+    /// per weight than a dense one; the default, 0.4, leaves margin for that.
     /// </summary>
     public double MinSparsity { get; init; } = 0.4;
 

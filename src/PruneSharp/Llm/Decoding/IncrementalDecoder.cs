@@ -14,8 +14,8 @@ namespace PruneSharp.Llm.Decoding;
 /// </summary>
 /// <remarks>
 /// At batch 1 a step reads every weight once for a single multiply-add each, so its time is the time to stream the
-/// weights from memory: a 70 %-sparse CSR matrix with 16-bit column indices holds 0.3 × 6 = 1.8 bytes per dense element
-/// against float32's 4. The output head stays dense (pruning leaves it alone; a tied head is the embedding table).
+/// weights from memory: a 70 %-sparse <see cref="BitmapMatrix"/> holds 0.3 × 4 + 2/16 = 1.325 bytes per dense element
+/// (CSR with 16-bit column indices 0.3 × 6 = 1.8) against float32's 4. The output head stays dense (pruning leaves it alone; a tied head is the embedding table).
 /// </remarks>
 public sealed class IncrementalDecoder : IDisposable
 {
@@ -132,15 +132,21 @@ public sealed class IncrementalDecoder : IDisposable
         return new(site.TensorName, rows, columns, sparsity, matrix.Format, site.WeightBytes, measured);
     }
 
-    /// <summary>N:M when the weight fits a pattern and that stores fewer bytes than CSR; CSR otherwise.</summary>
+    /// <summary>
+    /// The compact format that stores the fewest bytes (at batch 1 a step's time is the time to read them): bitmap or
+    /// CSR for any pattern (CSR only above 15/16 sparsity), N:M when every group fits one of <see cref="NmMatrix.Patterns"/>.
+    /// </summary>
     static SparseMatrix Compact(Tensor weight)
     {
-        var csr = CsrMatrix.FromTensor(weight);
-        int rows = (int)weight.shape[0], columns = (int)weight.shape[1];
-        using var contiguous = weight.contiguous();
+        if (weight.dtype != ScalarType.Float32) throw new ArgumentException($"a compact projection is made from a float32 weight, got {weight.dtype}");
+        int rows = checked((int)weight.shape[0]), columns = checked((int)weight.shape[1]);
+        using var contiguous = weight.detach().cpu().contiguous();
         var values = MemoryMarshal.Cast<byte, float>(contiguous.bytes);
-        if (NmMatrix.FindPattern(values, rows, columns) is not var (n, m)) return csr;
-        var nm = NmMatrix.FromDense(values, rows, columns, n, m);
-        return nm.StorageBytes < csr.StorageBytes ? nm : csr;
+        long nonZeros = 0;
+        foreach (float value in values) if (value != 0) nonZeros++;
+        long csr = CsrMatrix.BytesFor(rows, columns, nonZeros), bitmap = BitmapMatrix.BytesFor(rows, columns, nonZeros);
+        var pattern = NmMatrix.FindPattern(values, rows, columns);
+        if (pattern is var (n, m) && NmMatrix.BytesFor(rows, columns, n, m) < Math.Min(csr, bitmap)) return NmMatrix.FromDense(values, rows, columns, n, m);
+        return csr < bitmap ? CsrMatrix.FromDense(values, rows, columns) : BitmapMatrix.FromDense(values, rows, columns);
     }
 }

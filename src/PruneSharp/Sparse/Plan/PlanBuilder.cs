@@ -250,10 +250,14 @@ internal sealed unsafe class PlanBuilder
         }
         var (output, epilogue, fused) = Fuse(node.Outputs[0], rows, shape, allowAdd: true, channelsAtAxis1: shape.Length == 2, scale, shift);
         var y = _values[output] = PlanBuffer.Allocate(shape);
-        var dense = DenseMatrix.FromDense(Floats(weight), rows, columns);
+        var weights = Floats(weight);
+        var dense = DenseMatrix.FromDense(weights, rows, columns);
         var candidates = new List<PlanCandidate> { new(KernelKind.Dense, Product(dense, x, y, m, epilogue)) };
         var layer = _layers.GetValueOrDefault(node);
         if (layer != null) candidates.Add(new PlanCandidate(KernelKind.Sparse, Product(layer.Matrix, x, y, m, epilogue)));
+        // An unstructured weight also gets the bitmap format, which reads fewer bytes than CSR (and no gathers) for few inputs.
+        if (layer?.Matrix is CsrMatrix)
+            candidates.Add(new PlanCandidate(KernelKind.SparseBitmap, Product(BitmapMatrix.FromDense(weights, rows, columns), x, y, m, epilogue)));
         _steps.Add(new PlanStep(fused.Prepend(node.Name).ToList(), node.OpType, candidates, layer, x.Shape));
     }
 
