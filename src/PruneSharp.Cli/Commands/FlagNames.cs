@@ -13,6 +13,10 @@ static class FlagNames
     {
         ("stages[0].method", "--method"), ("stages[0].sparsity", "--sparsity"), ("stages[0].granularity", "--granularity"), ("stages[0].scope", "--scope"),
         ("stages[0].schedule", "--schedule"), ("stages[0].exclude", "--exclude"), ("stages[0].first_last", "--first-last"), ("stages[0].strict", "--strict"),
+        ("stages[0].structure", "--structured"), ("stages[0].ratio", "--ratio"), ("stages[0].round_to", "--round-to"), ("stages[0].max_ratio", "--max-ratio"),
+        ("stages[0].global", "--global"), ("stages[0].ignore", "--ignore"), ("stages[0].approximate", "--approximate"), ("stages[0].ffn_ratio", "--ffn-ratio"),
+        ("stages[0].hidden_ratio", "--hidden-ratio"), ("stages[0].steps", "--steps"), ("stages[0].calibration", "--calibration"), ("stages[0].aggregate", "--aggregate"),
+        ("stages[0].include_readers", "--include-readers"), ("stages[0].blocks", "--blocks"),
         ("data.source", "--data"), ("data.normalize", "--normalize"), ("inputs.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
         ("recovery.kind", "--recover"), ("recovery.epochs", "--finetune-epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"),
         ("recovery.lr_schedule", "--lr-schedule"), ("recovery.lr", "--lr"), ("recovery.distill_loss", "--distill-loss"), ("recovery.temperature", "--temperature"),
@@ -42,7 +46,7 @@ static class FlagNames
     /// <summary><paramref name="p"/> with the field it came from named as its flag.</summary>
     public static Preprocessing Rewrite(Preprocessing p) => p with { Source = Rewrite(p.Source) };
 
-    static string Rewrite(string message)
+    public static string Rewrite(string message)
     {
         foreach (var (field, flag) in Fields)
             if (field != "model") message = message.Replace(field, flag, StringComparison.Ordinal);

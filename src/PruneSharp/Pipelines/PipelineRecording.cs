@@ -30,16 +30,21 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
 
     /// <summary>
     /// The final metrics of <paramref name="result"/>: quality before and after, sparsity of the weights the last
-    /// stage could prune (all weights after a channel stage), parameters and non-zeros of the whole model, MACs and latency.
+    /// stage could prune (after a structured stage: the fraction of the dense model's parameters removed), parameters
+    /// and non-zeros of the whole model, MACs and latency.
     /// </summary>
     public static RunOutcome Outcome(PipelineResult result)
     {
         var last = result.Stages[^1];
         var all = last.Weights.Layers;
         var pruned = last.Unstructured is { } u ? all.Where(l => u.Outcome.Prunable.Contains(l.Name)).ToList() : all;
-        var dense = result.Stages[0] is { Channels: { } c } ? c.DenseParameters : result.Stages[0].Weights.Parameters;
+        var first = result.Stages[0];
+        long dense = first.Channels?.DenseParameters ?? first.Blocks?.DenseParameters ?? first.Weights.Parameters;
+        double kept = dense == 0 ? 1 : (double)last.Weights.Parameters / dense;
+        bool structured = last.Unstructured is null;
         return RunMetrics.Outcome([
             .. RunMetrics.Quality(result.After, result.Before), .. RunMetrics.Size(pruned),
+            new(MetricNames.Sparsity, structured ? 1 - kept : null), new(MetricNames.Density, structured ? kept : null),
             new(MetricNames.Parameters, last.Weights.Parameters), new(MetricNames.DenseParameters, dense), new(MetricNames.NonZeros, last.Weights.NonZeros),
             new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, last.Macs),
             new(MetricNames.LatencyMs, result.Latency?.Median * 1e3), new(MetricNames.DenseLatencyMs, result.Latency?.DenseMedian * 1e3),

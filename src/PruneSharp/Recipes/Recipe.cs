@@ -115,13 +115,16 @@ sealed class RecipeBinder
                 string at = $"stages[{i}]";
                 if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
                 string? method = Text(s, "method", $"{at}.method");
-                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure: channel {string.Join(", ", StructuredParts.Methods)})", field: $"{at}.method");
+                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure channel or head: {string.Join(", ", StructuredParts.Methods)}; block: {string.Join(", ", StructuredPruning.BlockMethods)})", field: $"{at}.method");
                 stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
                     Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
                     Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
                     Flag(s, "strict", $"{at}.strict") ?? false, Text(s, "structure", $"{at}.structure"), Number(s, "ratio", $"{at}.ratio", double.Parse),
                     Number(s, "round_to", $"{at}.round_to", int.Parse) ?? 1, Number(s, "max_ratio", $"{at}.max_ratio", double.Parse) ?? 0.9,
-                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore")));
+                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore"), Flag(s, "approximate", $"{at}.approximate") ?? false,
+                    Number(s, "ffn_ratio", $"{at}.ffn_ratio", double.Parse), Number(s, "hidden_ratio", $"{at}.hidden_ratio", double.Parse),
+                    Number(s, "steps", $"{at}.steps", int.Parse), Number(s, "calibration", $"{at}.calibration", int.Parse), Text(s, "aggregate", $"{at}.aggregate"),
+                    Flag(s, "include_readers", $"{at}.include_readers") ?? false, Number(s, "blocks", $"{at}.blocks", int.Parse)));
             }
         }
         else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)", field: "stages");

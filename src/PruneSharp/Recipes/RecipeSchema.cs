@@ -13,6 +13,7 @@ static class RecipeSchema
     {
         "method", "sparsity", "granularity", "scope", "schedule", "exclude", "first_last", "prune_embeddings", "strict",
         "structure", "ratio", "round_to", "max_ratio", "global", "ignore",
+        "approximate", "ffn_ratio", "hidden_ratio", "steps", "calibration", "aggregate", "include_readers", "blocks",
     };
 
     public static readonly string[] Recovery =
