@@ -92,8 +92,9 @@ static class RunCommand
             pruned_sparsity = s.Unstructured is { } u ? PrunedSparsity(u.Outcome) : (double?)null,
             ratio = s.Stage.Ratio,
             groups = s.Channels?.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
-            params_before = s.Channels?.DenseParameters,
-            params_after = s.Channels?.PrunedParameters,
+            blocks = s.Blocks?.Blocks.Select(b => new { add = b.Block.Add, score = b.Score, removed = b.Removed }),
+            params_before = s.Channels?.DenseParameters ?? s.Blocks?.DenseParameters,
+            params_after = s.Channels?.PrunedParameters ?? s.Blocks?.PrunedParameters,
             total_sparsity = s.Weights.Sparsity,
             compression_ratio = s.Weights.CompressionRatio,
             dense_macs = s.DenseMacs, effective_macs = s.Macs,
@@ -114,9 +115,24 @@ static class RunCommand
         return total == 0 ? 0 : 1 - (double)layers.Sum(l => l.NonZeros) / total;
     }
 
-    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels.</summary>
-    static string Removed(StageResult s) => s.Unstructured is { } u ? $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero"
-        : $"{PruneCommand.Percent(1 - (double)s.Channels!.PrunedParameters / s.Channels.DenseParameters)} of parameters removed";
+    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels, heads or blocks.</summary>
+    static string Removed(StageResult s)
+    {
+        if (s.Unstructured is { } u) return $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero";
+        var (dense, pruned) = s.Blocks is { } b ? (b.DenseParameters, b.PrunedParameters) : (s.Channels!.DenseParameters, s.Channels.PrunedParameters);
+        return $"{PruneCommand.Percent(1 - (double)pruned / dense)} of parameters removed";
+    }
+
+    /// <summary>What a stage is, in words.</summary>
+    static string What(StageResult s)
+    {
+        var st = s.Stage;
+        string Number(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+        if (s.Unstructured is { } u) return $"{st.Granularity}, {st.Scope}, {st.Schedule}, sparsity {Number(u.Sparsity)}";
+        if (s.Blocks is { } b) return $"residual blocks, {b.Blocks.Count(x => x.Removed)} of {b.Blocks.Count} removed";
+        return $"{(st.Structure == "head" ? "heads" : "channels")}, ratio {Number(st.Ratio!.Value)}" + (st.FfnRatio is { } f ? $", ffn {Number(f)}" : "")
+            + (st.HiddenRatio is { } h ? $", hidden {Number(h)}" : "");
+    }
 
     static void Render(PipelineResult result, string identity, bool json)
     {
@@ -128,9 +144,7 @@ static class RunCommand
         var rows = result.Stages.Select((s, i) => (IReadOnlyList<string>)new[]
         {
             (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method,
-            s.Unstructured is { } u ? $"{s.Stage.Granularity}, {s.Stage.Scope}, {s.Stage.Schedule}, sparsity {u.Sparsity.ToString("0.###", CultureInfo.InvariantCulture)}"
-                : $"channels, ratio {s.Stage.Ratio!.Value.ToString("0.###", CultureInfo.InvariantCulture)}",
-            Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
+            What(s), Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
         });
         Table.Write(Console.Out, new[] { "stage", "method", "what", "result", "top-1 after" }, rows);
         Console.WriteLine();
@@ -141,7 +155,7 @@ static class RunCommand
         if (result.Before is { } before && result.After is { } after)
             Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
         if (result.Latency is { } l) Console.WriteLine(Latency(l));
-        PreprocessingFlags.Print(result.Input);
+        if (result.TakesPixels) PreprocessingFlags.Print(result.Input);
         Console.WriteLine($"recipe identity {identity}; {result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
         Verbosity.Summary(Summary(result));
     }

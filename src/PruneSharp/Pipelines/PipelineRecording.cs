@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PruneSharp.Metrics;
 using PruneSharp.Runs;
 using PruneSharp.Training;
@@ -16,10 +17,14 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
     /// <summary>The kind of run a pipeline records by default (sweeps look for it).</summary>
     public const string Kind = "recipe";
 
-    /// <summary>The run's row that <paramref name="d"/> gives: its stages as the method, model, data, seed and the last stage's sparsity.</summary>
+    /// <summary>
+    /// The run's row that <paramref name="d"/> gives: its stages as the method, model, data, seed, the last stage's
+    /// sparsity, and the description itself as JSON in the recipe column (a recipe run puts its file's text there instead).
+    /// </summary>
     public static RunStart Describe(PipelineDescription d) => new()
     {
         Kind = Kind,
+        Recipe = JsonSerializer.Serialize(d),
         Method = string.Join("+", d.Stages.Select(s => s.Structure is { } structure ? $"{structure}:{s.Method}"
             : $"{s.Method}/{s.Scope}/{s.Granularity}" + (s.Schedule == "oneshot" ? "" : $"/{s.Schedule}"))),
         Model = d.Model,

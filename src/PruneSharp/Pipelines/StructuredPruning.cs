@@ -161,7 +161,7 @@ public static class StructuredPruning
         require($"{at}.round_to", s.RoundTo >= 1, $"{at}.round_to must be at least 1, got {s.RoundTo}");
         require($"{at}.max_ratio", s.MaxRatio is > 0 and <= 1, $"{at}.max_ratio must be in (0, 1], got {s.MaxRatio}");
         require($"{at}.ffn_ratio", s.FfnRatio is null || s.Structure == "head",
-            $"{at}.ffn_ratio goes with structure head (a channel stage prunes the FFN width at {at}.ratio)");
+            $"{at}.ffn_ratio goes with {at}.structure head (a channel stage prunes the FFN width at {at}.ratio)");
         foreach (var (key, value) in new[] { ("ffn_ratio", s.FfnRatio), ("hidden_ratio", s.HiddenRatio) })
             require($"{at}.{key}", value is null or (>= 0 and < 1), $"{at}.{key} must be in [0, 1), got {value}");
         require($"{at}.hidden_ratio", s.HiddenRatio is null || s.Approximate,
