@@ -112,24 +112,9 @@ public static class Pipeline
         PipelineRecording? recording = null)
     {
         progress ??= PipelineProgress.None;
-        if (recording is null) return Execute(description, progress, null, cancellation);
-        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
-        try
-        {
-            var result = Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation);
-            recorder.Complete(PipelineRecording.Outcome(result));
-            return result;
-        }
-        catch (OperationCanceledException)
-        {
-            recorder.Fail("interrupted");
-            throw;
-        }
-        catch (Exception e) when (e is not RunStoreException)
-        {
-            recorder.Fail(e.Message.ReplaceLineEndings(" "));
-            throw;
-        }
+        return PipelineRecording.Record(recording, recorder => recorder is null ? Execute(description, progress, null, cancellation)
+            : Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation),
+            PipelineRecording.Outcome);
     }
 
     static PipelineResult Execute(PipelineDescription d, PipelineProgress progress, Action<int, StageResult>? stageDone, CancellationToken cancellation)
@@ -442,7 +427,7 @@ public static class Pipeline
     }
 
     /// <summary>The trainer settings of <paramref name="recovery"/> over <paramref name="examples"/> examples.</summary>
-    static TrainerOptions FineTune(RecoveryDescription recovery, long seed, int examples)
+    internal static TrainerOptions FineTune(RecoveryDescription recovery, long seed, int examples)
     {
         if (recovery.BatchSize <= 0) throw new ArgumentException($"recovery.batch_size must be positive, got {recovery.BatchSize}");
         if (!(recovery.LearningRate > 0)) throw new ArgumentException($"recovery.lr must be positive, got {recovery.LearningRate}");

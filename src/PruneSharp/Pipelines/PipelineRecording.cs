@@ -57,6 +57,32 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
         ], all, result.Output is null ? [] : [("model", result.Output)]);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> as a recorded run when <paramref name="recording"/> is given (begun before,
+    /// completed with <paramref name="outcome"/> of its result, or failed with the error or "interrupted"); as it is otherwise.
+    /// </summary>
+    internal static T Record<T>(PipelineRecording? recording, Func<RunRecorder?, T> work, Func<T, RunOutcome> outcome)
+    {
+        if (recording is null) return work(null);
+        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
+        try
+        {
+            var result = work(recorder);
+            recorder.Complete(outcome(result));
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            recorder.Fail("interrupted");
+            throw;
+        }
+        catch (Exception e) when (e is not RunStoreException)
+        {
+            recorder.Fail(e.Message.ReplaceLineEndings(" "));
+            throw;
+        }
+    }
+
     /// <summary>The metric holding the threads the latency was measured with.</summary>
     public const string LatencyThreads = "latency_threads";
 

@@ -86,7 +86,7 @@ public class RunCommandTests
         var stage = loaded.Pipeline.Stages[0];
 
         // The accuracy reported is that of the written file on the same test examples.
-        var test = Subset.First(Pipelines.Sources.LoadData(loaded.Pipeline.Data!.Source, DataSplit.Test), loaded.Pipeline.Data.TestExamples!.Value);
+        var test = Subset.First(PruneSharp.Pipelines.Sources.LoadData(loaded.Pipeline.Data!.Source, DataSplit.Test), loaded.Pipeline.Data.TestExamples!.Value);
         using var written = OnnxFile.Load(output);
         Assert.Equal(report.GetProperty("accuracy_after").GetDouble(), Evaluator.Classify(written, test).Top1, 9);
 
