@@ -35,14 +35,15 @@ static class LthCommand
         command.SetAction(parse =>
         {
             string augment = parse.GetValue(flags.Augment)!;
-            var description = new LotteryTicketDescription(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output)!,
+            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Augment: augment == "none" ? null : augment),
+                Path.GetFullPath(parse.GetValue(output)!),
                 new RecoveryDescription("finetune", parse.GetValue(epochs), parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),
                     parse.GetValue(flags.Momentum), parse.GetValue(flags.WeightDecay), parse.GetValue(flags.Schedule)!,
                     Freeze: parse.GetValue(flags.Freeze) is { Length: > 0 } freeze ? freeze : null,
                     TrainOnly: parse.GetValue(flags.TrainOnly) is { Length: > 0 } only ? only : null, Threads: parse.GetValue(flags.Threads)),
                 parse.GetValue(rounds), parse.GetValue(rate), parse.GetValue(rewind)!, parse.GetValue(retrain)!,
                 parse.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(scope)!,
-                parse.GetValue(flags.Seed), augment == "none" ? null : augment)
+                parse.GetValue(flags.Seed))
             {
                 // Every option but those that only extend the experiment (rounds, variants) or say where and how it is shown.
                 Identity = OptionValues.Of(parse, "--out", "--json", "--restart", "--rounds", "--variants").ToDictionary(),
@@ -51,32 +52,39 @@ static class LthCommand
             using var runs = store.Open(parse);
             var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "lth", LotteryTicketPipeline.Method(description)));
             var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(description, Verbosity.Progress, token, recording)), Fields);
-            string plot = result.Plot is { } drawn ? $"plot {drawn}" : result.PlotNote!;
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    folder = result.Folder, table = result.Table, plot,
-                    results = result.Results.Select(r => new { round = r.Round, variant = r.Variant.ToString().ToLowerInvariant(), density = r.Density, top1 = r.Test.Top1, reused = r.Reused }),
-                }, Table.Json));
-                return;
-            }
-            var kinds = result.Variants;
-            var rows = result.Results.GroupBy(r => r.Round).Select(g => (IReadOnlyList<string>)new[] { g.Key.ToString(CultureInfo.InvariantCulture), PruneCommand.Percent(g.First().Density) }
-                .Concat(kinds.Select(k => g.FirstOrDefault(r => r.Variant == k) is { } r ? PruneCommand.Percent(r.Test.Top1) : "")).ToList());
-            Table.Write(Console.Out, new[] { "round", "density" }.Concat(kinds.Select(k => k.ToString().ToLowerInvariant())).ToList(), rows);
-            Console.WriteLine();
-            Console.WriteLine($"table {result.Table}; masks per round in {result.Folder}/round-NN/masks.safetensors");
-            Console.WriteLine(plot);
+            Render(result, parse.GetValue(json));
         });
         return command;
+    }
+
+    /// <summary>The rounds as a table (one column per variant) with where the results went, or as JSON.</summary>
+    public static void Render(LotteryTicketRunResult result, bool json)
+    {
+        string plot = result.Plot is { } drawn ? $"plot {drawn}" : result.PlotNote!;
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                folder = result.Folder, table = result.Table, plot,
+                results = result.Results.Select(r => new { round = r.Round, variant = r.Variant.ToString().ToLowerInvariant(), density = r.Density, top1 = r.Test.Top1, reused = r.Reused }),
+            }, Table.Json));
+            return;
+        }
+        var kinds = result.Variants;
+        var rows = result.Results.GroupBy(r => r.Round).Select(g => (IReadOnlyList<string>)new[] { g.Key.ToString(CultureInfo.InvariantCulture), PruneCommand.Percent(g.First().Density) }
+            .Concat(kinds.Select(k => g.FirstOrDefault(r => r.Variant == k) is { } r ? PruneCommand.Percent(r.Test.Top1) : "")).ToList());
+        Table.Write(Console.Out, new[] { "round", "density" }.Concat(kinds.Select(k => k.ToString().ToLowerInvariant())).ToList(), rows);
+        Console.WriteLine();
+        Console.WriteLine($"table {result.Table}; masks per round in {result.Folder}/round-NN/masks.safetensors");
+        Console.WriteLine(plot);
     }
 
     /// <summary>The flags that set each field of the experiment the verb describes (the library names the fields in its errors).</summary>
     static readonly (string Field, string Flag)[] Fields =
     {
-        ("variants", "--variants"), ("retrain", "--retrain"), ("scope", "--scope"), ("rate", "--rate"), ("rounds", "--rounds"), ("rewind", "--rewind"),
-        ("model", "--model"), ("data", "--data"), ("augment", "--augment"), ("recovery.epochs", "--epochs"), ("recovery.batch_size", "--batch-size"),
-        ("recovery.optimizer", "--optimizer"), ("recovery.lr_schedule", "--schedule"), ("recovery.lr", "--lr"),
+        ("lottery.variants", "--variants"), ("lottery.retrain", "--retrain"), ("lottery.scope", "--scope"), ("lottery.rate", "--rate"), ("lottery.rounds", "--rounds"),
+        ("lottery.rewind", "--rewind"), ("lottery.folder", "--out"), ("model", "--model"), ("data.source", "--data"), ("data.augment", "--augment"),
+        ("recovery.epochs", "--epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"), ("recovery.lr_schedule", "--schedule"),
+        ("recovery.lr", "--lr"), ("recovery.threads", "--threads"),
     };
 }

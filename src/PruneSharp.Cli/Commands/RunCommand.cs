@@ -36,6 +36,7 @@ static class RunCommand
             var overrides = (parse.GetValue(set) ?? Array.Empty<string>()).Select(RecipeOverride.Parse).ToList();
             var loaded = Load(parse.GetValue(recipe)!, overrides);
             if (loaded is null) return 1;
+            if (loaded.Lottery is { } lottery) return Lottery(parse, loaded, lottery, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
             if (parse.GetValue(check))
             {
                 Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { identity = loaded.Identity, pipeline = loaded.Pipeline }, Table.Json)
@@ -54,6 +55,27 @@ static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A recipe's Lottery Ticket experiment: checked (<c>--check</c>), or run through the library and recorded like any recipe.</summary>
+    static int Lottery(ParseResult parse, Recipe loaded, LotteryTicketDescription lottery, bool check, bool json, string? group, StoreFlags store)
+    {
+        if (check)
+        {
+            Console.WriteLine(json ? JsonSerializer.Serialize(new { identity = loaded.Identity, lottery }, Table.Json)
+                : $"{loaded.Source}: valid; Lottery Ticket experiment of {lottery.Rounds} round(s), identity {loaded.Identity}");
+            return 0;
+        }
+        using var runs = store.Open(parse);
+        var start = RunRecording.Describe(parse, Kind, null);
+        var recording = runs is null ? null : new PipelineRecording(runs, new RunStart
+        {
+            Kind = Kind, Method = LotteryTicketPipeline.Method(lottery), Model = lottery.Model, Dataset = lottery.Data.Source, Seed = lottery.Seed,
+            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
+        });
+        var result = TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(lottery, Verbosity.Progress, token, recording));
+        LthCommand.Render(result, json);
+        return 0;
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>

@@ -14,7 +14,7 @@ namespace PruneSharp.Pipelines;
 /// surviving weights by magnitude, rewind, retrain, repeat, with controls; what <c>lth</c>'s flags describe.
 /// </summary>
 /// <param name="Model">A zoo classifier (re-created from seeds for every run).</param>
-/// <param name="Data">A data set name or folder (<see cref="Sources.LoadData"/>).</param>
+/// <param name="Data">The labelled data (its source, the first examples used, augmentation; no normalisation or resizing).</param>
 /// <param name="Folder">The experiment folder: results, masks and weights of every round; running again resumes.</param>
 /// <param name="Training">How every run trains (its <see cref="RecoveryDescription.Epochs"/> at least 1).</param>
 /// <param name="Rounds">Pruning rounds after the dense run.</param>
@@ -24,9 +24,8 @@ namespace PruneSharp.Pipelines;
 /// <param name="Variants">ticket, reinit (random re-initialisation), random (random masks of the same per-layer densities); the ticket always runs.</param>
 /// <param name="Scope">global or local magnitude ranking.</param>
 /// <param name="Seed">Seed of initialisation and batch order.</param>
-/// <param name="Augment">Training augmentation: null or a comma list of crop:PAD and flip.</param>
-public sealed record LotteryTicketDescription(string Model, string Data, string Folder, RecoveryDescription Training, int Rounds = 15, double Rate = 0.2,
-    string Rewind = "0", string Retrain = "weights", IReadOnlyList<string>? Variants = null, string Scope = "global", long Seed = 0, string? Augment = null)
+public sealed record LotteryTicketDescription(string Model, DataDescription Data, string Folder, RecoveryDescription Training, int Rounds = 15, double Rate = 0.2,
+    string Rewind = "0", string Retrain = "weights", IReadOnlyList<string>? Variants = null, string Scope = "global", long Seed = 0)
 {
     /// <summary>Further settings that make rounds comparable (an experiment folder resumes only runs with the same); the description's own are added.</summary>
     public IReadOnlyDictionary<string, string> Identity { get; init; } = new Dictionary<string, string>();
@@ -65,35 +64,77 @@ public static class LotteryTicketPipeline
         PipelineRecording? recording = null) =>
         PipelineRecording.Record(recording, recorder => Execute(description, progress ?? PipelineProgress.None, recorder, cancellation), Outcome);
 
+    /// <summary>The variants <paramref name="d"/> runs, the ticket first.</summary>
+    static List<TicketVariant> Variants(LotteryTicketDescription d) => (d.Variants ?? Array.Empty<string>())
+        .Select(v => Enum.TryParse<TicketVariant>(v, ignoreCase: true, out var kind) ? kind
+            : throw new ArgumentException($"lottery.variants: '{v}' is not one of ticket, reinit, random"))
+        .Prepend(TicketVariant.Ticket).Distinct().ToList();
+
+    /// <summary>How <paramref name="d"/> retrains after each pruning round.</summary>
+    static RetrainMode Mode(LotteryTicketDescription d) => d.Retrain.ToLowerInvariant() switch
+    {
+        "weights" => RetrainMode.WeightRewinding,
+        "lr" => RetrainMode.LearningRateRewinding,
+        "finetune" => RetrainMode.FineTuning,
+        var other => throw new ArgumentException($"lottery.retrain '{other}' is not one of weights, lr, finetune"),
+    };
+
+    /// <summary>
+    /// Every problem of <paramref name="d"/> that shows without loading data or a model, each naming its field as a
+    /// recipe writes it (<c>lottery.rate</c>, <c>recovery.epochs</c>, ...), with the nearest valid names for a mistyped one.
+    /// </summary>
+    public static IReadOnlyList<PipelineProblem> Validate(LotteryTicketDescription d)
+    {
+        var problems = new List<PipelineProblem>();
+        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null)
+        {
+            try
+            {
+                check();
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add(new PipelineProblem(field, e.Message, given is null || names is null ? Array.Empty<string>() : NearestNames.Find(given, names)));
+            }
+        }
+        void Require(string field, bool ok, string message) => Check(field, () => { if (!ok) throw new ArgumentException(message); });
+
+        Require("model", ModelZoo.IsClassifier(d.Model),
+            $"model '{d.Model}' is not a zoo classifier; a Lottery Ticket experiment re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
+        if (problems.Count > 0 && !d.Model.Contains('/')) problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(d.Model, ModelZoo.ClassifierNames) };
+        // The data's checks are the pipeline's (a known data set or folder, positive counts, augmentation); normalisation and sizes do not apply.
+        foreach (var problem in Pipeline.Validate(new PipelineDescription(d.Model, d.Data, [new StageDescription("magnitude", 0)], d.Training, null, d.Seed)))
+            if (problem.Field.StartsWith("data.", StringComparison.Ordinal) || problem.Field.StartsWith("recovery.", StringComparison.Ordinal)) problems.Add(problem);
+        foreach (var (key, set) in new[] { ("normalize", d.Data.Normalize is not null), ("resize", d.Data.Resize is not null), ("crop", d.Data.Crop is not null) })
+            Require($"data.{key}", !set, $"data.{key} does not apply to a Lottery Ticket experiment (IDX or CIFAR data, fed as stored)");
+        Require("recovery.kind", d.Training.Kind == "finetune", $"recovery.kind {d.Training.Kind}: a Lottery Ticket experiment trains on labels (finetune)");
+        Require("recovery.epochs", d.Training.Epochs >= 1, $"recovery.epochs must be at least 1 (every run trains), got {d.Training.Epochs}");
+        Require("lottery.rate", d.Rate is > 0 and < 1, $"lottery.rate must be in (0, 1), got {d.Rate.ToString(CultureInfo.InvariantCulture)}");
+        Require("lottery.rounds", d.Rounds >= 0, $"lottery.rounds must be non-negative, got {d.Rounds}");
+        Check("lottery.rewind", () => RewindStep(d.Rewind, 1));
+        Check("lottery.retrain", () => Mode(d), new[] { "weights", "lr", "finetune" }, d.Retrain);
+        Check("lottery.variants", () => Variants(d), new[] { "ticket", "reinit", "random" }, d.Variants?.FirstOrDefault(v => !Enum.TryParse<TicketVariant>(v, true, out _)));
+        Check("lottery.scope", () => PruningParts.Allocation(d.Scope, "lottery.scope"), new[] { "global", "local" }, d.Scope);
+        Require("lottery.folder", d.Folder.Length > 0, "lottery.folder is required (where the rounds' results, masks and weights go)");
+        return problems;
+    }
+
     static LotteryTicketRunResult Execute(LotteryTicketDescription d, PipelineProgress progress, RunRecorder? recorder, CancellationToken cancellation)
     {
-        var variants = (d.Variants ?? Array.Empty<string>())
-            .Select(v => Enum.TryParse<TicketVariant>(v, ignoreCase: true, out var kind) ? kind
-                : throw new ArgumentException($"variants: '{v}' is not one of ticket, reinit, random"))
-            .Prepend(TicketVariant.Ticket).Distinct().ToList();
-        var mode = d.Retrain.ToLowerInvariant() switch
-        {
-            "weights" => RetrainMode.WeightRewinding,
-            "lr" => RetrainMode.LearningRateRewinding,
-            "finetune" => RetrainMode.FineTuning,
-            var other => throw new ArgumentException($"retrain '{other}' is not one of weights, lr, finetune"),
-        };
-        var allocation = PruningParts.Allocation(d.Scope, "scope");
-        if (!(d.Rate is > 0 and < 1)) throw new ArgumentException($"rate must be in (0, 1), got {d.Rate.ToString(CultureInfo.InvariantCulture)}");
-        if (d.Rounds < 0) throw new ArgumentException($"rounds must be non-negative, got {d.Rounds}");
-        if (!ModelZoo.IsClassifier(d.Model))
-            throw new ArgumentException($"model '{d.Model}' is not a zoo classifier; a Lottery Ticket experiment re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
-
-        var train = Sources.LoadData(d.Data, DataSplit.Train, field: "data");
-        train.Augmentation = d.Augment is { } augment ? Augmentation.Parse(augment, "augment") : null;
-        var test = Sources.LoadData(d.Data, DataSplit.Test, field: "data");
+        if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
+        var variants = Variants(d);
+        var allocation = PruningParts.Allocation(d.Scope, "lottery.scope");
+        var full = Sources.LoadData(d.Data.Source, DataSplit.Train, field: "data.source");
+        full.Augmentation = d.Data.Augment is { } augment ? Augmentation.Parse(augment, "data.augment") : null;
+        var test = Sources.LoadData(d.Data.Source, DataSplit.Test, field: "data.source");
+        IDataset train = d.Data.TrainExamples is { } n ? Subset.First(full, n) : full;
         var training = Pipeline.FineTune(d.Training, d.Seed, train.Count);
         long step = RewindStep(d.Rewind, (train.Count + training.BatchSize - 1) / training.BatchSize);
-        var experiment = new LotteryTicketExperiment(seed => Sources.LoadModel(d.Model, train, seed, field: "model"), new LotteryTicketOptions
+        var experiment = new LotteryTicketExperiment(seed => Sources.LoadModel(d.Model, full, seed, field: "model"), new LotteryTicketOptions
         {
-            Rounds = d.Rounds, Rate = d.Rate, RewindStep = step, Retrain = mode, Variants = variants,
+            Rounds = d.Rounds, Rate = d.Rate, RewindStep = step, Retrain = Mode(d), Variants = variants,
             Scope = new PruningScope { Allocation = allocation }, Training = training, Identity = d.Identity,
-        }, train, test, d.Folder)
+        }, train, d.Data.TestExamples is { } m ? Subset.First(test, m) : test, d.Folder)
         {
             Restart = d.Restart,
             Progress = progress.For("train"),
@@ -149,7 +190,7 @@ public static class LotteryTicketPipeline
     {
         bool epochs = text.EndsWith('e');
         if (!long.TryParse(epochs ? text[..^1] : text, NumberStyles.None, CultureInfo.InvariantCulture, out long k))
-            throw new ArgumentException($"rewind '{text}' is not a step count (K) or an epoch count (Ke)");
+            throw new ArgumentException($"lottery.rewind '{text}' is not a step count (K) or an epoch count (Ke)");
         return epochs ? k * batchesPerEpoch : k;
     }
 }

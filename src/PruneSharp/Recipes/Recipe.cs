@@ -15,9 +15,12 @@ namespace PruneSharp.Recipes;
 /// of the file that wrote them (the working folder for <c>--set</c>).
 /// </summary>
 /// <param name="Source">The recipe file.</param>
-/// <param name="Pipeline">The pipeline it describes, overrides applied.</param>
+/// <param name="Pipeline">The pipeline it describes, overrides applied (for a Lottery Ticket recipe: its model, data, seed and training).</param>
 public sealed record Recipe(string Source, PipelineDescription Pipeline)
 {
+    /// <summary>The Lottery Ticket experiment a recipe with a <c>lottery</c> section describes instead of pruning stages (null for a pipeline).</summary>
+    public LotteryTicketDescription? Lottery { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -37,18 +40,21 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         foreach (var o in overrides ?? Array.Empty<RecipeOverride>()) o.Apply(map);
         var binder = new RecipeBinder();
         var description = binder.Bind(map);
-        foreach (var problem in PruneSharp.Pipelines.Pipeline.Validate(description).Where(p => !binder.Broken.Contains(p.Field)))
+        var lottery = binder.Lottery(map, description);
+        var checks = lottery is null ? PruneSharp.Pipelines.Pipeline.Validate(description) : LotteryTicketPipeline.Validate(lottery);
+        foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description);
+        return new Recipe(path, description) { Lottery = lottery };
     }
 
     /// <summary>
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
+    public string Canonical => Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
+        : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
 
     /// <summary>A short hash of <see cref="Canonical"/> (the first 16 hex digits of its SHA-256).</summary>
     public string Identity => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical)))[..16];
@@ -155,6 +161,27 @@ sealed class RecipeBinder
             inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors, Text(given, "normalize", "inputs.normalize"));
         }
         return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency, inputs);
+    }
+
+    /// <summary>
+    /// The Lottery Ticket experiment of a recipe with a <c>lottery</c> section (null without one): the model, data,
+    /// seed and training (<c>recovery</c>) of <paramref name="d"/>, the rounds of the section; pruning stages, export,
+    /// evaluation and inputs do not apply.
+    /// </summary>
+    public LotteryTicketDescription? Lottery(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "lottery", "lottery", RecipeSchema.Lottery) is not { } l) return null;
+        foreach (var key in new[] { "stages", "export", "evaluate", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to a Lottery Ticket recipe (lottery prunes in its own rounds and keeps them in lottery.folder)", field: key);
+        if (d.Data is null && root["data"] is null) Problem(l.Position, "a Lottery Ticket recipe needs data.source (labelled data to train on)", field: "data.source");
+        var defaults = new LotteryTicketDescription("", new DataDescription(""), "", new RecoveryDescription());
+        string? folder = Path(l, "folder", "lottery.folder", keepNames: _ => false);
+        if (folder is null && l["folder"] is null) Problem(l.Position, "lottery.folder is required (where the rounds' results, masks and weights go)", field: "lottery.folder");
+        return new LotteryTicketDescription(d.Model, d.Data ?? new DataDescription(""), folder ?? "", d.Recovery,
+            Number(l, "rounds", "lottery.rounds", int.Parse) ?? defaults.Rounds, Number(l, "rate", "lottery.rate", double.Parse) ?? defaults.Rate,
+            Text(l, "rewind", "lottery.rewind") ?? defaults.Rewind, Text(l, "retrain", "lottery.retrain") ?? defaults.Retrain, Strings(l, "variants", "lottery.variants"),
+            Text(l, "scope", "lottery.scope") ?? defaults.Scope, d.Seed);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)

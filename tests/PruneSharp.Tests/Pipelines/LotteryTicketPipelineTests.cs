@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Text.Json;
 using PruneSharp.Cli.Commands;
+using PruneSharp.Data;
+using PruneSharp.Recipes;
 using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Methods;
 using PruneSharp.Runs;
@@ -21,7 +24,7 @@ public class LotteryTicketPipelineTests
     {
         using var folder = new TempFolder();
         string data = ReliabilityTests.Data(folder, count: 32);
-        var description = new LotteryTicketDescription("lenet-300-100", data, folder.File("lth"), new RecoveryDescription(Epochs: 1, BatchSize: 16),
+        var description = new LotteryTicketDescription("lenet-300-100", new DataDescription(data), folder.File("lth"), new RecoveryDescription(Epochs: 1, BatchSize: 16),
             Rounds: 2, Variants: ["random"]);
         LotteryTicketRunResult result;
         using (var store = RunStores.Open(folder.File("runs.db")))
@@ -68,5 +71,74 @@ public class LotteryTicketPipelineTests
             ["lth", "--data", data, "--rewind", "x", "--out", folder.File("bad"), "--store", folder.File("runs.db")]);
         Assert.Equal(1, code);
         Assert.Contains("--rewind 'x' is not a step count", error);
+    }
+
+    [Fact]
+    public void A_lottery_recipe_and_the_lth_flags_with_the_same_choices_give_the_same_rounds()
+    {
+        using var folder = new TempFolder();
+        string data = ReliabilityTests.Data(folder, count: 32);
+        File.WriteAllText(folder.File("r.yaml"), $"""
+            model: lenet-300-100
+            seed: 2
+            data: {{source: {data}}}
+            lottery: {{rounds: 1, rate: 0.3, rewind: 1, variants: [reinit], scope: local, folder: from-recipe}}
+            recovery: {{epochs: 1, batch_size: 16}}
+            """);
+        var root = new RootCommand("test") { RunCommand.Create(), LthCommand.Create() };
+        var (code, fromRecipe, error) = CliInvocation.Run(root, ["run", folder.File("r.yaml"), "--json", "--no-store"]);
+        Assert.True(code == 0, error);
+        (code, var fromFlags, error) = CliInvocation.Run(new RootCommand("test") { LthCommand.Create() },
+            ["lth", "--model", "lenet-300-100", "--seed", "2", "--data", data, "--rounds", "1", "--rate", "0.3", "--rewind", "1", "--variants", "reinit",
+            "--scope", "local", "--epochs", "1", "--batch-size", "16", "--out", folder.File("from-flags"), "--json", "--no-store"]);
+        Assert.True(code == 0, error);
+        static string Rounds(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement.GetProperty("results"));
+        Assert.Equal(Rounds(fromFlags), Rounds(fromRecipe));
+        Assert.Equal(3, JsonDocument.Parse(fromRecipe).RootElement.GetProperty("results").GetArrayLength()); // dense, ticket and reinit at round 1
+        Assert.True(Directory.Exists(folder.File("from-recipe")));
+    }
+
+    [Fact]
+    public void Lottery_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
+    {
+        const string text = """
+            model: lenet-300-10
+            data: {source: fashion-mnist}
+            lottery:
+              rounds: 2
+              rate: 1.5
+              retrain: weight
+              variants: [ticket, lucky]
+              folder: lth
+            export: {path: x.onnx}
+            """;
+        var problems = Assert.Throws<RecipeException>(() => Recipe.Parse(text, "l.yaml")).Problems.Select(p => p.ToString()).ToList();
+        void Reported(string expected) => Assert.Contains(problems, p => p.Contains(expected));
+        Reported("l.yaml:1:8: model 'lenet-300-10' is not a zoo classifier");
+        Reported("(did you mean lenet-300-100?)");
+        Reported("l.yaml:5:9: lottery.rate must be in (0, 1), got 1.5");
+        Reported("l.yaml:6:12: lottery.retrain 'weight' is not one of weights, lr, finetune (did you mean weights?)");
+        Reported("lottery.variants: 'lucky' is not one of ticket, reinit, random");
+        Reported("l.yaml:9:1: export does not apply to a Lottery Ticket recipe");
+        Reported("recovery.epochs must be at least 1");
+        Assert.Equal(6, problems.Count);
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void The_lottery_example_runs_its_rounds_with_the_random_control()
+    {
+        using var folder = new TempFolder();
+        string recipe = Path.Combine(Repository.Root(), "examples", "lottery.yaml");
+        var (code, text, error) = CliInvocation.Run(new RootCommand("test") { RunCommand.Create() },
+            ["run", recipe, "--set", $"lottery.folder={folder.File("lth")}", "--json", "--no-store"]);
+        Assert.True(code == 0, error);
+        var results = JsonDocument.Parse(text).RootElement.GetProperty("results").EnumerateArray().ToList();
+        var ticket = results.Where(r => r.GetProperty("variant").GetString() == "ticket").OrderBy(r => r.GetProperty("round").GetInt32()).ToList();
+        Assert.Equal([0, 1, 2], ticket.Select(r => r.GetProperty("round").GetInt32()));
+        // Each round removes a fifth of the surviving weights of the pruned layers: the density falls with every round.
+        Assert.True(ticket[0].GetProperty("density").GetDouble() > ticket[1].GetProperty("density").GetDouble());
+        Assert.True(ticket[1].GetProperty("density").GetDouble() > ticket[2].GetProperty("density").GetDouble());
+        Assert.Equal(2, results.Count(r => r.GetProperty("variant").GetString() == "random"));
+        Assert.True(File.Exists(Path.Combine(folder.File("lth"), "results.csv")));
     }
 }
