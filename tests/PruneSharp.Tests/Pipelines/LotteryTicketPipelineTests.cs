@@ -74,31 +74,6 @@ public class LotteryTicketPipelineTests
     }
 
     [Fact]
-    public void A_lottery_recipe_and_the_lth_flags_with_the_same_choices_give_the_same_rounds()
-    {
-        using var folder = new TempFolder();
-        string data = ReliabilityTests.Data(folder, count: 32);
-        File.WriteAllText(folder.File("r.yaml"), $"""
-            model: lenet-300-100
-            seed: 2
-            data: {{source: {data}}}
-            lottery: {{rounds: 1, rate: 0.3, rewind: 1, variants: [reinit], scope: local, folder: from-recipe}}
-            recovery: {{epochs: 1, batch_size: 16}}
-            """);
-        var root = new RootCommand("test") { RunCommand.Create(), LthCommand.Create() };
-        var (code, fromRecipe, error) = CliInvocation.Run(root, ["run", folder.File("r.yaml"), "--json", "--no-store"]);
-        Assert.True(code == 0, error);
-        (code, var fromFlags, error) = CliInvocation.Run(new RootCommand("test") { LthCommand.Create() },
-            ["lth", "--model", "lenet-300-100", "--seed", "2", "--data", data, "--rounds", "1", "--rate", "0.3", "--rewind", "1", "--variants", "reinit",
-            "--scope", "local", "--epochs", "1", "--batch-size", "16", "--out", folder.File("from-flags"), "--json", "--no-store"]);
-        Assert.True(code == 0, error);
-        static string Rounds(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement.GetProperty("results"));
-        Assert.Equal(Rounds(fromFlags), Rounds(fromRecipe));
-        Assert.Equal(3, JsonDocument.Parse(fromRecipe).RootElement.GetProperty("results").GetArrayLength()); // dense, ticket and reinit at round 1
-        Assert.True(Directory.Exists(folder.File("from-recipe")));
-    }
-
-    [Fact]
     public void Lottery_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
         const string text = """
