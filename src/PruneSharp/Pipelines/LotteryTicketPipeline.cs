@@ -85,19 +85,9 @@ public static class LotteryTicketPipeline
     /// </summary>
     public static IReadOnlyList<PipelineProblem> Validate(LotteryTicketDescription d)
     {
-        var problems = new List<PipelineProblem>();
-        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null)
-        {
-            try
-            {
-                check();
-            }
-            catch (ArgumentException e)
-            {
-                problems.Add(new PipelineProblem(field, e.Message, given is null || names is null ? Array.Empty<string>() : NearestNames.Find(given, names)));
-            }
-        }
-        void Require(string field, bool ok, string message) => Check(field, () => { if (!ok) throw new ArgumentException(message); });
+        var problems = new ProblemList();
+        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null) => problems.Check(field, check, names, given);
+        void Require(string field, bool ok, string message) => problems.Require(field, ok, message);
 
         Require("model", ModelZoo.IsClassifier(d.Model),
             $"model '{d.Model}' is not a zoo classifier; a Lottery Ticket experiment re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");

@@ -308,19 +308,9 @@ public static class Pipeline
     /// </summary>
     public static IReadOnlyList<PipelineProblem> Validate(PipelineDescription d)
     {
-        var problems = new List<PipelineProblem>();
-        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null)
-        {
-            try
-            {
-                check();
-            }
-            catch (ArgumentException e)
-            {
-                problems.Add(new PipelineProblem(field, e.Message, given is null || names is null ? Array.Empty<string>() : NearestNames.Find(given, names)));
-            }
-        }
-        void Require(string field, bool ok, string message) => Check(field, () => { if (!ok) throw new ArgumentException(message); });
+        var problems = new ProblemList();
+        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null) => problems.Check(field, check, names, given);
+        void Require(string field, bool ok, string message) => problems.Require(field, ok, message);
 
         var r = d.Recovery;
         Require("model", File.Exists(d.Model) || ModelZoo.IsClassifier(d.Model),
