@@ -1,13 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Data;
-using PruneSharp.Models;
 using PruneSharp.Pipelines;
-using PruneSharp.Reporting;
-using PruneSharp.Pruning.Allocation;
-using PruneSharp.Pruning.Methods;
-using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -36,109 +30,61 @@ static class LthCommand
             model, data, rounds, rate, rewind, retrain, variants, scope, epochs, output, json, restart,
         };
         foreach (var option in flags.All) command.Options.Add(option);
+        var store = new StoreFlags();
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var kinds = parse.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => Enum.TryParse<TicketVariant>(v, ignoreCase: true, out var kind) ? kind
-                    : throw new ArgumentException($"--variants: '{v}' is not one of ticket, reinit, random")).Prepend(TicketVariant.Ticket).Distinct().ToList();
-            var mode = parse.GetValue(retrain)!.ToLowerInvariant() switch
+            string augment = parse.GetValue(flags.Augment)!;
+            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Augment: augment == "none" ? null : augment),
+                Path.GetFullPath(parse.GetValue(output)!),
+                new RecoveryDescription("finetune", parse.GetValue(epochs), parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),
+                    parse.GetValue(flags.Momentum), parse.GetValue(flags.WeightDecay), parse.GetValue(flags.Schedule)!,
+                    Freeze: parse.GetValue(flags.Freeze) is { Length: > 0 } freeze ? freeze : null,
+                    TrainOnly: parse.GetValue(flags.TrainOnly) is { Length: > 0 } only ? only : null, Threads: parse.GetValue(flags.Threads)),
+                parse.GetValue(rounds), parse.GetValue(rate), parse.GetValue(rewind)!, parse.GetValue(retrain)!,
+                parse.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(scope)!,
+                parse.GetValue(flags.Seed))
             {
-                "weights" => RetrainMode.WeightRewinding,
-                "lr" => RetrainMode.LearningRateRewinding,
-                "finetune" => RetrainMode.FineTuning,
-                var other => throw new ArgumentException($"--retrain '{other}' is not one of weights, lr, finetune"),
-            };
-            var allocation = PruningParts.Allocation(parse.GetValue(scope)!);
-            if (!(parse.GetValue(rate) is > 0 and < 1)) throw new ArgumentException($"--rate must be in (0, 1), got {parse.GetValue(rate)}");
-            if (parse.GetValue(rounds) < 0) throw new ArgumentException($"--rounds must be non-negative, got {parse.GetValue(rounds)}");
-            string name = parse.GetValue(model)!;
-            if (!ModelZoo.IsClassifier(name))
-                throw new ArgumentException($"--model '{name}' is not a zoo classifier; lth re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
-            var train = flags.TrainingData(parse, parse.GetValue(data)!);
-            var test = CliInputs.LoadData(parse.GetValue(data)!, DataSplit.Test);
-            var training = flags.Options(parse, parse.GetValue(epochs), train.Count);
-            long step = RewindStep(parse.GetValue(rewind)!, (train.Count + training.BatchSize - 1) / training.BatchSize);
-            var experiment = new LotteryTicketExperiment(seed => CliInputs.LoadModel(name, train, seed), new LotteryTicketOptions
-            {
-                Rounds = parse.GetValue(rounds), Rate = parse.GetValue(rate), RewindStep = step, Retrain = mode, Variants = kinds,
-                Scope = new PruningScope { Allocation = allocation }, Training = training,
                 // Every option but those that only extend the experiment (rounds, variants) or say where and how it is shown.
                 Identity = OptionValues.Of(parse, "--out", "--json", "--restart", "--rounds", "--variants").ToDictionary(),
-            }, train, test, parse.GetValue(output)!)
-            {
                 Restart = parse.GetValue(restart),
-                Progress = new ProgressBar("train"),
-                Log = Verbosity.Progress.Status,
             };
-            var results = TrainCommand.WithCtrlC(experiment.Run);
-            string plot = Plot(results, kinds, Path.Combine(experiment.Folder, "accuracy.png"));
-            Record(results, experiment.TablePath, Path.Combine(experiment.Folder, "accuracy.png"));
-            if (parse.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    folder = experiment.Folder, table = experiment.TablePath, plot,
-                    results = results.Select(r => new { round = r.Round, variant = r.Variant.ToString().ToLowerInvariant(), density = r.Density, top1 = r.Test.Top1, reused = r.Reused }),
-                }, Table.Json));
-                return;
-            }
-            var rows = results.GroupBy(r => r.Round).Select(g => (IReadOnlyList<string>)new[] { g.Key.ToString(CultureInfo.InvariantCulture), PruneCommand.Percent(g.First().Density) }
-                .Concat(kinds.Select(k => g.FirstOrDefault(r => r.Variant == k) is { } r ? PruneCommand.Percent(r.Test.Top1) : "")).ToList());
-            Table.Write(Console.Out, new[] { "round", "density" }.Concat(kinds.Select(k => k.ToString().ToLowerInvariant())).ToList(), rows);
-            Console.WriteLine();
-            Console.WriteLine($"table {experiment.TablePath}; masks per round in {experiment.Folder}/round-NN/masks.safetensors");
-            Console.WriteLine(plot);
+            using var runs = store.Open(parse);
+            var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "lth", LotteryTicketPipeline.Method(description)));
+            var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(description, Verbosity.Progress, token, recording)), Fields);
+            Render(result, parse.GetValue(json));
         });
-        RunRecording.Attach(command, "lth", parse => $"lth/{parse.GetValue(retrain)}/{parse.GetValue(scope)}", trainingSteps: false);
         return command;
     }
 
-    /// <summary>
-    /// Hands the rounds to the run store as steps (step = round; the density, the ticket's test accuracy as
-    /// <c>accuracy</c> and each control's as <c>accuracy.VARIANT</c>) and the last round as the outcome.
-    /// </summary>
-    static void Record(IReadOnlyList<LotteryTicketResult> results, string table, string plot)
+    /// <summary>The rounds as a table (one column per variant) with where the results went, or as JSON.</summary>
+    public static void Render(LotteryTicketRunResult result, bool json)
     {
-        foreach (var round in results.GroupBy(r => r.Round).OrderBy(g => g.Key))
+        string plot = result.Plot is { } drawn ? $"plot {drawn}" : result.PlotNote!;
+        if (json)
         {
-            var metrics = round.ToDictionary(
-                r => r.Variant == TicketVariant.Ticket ? MetricNames.Accuracy : $"{MetricNames.Accuracy}.{r.Variant.ToString().ToLowerInvariant()}", r => r.Test.Top1);
-            metrics[MetricNames.Density] = round.First().Density;
-            RunRecording.Step(round.Key, metrics);
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                folder = result.Folder, table = result.Table, plot,
+                results = result.Results.Select(r => new { round = r.Round, variant = r.Variant.ToString().ToLowerInvariant(), density = r.Density, top1 = r.Test.Top1, reused = r.Reused }),
+            }, Table.Json));
+            return;
         }
-        var dense = results.FirstOrDefault(r => r.Round == 0);
-        var last = results.Where(r => r.Variant == TicketVariant.Ticket).MaxBy(r => r.Round);
-        RunRecording.Finish([
-            new(MetricNames.Accuracy, last?.Test.Top1), new(MetricNames.Loss, last?.Test.Loss), new(MetricNames.DenseAccuracy, dense?.Test.Top1),
-            new(MetricNames.Density, last?.Density), new(MetricNames.Sparsity, 1 - last?.Density),
-        ], null, ("table", table), ("plot", plot));
+        var kinds = result.Variants;
+        var rows = result.Results.GroupBy(r => r.Round).Select(g => (IReadOnlyList<string>)new[] { g.Key.ToString(CultureInfo.InvariantCulture), PruneCommand.Percent(g.First().Density) }
+            .Concat(kinds.Select(k => g.FirstOrDefault(r => r.Variant == k) is { } r ? PruneCommand.Percent(r.Test.Top1) : "")).ToList());
+        Table.Write(Console.Out, new[] { "round", "density" }.Concat(kinds.Select(k => k.ToString().ToLowerInvariant())).ToList(), rows);
+        Console.WriteLine();
+        Console.WriteLine($"table {result.Table}; masks per round in {result.Folder}/round-NN/masks.safetensors");
+        Console.WriteLine(plot);
     }
 
-    /// <summary>Draws test accuracy against density, one line per variant (all start at the dense network); returns a status line.</summary>
-    static string Plot(IReadOnlyList<LotteryTicketResult> results, IReadOnlyList<TicketVariant> kinds, string path)
+    /// <summary>The flags that set each field of the experiment the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] Fields =
     {
-        if (!LinePlot.CanRender) return "plot skipped: no TrueType font for its labels (install fonts-dejavu-core)";
-        var dense = results.Where(r => r.Round == 0).Take(1).ToList();
-        var plot = new LinePlot
-        {
-            Title = "Lottery Ticket: test accuracy vs. density",
-            XLabel = "density (% of weights remaining, log scale)",
-            YLabel = "top-1 test accuracy (%)",
-            LogX = true,
-            ReverseX = true,
-            Series = kinds.Select(k => new PlotSeries(k.ToString().ToLowerInvariant(),
-                dense.Concat(results.Where(r => r.Round > 0 && r.Variant == k)).OrderByDescending(r => r.Density)
-                    .Select(r => (100 * r.Density, 100 * r.Test.Top1)).ToList())).ToList(),
-        };
-        plot.Save(path);
-        return $"plot {path}";
-    }
-
-    static long RewindStep(string text, int batchesPerEpoch)
-    {
-        bool epochs = text.EndsWith('e');
-        if (!long.TryParse(epochs ? text[..^1] : text, NumberStyles.None, CultureInfo.InvariantCulture, out long k))
-            throw new ArgumentException($"--rewind '{text}' is not a step count (K) or an epoch count (Ke)");
-        return epochs ? k * batchesPerEpoch : k;
-    }
+        ("lottery.variants", "--variants"), ("lottery.retrain", "--retrain"), ("lottery.scope", "--scope"), ("lottery.rate", "--rate"), ("lottery.rounds", "--rounds"),
+        ("lottery.rewind", "--rewind"), ("lottery.folder", "--out"), ("model", "--model"), ("data.source", "--data"), ("data.augment", "--augment"),
+        ("recovery.epochs", "--epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"), ("recovery.lr_schedule", "--schedule"),
+        ("recovery.lr", "--lr"), ("recovery.threads", "--threads"),
+    };
 }

@@ -19,10 +19,10 @@ namespace PruneSharp.Cli.Commands;
 /// </summary>
 static partial class PruneCommand
 {
-    static int StructuredLanguageModel(ParseResult parse, StructuredOptions o, PruningUnit unit, ChannelPruningOptions options,
-        IGroupImportance importance, string modelSpec, string dataSpec, int epochs, TrainingFlags flags, string output, bool json)
+    static int StructuredLanguageModel(ParseResult parse, StructuredOptions o, StageDescription stage, string modelSpec, string dataSpec, int epochs,
+        TrainingFlags flags, string output, bool json)
     {
-        if (parse.GetValue(o.Calibration) > 0) throw new ArgumentException("--calibration (least-squares reconstruction) needs image data");
+        if (stage.Calibration is not null) throw new ArgumentException("--calibration (least-squares reconstruction) needs image data");
         var (corpus, context, train) = o.Text.TrainingText(parse, dataSpec);
         using var model = CliInputs.LoadModel(modelSpec, null, parse.GetValue(flags.Seed), foldShapes: true);
         var sample = train.GetBatch(new[] { 0 }).Inputs;
@@ -31,31 +31,29 @@ static partial class PruneCommand
         var fineTune = flags.Options(parse, epochs, train.Count);
         void FineTune(GraphModule m) => Train(m, train, fineTune, epochs);
 
-        var shownGroups = Shown(model, new[] { sample }, options);
-        var result = ChannelPruner.Prune(model, new[] { sample }, importance, options, parse.GetValue(o.Steps), FineTune,
-            beforeScoring: StructuredParts.Observer(importance, train, batchSize: 16));
-        using var pruned = result.Model;
+        var shown = StructuredPruning.Channels(model, stage, parse.GetValue(flags.Seed), new[] { sample }, FineTune,
+            observer: importance => StructuredParts.Observer(importance, train, batchSize: 16));
+        using var pruned = shown.Model;
         FineTune(pruned);
         var after = Measure(pruned);
         OnnxFile.Save(pruned, output);
-        var shown = result with { Groups = result.Groups.Where(shownGroups).ToList() };
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 output,
                 groups = shown.Groups.Select(GroupJson),
-                dense_params = result.DenseParameters,
-                params_after = result.PrunedParameters,
-                dense_macs = result.DenseMacs,
-                macs_after = result.PrunedMacs,
+                dense_params = shown.DenseParameters,
+                params_after = shown.PrunedParameters,
+                dense_macs = shown.DenseMacs,
+                macs_after = shown.PrunedMacs,
                 perplexity_before = before.Perplexity,
                 perplexity_after = after.Perplexity,
                 protocol = after.Protocol,
             }, Table.Json));
             return 0;
         }
-        StructuredReport(shown, unit, output, json: false, null, null);
+        StructuredReport(Stage(shown), shown.DenseMacs, shown.PrunedMacs, StructuredPruning.Options(stage).Unit, output, json: false, null, null);
         Console.WriteLine(PerplexityChange(before, after));
         return 0;
     }

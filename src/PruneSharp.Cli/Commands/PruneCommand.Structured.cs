@@ -41,97 +41,61 @@ static partial class PruneCommand
         public IEnumerable<Option> All => new Option[] { Kind, Ratio, Blocks, Global, RoundTo, MaxRatio, Ignore, Steps, Aggregate, IncludeReaders, Approximate, FfnRatio, HiddenRatio, Calibration, Text.Context, Text.HeldOut, Text.Tokenizer, Inputs.Shape, Inputs.Input };
     }
 
+    /// <summary>
+    /// <c>--structured channel|head|block</c>: the flags become one structured stage of a pipeline description. On
+    /// images (or without data) the library's <see cref="Pipeline"/> runs it; text and unlabeled inputs, which the
+    /// pipeline does not read yet, run the verb's own loops on the library's <see cref="StructuredPruning"/>.
+    /// </summary>
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
-        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery)
+        int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery, LatencyFlags latency, StoreFlags store)
     {
-        if (kind == "block" && (parse.GetValue(o.FfnRatio) ?? parse.GetValue(o.HiddenRatio)) is not null)
-            throw new ArgumentException("--ffn-ratio and --hidden-ratio go with --structured head or channel, not block");
-        if (kind == "block") return Blocks(parse, o, modelSpec, method, dataSpec, epochs, flags, output, json, preprocessing, recovery);
-        if (kind is not ("channel" or "head")) throw new ArgumentException($"--structured '{kind}' is not one of channel, head, block");
-        if (parse.GetValue(o.Blocks) is not null) throw new ArgumentException("--blocks goes with --structured block");
-        var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
-        double? ffnRatio = parse.GetValue(o.FfnRatio), hiddenRatio = parse.GetValue(o.HiddenRatio);
-        if (ffnRatio is not null && unit != PruningUnit.Head)
-            throw new ArgumentException("--ffn-ratio goes with --structured head (--structured channel prunes the FFN width at --ratio)");
-        foreach (var (flag, value) in new[] { ("--ratio", (double?)parse.GetValue(o.Ratio)), ("--ffn-ratio", ffnRatio), ("--hidden-ratio", hiddenRatio) })
-            if (value is { } r && !(r >= 0 && r < 1)) throw new ArgumentException($"{flag} must be in [0, 1), got {r.ToString(CultureInfo.InvariantCulture)}");
-        if (hiddenRatio is not null && !parse.GetValue(o.Approximate))
-            throw new ArgumentException("--hidden-ratio needs --approximate: LayerNorm renormalises the hidden channels that stay, so the pruned model only approximates the dense one");
-        if (hiddenRatio is not null && recovery.Distill(parse))
-            throw new ArgumentException("--hidden-ratio narrows the outputs, so the student's outputs no longer match the dense teacher's: --recover distill cannot run on them (prune the hidden size in a second run, or leave --hidden-ratio out)");
-        int calibrationCount = parse.GetValue(o.Calibration), steps = parse.GetValue(o.Steps);
-        if (calibrationCount < 0) throw new ArgumentException($"--calibration must be non-negative, got {calibrationCount}");
-        if (calibrationCount > 0 && dataSpec is null) throw new ArgumentException("--calibration needs --data");
-        var importance = StructuredParts.Importance(method, parse.GetValue(flags.Seed), unit, parse.GetValue(o.Aggregate)!, parse.GetValue(o.IncludeReaders));
-        if (importance is TaylorImportance or FisherImportance or ApozImportance && dataSpec is null)
-            throw new ArgumentException($"--method {method} needs --data (it observes the model on training batches)");
-        var options = new ChannelPruningOptions
+        if (!StructuredPruning.Structures.Contains(kind)) throw new ArgumentException($"--structured '{kind}' is not one of {string.Join(", ", StructuredPruning.Structures)}");
+        var stage = Stage(parse, o, kind, method);
+        var description = Description(parse, dataSpec, epochs, modelSpec, stage, output, preprocessing, flags, recovery, o.Inputs, latency);
+        bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!);
+        if (unlabeled || dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
         {
-            Unit = unit,
-            Ratio = parse.GetValue(o.Ratio),
-            Global = parse.GetValue(o.Global),
-            RoundTo = parse.GetValue(o.RoundTo),
-            MaxRatio = parse.GetValue(o.MaxRatio),
-            Ignore = parse.GetValue(o.Ignore) ?? Array.Empty<string>(),
-            Approximate = parse.GetValue(o.Approximate),
-            ChannelRatio = ffnRatio,
-            ApproximateRatio = hiddenRatio,
-            NarrowOutputs = hiddenRatio is not null,
-        };
-
-        if (dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!))
-            return StructuredUnlabeled(parse, o, unit, options, importance, method, modelSpec, dataSpec, epochs, flags, output, json, preprocessing, recovery);
-        if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
-            return StructuredLanguageModel(parse, o, unit, options, importance, modelSpec, dataSpec, epochs, flags, output, json);
-        var train = dataSpec is null ? null : flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
-        var test = dataSpec is null ? null : CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
-        using var model = CliInputs.LoadModel(modelSpec, train, parse.GetValue(flags.Seed), foldShapes: true);
-        var fed = preprocessing.Resolve(parse, model, modelSpec);
-        PreprocessingFlags.Apply(fed, train, test);
-        IReadOnlyList<Tensor> sample = test is not null ? new[] { test.GetBatch(new[] { 0 }).Inputs } : CliInputs.Examples(model, o.Inputs.Options(parse));
-        var before = test is null ? null : Evaluator.Classify(model, test);
-        PreprocessingFlags.WarnIfImplausible(before, test?.Classes.Count ?? 0);
-        var fineTune = flags.Options(parse, epochs, train?.Count ?? 0);
-        // Fine-tuning, or distillation with the dense model (never modified by the pruner) as the teacher.
-        void FineTune(GraphModule m)
-        {
-            if (train is not null) recovery.Train(parse, model, m, train, fineTune);
+            if (Pipeline.Validate(description).FirstOrDefault(p => p.Field.StartsWith("stages", StringComparison.Ordinal)) is { } problem)
+                throw new ArgumentException(FlagNames.Rewrite(problem.ToString()));
+            return FlagNames.Translate(() => kind == "block" ? Blocks(parse, o, stage, modelSpec, dataSpec!, unlabeled, epochs, flags, output, json, preprocessing, recovery)
+                : unlabeled ? StructuredUnlabeled(parse, o, stage, modelSpec, dataSpec!, epochs, flags, output, json, preprocessing, recovery)
+                : StructuredLanguageModel(parse, o, stage, modelSpec, dataSpec!, epochs, flags, output, json));
         }
-        IReadOnlyList<Tensor>? calibration = calibrationCount == 0 ? null
-            : new[] { train!.GetBatch(Enumerable.Range(0, Math.Min(calibrationCount, train.Count)).ToArray()).Inputs };
-        var observe = train is null ? null : StructuredParts.Observer(importance, train, batchSize: 64);
 
-        var shown = Shown(model, sample, options);
-        var result = ChannelPruner.Prune(model, sample, importance, options, steps, FineTune, calibration, observe);
-        using var pruned = result.Model;
-        FineTune(pruned);
-        var after = test is null ? null : Evaluator.Classify(pruned, test);
-        var written = preprocessing.Save(parse, pruned, fed, output);
-        var trainable = epochs > 0 && train is not null ? fineTune.Trainable.Select(pruned) : null;
-        StructuredReport(result with { Groups = result.Groups.Where(shown).ToList() }, unit, output, json, before, after,
-            new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(written), fine_tune = trainable is null ? null : TrainingFlags.Json(trainable), distillation = recovery.Json() });
+        var result = RunPipeline(parse, store, description);
+        var done = result.Stages[0];
+        if (done.Distillation is { } distilled) recovery.Add(distilled);
+        var input = new
+        {
+            fed = PreprocessingFlags.Json(FlagNames.Rewrite(result.Input)), written = PreprocessingFlags.Json(FlagNames.Rewrite(result.Written)),
+            fine_tune = done.Trainable is null ? null : TrainingFlags.Json(done.Trainable), distillation = recovery.Json(),
+        };
+        if (done.Blocks is { } blocks) BlockReport(blocks, done.DenseMacs, done.Macs, output, json, result.Before, result.After, null, null, input);
+        else StructuredReport(done.Channels!, done.DenseMacs, done.Macs, kind == "head" ? PruningUnit.Head : PruningUnit.Channel, output, json, result.Before, result.After, input);
         if (!json)
         {
+            if (result.Latency is { } l) Console.WriteLine(RunCommand.Latency(l));
             // Pixels are what preprocessing describes: an encoder fed token ids has nothing to say there.
-            if (model.Graph.Inputs.Any(i => i.ElementType is DataType.Float or DataType.Float16 or DataType.Double)) PreprocessingFlags.Print(fed);
-            if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
-            if (trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(trainable)}");
+            if (result.TakesPixels) PreprocessingFlags.Print(FlagNames.Rewrite(result.Input));
+            if (result.Written != result.Input) Console.WriteLine($"output model: {result.Written.Describe()}");
+            if (done.Trainable is not null) Console.WriteLine($"{(recovery.Distill(parse) ? "distillation" : "fine-tune")} {TrainingFlags.Describe(done.Trainable)}");
             recovery.Print(parse);
         }
+        Verbosity.Summary(RunCommand.Summary(result));
         return 0;
     }
 
-    /// <summary>
-    /// The groups the report lists: all of them, or with heads as the unit the attention layers only (none: an error)
-    /// and the channel groups that --ffn-ratio or --hidden-ratio narrowed.
-    /// </summary>
-    static Func<GroupChange, bool> Shown(GraphModule model, IReadOnlyList<Tensor> sample, ChannelPruningOptions options)
+    /// <summary>The structured stage the flags describe (a recipe's <c>stages[0]</c> with <c>structure</c>).</summary>
+    static StageDescription Stage(ParseResult parse, StructuredOptions o, string kind, string method)
     {
-        if (options.Unit != PruningUnit.Head) return _ => true;
-        var layers = AttentionHeads.Find(DependencyGraph.Build(model, sample));
-        if (layers.Count == 0) throw new ArgumentException("--structured head: the model has no attention heads that can be removed (try --structured channel to see what is left out and why)");
-        bool channels = options.ChannelRatio is not null || options.ApproximateRatio is not null;
-        return g => layers.Any(l => l.Projections.SequenceEqual(g.Producers)) || (channels && g.After < g.Before);
+        int? blocks = parse.GetValue(o.Blocks);
+        int steps = parse.GetValue(o.Steps), calibration = parse.GetValue(o.Calibration);
+        string aggregate = parse.GetValue(o.Aggregate)!;
+        return new StageDescription(method, null, Structure: kind, Ratio: kind == "block" && blocks is not null ? null : parse.GetValue(o.Ratio),
+            RoundTo: parse.GetValue(o.RoundTo), MaxRatio: parse.GetValue(o.MaxRatio), Global: parse.GetValue(o.Global),
+            Ignore: parse.GetValue(o.Ignore) is { Length: > 0 } ignore ? ignore : null, Approximate: parse.GetValue(o.Approximate),
+            FfnRatio: parse.GetValue(o.FfnRatio), HiddenRatio: parse.GetValue(o.HiddenRatio), Steps: steps == 1 ? null : steps,
+            Calibration: calibration == 0 ? null : calibration, Aggregate: aggregate == "sum" ? null : aggregate, IncludeReaders: parse.GetValue(o.IncludeReaders), Blocks: blocks);
     }
 
     /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
@@ -146,10 +110,10 @@ static partial class PruneCommand
     static object GroupJson(GroupChange g) =>
         new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations };
 
-    static void StructuredReport(ChannelPruningResult result, PruningUnit unit, string output, bool json, ClassificationMetrics? before, ClassificationMetrics? after,
-        object? input = null)
+    static void StructuredReport(ChannelStageResult result, long denseMacs, long prunedMacs, PruningUnit unit, string output, bool json,
+        ClassificationMetrics? before, ClassificationMetrics? after, object? input = null)
     {
-        FinishStructured(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, output, before, after);
+        FinishStructured(result.DenseParameters, result.PrunedParameters, denseMacs, prunedMacs, output, before, after);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -159,8 +123,8 @@ static partial class PruneCommand
                 left_out = result.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
                 dense_params = result.DenseParameters,
                 params_after = result.PrunedParameters,
-                dense_macs = result.DenseMacs,
-                macs_after = result.PrunedMacs,
+                dense_macs = denseMacs,
+                macs_after = prunedMacs,
                 accuracy_before = before?.Top1,
                 accuracy_after = after?.Top1,
                 input,
@@ -182,7 +146,7 @@ static partial class PruneCommand
                 (blocked.Reasons[0].StartsWith("reaches graph output", StringComparison.Ordinal) ? " (--hidden-ratio R --approximate removes them, the output narrowing)" : ""));
         Console.WriteLine();
         Console.WriteLine($"saved {output}");
-        PrintSizes(result.DenseParameters, result.PrunedParameters, result.DenseMacs, result.PrunedMacs, before, after);
+        PrintSizes(result.DenseParameters, result.PrunedParameters, denseMacs, prunedMacs, before, after);
     }
 
     /// <summary>Hands a structured prune's sizes and accuracies to the run store.</summary>

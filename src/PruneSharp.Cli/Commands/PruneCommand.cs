@@ -78,7 +78,7 @@ static partial class PruneCommand
                 if (parse.GetValue(schedule) != "oneshot")
                     throw new ArgumentException($"--schedule '{parse.GetValue(schedule)}' is the unstructured pruning schedule; --structured prunes in --steps (and the fine-tune's learning-rate schedule is --lr-schedule)");
                 return Structured(parse, structured, kind, parse.GetValue(model)!, parse.GetValue(method)!, dataSpec, epochs, flags,
-                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing, recovery);
+                    Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json), preprocessing, recovery, latency, store);
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningParts.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
@@ -115,16 +115,12 @@ static partial class PruneCommand
             }
 
             // Image classifiers: the library's pipeline, the flags mapped onto its description.
-            var description = Description(parse, dataSpec, epochs, parse.GetValue(model)!, parse.GetValue(method)!, parse.GetValue(granularity)!, parse.GetValue(scope)!,
-                parse.GetValue(sparsity), parse.GetValue(schedule)!, parse.GetValue(exclude), parse.GetValue(firstLast), parse.GetValue(embeddings), parse.GetValue(strict),
-                Path.GetFullPath(parse.GetValue(output)!), preprocessing, flags, recovery, structured.Inputs, latency);
-            using var runs = store.Open(parse);
-            var options = RunRecording.Describe(parse, "prune", null);
-            var recording = runs is null ? null : new PipelineRecording(runs, PipelineRecording.Describe(description) with
-            {
-                Kind = "prune", Model = options.Model, Dataset = options.Dataset, Command = options.Command, Parameters = options.Parameters, Environment = options.Environment,
-            });
-            var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(token => Pipeline.Run(description, Progress, token, recording)));
+            string[]? excluded = parse.GetValue(exclude) is { Length: > 0 } names ? names : null;
+            var unstructured = new StageDescription(parse.GetValue(method)!, parse.GetValue(sparsity), parse.GetValue(granularity)!, parse.GetValue(scope)!, parse.GetValue(schedule)!,
+                excluded, parse.GetValue(firstLast)?.ToLowerInvariant(), parse.GetValue(embeddings), parse.GetValue(strict));
+            var description = Description(parse, dataSpec, epochs, parse.GetValue(model)!, unstructured, Path.GetFullPath(parse.GetValue(output)!), preprocessing, flags, recovery,
+                structured.Inputs, latency);
+            var result = RunPipeline(parse, store, description);
             var stage = result.Stages[0];
             var outcome = stage.Unstructured!.Outcome;
             if (stage.Distillation is { } distilled) recovery.Add(distilled);
@@ -138,20 +134,32 @@ static partial class PruneCommand
         RunRecording.Attach(command, "prune", parse => parse.GetValue(structured.Kind) is { } kind
             ? $"{kind}:{parse.GetValue(method)}"
             : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"),
-            records: parse => parse.GetValue(structured.Kind) is not null || parse.GetValue(data) is { } spec && LanguageModelFlags.IsText(spec), store: store);
+            // The library's pipeline records the rest itself; text and unlabeled data still run the verb's own loops.
+            records: parse => parse.GetValue(data) is { } spec && (LanguageModelFlags.IsText(spec)
+                || parse.GetValue(structured.Kind) is not null && CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
         return command;
     }
 
-    /// <summary>The pipeline the unstructured flags describe: one stage, its recovery, the data, the inputs, the export and latency.</summary>
-    static PipelineDescription Description(ParseResult parse, string? dataSpec, int epochs, string model, string method, string granularity, string scope, double? sparsity,
-        string schedule, string[]? exclude, string? firstLast, bool embeddings, bool strict, string output, PreprocessingFlags preprocessing, TrainingFlags flags,
-        RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency)
+    /// <summary>Runs <paramref name="description"/> through the library's pipeline, recorded as a <c>prune</c> run with the verb's options.</summary>
+    static PipelineResult RunPipeline(ParseResult parse, StoreFlags store, PipelineDescription description)
+    {
+        using var runs = store.Open(parse);
+        var options = RunRecording.Describe(parse, "prune", null);
+        var recording = runs is null ? null : new PipelineRecording(runs, PipelineRecording.Describe(description) with
+        {
+            Kind = "prune", Model = options.Model, Dataset = options.Dataset, Command = options.Command, Parameters = options.Parameters, Environment = options.Environment,
+        });
+        return FlagNames.Translate(() => TrainCommand.WithCtrlC(token => Pipeline.Run(description, Progress, token, recording)));
+    }
+
+    /// <summary>The pipeline the flags describe: the one <paramref name="stage"/>, its recovery, the data, the inputs, the export and latency.</summary>
+    static PipelineDescription Description(ParseResult parse, string? dataSpec, int epochs, string model, StageDescription stage, string output,
+        PreprocessingFlags preprocessing, TrainingFlags flags, RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency)
     {
         string augment = parse.GetValue(flags.Augment)!;
         var sizes = preprocessing.Sizes(parse);
         var data = dataSpec is null ? null
             : new DataDescription(dataSpec, Normalize: parse.GetValue(preprocessing.Normalize), Resize: sizes.Resize, Crop: sizes.Crop, Augment: augment == "none" ? null : augment);
-        var stage = new StageDescription(method, sparsity, granularity, scope, schedule, exclude is { Length: > 0 } ? exclude : null, firstLast?.ToLowerInvariant(), embeddings, strict);
         string[]? Given(Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values : null;
         bool distill = recovery.Distill(parse);
         var recover = new RecoveryDescription(recovery.Kind(parse), epochs, parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),

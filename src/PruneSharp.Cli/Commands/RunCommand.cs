@@ -36,6 +36,7 @@ static class RunCommand
             var overrides = (parse.GetValue(set) ?? Array.Empty<string>()).Select(RecipeOverride.Parse).ToList();
             var loaded = Load(parse.GetValue(recipe)!, overrides);
             if (loaded is null) return 1;
+            if (loaded.Lottery is { } lottery) return Lottery(parse, loaded, lottery, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
             if (parse.GetValue(check))
             {
                 Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { identity = loaded.Identity, pipeline = loaded.Pipeline }, Table.Json)
@@ -54,6 +55,27 @@ static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A recipe's Lottery Ticket experiment: checked (<c>--check</c>), or run through the library and recorded like any recipe.</summary>
+    static int Lottery(ParseResult parse, Recipe loaded, LotteryTicketDescription lottery, bool check, bool json, string? group, StoreFlags store)
+    {
+        if (check)
+        {
+            Console.WriteLine(json ? JsonSerializer.Serialize(new { identity = loaded.Identity, lottery }, Table.Json)
+                : $"{loaded.Source}: valid; Lottery Ticket experiment of {lottery.Rounds} round(s), identity {loaded.Identity}");
+            return 0;
+        }
+        using var runs = store.Open(parse);
+        var start = RunRecording.Describe(parse, Kind, null);
+        var recording = runs is null ? null : new PipelineRecording(runs, new RunStart
+        {
+            Kind = Kind, Method = LotteryTicketPipeline.Method(lottery), Model = lottery.Model, Dataset = lottery.Data.Source, Seed = lottery.Seed,
+            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
+        });
+        var result = TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(lottery, Verbosity.Progress, token, recording));
+        LthCommand.Render(result, json);
+        return 0;
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>
@@ -92,8 +114,9 @@ static class RunCommand
             pruned_sparsity = s.Unstructured is { } u ? PrunedSparsity(u.Outcome) : (double?)null,
             ratio = s.Stage.Ratio,
             groups = s.Channels?.Groups.Select(g => new { producers = g.Producers, before = g.Before, after = g.After }),
-            params_before = s.Channels?.DenseParameters,
-            params_after = s.Channels?.PrunedParameters,
+            blocks = s.Blocks?.Blocks.Select(b => new { add = b.Block.Add, score = b.Score, removed = b.Removed }),
+            params_before = s.Channels?.DenseParameters ?? s.Blocks?.DenseParameters,
+            params_after = s.Channels?.PrunedParameters ?? s.Blocks?.PrunedParameters,
             total_sparsity = s.Weights.Sparsity,
             compression_ratio = s.Weights.CompressionRatio,
             dense_macs = s.DenseMacs, effective_macs = s.Macs,
@@ -114,9 +137,24 @@ static class RunCommand
         return total == 0 ? 0 : 1 - (double)layers.Sum(l => l.NonZeros) / total;
     }
 
-    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels.</summary>
-    static string Removed(StageResult s) => s.Unstructured is { } u ? $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero"
-        : $"{PruneCommand.Percent(1 - (double)s.Channels!.PrunedParameters / s.Channels.DenseParameters)} of parameters removed";
+    /// <summary>What a stage removed, in words: the pruned weights' sparsity, or the fraction of parameters removed with the channels, heads or blocks.</summary>
+    static string Removed(StageResult s)
+    {
+        if (s.Unstructured is { } u) return $"{PruneCommand.Percent(PrunedSparsity(u.Outcome))} of pruned weights zero";
+        var (dense, pruned) = s.Blocks is { } b ? (b.DenseParameters, b.PrunedParameters) : (s.Channels!.DenseParameters, s.Channels.PrunedParameters);
+        return $"{PruneCommand.Percent(1 - (double)pruned / dense)} of parameters removed";
+    }
+
+    /// <summary>What a stage is, in words.</summary>
+    static string What(StageResult s)
+    {
+        var st = s.Stage;
+        string Number(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+        if (s.Unstructured is { } u) return $"{st.Granularity}, {st.Scope}, {st.Schedule}, sparsity {Number(u.Sparsity)}";
+        if (s.Blocks is { } b) return $"residual blocks, {b.Blocks.Count(x => x.Removed)} of {b.Blocks.Count} removed";
+        return $"{(st.Structure == "head" ? "heads" : "channels")}, ratio {Number(st.Ratio!.Value)}" + (st.FfnRatio is { } f ? $", ffn {Number(f)}" : "")
+            + (st.HiddenRatio is { } h ? $", hidden {Number(h)}" : "");
+    }
 
     static void Render(PipelineResult result, string identity, bool json)
     {
@@ -128,9 +166,7 @@ static class RunCommand
         var rows = result.Stages.Select((s, i) => (IReadOnlyList<string>)new[]
         {
             (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method,
-            s.Unstructured is { } u ? $"{s.Stage.Granularity}, {s.Stage.Scope}, {s.Stage.Schedule}, sparsity {u.Sparsity.ToString("0.###", CultureInfo.InvariantCulture)}"
-                : $"channels, ratio {s.Stage.Ratio!.Value.ToString("0.###", CultureInfo.InvariantCulture)}",
-            Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
+            What(s), Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
         });
         Table.Write(Console.Out, new[] { "stage", "method", "what", "result", "top-1 after" }, rows);
         Console.WriteLine();
@@ -141,7 +177,7 @@ static class RunCommand
         if (result.Before is { } before && result.After is { } after)
             Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
         if (result.Latency is { } l) Console.WriteLine(Latency(l));
-        PreprocessingFlags.Print(result.Input);
+        if (result.TakesPixels) PreprocessingFlags.Print(result.Input);
         Console.WriteLine($"recipe identity {identity}; {result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
         Verbosity.Summary(Summary(result));
     }

@@ -35,7 +35,7 @@ public sealed record PipelineProblem(string Field, string Message, IReadOnlyList
 /// <param name="DenseMacs">MACs per example before the stage.</param>
 /// <param name="Macs">Effective MACs per example after it (zeros skipped, removed channels gone).</param>
 /// <param name="Unstructured">What an unstructured stage did (null for channels).</param>
-/// <param name="Channels">What a channel stage did (null for unstructured).</param>
+/// <param name="Channels">What a channel or head stage did (null for other stages).</param>
 /// <param name="Distillation">What distillation did (null without distillation).</param>
 public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
     UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation)
@@ -45,6 +45,12 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 
     /// <summary>Test metrics right after pruning, before the recovery (null without evaluation or recovery epochs, and for schedules that prune while training).</summary>
     public ClassificationMetrics? AfterPruning { get; init; }
+
+    /// <summary>What a block stage did (null for other stages).</summary>
+    public BlockStageResult? Blocks { get; init; }
+
+    /// <summary>The parameters a structured stage's recovery trained (null without recovery epochs; unstructured stages: <see cref="UnstructuredOutcome.Trainable"/>).</summary>
+    public TrainableSelection? Trainable { get; init; }
 }
 
 /// <summary>What an unstructured stage did.</summary>
@@ -53,8 +59,8 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 /// <param name="Outcome">Its pruned weights and the choices it made.</param>
 public sealed record UnstructuredStageResult(double Sparsity, bool KeptFirstAndLast, UnstructuredOutcome Outcome);
 
-/// <summary>What a channel stage did.</summary>
-/// <param name="Groups">Each coupled group's width before and after.</param>
+/// <summary>What a channel or head stage did.</summary>
+/// <param name="Groups">Each coupled group's width before and after (for heads: the attention layers and the channel groups narrowed beside them).</param>
 /// <param name="Blocked">Groups left whole, with the reasons.</param>
 /// <param name="DenseParameters">Parameters before.</param>
 /// <param name="PrunedParameters">Parameters after.</param>
@@ -80,6 +86,9 @@ public sealed record PipelineResult(PipelineDescription Description, Preprocessi
     /// <summary>The preprocessing the written model takes (that of <see cref="Input"/>, or none once embedded as nodes).</summary>
     public Preprocessing Written { get; init; } = Input;
 
+    /// <summary>Whether the model reads floating-point inputs (images), which the preprocessing describes; a model fed token ids does not.</summary>
+    public bool TakesPixels { get; init; }
+
     /// <summary>Test metrics of the dense model (null without evaluation).</summary>
     public ClassificationMetrics? Before => Stages.Count == 0 ? null : Stages[0].Before;
 
@@ -103,24 +112,9 @@ public static class Pipeline
         PipelineRecording? recording = null)
     {
         progress ??= PipelineProgress.None;
-        if (recording is null) return Execute(description, progress, null, cancellation);
-        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
-        try
-        {
-            var result = Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation);
-            recorder.Complete(PipelineRecording.Outcome(result));
-            return result;
-        }
-        catch (OperationCanceledException)
-        {
-            recorder.Fail("interrupted");
-            throw;
-        }
-        catch (Exception e) when (e is not RunStoreException)
-        {
-            recorder.Fail(e.Message.ReplaceLineEndings(" "));
-            throw;
-        }
+        return PipelineRecording.Record(recording, recorder => recorder is null ? Execute(description, progress, null, cancellation)
+            : Execute(description, PipelineRecording.Recording(progress, recorder), (i, stage) => recorder.Step(i + 1, PipelineRecording.Step(stage)), cancellation),
+            PipelineRecording.Outcome);
     }
 
     static PipelineResult Execute(PipelineDescription d, PipelineProgress progress, Action<int, StageResult>? stageDone, CancellationToken cancellation)
@@ -179,32 +173,48 @@ public static class Pipeline
                 else
                 {
                     var before = evalData is null ? null : Evaluator.Classify(model, evalData);
-                    var importance = StructuredParts.Importance(s.Method, d.Seed, PruningUnit.Channel, field: $"{at}.method");
-                    var options = new ChannelPruningOptions
+                    // Fine-tuning, or distillation with the dense model (never modified by the pruner) as the teacher.
+                    void Recover(GraphModule m)
                     {
-                        Unit = PruningUnit.Channel, Ratio = s.Ratio!.Value, Global = s.Global, RoundTo = s.RoundTo, MaxRatio = s.MaxRatio,
-                        Ignore = s.Ignore ?? Array.Empty<string>(),
-                    };
-                    var result = ChannelPruner.Prune(model, examples, importance, options, 1, null, null,
-                        fitData is null ? null : StructuredParts.Observer(importance, fitData, batchSize: 64));
-                    model.Dispose();
-                    model = result.Model;
-                    var pruned = evalData is null || fineTune.Epochs == 0 ? null : Evaluator.Classify(model, evalData);
-                    if (fineTune.Epochs > 0 && teacher is not null) Distill(model, null);
-                    else if (fineTune.Epochs > 0)
-                    {
-                        using var trainer = new Trainer(model, fineTune) { Progress = progress.For("fine-tune") };
+                        if (teacher is not null)
+                        {
+                            Distill(m, null);
+                            return;
+                        }
+                        using var trainer = new Trainer(m, fineTune) { Progress = progress.For("fine-tune") };
                         if (trainer.Fit(fitData!, cancellation).Cancelled) throw new OperationCanceledException();
                     }
+                    Action<GraphModule>? recover = fineTune.Epochs > 0 ? Recover : null;
+                    GraphModule smaller;
+                    ChannelStageResult? channels = null;
+                    BlockStageResult? blocks = null;
+                    long denseMacs;
+                    if (s.Structure == "block")
+                    {
+                        var (result, stage) = StructuredPruning.Blocks(model, s, at, d.Seed, fitData, d.Inputs);
+                        (smaller, blocks, denseMacs) = (result.Model, stage, result.DenseMacs);
+                    }
+                    else
+                    {
+                        var result = StructuredPruning.Channels(model, s, at, d.Seed, fitData, examples, recover);
+                        (smaller, denseMacs) = (result.Model, result.DenseMacs);
+                        channels = new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters);
+                    }
+                    model.Dispose();
+                    model = smaller;
+                    var pruned = evalData is null || recover is null ? null : Evaluator.Classify(model, evalData);
+                    recover?.Invoke(model);
                     var after = evalData is null ? null : Evaluator.Classify(model, evalData);
-                    results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), result.DenseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null,
-                        new ChannelStageResult(result.Groups, result.Blocked, result.DenseParameters, result.PrunedParameters), distilled) { AfterPruning = pruned });
+                    results.Add(new StageResult(s, before, after, SparsityReport.Measure(model), denseMacs, MacCounter.Measure(model, examples).EffectiveMacs, null, channels, distilled)
+                    {
+                        AfterPruning = pruned, Blocks = blocks, Trainable = recover is null ? null : fineTune.Trainable.Select(model),
+                    });
                 }
                 results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
                 if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);
-                if (d.Stages.Count > 1) progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
+                if (d.Stages.Count > 1) progress.Status?.Report($"stage {i + 1}/{d.Stages.Count}: {s.Method}{(s.Structure is null ? $" {s.Granularity} to sparsity {results[^1].Unstructured!.Sparsity:0.###}" : s.Blocks is { } count ? $" {count} block(s)" : $" {s.Structure} ratio {s.Ratio:0.###}")}");
             }
 
             string? output = null;
@@ -222,7 +232,10 @@ public static class Pipeline
                 latency = Latency(output!, dense!, timing, cancellation);
                 progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
             }
-            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency) { Written = written };
+            return new PipelineResult(d, fed, results, output, clock.Elapsed, latency)
+            {
+                Written = written, TakesPixels = model.Graph.Inputs.Any(v => v.ElementType is DataType.Float or DataType.Float16 or DataType.Double),
+            };
         }
         finally
         {
@@ -295,19 +308,9 @@ public static class Pipeline
     /// </summary>
     public static IReadOnlyList<PipelineProblem> Validate(PipelineDescription d)
     {
-        var problems = new List<PipelineProblem>();
-        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null)
-        {
-            try
-            {
-                check();
-            }
-            catch (ArgumentException e)
-            {
-                problems.Add(new PipelineProblem(field, e.Message, given is null || names is null ? Array.Empty<string>() : NearestNames.Find(given, names)));
-            }
-        }
-        void Require(string field, bool ok, string message) => Check(field, () => { if (!ok) throw new ArgumentException(message); });
+        var problems = new ProblemList();
+        void Check(string field, Action check, IEnumerable<string>? names = null, string? given = null) => problems.Check(field, check, names, given);
+        void Require(string field, bool ok, string message) => problems.Require(field, ok, message);
 
         var r = d.Recovery;
         Require("model", File.Exists(d.Model) || ModelZoo.IsClassifier(d.Model),
@@ -361,11 +364,13 @@ public static class Pipeline
             string at = $"stages[{i}]";
             if (s.Structure is not null)
             {
-                ValidateChannels(s, at, d, Check, Require);
+                StructuredPruning.Validate(s, at, d, Check, Require);
                 continue;
             }
-            foreach (var (key, set) in new[] { ("ratio", s.Ratio is not null), ("round_to", s.RoundTo != 1), ("max_ratio", s.MaxRatio != 0.9), ("global", s.Global), ("ignore", s.Ignore is not null) })
-                Require($"{at}.{key}", !set, $"{at}.{key} applies to channel stages (structure: channel); an unstructured stage takes sparsity, granularity, scope, schedule, exclude and first_last");
+            foreach (var (key, set) in new[] { ("ratio", s.Ratio is not null), ("round_to", s.RoundTo != 1), ("max_ratio", s.MaxRatio != 0.9), ("global", s.Global), ("ignore", s.Ignore is not null),
+                ("approximate", s.Approximate), ("ffn_ratio", s.FfnRatio is not null), ("hidden_ratio", s.HiddenRatio is not null), ("steps", s.Steps is not null),
+                ("calibration", s.Calibration is not null), ("aggregate", s.Aggregate is not null), ("include_readers", s.IncludeReaders), ("blocks", s.Blocks is not null) })
+                Require($"{at}.{key}", !set, $"{at}.{key} applies to structured stages (structure: channel, head or block); an unstructured stage takes sparsity, granularity, scope, schedule, exclude and first_last");
             Check($"{at}.method", () => UnstructuredPruning.CheckData(PruningParts.Criterion(s.Method, d.Seed, $"{at}.method"), d.Data is not null, r.Epochs, "data", $"{at}.method", "recovery.epochs"),
                 PruningParts.Methods, s.Method);
             Check($"{at}.schedule", () =>
@@ -385,27 +390,6 @@ public static class Pipeline
             Check($"{at}.scope", () => PruningParts.Allocation(s.Scope, $"{at}.scope"), PruningParts.Scopes, s.Scope);
         }
         return problems;
-    }
-
-    /// <summary>The checks of a channel stage: its structure, method, ratio and rounding, and that no unstructured key is set.</summary>
-    static void ValidateChannels(StageDescription s, string at, PipelineDescription d, Action<string, Action, IEnumerable<string>?, string?> check, Action<string, bool, string> require)
-    {
-        if (s.Structure != "channel")
-        {
-            // Reported, and the rest checked as a channel stage, the likely intent.
-            check($"{at}.structure", () => throw new ArgumentException($"{at}.structure '{s.Structure}' is not channel (remove the key for unstructured pruning)"), new[] { "channel" }, s.Structure);
-        }
-        check($"{at}.method", () =>
-        {
-            var importance = StructuredParts.Importance(s.Method, d.Seed, PruningUnit.Channel, field: $"{at}.method");
-            if (StructuredParts.NeedsData(importance) && d.Data is null) throw new ArgumentException($"{at}.method {s.Method} needs data (it observes the model on training batches)");
-        }, StructuredParts.Methods, s.Method);
-        require($"{at}.ratio", s.Ratio is >= 0 and <= 1, s.Ratio is null ? $"{at}.ratio is required for a channel stage (the fraction of channels removed)" : $"{at}.ratio must be in [0, 1], got {s.Ratio}");
-        require($"{at}.round_to", s.RoundTo >= 1, $"{at}.round_to must be at least 1, got {s.RoundTo}");
-        require($"{at}.max_ratio", s.MaxRatio is > 0 and <= 1, $"{at}.max_ratio must be in (0, 1], got {s.MaxRatio}");
-        foreach (var (key, set) in new[] { ("sparsity", s.Sparsity is not null), ("granularity", s.Granularity != "element"), ("scope", s.Scope != "local"),
-            ("schedule", s.Schedule != "oneshot"), ("exclude", s.Exclude is not null), ("first_last", s.FirstLast is not null), ("prune_embeddings", s.PruneEmbeddings), ("strict", s.Strict) })
-            require($"{at}.{key}", !set, $"{at}.{key} applies to unstructured stages; a channel stage takes ratio, round_to, max_ratio, global and ignore");
     }
 
     static readonly string[] KnownData = { DataLocations.FashionMnist, DataLocations.Mnist, DataLocations.Cifar10 };
@@ -433,7 +417,7 @@ public static class Pipeline
     }
 
     /// <summary>The trainer settings of <paramref name="recovery"/> over <paramref name="examples"/> examples.</summary>
-    static TrainerOptions FineTune(RecoveryDescription recovery, long seed, int examples)
+    internal static TrainerOptions FineTune(RecoveryDescription recovery, long seed, int examples)
     {
         if (recovery.BatchSize <= 0) throw new ArgumentException($"recovery.batch_size must be positive, got {recovery.BatchSize}");
         if (!(recovery.LearningRate > 0)) throw new ArgumentException($"recovery.lr must be positive, got {recovery.LearningRate}");

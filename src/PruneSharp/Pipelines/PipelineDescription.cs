@@ -53,7 +53,8 @@ public sealed record DataDescription(string Source, int? TrainExamples = null, i
 
 /// <summary>
 /// One pruning stage: unstructured (masks: zeros in place, the shapes kept) or, with <see cref="Structure"/>
-/// <c>channel</c>, structured (whole channels removed across their coupled group: a smaller dense model).
+/// <c>channel</c>, <c>head</c> or <c>block</c>, structured (whole channels, attention heads or residual blocks
+/// removed: a smaller dense model).
 /// </summary>
 /// <param name="Method">The criterion: <see cref="PruningParts.Methods"/>, or for channels <see cref="StructuredParts.Methods"/>.</param>
 /// <param name="Sparsity">The sparsity after the stage; null only for pattern granularities, which fix it.</param>
@@ -64,15 +65,32 @@ public sealed record DataDescription(string Source, int? TrainExamples = null, i
 /// <param name="FirstLast">"keep" or "prune" the first and last layers; null: the default for the granularity and sparsity.</param>
 /// <param name="PruneEmbeddings">Also prune embedding tables.</param>
 /// <param name="Strict">Fail on a layer the granularity cannot split instead of leaving it dense.</param>
-/// <param name="Structure">null: unstructured; <c>channel</c>: remove whole channels (the fields below apply, those above but Method do not).</param>
-/// <param name="Ratio">Channels: the fraction of each group's channels removed (of all channels with <see cref="Global"/>).</param>
+/// <param name="Structure">null: unstructured; <c>channel</c>, <c>head</c> or <c>block</c>: remove whole channels, attention heads or residual blocks (the fields below apply, those above but Method do not).</param>
+/// <param name="Ratio">Channels and heads: the fraction of each group's channels removed (of all channels with <see cref="Global"/>); blocks: of the removable residual blocks (or give <see cref="Blocks"/>).</param>
 /// <param name="RoundTo">Channels: keep a multiple of this many per group.</param>
 /// <param name="MaxRatio">Channels: never remove more than this fraction of one group.</param>
 /// <param name="Global">Channels: rank the channels of all groups together (scores normalised by each group's mean).</param>
 /// <param name="Ignore">Channels: nodes or weights whose output channels are kept (e.g. the classifier).</param>
+/// <param name="Approximate">Channels and heads: also prune channels a LayerNorm normalises over (the renormalised model only approximates the dense one).</param>
+/// <param name="FfnRatio">Heads: also remove this fraction of every exact channel group (a transformer's FFN width) in the same stage.</param>
+/// <param name="HiddenRatio">Channels and heads: remove this fraction of the hidden size (up to the outputs, which narrow); needs <see cref="Approximate"/>.</param>
+/// <param name="Steps">Channels and heads: prune in this many steps, the recovery between them (null: 1).</param>
+/// <param name="Calibration">Channels and heads: refit the layers that lost inputs by least squares on this many training examples (null: off).</param>
+/// <param name="Aggregate">Channels and heads, l1/l2: how a group's weight norms combine, sum, mean, max or first (null: sum).</param>
+/// <param name="IncludeReaders">Channels, l1/l2: also count the input slices of the layers that read a channel (always on for heads).</param>
+/// <param name="Blocks">Blocks: the number of residual blocks removed (instead of <see cref="Ratio"/>).</param>
+/// <remarks>Fields from <see cref="Approximate"/> on were added after the first recipes and are left out of the canonical text while unset.</remarks>
 public sealed record StageDescription(string Method, double? Sparsity, string Granularity = "element", string Scope = "local", string Schedule = "oneshot",
     IReadOnlyList<string>? Exclude = null, string? FirstLast = null, bool PruneEmbeddings = false, bool Strict = false,
-    string? Structure = null, double? Ratio = null, int RoundTo = 1, double MaxRatio = 0.9, bool Global = false, IReadOnlyList<string>? Ignore = null);
+    string? Structure = null, double? Ratio = null, int RoundTo = 1, double MaxRatio = 0.9, bool Global = false, IReadOnlyList<string>? Ignore = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Approximate = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? FfnRatio = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? HiddenRatio = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Steps = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Calibration = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Aggregate = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool IncludeReaders = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Blocks = null);
 
 /// <summary>What trains the model after each stage, and how.</summary>
 /// <param name="Kind">finetune (labels), distill (match the dense model's outputs) or none.</param>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PruneSharp.Metrics;
 using PruneSharp.Runs;
 using PruneSharp.Training;
@@ -16,10 +17,14 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
     /// <summary>The kind of run a pipeline records by default (sweeps look for it).</summary>
     public const string Kind = "recipe";
 
-    /// <summary>The run's row that <paramref name="d"/> gives: its stages as the method, model, data, seed and the last stage's sparsity.</summary>
+    /// <summary>
+    /// The run's row that <paramref name="d"/> gives: its stages as the method, model, data, seed, the last stage's
+    /// sparsity, and the description itself as JSON in the recipe column (a recipe run puts its file's text there instead).
+    /// </summary>
     public static RunStart Describe(PipelineDescription d) => new()
     {
         Kind = Kind,
+        Recipe = JsonSerializer.Serialize(d),
         Method = string.Join("+", d.Stages.Select(s => s.Structure is { } structure ? $"{structure}:{s.Method}"
             : $"{s.Method}/{s.Scope}/{s.Granularity}" + (s.Schedule == "oneshot" ? "" : $"/{s.Schedule}"))),
         Model = d.Model,
@@ -30,21 +35,52 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
 
     /// <summary>
     /// The final metrics of <paramref name="result"/>: quality before and after, sparsity of the weights the last
-    /// stage could prune (all weights after a channel stage), parameters and non-zeros of the whole model, MACs and latency.
+    /// stage could prune (after a structured stage: the fraction of the dense model's parameters removed), parameters
+    /// and non-zeros of the whole model, MACs and latency.
     /// </summary>
     public static RunOutcome Outcome(PipelineResult result)
     {
         var last = result.Stages[^1];
         var all = last.Weights.Layers;
         var pruned = last.Unstructured is { } u ? all.Where(l => u.Outcome.Prunable.Contains(l.Name)).ToList() : all;
-        var dense = result.Stages[0] is { Channels: { } c } ? c.DenseParameters : result.Stages[0].Weights.Parameters;
+        var first = result.Stages[0];
+        long dense = first.Channels?.DenseParameters ?? first.Blocks?.DenseParameters ?? first.Weights.Parameters;
+        double kept = dense == 0 ? 1 : (double)last.Weights.Parameters / dense;
+        bool structured = last.Unstructured is null;
         return RunMetrics.Outcome([
             .. RunMetrics.Quality(result.After, result.Before), .. RunMetrics.Size(pruned),
+            new(MetricNames.Sparsity, structured ? 1 - kept : null), new(MetricNames.Density, structured ? kept : null),
             new(MetricNames.Parameters, last.Weights.Parameters), new(MetricNames.DenseParameters, dense), new(MetricNames.NonZeros, last.Weights.NonZeros),
             new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, last.Macs),
             new(MetricNames.LatencyMs, result.Latency?.Median * 1e3), new(MetricNames.DenseLatencyMs, result.Latency?.DenseMedian * 1e3),
             new(LatencyThreads, result.Latency?.Threads),
         ], all, result.Output is null ? [] : [("model", result.Output)]);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as a recorded run when <paramref name="recording"/> is given (begun before,
+    /// completed with <paramref name="outcome"/> of its result, or failed with the error or "interrupted"); as it is otherwise.
+    /// </summary>
+    internal static T Record<T>(PipelineRecording? recording, Func<RunRecorder?, T> work, Func<T, RunOutcome> outcome)
+    {
+        if (recording is null) return work(null);
+        using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
+        try
+        {
+            var result = work(recorder);
+            recorder.Complete(outcome(result));
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            recorder.Fail("interrupted");
+            throw;
+        }
+        catch (Exception e) when (e is not RunStoreException)
+        {
+            recorder.Fail(e.Message.ReplaceLineEndings(" "));
+            throw;
+        }
     }
 
     /// <summary>The metric holding the threads the latency was measured with.</summary>

@@ -16,21 +16,25 @@ public static class StructuredParts
 
     /// <summary>
     /// The criterion <paramref name="method"/>; for heads, norms cover all of a head's weights (its output-projection
-    /// rows too). <paramref name="aggregate"/> and <paramref name="includeReaders"/> apply to l1 and l2.
+    /// rows too). <paramref name="aggregate"/> and <paramref name="includeReaders"/> apply to l1 and l2. Errors name
+    /// <paramref name="field"/> (a flag, or a recipe's <c>stages[i].method</c>, whose stage keys then name the others).
     /// </summary>
     public static IGroupImportance Importance(string method, long seed, PruningUnit unit, string aggregate = "sum", bool includeReaders = false, string field = "--method")
     {
+        bool flags = field.StartsWith("--", StringComparison.Ordinal);
+        string stage = flags ? "" : field[..field.LastIndexOf('.')];
+        string aggregateField = flags ? "--aggregate" : $"{stage}.aggregate", readersField = flags ? "--include-readers" : $"{stage}.include_readers";
         var aggregation = aggregate.ToLowerInvariant() switch
         {
             "sum" => GroupAggregation.Sum,
             "mean" => GroupAggregation.Mean,
             "max" => GroupAggregation.Max,
             "first" => GroupAggregation.First,
-            _ => throw new ArgumentException($"--aggregate '{aggregate}' is not one of sum, mean, max, first"),
+            _ => throw new ArgumentException($"{aggregateField} '{aggregate}' is not one of sum, mean, max, first"),
         };
         bool magnitude = method.ToLowerInvariant() is "l1" or "l2" or "magnitude";
         if (!magnitude && (aggregation != GroupAggregation.Sum || includeReaders))
-            throw new ArgumentException($"--aggregate and --include-readers apply to --method l1 and l2, not '{method}'");
+            throw new ArgumentException($"{aggregateField} and {readersField} apply to {field} l1 and l2, not '{method}'");
         var norm = new MagnitudeImportance(Aggregation: aggregation, IncludeReads: includeReaders || unit == PruningUnit.Head);
         return method.ToLowerInvariant() switch
         {
@@ -42,7 +46,7 @@ public static class StructuredParts
             "apoz" => new ApozImportance(),
             "fisher" => new FisherImportance(),
             "random" => new RandomImportance(seed),
-            _ => throw new ArgumentException($"{field} '{method}' is not one of {string.Join(", ", Methods)}{(field == "--method" ? " for --structured" : "")}"),
+            _ => throw new ArgumentException($"{field} '{method}' is not one of {string.Join(", ", Methods)}{(flags ? " for --structured" : "")}"),
         };
     }
 

@@ -15,9 +15,12 @@ namespace PruneSharp.Recipes;
 /// of the file that wrote them (the working folder for <c>--set</c>).
 /// </summary>
 /// <param name="Source">The recipe file.</param>
-/// <param name="Pipeline">The pipeline it describes, overrides applied.</param>
+/// <param name="Pipeline">The pipeline it describes, overrides applied (for a Lottery Ticket recipe: its model, data, seed and training).</param>
 public sealed record Recipe(string Source, PipelineDescription Pipeline)
 {
+    /// <summary>The Lottery Ticket experiment a recipe with a <c>lottery</c> section describes instead of pruning stages (null for a pipeline).</summary>
+    public LotteryTicketDescription? Lottery { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -37,18 +40,21 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         foreach (var o in overrides ?? Array.Empty<RecipeOverride>()) o.Apply(map);
         var binder = new RecipeBinder();
         var description = binder.Bind(map);
-        foreach (var problem in PruneSharp.Pipelines.Pipeline.Validate(description).Where(p => !binder.Broken.Contains(p.Field)))
+        var lottery = binder.Lottery(map, description);
+        var checks = lottery is null ? PruneSharp.Pipelines.Pipeline.Validate(description) : LotteryTicketPipeline.Validate(lottery);
+        foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description);
+        return new Recipe(path, description) { Lottery = lottery };
     }
 
     /// <summary>
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
+    public string Canonical => Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
+        : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
 
     /// <summary>A short hash of <see cref="Canonical"/> (the first 16 hex digits of its SHA-256).</summary>
     public string Identity => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical)))[..16];
@@ -115,13 +121,16 @@ sealed class RecipeBinder
                 string at = $"stages[{i}]";
                 if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
                 string? method = Text(s, "method", $"{at}.method");
-                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure: channel {string.Join(", ", StructuredParts.Methods)})", field: $"{at}.method");
+                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure channel or head: {string.Join(", ", StructuredParts.Methods)}; block: {string.Join(", ", StructuredPruning.BlockMethods)})", field: $"{at}.method");
                 stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
                     Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
                     Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
                     Flag(s, "strict", $"{at}.strict") ?? false, Text(s, "structure", $"{at}.structure"), Number(s, "ratio", $"{at}.ratio", double.Parse),
                     Number(s, "round_to", $"{at}.round_to", int.Parse) ?? 1, Number(s, "max_ratio", $"{at}.max_ratio", double.Parse) ?? 0.9,
-                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore")));
+                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore"), Flag(s, "approximate", $"{at}.approximate") ?? false,
+                    Number(s, "ffn_ratio", $"{at}.ffn_ratio", double.Parse), Number(s, "hidden_ratio", $"{at}.hidden_ratio", double.Parse),
+                    Number(s, "steps", $"{at}.steps", int.Parse), Number(s, "calibration", $"{at}.calibration", int.Parse), Text(s, "aggregate", $"{at}.aggregate"),
+                    Flag(s, "include_readers", $"{at}.include_readers") ?? false, Number(s, "blocks", $"{at}.blocks", int.Parse)));
             }
         }
         else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)", field: "stages");
@@ -152,6 +161,27 @@ sealed class RecipeBinder
             inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors, Text(given, "normalize", "inputs.normalize"));
         }
         return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency, inputs);
+    }
+
+    /// <summary>
+    /// The Lottery Ticket experiment of a recipe with a <c>lottery</c> section (null without one): the model, data,
+    /// seed and training (<c>recovery</c>) of <paramref name="d"/>, the rounds of the section; pruning stages, export,
+    /// evaluation and inputs do not apply.
+    /// </summary>
+    public LotteryTicketDescription? Lottery(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "lottery", "lottery", RecipeSchema.Lottery) is not { } l) return null;
+        foreach (var key in new[] { "stages", "export", "evaluate", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to a Lottery Ticket recipe (lottery prunes in its own rounds and keeps them in lottery.folder)", field: key);
+        if (d.Data is null && root["data"] is null) Problem(l.Position, "a Lottery Ticket recipe needs data.source (labelled data to train on)", field: "data.source");
+        var defaults = new LotteryTicketDescription("", new DataDescription(""), "", new RecoveryDescription());
+        string? folder = Path(l, "folder", "lottery.folder", keepNames: _ => false);
+        if (folder is null && l["folder"] is null) Problem(l.Position, "lottery.folder is required (where the rounds' results, masks and weights go)", field: "lottery.folder");
+        return new LotteryTicketDescription(d.Model, d.Data ?? new DataDescription(""), folder ?? "", d.Recovery,
+            Number(l, "rounds", "lottery.rounds", int.Parse) ?? defaults.Rounds, Number(l, "rate", "lottery.rate", double.Parse) ?? defaults.Rate,
+            Text(l, "rewind", "lottery.rewind") ?? defaults.Rewind, Text(l, "retrain", "lottery.retrain") ?? defaults.Retrain, Strings(l, "variants", "lottery.variants"),
+            Text(l, "scope", "lottery.scope") ?? defaults.Scope, d.Seed);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)

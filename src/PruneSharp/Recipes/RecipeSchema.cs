@@ -3,7 +3,9 @@ namespace PruneSharp.Recipes;
 /// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
 static class RecipeSchema
 {
-    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export" };
+    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery" };
+
+    public static readonly string[] Lottery = { "rounds", "rate", "rewind", "retrain", "variants", "scope", "folder" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
@@ -13,6 +15,7 @@ static class RecipeSchema
     {
         "method", "sparsity", "granularity", "scope", "schedule", "exclude", "first_last", "prune_embeddings", "strict",
         "structure", "ratio", "round_to", "max_ratio", "global", "ignore",
+        "approximate", "ffn_ratio", "hidden_ratio", "steps", "calibration", "aggregate", "include_readers", "blocks",
     };
 
     public static readonly string[] Recovery =

@@ -20,6 +20,7 @@ public static class CellCommand
         var args = new List<string> { "run", Path.GetFullPath(recipe) };
         foreach (var o in overrides.Concat(cell.Overrides)) args.AddRange(new[] { "--set", $"{o.Key}={o.Value}" });
         if (cell.Recipe.Pipeline.Export is { } export) args.AddRange(new[] { "--set", $"export.path={export.Path}" });
+        if (cell.Recipe.Lottery is { } lottery) args.AddRange(new[] { "--set", $"lottery.folder={lottery.Folder}" });
         args.AddRange(new[] { "--store", store, "--group", group, "--json" });
         return args;
     }

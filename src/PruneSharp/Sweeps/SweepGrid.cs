@@ -62,6 +62,8 @@ public static class SweepGrid
                     var resolved = Recipe.Load(recipe, (overrides ?? Array.Empty<RecipeOverride>()).Concat(own));
                     if (resolved.Pipeline.Export is { } export)
                         resolved = resolved with { Pipeline = resolved.Pipeline with { Export = export with { Path = Path.Combine(Path.GetFullPath(output), resolved.Identity + ".onnx") } } };
+                    if (resolved.Lottery is { } lottery) // each cell's experiment in its own folder
+                        resolved = resolved with { Lottery = lottery with { Folder = Path.Combine(Path.GetFullPath(output), resolved.Identity) } };
                     cells.Add(new SweepCell(own, resolved));
                 }
                 catch (RecipeException e)

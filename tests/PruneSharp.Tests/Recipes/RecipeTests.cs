@@ -58,7 +58,7 @@ public class RecipeTests
     }
 
     [Fact]
-    public void Channel_and_unstructured_stages_each_refuse_the_others_keys()
+    public void Structured_and_unstructured_stages_each_refuse_the_others_keys()
     {
         const string text = """
             model: lenet-5
@@ -75,7 +75,7 @@ public class RecipeTests
         Assert.Contains(e.Problems, p => p.Position.Line == 4 && p.Suggestions!.SequenceEqual(new[] { "taylor" }));
         Assert.Contains(e.Problems, p => p.Position.Line == 5 && p.Message.StartsWith("stages[0].sparsity applies to unstructured stages"));
         Assert.Contains(e.Problems, p => p.Position.Line == 3 && p.Message.StartsWith("stages[0].ratio is required"));
-        Assert.Contains(e.Problems, p => p.Position.Line == 8 && p.Message.StartsWith("stages[1].ratio applies to channel stages"));
+        Assert.Contains(e.Problems, p => p.Position.Line == 8 && p.Message.StartsWith("stages[1].ratio applies to structured stages"));
     }
 
     [Fact]

@@ -74,6 +74,7 @@ public class RunCommandTests
     [InlineData("snip-at-init.yaml")]
     [InlineData("gradual.yaml")]
     [InlineData("channel.yaml")]
+    [InlineData("blocks.yaml")]
     public void Each_example_recipe_runs_and_reports_what_it_wrote(string example)
     {
         using var folder = new TempFolder();
@@ -85,12 +86,22 @@ public class RunCommandTests
         var stage = loaded.Pipeline.Stages[0];
 
         // The accuracy reported is that of the written file on the same test examples.
-        var test = Subset.First(Pipelines.Sources.LoadData(loaded.Pipeline.Data!.Source, DataSplit.Test), loaded.Pipeline.Data.TestExamples!.Value);
+        var test = Subset.First(PruneSharp.Pipelines.Sources.LoadData(loaded.Pipeline.Data!.Source, DataSplit.Test), loaded.Pipeline.Data.TestExamples!.Value);
         using var written = OnnxFile.Load(output);
         Assert.Equal(report.GetProperty("accuracy_after").GetDouble(), Evaluator.Classify(written, test).Top1, 9);
 
         var weights = OnnxFile.Read(output).Initializers;
         var reported = report.GetProperty("stages")[0];
+        if (stage.Structure == "block")
+        {
+            // Whole residual blocks are gone: as many Add nodes fewer as blocks reported removed, the parameters reported those of the file.
+            int removed = reported.GetProperty("blocks").EnumerateArray().Count(b => b.GetProperty("removed").GetBoolean());
+            Assert.Equal(stage.Blocks, removed);
+            using var dense = PruneSharp.Models.ModelZoo.CreateClassifier(loaded.Pipeline.Model, new PruneSharp.Models.ClassifierOptions());
+            Assert.Equal(dense.Graph.Nodes.Count(n => n.OpType == "Add") - removed, OnnxFile.Read(output).Nodes.Count(n => n.OpType == "Add"));
+            Assert.Equal(reported.GetProperty("params_after").GetInt64(), written.parameters().Sum(p => p.numel()));
+            return;
+        }
         if (stage.Structure == "channel")
         {
             // Channels are gone, not zeroed: the written model has the parameter count reported, every group no wider than before.
