@@ -43,7 +43,7 @@ static class LlmCommand
         var blockSize = new Option<int>("--blocksize") { Description = "SparseGPT: columns per lazy-update block.", DefaultValueFactory = _ => 128 };
         var damping = new Option<double>("--percdamp") { Description = "SparseGPT: dampening as a fraction of the mean Hessian diagonal.", DefaultValueFactory = _ => 0.01 };
         var seed = new Option<long>("--seed") { Description = "Seeds the calibration windows.", DefaultValueFactory = _ => 0 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Calibration windows per forward pass.", DefaultValueFactory = _ => 8 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Calibration windows per forward pass.", DefaultValueFactory = _ => 4 };
         var replace = new Option<bool>("--replace") { Description = "Replace an existing output folder (only once the new one is complete)." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("prune",

@@ -40,8 +40,12 @@ public sealed record LlmPruningOptions
     /// <summary>DSnoT refinement of magnitude or Wanda masks; null for none.</summary>
     public DsnotOptions? Refine { get; init; }
 
-    /// <summary>Calibration windows per forward pass.</summary>
-    public int BatchSize { get; init; } = 8;
+    /// <summary>
+    /// Calibration windows per forward pass. The statistics are sums over tokens, so this changes only time and memory:
+    /// a pass's intermediates (attention scores [B, heads, L, L], MLP activations [B, L, inner]) are the largest
+    /// transient tensors of a run, and 4 windows of 256 tokens keep them under the pruning step's own peak at 1B scale.
+    /// </summary>
+    public int BatchSize { get; init; } = 4;
 
     /// <summary>
     /// The element type the checkpoint stores weights in: each pruned weight is rounded to it before the next layer is
@@ -155,7 +159,10 @@ public static class LayerwisePruning
                 using var statistics = Observe(layer, hidden, hessian: true, cancellation);
                 var linears = new List<LinearPruningReport>();
                 foreach (var site in layer.Linears)
+                {
                     linears.Add(PruneLinear(site, statistics.Of(site), pattern, options, cancellation));
+                    statistics.Done(site);
+                }
                 foreach (var site in layer.Linears) pruned?.Invoke(site);
                 Advance(layer, hidden);
                 if (probe is not null) probe = Replace(probe, layer.Forward(probe));
@@ -286,6 +293,13 @@ public static class LayerwisePruning
             }
             if (_fed.Add(statistics)) statistics.Add(input);
             (_lastInput, _last) = (input.Handle, statistics);
+        }
+
+        /// <summary>Forgets <paramref name="site"/>; its statistics are freed once no other site reads them (a Hessian of the MLP's width is 127 MB).</summary>
+        public void Done(LinearSite site)
+        {
+            if (!_bySite.Remove(site, out var statistics)) return;
+            if (!_bySite.ContainsValue(statistics)) statistics.Dispose();
         }
 
         public void Dispose()

@@ -103,9 +103,8 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
             return stored.to(torch.ScalarType.Float32);
         }
         var tensor = torch.empty(info.Shape, torch.ScalarType.Float32);
-        if (info.DType == SafetensorsDType.F32) TensorBytes.Fill(tensor, DataPointer(info));
-        else TensorBytes.FillWidened(tensor, DataPointer(info), info.DType);
-        Release(info);
+        if (info.DType == SafetensorsDType.F32) TensorBytes.Fill(tensor, DataPointer(info), (offset, count) => Release(info, offset, count));
+        else TensorBytes.FillWidened(tensor, DataPointer(info), info.DType, (offset, count) => Release(info, offset, count));
         return tensor;
     }
 
@@ -114,8 +113,7 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
     {
         var info = Info(name);
         var tensor = torch.empty(info.Shape, info.DType.ScalarType());
-        TensorBytes.Fill(tensor, DataPointer(info));
-        Release(info);
+        TensorBytes.Fill(tensor, DataPointer(info), (offset, count) => Release(info, offset, count));
         return tensor;
     }
 
@@ -130,21 +128,21 @@ public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
     public void CopyBytesTo(string name, Stream destination)
     {
         var info = Info(name);
-        TensorBytes.Write(DataPointer(info), info.ByteCount, destination);
-        Release(info);
+        TensorBytes.Write(DataPointer(info), info.ByteCount, destination, (offset, count) => Release(info, offset, count));
     }
 
     /// <summary>
-    /// Drops the pages of a tensor just copied out of the mapping from this process's resident memory (they stay in the
-    /// kernel's page cache and are read again if touched). Without it, every page read so far would count in the
-    /// process's resident size until the file is closed, and a layer-by-layer pass over a checkpoint would end up
-    /// "holding" all of it.
+    /// Drops the pages of a slice of a tensor just copied out of the mapping (<paramref name="count"/> bytes from
+    /// <paramref name="offset"/> of its data) from this process's resident memory (they stay in the kernel's page cache
+    /// and are read again if touched). Without it, every page read so far would count in the process's resident size
+    /// until the file is closed, and a layer-by-layer pass over a checkpoint would end up "holding" all of it; slice by
+    /// slice, a large tensor is not held twice while it is copied.
     /// </summary>
-    void Release(SafetensorsTensorInfo info)
+    void Release(SafetensorsTensorInfo info, long offset, long count)
     {
-        if (!OperatingSystem.IsLinux() || info.ByteCount == 0) return;
+        if (!OperatingSystem.IsLinux() || count == 0) return;
         long page = Environment.SystemPageSize;
-        long begin = (long)DataPointer(info), end = begin + info.ByteCount;
+        long begin = (long)DataPointer(info) + offset, end = begin + count;
         long first = begin / page * page, last = (end + page - 1) / page * page;
         madvise((IntPtr)first, (UIntPtr)(ulong)(last - first), DontNeed);
     }

@@ -11,11 +11,18 @@ namespace PruneSharp.Llm.Checkpoints;
 /// </summary>
 static class TensorBytes
 {
-    /// <summary>Largest slice copied at once (any positive multiple of 8 gives the same bytes; tests make it small).</summary>
-    public static long SliceBytes { get; set; } = 1L << 28;
+    /// <summary>
+    /// Largest slice copied at once (any positive multiple of 8 gives the same bytes; tests make it small). 32 MiB: a
+    /// mapped source's pages can be dropped slice by slice, so reading a 262 MB embedding table does not hold the table
+    /// twice.
+    /// </summary>
+    public static long SliceBytes { get; set; } = 1L << 25;
 
     /// <summary>Fills the contiguous CPU tensor <paramref name="target"/> with the bytes at <paramref name="source"/>.</summary>
-    public static unsafe void Fill(torch.Tensor target, byte* source)
+    /// <param name="target">Where the bytes go.</param>
+    /// <param name="source">Where they are read.</param>
+    /// <param name="read">Called after each slice with the source's byte offset and count just read (to release them).</param>
+    public static unsafe void Fill(torch.Tensor target, byte* source, Action<long, long>? read = null)
     {
         using var scope = torch.NewDisposeScope();
         var flat = target.view(-1);
@@ -25,6 +32,7 @@ static class TensorBytes
             long n = Math.Min(step, count - start);
             using var slice = flat.narrow(0, start, n);
             new ReadOnlySpan<byte>(source + start * elementSize, checked((int)(n * elementSize))).CopyTo(slice.bytes);
+            read?.Invoke(start * elementSize, n * elementSize);
         }
     }
 
@@ -32,7 +40,11 @@ static class TensorBytes
     /// Fills the contiguous float32 CPU tensor <paramref name="target"/> with the F16 or BF16 values at
     /// <paramref name="source"/>, widened exactly (a bfloat16 is the upper half of a float32) without an intermediate tensor.
     /// </summary>
-    public static unsafe void FillWidened(torch.Tensor target, byte* source, SafetensorsDType dtype)
+    /// <param name="target">Where the values go.</param>
+    /// <param name="source">Where they are read.</param>
+    /// <param name="dtype">F16 or BF16.</param>
+    /// <param name="read">Called after each slice with the source's byte offset and count just read (to release them).</param>
+    public static unsafe void FillWidened(torch.Tensor target, byte* source, SafetensorsDType dtype, Action<long, long>? read = null)
     {
         using var scope = torch.NewDisposeScope();
         var flat = target.view(-1);
@@ -44,6 +56,7 @@ static class TensorBytes
             var destination = MemoryMarshal.Cast<byte, float>(slice.bytes);
             if (dtype == SafetensorsDType.F16) TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(source + 2 * start, n), destination);
             else WidenBFloat16(new ReadOnlySpan<ushort>(source + 2 * start, n), MemoryMarshal.Cast<float, uint>(destination));
+            read?.Invoke(2 * start, 2L * n);
         }
     }
 
@@ -74,10 +87,19 @@ static class TensorBytes
     }
 
     /// <summary>Writes <paramref name="count"/> bytes starting at <paramref name="source"/> to <paramref name="stream"/>.</summary>
-    public static unsafe void Write(byte* source, long count, Stream stream)
+    /// <param name="source">Where the bytes are read.</param>
+    /// <param name="count">How many.</param>
+    /// <param name="stream">Where they go.</param>
+    /// <param name="read">Called after each slice with the byte offset and count just written (to release them).</param>
+    public static unsafe void Write(byte* source, long count, Stream stream, Action<long, long>? read = null)
     {
-        for (long start = 0; start < count; start += SliceBytes)
-            stream.Write(new ReadOnlySpan<byte>(source + start, (int)Math.Min(SliceBytes, count - start)));
+        long slice = SliceBytes; // read once: a test may change it while another thread copies
+        for (long start = 0; start < count; start += slice)
+        {
+            long n = Math.Min(slice, count - start);
+            stream.Write(new ReadOnlySpan<byte>(source + start, (int)n));
+            read?.Invoke(start, n);
+        }
     }
 
     /// <summary>

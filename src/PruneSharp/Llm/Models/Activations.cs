@@ -22,6 +22,9 @@ static class Activations
     public static Func<Tensor, Tensor> Get(string name) => ByName[name];
 
     /// <summary>The tanh approximation of GELU (Hendrycks &amp; Gimpel): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
-    static Tensor TanhGelu(Tensor x) =>
-        x.mul(0.5).mul(x.pow(3).mul(0.044715).add(x).mul(Math.Sqrt(2 / Math.PI)).tanh().add(1));
+    static Tensor TanhGelu(Tensor x)
+    {
+        using var scope = NewDisposeScope(); // its five [B, T, inner] intermediates go when it returns
+        return x.mul(0.5).mul(x.pow(3).mul(0.044715).add(x).mul(Math.Sqrt(2 / Math.PI)).tanh().add(1)).MoveToOuterDisposeScope();
+    }
 }

@@ -23,13 +23,17 @@ static class CausalAttention
             k = k.repeat_interleave(groups, dim: 1);
             v = v.repeat_interleave(groups, dim: 1);
         }
-        var scores = matmul(q, k.transpose(-2, -1)).mul(scale);                           // [B, H, T, S]
         var query = arange(keys - length, keys).unsqueeze(1);
         var key = arange(keys).unsqueeze(0);
         var visible = key.le(query);
         if (window is { } w) visible = visible.logical_and(key.gt(query.sub(w)));
-        scores = scores.masked_fill(visible.logical_not(), float.NegativeInfinity);
-        var context = matmul(scores.softmax(-1), v);                                      // [B, H, T, d]
+        // [B, H, T, S] is the largest tensor of a layer's forward pass (67 MB for 8 windows of 256 tokens and 32
+        // heads): each step frees its input, so at most two are alive instead of the four a scope would keep.
+        var scores = matmul(q, k.transpose(-2, -1));
+        scores = Intermediates.Consume(scores, scores.mul(scale));
+        scores = Intermediates.Consume(scores, scores.masked_fill(visible.logical_not(), float.NegativeInfinity));
+        scores = Intermediates.Consume(scores, scores.softmax(-1));
+        var context = Intermediates.Consume(scores, matmul(scores, v));                  // [B, H, T, d]
         return context.transpose(1, 2).reshape(batch, length, -1).MoveToOuterDisposeScope();
     }
 }

@@ -112,8 +112,9 @@ sealed class Gpt2Model : DecoderModel
             var context = CausalAttention.Compute(q, k, v, scale);
             hidden = hidden.add(Linear(_attentionOutput, context, observe));
 
-            var inner = _activation(Linear(_fc, _ln2.Apply(hidden), observe));
-            return hidden.add(Linear(_projection, inner, observe));
+            var fc = Linear(_fc, _ln2.Apply(hidden), observe);
+            var inner = Intermediates.Consume(fc, _activation(fc));
+            return hidden.add(Intermediates.Consume(inner, Linear(_projection, inner, observe)));
         }
     }
 }

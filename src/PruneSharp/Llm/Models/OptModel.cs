@@ -109,8 +109,9 @@ sealed class OptModel : DecoderModel
             var (k, v) = Remember(SplitHeads(Linear(_k, x, observe), heads, headDim), SplitHeads(Linear(_v, x, observe), heads, headDim), cache);
             hidden = hidden.add(Linear(_out, CausalAttention.Compute(q, k, v, scale: 1), observe));
 
-            var inner = _activation(Linear(_fc1, _mlpNorm.Apply(hidden), observe));
-            return hidden.add(Linear(_fc2, inner, observe));
+            var fc = Linear(_fc1, _mlpNorm.Apply(hidden), observe);
+            var inner = Intermediates.Consume(fc, _activation(fc));
+            return hidden.add(Intermediates.Consume(inner, Linear(_fc2, inner, observe)));
         }
     }
 }

@@ -20,9 +20,23 @@ public static class ReconstructionError
         using var scope = NewDisposeScope();
         var w = original.detach();
         var h = hessian.detach().to(w.dtype);
-        var difference = w.sub(pruned.detach().to(w.dtype));
-        double error = difference.matmul(h).mul_(difference).sum(ScalarType.Float64).item<double>();
-        double total = w.matmul(h).mul_(w).sum(ScalarType.Float64).item<double>();
+        var p = pruned.detach().to(w.dtype);
+        double error = 0, total = 0;
+        // In blocks of rows: the [out, in] products (and their float64 sums) of a whole MLP projection would be the
+        // largest temporaries of a layer-by-layer run.
+        for (long start = 0; start < w.shape[0]; start += RowsPerBlock)
+        {
+            using var block = NewDisposeScope();
+            long count = Math.Min(RowsPerBlock, w.shape[0] - start);
+            var rows = w.narrow(0, start, count);
+            error += Quadratic(rows.sub(p.narrow(0, start, count)), h);
+            total += Quadratic(rows, h);
+        }
         return error / total;
     }
+
+    const long RowsPerBlock = 256;
+
+    /// <summary>trace(M·H·Mᵀ), summed in float64.</summary>
+    static double Quadratic(Tensor m, Tensor h) => m.matmul(h).mul_(m).sum(ScalarType.Float64).item<double>();
 }

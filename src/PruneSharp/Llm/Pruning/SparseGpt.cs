@@ -11,7 +11,7 @@ namespace PruneSharp.Llm.Pruning;
 /// remaining weights allow. With H = 2XXᵀ/n the loss Hessian (<see cref="InputStatistics.Hessian()"/>):
 /// <list type="bullet">
 /// <item>columns with H_jj = 0 never see input: H_jj := 1 and W[:, j] := 0; then λ = percdamp·mean(diag H) is added
-/// to the diagonal, and U = the upper Cholesky factor of H⁻¹ (Cholesky of H, its inverse, Cholesky again);</item>
+/// to the diagonal, and U = the upper Cholesky factor of H⁻¹, computed in H's storage (<see cref="InverseCholesky"/>);</item>
 /// <item>blocks of B columns: the unstructured mask of a block is chosen when the sweep reaches it, the round(s·out·B)
 /// lowest w²/U_jj² over the whole block (ties: lower row-major index); for N:M the M − N lowest of each row's group of
 /// M columns are pruned when the sweep reaches the group's first column (so they see the updates of earlier columns);</item>
@@ -36,7 +36,7 @@ public static class SparseGpt
     /// <summary>
     /// As <see cref="Prune(Tensor, Tensor, SparsityPattern, SparseGptOptions?, CancellationToken)"/>; with
     /// <paramref name="consumeHessian"/> the caller hands over <paramref name="hessian"/> (a copy it owns, in the
-    /// weight's dtype): it is dampened in place and freed once U is computed, instead of being copied, which saves one
+    /// weight's dtype): it is dampened and overwritten by U in place instead of being copied, which saves one
     /// [in, in] matrix at the peak of a layer-by-layer run.
     /// </summary>
     internal static PrunedLinear Prune(Tensor weight, Tensor hessian, bool consumeHessian, SparsityPattern pattern, SparseGptOptions? options = null,
@@ -54,16 +54,21 @@ public static class SparseGpt
 
         using var scope = NewDisposeScope();
         var dtype = weight.dtype;
-        var h = consumeHessian && hessian.dtype == dtype ? hessian : hessian.detach().to(dtype, copy: true);
-        if (!h.isfinite().all().item<bool>()) throw new PruningException("SparseGPT: the Hessian contains NaN or infinite values");
+        var h = consumeHessian && hessian.dtype == dtype && hessian.is_contiguous() ? hessian : hessian.detach().to(dtype, copy: true).contiguous();
+        if (!AllFinite(h)) throw new PruningException("SparseGPT: the Hessian contains NaN or infinite values");
         // wt[j] is column j of W: the sweep reads and writes contiguous rows.
-        var wt = weight.detach().t().to(dtype, copy: true).contiguous();
-        var dead = h.diagonal().eq(0);
-        h.diagonal().masked_fill_(dead, 1);
-        wt.masked_fill_(dead.unsqueeze(1), 0);
-        h.diagonal().add_(options.PercDamp * h.diagonal().mean().to(ScalarType.Float64).item<double>());
-        var u = UpperInverseFactor(h);
-        h.Dispose(); // of the [columns, columns] matrices only U is needed from here on
+        var wt = empty(columns, rows, dtype: dtype);
+        wt.copy_(weight.detach().t());
+        using (NewDisposeScope()) // its views of h would otherwise keep h's storage alive after U is freed
+        {
+            var diagonal = h.diagonal();
+            var dead = diagonal.eq(0);
+            diagonal.masked_fill_(dead, 1);
+            wt.masked_fill_(dead.unsqueeze(1), 0);
+            diagonal.add_(options.PercDamp * diagonal.mean().to(ScalarType.Float64).item<double>());
+        }
+        InverseCholesky.UpperFactorOfInverseInPlace(h); // h now holds U: the only [columns, columns] matrix of the sweep
+        var u = h;
         var keepT = ones(columns, rows, dtype: ScalarType.Bool);
 
         // laterFirst[i, k] = k < i: among equal scores the lower index ranks first (is kept), as MaskSelection.KeepNM.
@@ -121,32 +126,24 @@ public static class SparseGpt
                 wt.narrow(0, start + count, columns - start - count)
                     .addmm_(u.narrow(0, start, count).narrow(1, start + count, columns - start - count).t(), err1, beta: 1, alpha: -1);
         }
+        u.Dispose(); // before the result is allocated, so the peak is the sweep's, not U's and the result's together
         var prunedWeight = wt.t().contiguous().to(weight.dtype);
         var mask = keepT.t().contiguous();
         return new PrunedLinear(prunedWeight.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// U with UᵀU = H⁻¹ (upper triangular), via Cholesky of H, cholesky_inverse, Cholesky of the inverse. Each
-    /// [columns, columns] intermediate is freed as soon as the next exists, so at most two are alive (for a 5632-wide
-    /// MLP projection each is 127 MB in float32).
+    /// Whether every entry of <paramref name="h"/> is finite, checked 256 rows at a time: isfinite of a whole
+    /// [columns, columns] matrix allocates about 1.75 times the matrix in temporaries (|h| and three boolean masks).
     /// </summary>
-    static Tensor UpperInverseFactor(Tensor h)
+    static bool AllFinite(Tensor h)
     {
-        var (lower, info) = linalg.cholesky_ex(h);
-        using (info)
-            if (info.item<int>() != 0)
-                throw new PruningException("SparseGPT: H + λI is not positive definite (too few calibration tokens for this width? raise percdamp)");
-        var inverse = cholesky_inverse(lower);
-        lower.Dispose();
-        var (inverseLower, info2) = linalg.cholesky_ex(inverse);
-        inverse.Dispose();
-        using (info2)
-            if (info2.item<int>() != 0)
-                throw new PruningException("SparseGPT: H⁻¹ is not numerically positive definite (raise percdamp)");
-        var upper = inverseLower.t().contiguous();
-        inverseLower.Dispose();
-        return upper;
+        for (long start = 0; start < h.shape[0]; start += 256)
+        {
+            using var scope = NewDisposeScope();
+            if (!h.narrow(0, start, Math.Min(256, h.shape[0] - start)).isfinite().all().item<bool>()) return false;
+        }
+        return true;
     }
 
     /// <summary>
