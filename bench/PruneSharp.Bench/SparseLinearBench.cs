@@ -15,7 +15,7 @@ sealed class SparseLinearBench : IBenchmark
     public string Name => "sparse-linear";
 
     public string Description => "dense libtorch vs sparse kernels (CSR or N:M, and bitmap) on one Linear: [--shape 4096x4096] [--sparsity 0.9,0.7,2:4] [--batch 1,16] [--threads 2] [--rounds 15] " +
-        "[--crossover 4096x4096,1024x1024,...] (crossover: sweep 0.3..0.98 per shape and batch)";
+        "[--crossover 4096x4096,1024x1024,...] (crossover: sweep 0.3..0.98 per shape and batch); each row also gives the fastest rounds (dense / sparse / bitmap) and bitmap's time over the other format's";
 
     public int Run(string[] args)
     {
@@ -56,7 +56,8 @@ sealed class SparseLinearBench : IBenchmark
                     () => { using var y = SparseKernels.Linear(bitmap, x, threads); }]);
                 double dense = stats[0].Median, sparse = stats[1].Median, packed = stats[2].Median;
                 Console.WriteLine($"  {Label(sparsity),-14} {matrix.Format,-6} {matrix.StorageBytes / 1e6,7:F1} {batch,5} {dense * 1e3,9:F3} {sparse * 1e3,9:F3} {dense / sparse,7:F2}x " +
-                                  $"{bitmap.StorageBytes / 1e6,9:F1} {packed * 1e3,9:F3} {dense / packed,7:F2}x");
+                                  $"{bitmap.StorageBytes / 1e6,9:F1} {packed * 1e3,9:F3} {dense / packed,7:F2}x   fastest {stats[0].Fastest * 1e3:F3} / {stats[1].Fastest * 1e3:F3} / {stats[2].Fastest * 1e3:F3} ms, " +
+                                  $"bitmap/{matrix.Format} median {packed / sparse:F2}, fastest {stats[2].Fastest / stats[1].Fastest:F2}");
             }
         }
         Console.WriteLine($"  (dense weight {4.0 * shape[0] * shape[1] / 1e6:F1} MB)");

@@ -206,7 +206,7 @@ static class LlmCommand
         var input = new Argument<DirectoryInfo>("checkpoint") { Description = "Checkpoint folder (config.json, safetensors weights, tokenizer.json)." };
         var prompt = new Option<string>("--prompt") { Description = "Text to continue (encoded with the checkpoint's tokenizer).", Required = true };
         var tokens = new Option<int>("--tokens") { Description = "Tokens to generate.", DefaultValueFactory = _ => 32 };
-        var sparse = new Option<bool>("--sparse") { Description = "Run pruned projections from the compact matrix with the fewest bytes (bitmap, CSR, or N:M where every group fits) and free their dense weights." };
+        var sparse = new Option<bool>("--sparse") { Description = "Run pruned projections from compact matrices (bitmap below 86% sparsity, CSR from there on, or N:M where every group fits in fewer bytes) and free their dense weights." };
         var minSparsity = new Option<double>("--min-sparsity") { Description = "With --sparse: only projections with at least this fraction of zeros are compacted.", DefaultValueFactory = _ => new DecodeOptions().MinSparsity };
         var measure = new Option<int>("--measure") { Description = "With --sparse: time dense against compact per projection for this many rounds and keep the faster (0: always compact).", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "Threads for libtorch and the sparse kernels.", DefaultValueFactory = _ => 2 };

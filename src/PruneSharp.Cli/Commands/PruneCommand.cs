@@ -34,7 +34,8 @@ static partial class PruneCommand
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
         var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after. " +
-            "Unlabeled inputs (--structured: traced on, --calibration and --method apoz): a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
+            "Unlabeled inputs (--structured: traced on, --calibration and --method apoz; unstructured and N:M: --method wanda, apoz or entropy observe them; both: --recover distill matches the dense model on them): " +
+            "a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
@@ -82,7 +83,8 @@ static partial class PruneCommand
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningParts.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
+            if (unlabeled) UnlabeledPruning.Check(criterion, dataSpec!);
+            else if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
                 throw new ArgumentException($"--method {criterion.Name} is for image classifiers; a language model (--data FILE.txt) takes magnitude or random");
             UnstructuredPruning.CheckData(criterion, dataSpec is not null, epochs);
             var grain = PruningParts.Granularity(parse.GetValue(granularity)!);
@@ -91,8 +93,8 @@ static partial class PruneCommand
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = PruningParts.Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
-            if (recovery.Distill(parse) && rounds != 1)
-                throw new ArgumentException($"--recover distill follows one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
+            if ((recovery.Distill(parse) || unlabeled) && rounds != 1)
+                throw new ArgumentException($"{(unlabeled ? $"--data '{dataSpec}' holds unlabeled inputs, which prune" : "--recover distill follows")} one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
             bool keepEdges = parse.GetValue(firstLast)?.ToLowerInvariant() switch
             {
                 null => PruningScope.FirstAndLastDefault(grain, target),
@@ -106,9 +108,7 @@ static partial class PruneCommand
                 IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
             };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
-            if (unlabeled)
-                throw new ArgumentException($"--data '{dataSpec}' holds unlabeled inputs, which --structured channel|head|block read (calibration, --method apoz); unstructured pruning cannot use them: leave --data out");
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled)
             {
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
@@ -118,6 +118,9 @@ static partial class PruneCommand
             string[]? excluded = parse.GetValue(exclude) is { Length: > 0 } names ? names : null;
             var unstructured = new StageDescription(parse.GetValue(method)!, parse.GetValue(sparsity), parse.GetValue(granularity)!, parse.GetValue(scope)!, parse.GetValue(schedule)!,
                 excluded, parse.GetValue(firstLast)?.ToLowerInvariant(), parse.GetValue(embeddings), parse.GetValue(strict));
+            if (unlabeled)
+                return UnstructuredUnlabeled(parse, structured, unstructured, parse.GetValue(model)!, dataSpec!, epochs, flags, Path.GetFullPath(parse.GetValue(output)!),
+                    parse.GetValue(json), preprocessing, recovery, edgeChoice);
             var description = Description(parse, dataSpec, epochs, parse.GetValue(model)!, unstructured, Path.GetFullPath(parse.GetValue(output)!), preprocessing, flags, recovery,
                 structured.Inputs, latency);
             var result = RunPipeline(parse, store, description);
@@ -135,8 +138,7 @@ static partial class PruneCommand
             ? $"{kind}:{parse.GetValue(method)}"
             : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"),
             // The library's pipeline records the rest itself; text and unlabeled data still run the verb's own loops.
-            records: parse => parse.GetValue(data) is { } spec && (LanguageModelFlags.IsText(spec)
-                || parse.GetValue(structured.Kind) is not null && CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
+            records: parse => parse.GetValue(data) is { } spec && (LanguageModelFlags.IsText(spec) || CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
         return command;
     }
 
@@ -185,6 +187,9 @@ static partial class PruneCommand
         /// <summary>What distillation did, as JSON (null without --recover distill).</summary>
         public object? Recovery { get; init; }
 
+        /// <summary>Unlabeled data: what was fed, and every output's fidelity to the dense model before and after the recovery (null otherwise).</summary>
+        public UnlabeledReport? Unlabeled { get; init; }
+
         public object Json() => new
         {
             input = PreprocessingFlags.Json(Input),
@@ -194,16 +199,22 @@ static partial class PruneCommand
             skipped = Skipped.Select(s => new { name = s.Key, reason = s.Value }),
             fine_tune = Trainable is null ? null : TrainingFlags.Json(Trainable),
             distillation = Recovery,
+            data = Unlabeled?.Data,
+            fidelity = Unlabeled?.Json(),
         };
+
+        /// <summary>Whether the model reads pixels, which the preprocessing describes (an encoder fed token ids does not).</summary>
+        public bool TakesPixels { get; init; } = true;
 
         public void Print()
         {
-            PreprocessingFlags.Print(Input);
-            if (Written != Input) Console.WriteLine($"output model: {Written.Describe()}");
+            if (TakesPixels) PreprocessingFlags.Print(Input);
+            if (TakesPixels && Written != Input) Console.WriteLine($"output model: {Written.Describe()}");
             Console.WriteLine(EdgeChoice);
             foreach (var l in LeftOut) Console.WriteLine($"left dense: {l.Name}: {l.Reason}");
             foreach (var (name, reason) in Skipped) Console.WriteLine($"left dense: {name}: {reason} (--strict makes this an error; --exclude {name} silences it)");
-            if (Trainable is not null) Console.WriteLine($"fine-tune {TrainingFlags.Describe(Trainable)}");
+            if (Trainable is not null) Console.WriteLine($"{(Unlabeled is null ? "fine-tune" : "distillation")} {TrainingFlags.Describe(Trainable)}");
+            Unlabeled?.Print();
         }
     }
 

@@ -7,7 +7,11 @@ namespace PruneSharp.Metrics;
 /// <param name="Low">10th percentile.</param>
 /// <param name="High">90th percentile.</param>
 /// <param name="Samples">Timed calls.</param>
-public sealed record LatencyStats(double Median, double Low, double High, int Samples);
+public sealed record LatencyStats(double Median, double Low, double High, int Samples)
+{
+    /// <summary>The fastest timed call (0 when not recorded): on a loaded machine the closest to the kernel's own cost.</summary>
+    public double Fastest { get; init; }
+}
 
 /// <summary>
 /// Side-by-side timing: contenders run alternately (one call each per round, after one untimed warm-up call each), so
@@ -34,7 +38,7 @@ public static class AlternatingTimer
         return samples.Select(s =>
         {
             Array.Sort(s);
-            return new LatencyStats(s[s.Length / 2], s[(s.Length - 1) / 10], s[s.Length - 1 - (s.Length - 1) / 10], s.Length);
+            return new LatencyStats(s[s.Length / 2], s[(s.Length - 1) / 10], s[s.Length - 1 - (s.Length - 1) / 10], s.Length) { Fastest = s[0] };
         }).ToList();
     }
 }

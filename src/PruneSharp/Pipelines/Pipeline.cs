@@ -164,7 +164,7 @@ public static class Pipeline
                 }
                 if (s.Structure is null)
                 {
-                    var (stage, keep) = Unstructured(s, at, model, d.Seed);
+                    var (stage, keep) = UnstructuredPruning.Stage(s, at, model, d.Seed);
                     Action<MaskSet>? distill = teacher is null || fineTune.Epochs == 0 ? null : masks => Distill(model, masks);
                     var outcome = UnstructuredPruning.Run(model, stage, fineTune, fitData, evalData, examples, distill, progress, cancellation);
                     results.Add(new StageResult(s, outcome.Before, outcome.After, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
@@ -288,20 +288,6 @@ public static class Pipeline
         return new LatencyResult(rows[0].Latency.Median, rows[1].Latency.Median, timing.Threads, timing.Rounds);
     }
 
-    /// <summary>The unstructured stage <paramref name="s"/> on <paramref name="model"/>, and whether it keeps the first and last layers.</summary>
-    static (UnstructuredStage Stage, bool KeepFirstAndLast) Unstructured(StageDescription s, string at, GraphModule model, long seed)
-    {
-        var grain = PruningParts.Granularity(s.Granularity, $"{at}.granularity");
-        double sparsity = PruningParts.Sparsity(s.Sparsity, grain, $"{at}.sparsity");
-        bool keep = s.FirstLast is null ? PruningScope.FirstAndLastDefault(grain, sparsity) : s.FirstLast == "keep";
-        var scope = new PruningScope
-        {
-            Allocation = PruningParts.Allocation(s.Scope, $"{at}.scope"), Exclude = s.Exclude ?? Array.Empty<string>(),
-            IncludeEmbeddings = s.PruneEmbeddings, KeepFirstAndLast = keep, Strict = s.Strict,
-        };
-        var pruner = new Pruner(new MaskSet(model), PruningParts.Criterion(s.Method, seed, $"{at}.method"), grain, scope);
-        return (new UnstructuredStage(pruner, sparsity, PruningParts.Rounds(s.Schedule, $"{at}.schedule")), keep);
-    }
     /// <summary>
     /// Every problem of <paramref name="d"/> that shows without loading data or a model: unknown names (with the
     /// nearest valid ones), values out of range, missing files, and choices that need data or training epochs.

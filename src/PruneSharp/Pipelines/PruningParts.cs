@@ -13,7 +13,7 @@ namespace PruneSharp.Pipelines;
 public static class PruningParts
 {
     /// <summary>The unstructured methods (criteria) by name.</summary>
-    public static IReadOnlyList<string> Methods { get; } = new[] { "magnitude", "random", "snip", "taylor", "obd", "movement", "apoz", "entropy", "loss-change" };
+    public static IReadOnlyList<string> Methods { get; } = new[] { "magnitude", "random", "snip", "taylor", "obd", "movement", "apoz", "entropy", "loss-change", "wanda" };
 
     /// <summary>The scopes (allocations) by name.</summary>
     public static IReadOnlyList<string> Scopes { get; } = new[] { "local", "global", "erk" };
@@ -22,7 +22,7 @@ public static class PruningParts
     public static IReadOnlyList<string> Schedules { get; } = new[] { "oneshot", "iterative:K", "gradual" };
 
     /// <summary>The method names with what they need, for help texts.</summary>
-    public const string MethodHelp = "magnitude, random, snip, taylor, obd, movement, apoz, entropy or loss-change (unstructured; all but magnitude and random need --data); with --structured channel|head: l1, l2, fpgm, bn-scale, taylor, apoz, fisher or random; with --structured block: norm (default), influence or random";
+    public const string MethodHelp = "magnitude, random, snip, taylor, obd, movement, apoz, entropy, loss-change or wanda (unstructured; all but magnitude and random need --data, and without labels only apoz, entropy and wanda use it); with --structured channel|head: l1, l2, fpgm, bn-scale, taylor, apoz, fisher or random; with --structured block: norm (default), influence or random";
 
     /// <summary>The granularity forms, for help texts.</summary>
     public const string GranularityHelp = "element, N:M (e.g. 2:4), block:RxC (e.g. block:4x4), kernel, or pattern[:K] (K kept entries of each 3x3 kernel, default 4)";
@@ -42,6 +42,7 @@ public static class PruningParts
         "apoz" => ChannelActivationCriterion.Apoz(),
         "entropy" => ChannelActivationCriterion.Entropy(),
         "loss-change" => new LossChangeCriterion(),
+        "wanda" => new WandaCriterion(),
         _ => throw new ArgumentException($"{field} '{method}' is not one of {(field == "--method" ? MethodHelp : string.Join(", ", Methods))}"),
     };
 

@@ -45,6 +45,21 @@ public sealed record UnstructuredOutcome(SparsityReport Sparsity, IReadOnlySet<s
 /// </summary>
 public static class UnstructuredPruning
 {
+    /// <summary>The unstructured stage <paramref name="s"/> bound to a new mask set of <paramref name="model"/>, and whether it keeps the first and last layers dense (errors name the fields under <paramref name="at"/>).</summary>
+    public static (UnstructuredStage Stage, bool KeepFirstAndLast) Stage(StageDescription s, string at, GraphModule model, long seed)
+    {
+        var grain = PruningParts.Granularity(s.Granularity, $"{at}.granularity");
+        double sparsity = PruningParts.Sparsity(s.Sparsity, grain, $"{at}.sparsity");
+        bool keep = s.FirstLast is null ? PruningScope.FirstAndLastDefault(grain, sparsity) : s.FirstLast == "keep";
+        var scope = new PruningScope
+        {
+            Allocation = PruningParts.Allocation(s.Scope, $"{at}.scope"), Exclude = s.Exclude ?? Array.Empty<string>(),
+            IncludeEmbeddings = s.PruneEmbeddings, KeepFirstAndLast = keep, Strict = s.Strict,
+        };
+        var pruner = new Pruner(new MaskSet(model), PruningParts.Criterion(s.Method, seed, $"{at}.method"), grain, scope);
+        return (new UnstructuredStage(pruner, sparsity, PruningParts.Rounds(s.Schedule, $"{at}.schedule")), keep);
+    }
+
     /// <summary>Refuses a data-driven criterion without the data (or the fine-tuning) it needs, before anything is loaded.</summary>
     /// <param name="criterion">The stage's criterion.</param>
     /// <param name="hasData">Whether the pipeline has (image) training data.</param>

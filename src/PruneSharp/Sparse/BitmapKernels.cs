@@ -172,35 +172,8 @@ internal static unsafe class BitmapKernels
                 float* v = m.Values + m.Start(r);
                 float* output = y + (long)r * n;
                 int j = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; j + 16 <= n; j += 16)
-                    {
-                        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                        int k = 0;
-                        for (; k + 4 <= count; k += 4)
-                        {
-                            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k]), Vector512.Load(x + (long)decoded[k] * n + j), a0);
-                            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k + 1]), Vector512.Load(x + (long)decoded[k + 1] * n + j), a1);
-                            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k + 2]), Vector512.Load(x + (long)decoded[k + 2] * n + j), a2);
-                            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k + 3]), Vector512.Load(x + (long)decoded[k + 3] * n + j), a3);
-                        }
-                        for (; k < count; k++) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(v[k]), Vector512.Load(x + (long)decoded[k] * n + j), a0);
-                        epilogue.Apply(r, (a0 + a1) + (a2 + a3)).Store(output + j);
-                    }
-                for (; j + 8 <= n; j += 8)
-                {
-                    Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                    int k = 0;
-                    for (; k + 4 <= count; k += 4)
-                    {
-                        a0 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k]), Vector256.Load(x + (long)decoded[k] * n + j), a0);
-                        a1 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k + 1]), Vector256.Load(x + (long)decoded[k + 1] * n + j), a1);
-                        a2 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k + 2]), Vector256.Load(x + (long)decoded[k + 2] * n + j), a2);
-                        a3 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k + 3]), Vector256.Load(x + (long)decoded[k + 3] * n + j), a3);
-                    }
-                    for (; k < count; k++) a0 = Vector256.FusedMultiplyAdd(Vector256.Create(v[k]), Vector256.Load(x + (long)decoded[k] * n + j), a0);
-                    epilogue.Apply(r, (a0 + a1) + (a2 + a3)).Store(output + j);
-                }
+                if (Vector512.IsHardwareAccelerated) j = Blocks<Lanes512, Vector512<float>>(r, v, decoded, count, x, output, n, j, epilogue);
+                j = Blocks<Lanes256, Vector256<float>>(r, v, decoded, count, x, output, n, j, epilogue);
                 for (; j < n; j++)
                 {
                     float sum = 0;
@@ -210,6 +183,60 @@ internal static unsafe class BitmapKernels
             }
         }
         ArrayPool<int>.Shared.Return(buffer);
+    }
+
+    /// <summary>
+    /// Output columns [<paramref name="j"/>, ...) of one row of Y = W·X, a block of <typeparamref name="TLanes"/>'s
+    /// width at a time, four of the row's <paramref name="count"/> values in flight per block; returns where the blocks
+    /// stopped (the columns left are fewer than one block). The vector type is a type argument, so the JIT compiles one
+    /// copy per width with nothing left of the abstraction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Blocks<TLanes, TVector>(int r, float* v, int* columns, int count, float* x, float* output, int n, int j, Epilogue epilogue)
+        where TLanes : struct, ILanes<TVector> where TVector : struct
+    {
+        for (; j + TLanes.Width <= n; j += TLanes.Width)
+        {
+            TVector a0 = default, a1 = default, a2 = default, a3 = default;
+            int k = 0;
+            for (; k + 4 <= count; k += 4)
+            {
+                a0 = TLanes.MultiplyAdd(v[k], x + (long)columns[k] * n + j, a0);
+                a1 = TLanes.MultiplyAdd(v[k + 1], x + (long)columns[k + 1] * n + j, a1);
+                a2 = TLanes.MultiplyAdd(v[k + 2], x + (long)columns[k + 2] * n + j, a2);
+                a3 = TLanes.MultiplyAdd(v[k + 3], x + (long)columns[k + 3] * n + j, a3);
+            }
+            for (; k < count; k++) a0 = TLanes.MultiplyAdd(v[k], x + (long)columns[k] * n + j, a0);
+            TLanes.Store(TLanes.Add(TLanes.Add(a0, a1), TLanes.Add(a2, a3)), epilogue, r, output + j);
+        }
+        return j;
+    }
+
+    /// <summary>One vector width of <see cref="Blocks"/>: a weight times a run of inputs added to a sum, and the store through the epilogue.</summary>
+    interface ILanes<TVector> where TVector : struct
+    {
+        static abstract int Width { get; }
+        static abstract TVector MultiplyAdd(float weight, float* inputs, TVector sum);
+        static abstract TVector Add(TVector a, TVector b);
+        static abstract void Store(TVector sum, Epilogue epilogue, int row, float* output);
+    }
+
+    /// <summary>AVX-512: 16 inputs per block. These are small enough that the JIT inlines them into <see cref="Blocks"/>.</summary>
+    readonly struct Lanes512 : ILanes<Vector512<float>>
+    {
+        public static int Width => 16;
+        public static Vector512<float> MultiplyAdd(float weight, float* inputs, Vector512<float> sum) => Vector512.FusedMultiplyAdd(Vector512.Create(weight), Vector512.Load(inputs), sum);
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+        public static void Store(Vector512<float> sum, Epilogue epilogue, int row, float* output) => epilogue.Apply(row, sum).Store(output);
+    }
+
+    /// <summary>AVX2: 8 inputs per block.</summary>
+    readonly struct Lanes256 : ILanes<Vector256<float>>
+    {
+        public static int Width => 8;
+        public static Vector256<float> MultiplyAdd(float weight, float* inputs, Vector256<float> sum) => Vector256.FusedMultiplyAdd(Vector256.Create(weight), Vector256.Load(inputs), sum);
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+        public static void Store(Vector256<float> sum, Epilogue epilogue, int row, float* output) => epilogue.Apply(row, sum).Store(output);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ public enum KernelKind
     Sparse,
     /// <summary>A convolution by <see cref="DirectConvolution"/> over the non-zero weights, without im2col (compiled plans).</summary>
     SparseDirect,
-    /// <summary>A linear layer's product over the weight as a <see cref="BitmapMatrix"/> (compiled plans, unstructured weights).</summary>
+    /// <summary>A <see cref="SparseKernels"/> product over the layer's matrix when it is a <see cref="BitmapMatrix"/> (an unstructured weight below <see cref="UnstructuredFormat.CsrFromSparsity"/>).</summary>
     SparseBitmap,
 }
 

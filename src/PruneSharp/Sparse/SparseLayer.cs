@@ -43,6 +43,9 @@ public sealed class SparseLayer
     /// <summary>The weight as the sparse kernels read it: [outputs, inputs] (for a convolution, inputs = channels × kernel).</summary>
     public SparseMatrix Matrix { get; }
 
+    /// <summary>The kind of this layer's sparse product: <see cref="KernelKind.SparseBitmap"/> for a bitmap matrix, else <see cref="KernelKind.Sparse"/>.</summary>
+    public KernelKind SparseKind => Matrix is BitmapMatrix ? KernelKind.SparseBitmap : KernelKind.Sparse;
+
     /// <summary>The kernel chosen for each input shape seen so far.</summary>
     public IReadOnlyList<LayerDecision> Decisions
     {
@@ -91,16 +94,22 @@ public sealed class SparseLayer
         }
     }
 
-    /// <summary>The compact N:M format when the weight fits a pattern and it takes fewer bytes, CSR otherwise.</summary>
+    /// <summary>
+    /// The compact N:M format when the weight fits a pattern and it takes no more bytes than CSR would, else bitmap or CSR
+    /// as <see cref="UnstructuredFormat"/> measured them (the compiled plan runs the same matrix).
+    /// </summary>
     static SparseMatrix Pack(Tensor matrix, SparseModelOptions options)
     {
-        var csr = CsrMatrix.FromTensor(matrix);
-        if (!options.UseNm) return csr;
         using var cpu = matrix.contiguous();
         var dense = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(cpu.bytes);
-        if (NmMatrix.FindPattern(dense, csr.Rows, csr.Columns) is not var (n, m)) return csr;
-        var nm = NmMatrix.FromDense(dense, csr.Rows, csr.Columns, n, m);
-        return nm.StorageBytes <= csr.StorageBytes ? nm : csr;
+        int rows = (int)matrix.shape[0], columns = (int)matrix.shape[1];
+        if (options.UseNm && NmMatrix.FindPattern(dense, rows, columns) is var (n, m))
+        {
+            long nonZeros = 0;
+            foreach (float value in dense) if (value != 0) nonZeros++;
+            if (NmMatrix.BytesFor(rows, columns, n, m) <= CsrMatrix.BytesFor(rows, columns, nonZeros)) return NmMatrix.FromDense(dense, rows, columns, n, m);
+        }
+        return UnstructuredFormat.FromDense(dense, rows, columns);
     }
 
     /// <summary>The node's kernel: the sparse product where it applies and was chosen, <paramref name="dense"/> otherwise.</summary>
@@ -133,7 +142,7 @@ public sealed class SparseLayer
             if (_decisions.TryGetValue(key, out var known)) return _last = known;
         LayerDecision decision;
         if (_options.Selection == KernelSelection.Sparse)
-            decision = new LayerDecision(x.shape, KernelKind.Sparse, null);
+            decision = new LayerDecision(x.shape, SparseKind, null);
         else
         {
             // A shape the sparse kernel does not take (e.g. a 1-D convolution input) stays dense without measuring.
@@ -143,7 +152,7 @@ public sealed class SparseLayer
             var measurement = KernelChoice.Measure(
                 () => { using var scope = NewDisposeScope(); dense(inputs, training); },
                 () => { using var scope = NewDisposeScope(); sparse(inputs); },
-                _options.MeasureRounds);
+                _options.MeasureRounds) with { SparseKernel = SparseKind };
             decision = new LayerDecision(x.shape, measurement.Faster, measurement);
         }
         return Remember(key, decision);

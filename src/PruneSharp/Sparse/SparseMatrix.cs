@@ -8,8 +8,8 @@ namespace PruneSharp.Sparse;
 /// A pruned weight matrix W [rows, columns] kept without its zeros, multiplied with dense activations by
 /// <see cref="SparseKernels"/>. Rows are a layer's outputs, columns its inputs (a Linear layer's weight as PyTorch stores
 /// it, a convolution's filters flattened to channels × kernel height × kernel width). The formats are
-/// <see cref="CsrMatrix"/> (any pattern), <see cref="BitmapMatrix"/> (any pattern, fewer bytes than CSR below 15/16
-/// sparsity, built for one input vector) and <see cref="NmMatrix"/> (N of every M consecutive weights kept);
+/// <see cref="CsrMatrix"/> (any pattern), <see cref="BitmapMatrix"/> (any pattern, faster than CSR below 86 %
+/// sparsity: <see cref="UnstructuredFormat"/>) and <see cref="NmMatrix"/> (N of every M consecutive weights kept);
 /// <see cref="DenseMatrix"/> keeps every weight, for layers where the dense loop is faster.
 /// </summary>
 public abstract class SparseMatrix

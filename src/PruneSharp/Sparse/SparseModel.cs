@@ -8,7 +8,7 @@ namespace PruneSharp.Sparse;
 /// <summary>
 /// A pruned ONNX model executed with sparse kernels where they pay: every Gemm, MatMul-by-weight and 2-D Conv whose
 /// float32 weight is at least <see cref="SparseModelOptions.MinSparsity"/> zeros gets a <see cref="SparseLayer"/>
-/// (CSR, or compact N:M when the weight fits a pattern), which picks dense or sparse per input shape; every other node
+/// (bitmap or CSR as <see cref="UnstructuredFormat"/> chooses, or compact N:M when the weight fits a pattern), which picks dense or sparse per input shape; every other node
 /// runs in PruneSharp's executor as usual. Inference only: in training mode, or with gradients wanted, layers run dense.
 /// The dense weights stay in the module (a layer may choose dense, and <see cref="Module"/> is an ordinary
 /// <see cref="GraphModule"/>). When every node is of an op the <see cref="CompiledPlan"/> runs, <see cref="Run"/> goes

@@ -113,6 +113,32 @@ public class EncoderCommandTests
     }
 
     [Fact]
+    public void Unstructured_pruning_on_sentences_distils_and_reports_fidelity_before_and_after_and_refuses_gradient_criteria()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllLines(folder.File("sentences.txt"), File.ReadLines(Path.Combine(Fixtures, "bert_encoder_sentences.txt")).Take(32));
+        string[] data = ["--data", folder.File("sentences.txt"), "--tokenizer", $"wordpiece:{Vocabulary}", "--context", "24"];
+        var (code, output, error) = Invoke(["prune", Fixture, "--sparsity", "0.5", .. data, "--recover", "distill", "--finetune-epochs", "2", "--batch-size", "16",
+            "--optimizer", "adamw", "--lr", "0.003", "--json", "-o", folder.File("sparse.onnx")]);
+        Assert.True(code == 0, error + output);
+        var report = JsonDocument.Parse(output).RootElement;
+        Assert.All(report.GetProperty("layers").EnumerateArray(), l => Assert.Equal(0.5, l.GetProperty("sparsity").GetDouble(), 6));
+        var choices = report.GetProperty("choices");
+        Assert.StartsWith("32 unlabeled examples of input_ids, attention_mask, token_type_ids", choices.GetProperty("data").GetString());
+        var outputs = choices.GetProperty("fidelity").GetProperty("outputs").EnumerateArray().ToList();
+        Assert.Equal(new[] { "last_hidden_state", "sentence_embedding" }, outputs.Select(o => o.GetProperty("name").GetString()));
+        Assert.All(outputs, o => Assert.True(o.GetProperty("cosine_after").GetDouble() >= o.GetProperty("cosine_before").GetDouble()));
+        // The written file holds the zeros: ONNX Runtime runs it, and it is as sparse as reported.
+        var graph = OnnxFile.Read(folder.File("sparse.onnx"));
+        var ffn = graph.Initializers[graph.Nodes.Single(n => n.Name == "/layers.0/intermediate/MatMul").Inputs[1]];
+        Assert.Equal(ffn.numel() / 2, ffn.eq(0).sum().item<long>());
+
+        Refused("--method taylor scores weights with the gradients of a loss", [Fixture, "--sparsity", "0.5", "--method", "taylor", .. data, "-o", folder.File("t.onnx")]);
+        Refused("has no labels, so fine-tuning cannot use them", [Fixture, "--sparsity", "0.5", .. data, "--finetune-epochs", "1", "-o", folder.File("f.onnx")]);
+        Refused("one-shot pruning", [Fixture, "--sparsity", "0.5", "--schedule", "iterative:2", .. data, "-o", folder.File("i.onnx")]);
+    }
+
+    [Fact]
     public void Sentences_feed_the_three_inputs_ids_a_mask_of_ones_up_to_the_padding_and_zero_token_types()
     {
         using var folder = new TempFolder();

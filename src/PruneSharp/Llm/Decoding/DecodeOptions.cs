@@ -4,9 +4,10 @@ namespace PruneSharp.Llm.Decoding;
 public sealed record DecodeOptions
 {
     /// <summary>
-    /// Run projections with enough zeros (<see cref="MinSparsity"/>) from the compact matrix that stores the fewest
-    /// bytes (<see cref="Sparse.BitmapMatrix"/>, <see cref="Sparse.CsrMatrix"/>, or N:M when every group fits one of
-    /// <see cref="Sparse.NmMatrix.Patterns"/>) and free their dense weights.
+    /// Run projections with enough zeros (<see cref="MinSparsity"/>) from a compact matrix
+    /// (<see cref="Sparse.BitmapMatrix"/> or, from 86 % sparsity on, <see cref="Sparse.CsrMatrix"/>: the measured rule of
+    /// <see cref="Sparse.UnstructuredFormat"/>; N:M instead when every group fits one of
+    /// <see cref="Sparse.NmMatrix.Patterns"/> and it stores fewer bytes) and free their dense weights.
     /// False: every projection stays dense (libtorch).
     /// </summary>
     public bool Sparse { get; init; }

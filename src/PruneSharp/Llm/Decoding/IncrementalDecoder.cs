@@ -133,8 +133,8 @@ public sealed class IncrementalDecoder : IDisposable
     }
 
     /// <summary>
-    /// The compact format that stores the fewest bytes (at batch 1 a step's time is the time to read them): bitmap or
-    /// CSR for any pattern (CSR only above 15/16 sparsity), N:M when every group fits one of <see cref="NmMatrix.Patterns"/>.
+    /// The compact format: bitmap or CSR for any pattern, as <see cref="UnstructuredFormat"/> measured them (CSR from 86 %
+    /// sparsity on), or N:M when every group fits one of <see cref="NmMatrix.Patterns"/> and it stores fewer bytes than that.
     /// </summary>
     static SparseMatrix Compact(Tensor weight)
     {
@@ -144,9 +144,8 @@ public sealed class IncrementalDecoder : IDisposable
         var values = MemoryMarshal.Cast<byte, float>(contiguous.bytes);
         long nonZeros = 0;
         foreach (float value in values) if (value != 0) nonZeros++;
-        long csr = CsrMatrix.BytesFor(rows, columns, nonZeros), bitmap = BitmapMatrix.BytesFor(rows, columns, nonZeros);
         var pattern = NmMatrix.FindPattern(values, rows, columns);
-        if (pattern is var (n, m) && NmMatrix.BytesFor(rows, columns, n, m) < Math.Min(csr, bitmap)) return NmMatrix.FromDense(values, rows, columns, n, m);
-        return csr < bitmap ? CsrMatrix.FromDense(values, rows, columns) : BitmapMatrix.FromDense(values, rows, columns);
+        if (pattern is var (n, m) && NmMatrix.BytesFor(rows, columns, n, m) < UnstructuredFormat.BytesFor(rows, columns, nonZeros)) return NmMatrix.FromDense(values, rows, columns, n, m);
+        return UnstructuredFormat.FromDense(values, rows, columns);
     }
 }

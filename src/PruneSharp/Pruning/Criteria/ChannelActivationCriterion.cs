@@ -14,7 +14,7 @@ namespace PruneSharp.Pruning.Criteria;
 /// observed activation (the classifier: no ReLU follows it) has no score and must be left out of the scope.
 /// With element granularity the whole channel's weights tie, so the lowest channels go first, whole.
 /// </summary>
-public sealed class ChannelActivationCriterion : Criterion, IObservingCriterion
+public sealed class ChannelActivationCriterion : Criterion, IObservingCriterion, IInputObservingCriterion
 {
     readonly Func<IGroupImportance> _create;
 
@@ -52,10 +52,15 @@ public sealed class ChannelActivationCriterion : Criterion, IObservingCriterion
     {
         if (model is not GraphModule module)
             throw new PruningException($"{Name} reads channels from the model's graph; it needs an ONNX or zoo model, not a {model.GetType().Name}");
-        if (batches.Count == 0) throw new PruningException($"{Name} needs at least one batch of data");
-        var graph = DependencyGraph.Build(module, new[] { batches[0].Inputs });
+        return ObserveInputs(module, batches.Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs }).ToList(), parameters);
+    }
+
+    /// <inheritdoc />
+    public ScoringContext ObserveInputs(GraphModule module, IReadOnlyList<IReadOnlyList<Tensor>> inputs, IReadOnlyCollection<string> parameters)
+    {
+        if (inputs.Count == 0) throw new PruningException($"{Name} needs at least one batch of data");
+        var graph = DependencyGraph.Build(module, inputs[0]);
         var importance = _create();
-        var inputs = batches.Select(b => (IReadOnlyList<Tensor>)new[] { b.Inputs });
         switch (importance)
         {
             case ApozImportance apoz: apoz.Observe(graph, inputs); break;

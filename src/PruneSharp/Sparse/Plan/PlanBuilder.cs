@@ -254,10 +254,8 @@ internal sealed unsafe class PlanBuilder
         var dense = DenseMatrix.FromDense(weights, rows, columns);
         var candidates = new List<PlanCandidate> { new(KernelKind.Dense, Product(dense, x, y, m, epilogue)) };
         var layer = _layers.GetValueOrDefault(node);
-        if (layer != null) candidates.Add(new PlanCandidate(KernelKind.Sparse, Product(layer.Matrix, x, y, m, epilogue)));
-        // An unstructured weight also gets the bitmap format, which reads fewer bytes than CSR (and no gathers) for few inputs.
-        if (layer?.Matrix is CsrMatrix)
-            candidates.Add(new PlanCandidate(KernelKind.SparseBitmap, Product(BitmapMatrix.FromDense(weights, rows, columns), x, y, m, epilogue)));
+        // The layer's matrix: N:M, or bitmap or CSR by the measured rule of UnstructuredFormat.
+        if (layer != null) candidates.Add(new PlanCandidate(layer.SparseKind, Product(layer.Matrix, x, y, m, epilogue)));
         _steps.Add(new PlanStep(fused.Prepend(node.Name).ToList(), node.OpType, candidates, layer, x.Shape));
     }
 
@@ -305,7 +303,7 @@ internal sealed unsafe class PlanBuilder
         if (layer != null)
         {
             candidates.Add(new PlanCandidate(KernelKind.SparseDirect, Run(new DirectConvolution(weights, geometry))));
-            candidates.Add(new PlanCandidate(KernelKind.Sparse, Im2Col(layer.Matrix, geometry, x, padded, y, batch, epilogue)));
+            candidates.Add(new PlanCandidate(layer.SparseKind, Im2Col(layer.Matrix, geometry, x, padded, y, batch, epilogue)));
         }
         _steps.Add(new PlanStep(fused.Prepend(node.Name).ToList(), node.OpType, candidates, layer, x.Shape));
     }

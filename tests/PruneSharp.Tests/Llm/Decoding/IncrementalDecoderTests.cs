@@ -105,8 +105,8 @@ public class IncrementalDecoderTests
     }
 
     /// <summary>
-    /// The compact format is the one with the fewest bytes: bitmap at 70 % and for 2:4 (4 × 0.5 + 1/8 bytes per weight
-    /// against 2:4's 2.5), CSR at 96 % (6 × 0.04 against 4 × 0.04 + 1/8).
+    /// The compact format is bitmap below the measured crossover (PruneSharp.Sparse.UnstructuredFormat): at 70 % and
+    /// for 2:4 (whose 4 × 0.5 + 1/8 bytes per weight are fewer than 2:4's 2.5), CSR above it at 96 %.
     /// </summary>
     [Theory]
     [InlineData("llama", false, 0.7, "bitmap")]
