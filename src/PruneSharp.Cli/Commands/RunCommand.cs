@@ -37,6 +37,7 @@ static class RunCommand
             var loaded = Load(parse.GetValue(recipe)!, overrides);
             if (loaded is null) return 1;
             if (loaded.Lottery is { } lottery) return Lottery(parse, loaded, lottery, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
+            if (loaded.Training is { } training) return Training(parse, loaded, training, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
             if (parse.GetValue(check))
             {
                 Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { identity = loaded.Identity, pipeline = loaded.Pipeline }, Table.Json)
@@ -76,6 +77,26 @@ static class RunCommand
         var result = TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(lottery, Verbosity.Progress, token, recording));
         LthCommand.Render(result, json);
         return 0;
+    }
+
+    /// <summary>A recipe's training run: checked (<c>--check</c>), or run through the library and recorded like any recipe.</summary>
+    static int Training(ParseResult parse, Recipe loaded, TrainingDescription training, bool check, bool json, string? group, StoreFlags store)
+    {
+        if (check)
+        {
+            Console.WriteLine(json ? JsonSerializer.Serialize(new { identity = loaded.Identity, training }, Table.Json)
+                : $"{loaded.Source}: valid; training run ({TrainingPipeline.Method(training)}), identity {loaded.Identity}");
+            return 0;
+        }
+        using var runs = store.Open(parse);
+        var start = RunRecording.Describe(parse, Kind, null);
+        var recording = runs is null ? null : new PipelineRecording(runs, new RunStart
+        {
+            Kind = Kind, Method = TrainingPipeline.Method(training), Model = training.Model, Dataset = training.Data.Source, Seed = training.Seed,
+            TargetSparsity = training.AtInit?.Sparsity ?? training.DynamicSparsity?.Sparsity ?? training.Surgery?.Sparsity,
+            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
+        });
+        return TrainCommand.Run(training, recording, json, null, "--set training.resume=true");
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>

@@ -51,21 +51,36 @@ static class TrainCommand
             var description = Description(parse, model, data, epochs, output, checkpoint, resume, sparsity, flags, preprocessing, languageModel, atInit, sparse);
             using var runs = store.Open(parse);
             var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "train", TrainingPipeline.Method(description)));
-            TrainingRunResult result;
-            try
-            {
-                result = FlagNames.Translate(() => WithCtrlC(token => TrainingPipeline.Run(description, Verbosity.Progress, token, recording)), Fields);
-            }
-            catch (TrainingInterruptedException e)
-            {
-                Console.Error.WriteLine();
-                Console.Error.WriteLine($"prunesharp: {e.Message} (continue with --resume)");
-                return Interruption.ExitCode;
-            }
-            Render(result, parse.GetValue(json));
-            return 0;
+            return Run(description, recording, parse.GetValue(json), Fields, "--resume");
         });
         return command;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="description"/> through the library with Ctrl+C and SIGTERM checkpointing and renders the
+    /// result; the exit code (<see cref="Interruption.ExitCode"/> after an interruption, which says how to resume).
+    /// </summary>
+    /// <param name="description">The training run.</param>
+    /// <param name="recording">Where it is recorded (null: nowhere).</param>
+    /// <param name="json">Render as JSON.</param>
+    /// <param name="fields">The flags that set the fields the library names in its errors (null: the fields as they are).</param>
+    /// <param name="resume">How the user asks to resume.</param>
+    public static int Run(TrainingDescription description, PipelineRecording? recording, bool json, IReadOnlyList<(string Field, string Flag)>? fields, string resume)
+    {
+        TrainingRunResult result;
+        try
+        {
+            var run = () => WithCtrlC(token => TrainingPipeline.Run(description, Verbosity.Progress, token, recording));
+            result = fields is null ? run() : FlagNames.Translate(run, fields);
+        }
+        catch (TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"prunesharp: {e.Message} (continue with {resume})");
+            return Interruption.ExitCode;
+        }
+        Render(result, json, fields ?? []);
+        return 0;
     }
 
     /// <summary>
@@ -96,7 +111,7 @@ static class TrainCommand
     }
 
     /// <summary>What the run did, as lines or as JSON.</summary>
-    static void Render(TrainingRunResult r, bool json)
+    static void Render(TrainingRunResult r, bool json, IReadOnlyList<(string Field, string Flag)> fields)
     {
         if (r.HeldOut is { } perplexity)
         {
@@ -114,7 +129,7 @@ static class TrainCommand
             }
             return;
         }
-        var (fed, written) = (FlagNames.Rewrite(r.Input!, Fields), FlagNames.Rewrite(r.Written!, Fields));
+        var (fed, written) = (FlagNames.Rewrite(r.Input!, fields), FlagNames.Rewrite(r.Written!, fields));
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new
             {
