@@ -37,6 +37,7 @@ static class RunCommand
             var loaded = Load(parse.GetValue(recipe)!, overrides);
             if (loaded is null) return 1;
             if (loaded.Lottery is { } lottery) return Lottery(parse, loaded, lottery, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
+            if (loaded.Llm is { } llm) return Llm(parse, loaded, llm, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
             if (loaded.Training is { } training) return Training(parse, loaded, training, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
             if (parse.GetValue(check))
             {
@@ -97,6 +98,27 @@ static class RunCommand
             Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
         });
         return TrainCommand.Run(training, recording, json, null, "--set training.resume=true");
+    }
+
+    /// <summary>A recipe's checkpoint prune: checked (<c>--check</c>), or run through the library and recorded like any recipe.</summary>
+    static int Llm(ParseResult parse, Recipe loaded, LlmPruningDescription llm, bool check, bool json, string? group, StoreFlags store)
+    {
+        if (check)
+        {
+            Console.WriteLine(json ? JsonSerializer.Serialize(new { identity = loaded.Identity, llm }, Table.Json)
+                : $"{loaded.Source}: valid; checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity}), identity {loaded.Identity}");
+            return 0;
+        }
+        using var runs = store.Open(parse);
+        var start = RunRecording.Describe(parse, Kind, null);
+        var recording = runs is null ? null : new PipelineRecording(runs, new RunStart
+        {
+            Kind = Kind, Method = LlmPruningPipeline.Method(llm), Model = llm.Checkpoint, Dataset = llm.Calibration, Seed = llm.Seed,
+            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
+        });
+        var result = TrainCommand.WithCtrlC(token => LlmPruningPipeline.Run(llm, json ? PipelineProgress.None : Verbosity.Progress, token, recording));
+        LlmCommand.RenderPrune(result, json);
+        return 0;
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>

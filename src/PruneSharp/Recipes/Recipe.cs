@@ -24,6 +24,9 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// <summary>The training run a recipe with a <c>training</c> section describes instead of pruning stages (null for a pipeline).</summary>
     public TrainingDescription? Training { get; init; }
 
+    /// <summary>The checkpoint prune a recipe with an <c>llm</c> section describes (null for a pipeline).</summary>
+    public LlmPruningDescription? Llm { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -45,22 +48,25 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var description = binder.Bind(map);
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
-        if (lottery is not null && training is not null)
-            binder.Problems.Add(new RecipeProblem(binder.PositionOf("training"), "a recipe holds lottery or training, not both"));
-        var checks = training is not null ? TrainingPipeline.Validate(training)
+        var llm = binder.Llm(map, description);
+        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (llm is null ? 0 : 1) > 1)
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(llm is null ? "training" : "llm"), "a recipe holds at most one of lottery, training and llm"));
+        var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
+            : training is not null ? TrainingPipeline.Validate(training)
             : lottery is not null ? LotteryTicketPipeline.Validate(lottery) : PruneSharp.Pipelines.Pipeline.Validate(description);
         foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description) { Lottery = lottery, Training = training };
+        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm };
     }
 
     /// <summary>
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
+    public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
+        : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
         : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
         : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
 
@@ -261,6 +267,30 @@ sealed class RecipeBinder
             Checkpoint = Path(t, "checkpoint", "training.checkpoint", keepNames: _ => false),
             Resume = Flag(t, "resume", "training.resume") ?? false,
         };
+    }
+
+    /// <summary>
+    /// The checkpoint prune of a recipe with an <c>llm</c> section (null without one): <c>model</c> the Hugging Face
+    /// checkpoint folder, <c>export.path</c> the folder written, <c>seed</c> the calibration windows' seed, the rest
+    /// in the section; data, stages, recovery, evaluation and inputs do not apply.
+    /// </summary>
+    public LlmPruningDescription? Llm(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "llm", "llm", RecipeSchema.Llm) is not { } l) return null;
+        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to an llm recipe (it prunes the checkpoint in model layer by layer from llm.calibration, without training)", field: key);
+        if (d.Export is null && root["export"] is null) Problem(l.Position, "an llm recipe needs export.path (the folder the pruned checkpoint is written to)", field: "export.path");
+        string? calibration = Path(l, "calibration", "llm.calibration", keepNames: _ => false);
+        if (calibration is null && l["calibration"] is null) Problem(l.Position, "llm.calibration is required (a text file the calibration windows are drawn from)", field: "llm.calibration");
+        var defaults = new LlmPruningDescription("", "", "");
+        return new LlmPruningDescription(d.Model, d.Export?.Path ?? "", calibration ?? "", Text(l, "method", "llm.method") ?? defaults.Method,
+            Text(l, "sparsity", "llm.sparsity") ?? defaults.Sparsity, Number(l, "nsamples", "llm.nsamples", int.Parse) ?? defaults.Samples,
+            Number(l, "seqlen", "llm.seqlen", int.Parse) ?? defaults.SequenceLength, Text(l, "allocation", "llm.allocation") ?? defaults.Allocation,
+            Number(l, "owl_lambda", "llm.owl_lambda", double.Parse) ?? defaults.OwlLambda, Number(l, "owl_m", "llm.owl_m", double.Parse) ?? defaults.OwlThreshold,
+            Text(l, "refine", "llm.refine") ?? defaults.Refine, Number(l, "blocksize", "llm.blocksize", int.Parse) ?? defaults.BlockSize,
+            Number(l, "percdamp", "llm.percdamp", double.Parse) ?? defaults.PercDamp, Number(l, "batch_size", "llm.batch_size", int.Parse) ?? defaults.BatchSize,
+            d.Seed, Flag(l, "replace", "llm.replace") ?? false);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
