@@ -104,4 +104,17 @@ public class LlmPruningPipelineTests
         Assert.Equal(report.GetProperty("Sparsity").GetDouble(), run.Summary.Metrics[MetricNames.Sparsity]);
         Assert.Equal(Directory.GetFiles(folder.File("out")).Length, run.Artifacts.Count(a => a.Role == "checkpoint"));
     }
+
+    [Fact]
+    public void The_llm_example_writes_a_2_4_checkpoint()
+    {
+        using var folder = new TempFolder();
+        string recipe = Path.Combine(Repository.Root(), "examples", "llm-sparsegpt.yaml"), output = folder.File("pruned");
+        var (code, _, error) = Invoke("run", recipe, "--set", $"export.path={output}", "--json", "--no-store");
+        Assert.True(code == 0, error);
+        var inspection = PruneSharp.Llm.CheckpointInspection.Of(output);
+        Assert.NotEmpty(inspection.Linears);
+        Assert.All(inspection.Linears, l => Assert.True(l.Valid2To4, $"layer {l.Layer} {l.Name} is not 2:4"));
+        Assert.Equal(0.5, inspection.Sparsity, 3);
+    }
 }
