@@ -96,7 +96,7 @@ static class TrainCommand
         if (parse.GetValue(sparsity) is not null && at is null && parse.GetValue(sparse.SparseTraining) is null && !parse.GetValue(sparse.NetworkSurgery))
             throw new ArgumentException("--sparsity needs --at-init, --sparse-training or --network-surgery");
         bool text = Sources.IsText(dataSpec);
-        var description = new TrainingDescription(parse.GetValue(model)!, text ? new DataDescription(dataSpec) : preprocessing.Data(parse, dataSpec, flags.AugmentSpec(parse)),
+        var description = new TrainingDescription(parse.GetValue(model)!, preprocessing.Data(parse, dataSpec, flags.AugmentSpec(parse)),
             new ExportDescription(Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset)),
             flags.Description(parse, parse.GetValue(epochs)), parse.GetValue(flags.Seed))
         {

@@ -145,17 +145,14 @@ public static class Sources
 
     /// <summary>
     /// The language model <paramref name="spec"/>: an ONNX file, or <c>tiny-gpt</c> sized by <paramref name="text"/>
-    /// for the vocabulary of <paramref name="tokenizer"/>, initialised with <paramref name="seed"/>.
+    /// (checked by <see cref="TrainingPipeline.Validate"/>) for the vocabulary of <paramref name="tokenizer"/>, initialised with <paramref name="seed"/>.
     /// </summary>
-    /// <exception cref="ArgumentException">Neither, or the sizes do not fit; the message names the field.</exception>
-    public static GraphModule LanguageModel(string spec, TextModelDescription text, TextTokenizer tokenizer, long seed, string field = "model", string sizes = "training.text")
+    /// <exception cref="ArgumentException">Neither; the message names <paramref name="field"/>.</exception>
+    public static GraphModule LanguageModel(string spec, TextModelDescription text, TextTokenizer tokenizer, long seed, string field = "model")
     {
         if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
         if (!spec.Equals("tiny-gpt", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{field} '{spec}' is neither an ONNX file nor a zoo language model (tiny-gpt); text data needs a language model");
-        if (text.Layers < 1 || text.Heads < 1 || text.Width < 1)
-            throw new ArgumentException($"{sizes}.layers, {sizes}.heads and {sizes}.width must be positive, got {text.Layers}, {text.Heads}, {text.Width}");
-        if (text.Width % text.Heads != 0) throw new ArgumentException($"{sizes}.width {text.Width} is not a multiple of {sizes}.heads {text.Heads}");
         return TinyGpt.Create(new TinyGptOptions(tokenizer.VocabularySize, text.Context, text.Layers, text.Heads, text.Width, TiedHead: !text.Untied, Seed: seed));
     }
 

@@ -121,6 +121,9 @@ public static class TrainingPipeline
             var t = d.Text ?? new TextModelDescription();
             Require("training.text.context", t.Context >= 2, $"training.text.context must be at least 2 tokens, got {t.Context}");
             Require("training.text.held_out", t.HeldOut is > 0 and < 1, $"training.text.held_out must be in (0, 1), got {N(t.HeldOut)}");
+            Require("training.text.layers", t.Layers >= 1 && t.Heads >= 1 && t.Width >= 1,
+                $"training.text.layers, training.text.heads and training.text.width must be positive, got {t.Layers}, {t.Heads}, {t.Width}");
+            Require("training.text.width", t.Heads < 1 || t.Width % t.Heads == 0, $"training.text.width {t.Width} is not a multiple of training.text.heads {t.Heads}");
             Require("model", File.Exists(d.Model) || d.Model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || d.Model.Equals("tiny-gpt", StringComparison.OrdinalIgnoreCase),
                 $"model '{d.Model}' is neither an ONNX file nor a zoo language model (tiny-gpt); text data needs a language model");
             // The recovery settings' checks are the pipeline's.

@@ -90,6 +90,24 @@ public class TrainingPipelineTests
         Assert.Equal(flagsPerplexity, JsonDocument.Parse(output).RootElement.GetProperty("heldOut").GetProperty("Perplexity").GetDouble());
     }
 
+    [Theory]
+    [InlineData("--normalize 0.5/0.5", "--normalize applies to image data, not to a text file")]
+    [InlineData("--augment flip", "--augment applies to image data, not to a text file")]
+    [InlineData("--at-init snip --sparsity 0.5", "--at-init prunes image classifiers; it is not supported for a language model")]
+    [InlineData("--regularize l1", "apply to image classifiers, not to a text file")]
+    [InlineData("--gpt-width 30 --gpt-heads 4", "--gpt-width 30 is not a multiple of --gpt-heads 4")]
+    public void Image_flags_on_a_text_file_are_refused_in_one_line_naming_the_flag(string flags, string message)
+    {
+        using var folder = new TempFolder();
+        string text = folder.File("corpus.txt");
+        File.WriteAllText(text, "In the beginning was the word. ");
+        var (code, _, error) = Invoke(["train", "--model", "tiny-gpt", "--data", text, "-o", folder.File("m.onnx"), "--no-store", .. flags.Split(' ')]);
+        Assert.Equal(1, code);
+        Assert.Contains(message, error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(File.Exists(folder.File("m.onnx")));
+    }
+
     [Fact]
     public void Training_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
