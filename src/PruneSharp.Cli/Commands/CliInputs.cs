@@ -20,11 +20,8 @@ static class CliInputs
     /// </summary>
     public static bool IsUnlabeled(string spec, string tokenizer) =>
         spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)
-        || (File.Exists(spec) && tokenizer.StartsWith(WordPiecePrefix, StringComparison.OrdinalIgnoreCase))
+        || (File.Exists(spec) && tokenizer.StartsWith(Sources.WordPiecePrefix, StringComparison.OrdinalIgnoreCase))
         || (Directory.Exists(spec) && !Directory.EnumerateDirectories(spec).Any() && Sources.ImageFolderLike(spec));
-
-    /// <summary>The <c>--tokenizer</c> prefix of a WordPiece vocabulary (<c>wordpiece:vocab.txt</c>).</summary>
-    public const string WordPiecePrefix = "wordpiece:";
 
     /// <summary>
     /// The unlabeled examples in <paramref name="spec"/> (<see cref="IsUnlabeled"/>) for <paramref name="model"/>:
@@ -44,7 +41,7 @@ static class CliInputs
             var ids = inputs.FirstOrDefault(i => i.Name == TokenizedText.InputIds) ?? inputs.FirstOrDefault(i => i.ElementType is DataType.Int64 or DataType.Int32)
                 ?? throw new ArgumentException($"--data '{spec}' is text, but the model has no integer input for token ids (inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
             int cap = (int)Math.Min(length, InputSynthesis.LongestSequence(model.Graph) ?? length);
-            var vocabulary = WordPieceTokenizer.FromVocabulary(tokenizer[WordPiecePrefix.Length..]);
+            var vocabulary = WordPieceTokenizer.FromVocabulary(tokenizer[Sources.WordPiecePrefix.Length..]);
             return TokenizedText.Load(spec, vocabulary, cap, ids.Name,
                 mask: inputs.Any(i => i.Name == TokenizedText.AttentionMask), types: inputs.Any(i => i.Name == TokenizedText.TokenTypeIds));
         }

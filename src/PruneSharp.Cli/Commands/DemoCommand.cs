@@ -6,7 +6,6 @@ using PruneSharp.Data;
 using PruneSharp.Files;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
-using PruneSharp.Models;
 using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 using PruneSharp.Reporting;
@@ -18,8 +17,9 @@ namespace PruneSharp.Cli.Commands;
 /// <summary>
 /// <c>prunesharp demo</c>: trains LeNet-5 on Fashion-MNIST, prunes it with global magnitude at 50/80/90/95%, with
 /// 2:4, and structurally (half the channels of every layer removed, so the model itself shrinks), fine-tunes each
-/// briefly, and prints sparsity, MACs, accuracy and latency per method. Each pruned row is a pipeline description run
-/// by the library's <see cref="Pipeline"/>, as a recipe would be. Every step's result is cached
+/// briefly, and prints sparsity, MACs, accuracy and latency per method. The dense model is a training description run
+/// by the library's <see cref="TrainingPipeline"/> and each pruned row a pipeline description run by its <see cref="Pipeline"/>,
+/// as recipes would be. Every step's result is cached
 /// (ONNX model and a JSON record, written atomically) so that a re-run, or a run after an interruption, only does the
 /// steps that are missing. The rows are then recorded as runs in the folder's own run store (<c>runs.db</c>, rebuilt
 /// from the rows on every demo) and rendered as an HTML report (<c>demo-report/report.html</c> by default).
@@ -94,20 +94,8 @@ static class DemoCommand
         {
             throw new ArgumentException("Fashion-MNIST not found; install it with: apt-get install dataset-fashion-mnist");
         }
-        var fineTuneData = Subset.First(train, finetuneExamples);
         Directory.CreateDirectory(folder);
         if (threads is { } t) TorchSharp.torch.set_num_threads(t);
-        var trainOptions = new TrainerOptions
-        {
-            Epochs = epochs, BatchSize = 128, Seed = 0, Threads = threads,
-            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 5e-4),
-            Schedule = new CosineSchedule(0.05, (long)epochs * ((train.Count + 127) / 128)),
-        };
-        var fineTuneOptions = trainOptions with
-        {
-            Epochs = finetuneEpochs,
-            Schedule = new CosineSchedule(0.01, Math.Max(1, (long)finetuneEpochs * ((fineTuneData.Count + 127) / 128))),
-        };
         // The data's hashes are part of every key: other Fashion-MNIST files (or a changed loader) recompute every step.
         string denseKey = $"lenet-5 fashion-mnist {RunFingerprint.Hash(train)}/{RunFingerprint.Hash(test)} seed 0 epochs {epochs} sgd 0.05 cosine batch 128";
         string denseModel = Path.Combine(folder, "lenet-5-dense.onnx");
@@ -115,10 +103,18 @@ static class DemoCommand
         {
             ProgressBar.Status($"[1/{Variants.Length + 1}] training LeNet-5 on Fashion-MNIST for {epochs} epochs");
             var clock = Stopwatch.StartNew();
-            using var model = ModelZoo.CreateClassifier("lenet-5", new ClassifierOptions(1, 28, 10, 0));
-            using (var trainer = new Trainer(model, trainOptions) { Progress = new ProgressBar("train") })
-                Fit(trainer, train);
-            OnnxFile.Save(model, denseModel);
+            // The dense model is a training run of the library, as train's flags or a recipe's training section describe it.
+            var training = new TrainingDescription("lenet-5", new DataDescription(DataLocations.FashionMnist), new ExportDescription(denseModel),
+                new RecoveryDescription("finetune", epochs, 128, "sgd", 0.05, 0.9, 5e-4, "cosine", Threads: threads));
+            try
+            {
+                TrainCommand.WithCtrlC(token => TrainingPipeline.Run(training, Verbosity.Progress, token));
+            }
+            catch (TrainingInterruptedException e)
+            {
+                throw new OperationCanceledException("interrupted; finished steps are cached, run the demo again to continue", e);
+            }
+            using var model = OnnxFile.Load(denseModel);
             var latency = ModelBenchmark.Run(denseModel, new ModelBenchmarkOptions { Threads = Timing.Threads, Rounds = Timing.Rounds }).Batches[0].Rows[0].Latency.Median * 1e3;
             return Measure(denseKey, "dense", "dense (no pruning)", model, test, null, clock) with { LatencyMs = latency, DenseLatencyMs = latency };
         }, () => File.Exists(denseModel));
@@ -149,12 +145,6 @@ static class DemoCommand
     {
         var layers = o.Sparsity.Layers.Where(l => o.Prunable.Contains(l.Name)).ToList();
         return new SparsityReport(layers).Sparsity;
-    }
-
-    static void Fit(Trainer trainer, IDataset train)
-    {
-        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled)
-            throw new OperationCanceledException("interrupted; finished steps are cached, run the demo again to continue");
     }
 
     static Row Measure(string key, string slug, string method, GraphModule model, ImageDataset test, double? afterPruning, Stopwatch clock,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using PruneSharp.Pipelines;
 using PruneSharp.Data;
 using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
@@ -43,14 +44,14 @@ static class EvalCommand
             if (parse.GetValue(reference) is { } dense)
             {
                 bool unlabeled = CliInputs.IsUnlabeled(parse.GetValue(data)!, parse.GetValue(languageModel.Tokenizer)!);
-                if (LanguageModelFlags.IsText(parse.GetValue(data)!) && !unlabeled)
+                if (Sources.IsText(parse.GetValue(data)!) && !unlabeled)
                     throw new ArgumentException("--reference compares models on images or unlabeled inputs (.npz/.npy, text with --tokenizer wordpiece:FILE), not on a language model's text file");
                 Compare(file, dense, parse.GetValue(data)!, parse.GetValue(batchSize), parse.GetValue(json), parse, preprocessing,
                     unlabeled ? network => CliInputs.LoadExamples(parse.GetValue(data)!, network, parse.GetValue(languageModel.Tokenizer)!, languageModel.ContextLength(parse),
                         preprocessing.Resolve(parse, network, file.FullName)) : null);
                 return;
             }
-            if (LanguageModelFlags.IsText(parse.GetValue(data)!))
+            if (Sources.IsText(parse.GetValue(data)!))
             {
                 preprocessing.RefuseForText(parse);
                 var corpus = languageModel.Corpus(parse, parse.GetValue(data)!);

@@ -44,8 +44,8 @@ static class FlagNames
         }
     }
 
-    /// <summary><paramref name="p"/> with the field it came from named as its flag.</summary>
-    public static Preprocessing Rewrite(Preprocessing p) => p with { Source = Rewrite(p.Source) };
+    /// <summary><paramref name="p"/> with the field it came from named as its flag (<paramref name="fields"/>; null: <c>prune</c>'s).</summary>
+    public static Preprocessing Rewrite(Preprocessing p, IReadOnlyList<(string Field, string Flag)>? fields = null) => p with { Source = Rewrite(p.Source, fields ?? Fields) };
 
     /// <summary><paramref name="message"/> with <c>prune</c>'s fields named as their flags.</summary>
     public static string Rewrite(string message) => Rewrite(message, Fields);

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using PruneSharp.Pipelines;
 using PruneSharp.Data;
-using PruneSharp.Graph;
-using PruneSharp.Models;
-using PruneSharp.Onnx;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
@@ -29,16 +27,12 @@ sealed class LanguageModelFlags
 
     public IEnumerable<Option> All => new Option[] { Context, Layers, Heads, Width, Untied, HeldOut, Tokenizer };
 
-    /// <summary>True if <paramref name="dataSpec"/> names a text corpus rather than an image data set.</summary>
-    public static bool IsText(string dataSpec) =>
-        File.Exists(dataSpec) || dataSpec.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>The corpus in <paramref name="path"/>, tokenised and split as the flags say.</summary>
     public TextCorpus Corpus(ParseResult parse, string path)
     {
         double heldOut = parse.GetValue(HeldOut);
         if (!(heldOut is > 0 and < 1)) throw new ArgumentException($"--held-out must be in (0, 1), got {heldOut.ToString(CultureInfo.InvariantCulture)}");
-        return TextCorpus.Load(path, ReadTokenizer(parse.GetValue(Tokenizer)!), heldOut);
+        return TextCorpus.Load(path, Sources.Tokenizer(parse.GetValue(Tokenizer)!), heldOut);
     }
 
     /// <summary>The corpus in <paramref name="path"/>, the context length, and the training part cut into sequences of that length (at least one).</summary>
@@ -59,31 +53,12 @@ sealed class LanguageModelFlags
         return context;
     }
 
-    /// <summary>The model <paramref name="spec"/>: an ONNX file, or <c>tiny-gpt</c> sized by the flags for <paramref name="corpus"/>.</summary>
-    public GraphModule Model(ParseResult parse, string spec, TextCorpus corpus, long seed)
-    {
-        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
-        if (!spec.Equals("tiny-gpt", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--model '{spec}' is neither an ONNX file nor a zoo language model (tiny-gpt); text data needs a language model");
-        int layers = parse.GetValue(Layers), heads = parse.GetValue(Heads), width = parse.GetValue(Width);
-        if (layers < 1 || heads < 1 || width < 1) throw new ArgumentException($"--gpt-layers, --gpt-heads and --gpt-width must be positive, got {layers}, {heads}, {width}");
-        if (width % heads != 0) throw new ArgumentException($"--gpt-width {width} is not a multiple of --gpt-heads {heads}");
-        return TinyGpt.Create(new TinyGptOptions(corpus.Tokenizer.VocabularySize, ContextLength(parse), layers, heads, width,
-            TiedHead: !parse.GetValue(Untied), Seed: seed));
-    }
+    /// <summary>The language model's settings the flags give (checked by the library).</summary>
+    public TextModelDescription Description(ParseResult parse) => new(parse.GetValue(Context), parse.GetValue(Layers), parse.GetValue(Heads), parse.GetValue(Width),
+        parse.GetValue(Untied), parse.GetValue(HeldOut), parse.GetValue(Tokenizer)!);
 
     /// <summary>Prints held-out perplexity and the protocol that produced it.</summary>
     public static void Print(PerplexityResult p) =>
         Console.WriteLine($"held-out: perplexity {p.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}  " +
             $"({(p.MeanNegativeLogLikelihood / Math.Log(2)).ToString("F3", CultureInfo.InvariantCulture)} bits/token; {p.Protocol})");
-
-    static TextTokenizer ReadTokenizer(string value)
-    {
-        if (value.Equals("bytes", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.Bytes;
-        if (value.StartsWith("tiktoken:", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromTiktokenFile(value["tiktoken:".Length..]);
-        if (value.StartsWith(CliInputs.WordPiecePrefix, StringComparison.OrdinalIgnoreCase)) return WordPieceTokenizer.FromVocabulary(value[CliInputs.WordPiecePrefix.Length..]);
-        if (value.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Llm.Tokenizers.HfTokenizer.Load(value);
-        if (value.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromSentencePieceModel(value);
-        throw new ArgumentException($"--tokenizer '{value}' is not bytes, tiktoken:FILE, wordpiece:FILE, FILE.json (tokenizer.json) or FILE.model (SentencePiece)");
-    }
 }

@@ -7,6 +7,7 @@ using PruneSharp.Llm;
 using PruneSharp.Llm.Decoding;
 using PruneSharp.Llm.Depth;
 using PruneSharp.Llm.Pruning;
+using PruneSharp.Pipelines;
 using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
@@ -52,58 +53,56 @@ static class LlmCommand
         {
             input, output, method, sparsity, calibration, samples, length, allocation, owlLambda, owlThreshold, refine, blockSize, damping, seed, batchSize, replace, json,
         };
+        var store = new StoreFlags();
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var options = new LlmPruningOptions
-            {
-                Method = Choice(parse.GetValue(method)!, "--method", ("magnitude", LinearPruningMethod.Magnitude), ("wanda", LinearPruningMethod.Wanda), ("sparsegpt", LinearPruningMethod.SparseGpt)),
-                Pattern = Pattern(parse.GetValue(sparsity)!),
-                Allocation = Choice(parse.GetValue(allocation)!, "--allocation", ("uniform", LayerAllocation.Uniform), ("owl", LayerAllocation.Owl)),
-                OwlLambda = Positive(parse.GetValue(owlLambda), "--owl-lambda", allowZero: true),
-                OwlThreshold = Positive(parse.GetValue(owlThreshold), "--owl-m"),
-                Refine = Choice<DsnotOptions?>(parse.GetValue(refine)!, "--refine", ("none", null), ("dsnot", new DsnotOptions())),
-                SparseGpt = new SparseGptOptions { BlockSize = (int)Positive(parse.GetValue(blockSize), "--blocksize"), PercDamp = Positive(parse.GetValue(damping), "--percdamp") },
-                BatchSize = (int)Positive(parse.GetValue(batchSize), "--batch-size"),
-            };
-            if (options.Allocation == LayerAllocation.Owl && options.Pattern.IsNM)
-                throw new ArgumentException("--allocation owl spreads an unstructured sparsity over layers; N:M patterns are the same in every layer");
-            var text = new CalibrationText(parse.GetValue(calibration)!.FullName, (int)Positive(parse.GetValue(samples), "--nsamples"),
-                (int)Positive(parse.GetValue(length), "--seqlen"), parse.GetValue(seed));
+            var description = new LlmPruningDescription(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName, parse.GetValue(calibration)!.FullName,
+                parse.GetValue(method)!, parse.GetValue(sparsity)!, parse.GetValue(samples), parse.GetValue(length), parse.GetValue(allocation)!, parse.GetValue(owlLambda),
+                parse.GetValue(owlThreshold), parse.GetValue(refine)!, parse.GetValue(blockSize), parse.GetValue(damping), parse.GetValue(batchSize), parse.GetValue(seed),
+                parse.GetValue(replace));
             bool asJson = parse.GetValue(json);
-            var progress = new Progress(asJson);
-            // Layer by layer the peak is what the run promises, not the speed of page faults: freed blocks go back.
-            TorchEngine.ReleaseFreedMemory();
-            var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
-                options, text, parse.GetValue(replace), progress, cancel));
-            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-            Record(result, peak);
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = parse.GetValue(method), sparsity = options.Pattern.ToString(),
-                calibration = new { text.TextFile, text.Samples, sequenceLength = result.SequenceLength, text.Seed, tokens = result.Report.CalibrationTokens },
-                result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = peak, layers = result.Report.Layers }, Table.Json));
-            else Print(result, peak);
+            using var runs = store.Open(parse);
+            var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "llm prune", LlmPruningPipeline.Method(description)));
+            var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(cancel => LlmPruningPipeline.Run(description, asJson ? PipelineProgress.None : Verbosity.Progress, cancel, recording)),
+                PruneFields);
+            RenderPrune(result, asJson);
         });
-        RunRecording.Attach(command, "llm prune", parse =>
-            parse.GetValue(method) + (parse.GetValue(allocation) is "uniform" ? "" : $"+{parse.GetValue(allocation)}") + (parse.GetValue(refine) is "none" ? "" : $"+{parse.GetValue(refine)}"));
         return command;
     }
 
-    /// <summary>Hands a checkpoint prune to the run store: one step per decoder layer, the linear layers' sparsity, the files written.</summary>
-    static void Record(CheckpointPruningResult result, long peakBytes)
+    /// <summary>The flags that set each field of the prune the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] PruneFields =
+    [
+        ("llm.calibration", "--calibration"), ("llm.method", "--method"), ("llm.sparsity", "--sparsity"), ("llm.allocation", "--allocation"), ("llm.refine", "--refine"),
+        ("llm.nsamples", "--nsamples"), ("llm.seqlen", "--seqlen"), ("llm.batch_size", "--batch-size"), ("llm.blocksize", "--blocksize"), ("llm.percdamp", "--percdamp"),
+        ("llm.owl_lambda", "--owl-lambda"), ("llm.owl_m", "--owl-m"), ("export.path", "--output"), ("model", "checkpoint"),
+    ];
+
+    /// <summary>A checkpoint prune's report: a table of the layers, or JSON.</summary>
+    public static void RenderPrune(LlmPruningRunResult r, bool json)
     {
-        foreach (var layer in result.Report.Layers)
-            RunRecording.Step(layer.Layer, new Dictionary<string, double>
-            {
-                ["layer_target_sparsity"] = layer.TargetSparsity,
-                ["reconstruction_error"] = layer.Linears.Count == 0 ? double.NaN : layer.Linears.Average(l => l.ReconstructionError),
-                ["seconds"] = layer.Seconds,
-            });
-        var linears = result.Report.Layers.SelectMany(l => l.Linears).Select(l => new Metrics.ParameterSparsity(
-            $"layers.{l.Layer}.{l.Name}", [l.OutFeatures, l.InFeatures], l.OutFeatures * l.InFeatures,
-            (long)Math.Round(l.OutFeatures * l.InFeatures * (1 - l.Sparsity)))).ToList();
-        RunRecording.Finish([
-            .. RunMetrics.Size(linears), new(MetricNames.Sparsity, result.Report.Sparsity),
-            new("calibration_tokens", result.Report.CalibrationTokens), new("seconds", result.Report.Seconds), new("peak_resident_bytes", peakBytes),
-        ], linears, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
+        var (result, d) = (r.Result, r.Description);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = d.Method, sparsity = r.Pattern.ToString(),
+                calibration = new { TextFile = Path.GetFullPath(d.Calibration), Samples = d.Samples, sequenceLength = result.SequenceLength, Seed = d.Seed, tokens = result.Report.CalibrationTokens },
+                result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = r.PeakResidentBytes, layers = result.Report.Layers }, Table.Json));
+            return;
+        }
+        Console.WriteLine(result.Model);
+        Table.Write(Console.Out, ["layer", "target", "sparsity", "error (mean)", "error (max)", "seconds"], result.Report.Layers.Select(l => (IReadOnlyList<string>)
+        [
+            l.Layer.ToString(CultureInfo.InvariantCulture) + (l.OutlierRatio is { } o ? $" (D={Number(100 * o, "F2")}%)" : ""),
+            Percent(l.TargetSparsity),
+            Percent(l.Linears.Sum(x => x.Sparsity * x.OutFeatures * x.InFeatures) / l.Linears.Sum(x => (double)x.OutFeatures * x.InFeatures)),
+            Number(l.Linears.Average(x => x.ReconstructionError), "F4"),
+            Number(l.Linears.Max(x => x.ReconstructionError), "F4"),
+            Number(l.Seconds, "F2"),
+        ]));
+        Console.WriteLine($"linear sparsity {Percent(result.Report.Sparsity)}, {result.Report.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), " +
+            $"{Number(result.Report.Seconds, "F1")} s, peak memory {r.PeakResidentBytes / (1 << 20)} MiB");
+        Console.WriteLine($"saved {result.Output}");
     }
 
     static Command Depth()
@@ -280,47 +279,11 @@ static class LlmCommand
         return command;
     }
 
-    static void Print(CheckpointPruningResult result, long peakBytes)
-    {
-        Console.WriteLine(result.Model);
-        Table.Write(Console.Out, ["layer", "target", "sparsity", "error (mean)", "error (max)", "seconds"], result.Report.Layers.Select(l => (IReadOnlyList<string>)
-        [
-            l.Layer.ToString(CultureInfo.InvariantCulture) + (l.OutlierRatio is { } d ? $" (D={Number(100 * d, "F2")}%)" : ""),
-            Percent(l.TargetSparsity),
-            Percent(l.Linears.Sum(x => x.Sparsity * x.OutFeatures * x.InFeatures) / l.Linears.Sum(x => (double)x.OutFeatures * x.InFeatures)),
-            Number(l.Linears.Average(x => x.ReconstructionError), "F4"),
-            Number(l.Linears.Max(x => x.ReconstructionError), "F4"),
-            Number(l.Seconds, "F2"),
-        ]));
-        Console.WriteLine($"linear sparsity {Percent(result.Report.Sparsity)}, {result.Report.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), " +
-            $"{Number(result.Report.Seconds, "F1")} s, peak memory {peakBytes / (1 << 20)} MiB");
-        Console.WriteLine($"saved {result.Output}");
-    }
-
     sealed class Progress(bool quiet) : IProgress<LayerProgress>
     {
         public void Report(LayerProgress p)
         {
             if (!quiet) Verbosity.Status($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {Number(p.TokensPerSecond, "F0")} tokens/s");
-        }
-    }
-
-    static T Choice<T>(string value, string option, params (string Name, T Value)[] choices)
-    {
-        foreach (var (name, v) in choices)
-            if (string.Equals(name, value, StringComparison.OrdinalIgnoreCase)) return v;
-        throw new ArgumentException($"{option} must be one of {string.Join(", ", choices.Select(c => c.Name))}; got '{value}'");
-    }
-
-    static SparsityPattern Pattern(string text)
-    {
-        try
-        {
-            return SparsityPattern.Parse(text);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"--sparsity: {e.Message}", e);
         }
     }
 

@@ -34,13 +34,8 @@ static class LthCommand
         foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            string augment = parse.GetValue(flags.Augment)!;
-            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Augment: augment == "none" ? null : augment),
-                Path.GetFullPath(parse.GetValue(output)!),
-                new RecoveryDescription("finetune", parse.GetValue(epochs), parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),
-                    parse.GetValue(flags.Momentum), parse.GetValue(flags.WeightDecay), parse.GetValue(flags.Schedule)!,
-                    Freeze: parse.GetValue(flags.Freeze) is { Length: > 0 } freeze ? freeze : null,
-                    TrainOnly: parse.GetValue(flags.TrainOnly) is { Length: > 0 } only ? only : null, Threads: parse.GetValue(flags.Threads)),
+            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Augment: flags.AugmentSpec(parse)),
+                Path.GetFullPath(parse.GetValue(output)!), flags.Description(parse, parse.GetValue(epochs)),
                 parse.GetValue(rounds), parse.GetValue(rate), parse.GetValue(rewind)!, parse.GetValue(retrain)!,
                 parse.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(scope)!,
                 parse.GetValue(flags.Seed))

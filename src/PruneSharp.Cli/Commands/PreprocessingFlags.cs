@@ -62,6 +62,13 @@ sealed class PreprocessingFlags(bool canEmbed)
         return Preprocessing.None with { Resize = resize, Crop = crop };
     }
 
+    /// <summary>The data <paramref name="spec"/> with <c>--normalize</c>, <c>--resize</c> and <c>--crop</c> (checked) and <paramref name="augment"/>.</summary>
+    public DataDescription Data(ParseResult parse, string spec, string? augment)
+    {
+        var sizes = Sizes(parse);
+        return new DataDescription(spec, Normalize: parse.GetValue(Normalize), Resize: sizes.Resize, Crop: sizes.Crop, Augment: augment);
+    }
+
     /// <summary>The preprocessing for <paramref name="model"/>: <c>--normalize</c>, else its metadata, else none.</summary>
     public Preprocessing Resolve(ParseResult parse, GraphModule model, string source)
     {

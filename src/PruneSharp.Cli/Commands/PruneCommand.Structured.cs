@@ -53,7 +53,7 @@ static partial class PruneCommand
         var stage = Stage(parse, o, kind, method);
         var description = Description(parse, dataSpec, epochs, modelSpec, stage, output, preprocessing, flags, recovery, o.Inputs, latency);
         bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!);
-        if (unlabeled || dataSpec is not null && LanguageModelFlags.IsText(dataSpec))
+        if (unlabeled || dataSpec is not null && Sources.IsText(dataSpec))
         {
             if (Pipeline.Validate(description).FirstOrDefault(p => p.Field.StartsWith("stages", StringComparison.Ordinal)) is { } problem)
                 throw new ArgumentException(FlagNames.Rewrite(problem.ToString()));

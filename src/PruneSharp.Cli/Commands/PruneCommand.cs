@@ -70,9 +70,9 @@ static partial class PruneCommand
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
             bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
+            if (dataSpec is not null && Sources.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
             recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
-            if (recovery.Distill(parse) && LanguageModelFlags.IsText(dataSpec!) && !unlabeled)
+            if (recovery.Distill(parse) && Sources.IsText(dataSpec!) && !unlabeled)
                 throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
@@ -84,7 +84,7 @@ static partial class PruneCommand
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningParts.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
             if (unlabeled) UnlabeledPruning.Check(criterion, dataSpec!);
-            else if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
+            else if (dataSpec is not null && Sources.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
                 throw new ArgumentException($"--method {criterion.Name} is for image classifiers; a language model (--data FILE.txt) takes magnitude or random");
             UnstructuredPruning.CheckData(criterion, dataSpec is not null, epochs);
             var grain = PruningParts.Granularity(parse.GetValue(granularity)!);
@@ -108,7 +108,7 @@ static partial class PruneCommand
                 IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
             };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
-            if (dataSpec is not null && LanguageModelFlags.IsText(dataSpec) && !unlabeled)
+            if (dataSpec is not null && Sources.IsText(dataSpec) && !unlabeled)
             {
                 return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
                     target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
@@ -138,7 +138,7 @@ static partial class PruneCommand
             ? $"{kind}:{parse.GetValue(method)}"
             : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"),
             // The library's pipeline records the rest itself; text and unlabeled data still run the verb's own loops.
-            records: parse => parse.GetValue(data) is { } spec && (LanguageModelFlags.IsText(spec) || CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
+            records: parse => parse.GetValue(data) is { } spec && (Sources.IsText(spec) || CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
         return command;
     }
 
@@ -158,16 +158,14 @@ static partial class PruneCommand
     static PipelineDescription Description(ParseResult parse, string? dataSpec, int epochs, string model, StageDescription stage, string output,
         PreprocessingFlags preprocessing, TrainingFlags flags, RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency)
     {
-        string augment = parse.GetValue(flags.Augment)!;
-        var sizes = preprocessing.Sizes(parse);
-        var data = dataSpec is null ? null
-            : new DataDescription(dataSpec, Normalize: parse.GetValue(preprocessing.Normalize), Resize: sizes.Resize, Crop: sizes.Crop, Augment: augment == "none" ? null : augment);
+        var data = dataSpec is null ? null : preprocessing.Data(parse, dataSpec, flags.AugmentSpec(parse));
         string[]? Given(Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values : null;
         bool distill = recovery.Distill(parse);
-        var recover = new RecoveryDescription(recovery.Kind(parse), epochs, parse.GetValue(flags.BatchSize), parse.GetValue(flags.Optimizer)!, parse.GetValue(flags.LearningRate),
-            parse.GetValue(flags.Momentum), parse.GetValue(flags.WeightDecay), parse.GetValue(flags.Schedule)!,
-            distill ? parse.GetValue(recovery.Loss) : null, distill ? parse.GetValue(recovery.Temperature) : null, distill ? Given(recovery.Features) : null,
-            Given(flags.Freeze), Given(flags.TrainOnly), parse.GetValue(flags.Threads));
+        var recover = flags.Description(parse, epochs) with
+        {
+            Kind = recovery.Kind(parse), DistillLoss = distill ? parse.GetValue(recovery.Loss) : null, Temperature = distill ? parse.GetValue(recovery.Temperature) : null,
+            DistillFeatures = distill ? Given(recovery.Features) : null,
+        };
         var export = new ExportDescription(output, parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset));
         string? normalize = dataSpec is null ? parse.GetValue(preprocessing.Normalize) : null;
         var given = Given(inputs.Shape) is null && Given(inputs.Input) is null && normalize is null ? null : new InputsDescription(Given(inputs.Shape), Given(inputs.Input), normalize);

@@ -36,46 +36,61 @@ static class RunCommand
             var overrides = (parse.GetValue(set) ?? Array.Empty<string>()).Select(RecipeOverride.Parse).ToList();
             var loaded = Load(parse.GetValue(recipe)!, overrides);
             if (loaded is null) return 1;
-            if (loaded.Lottery is { } lottery) return Lottery(parse, loaded, lottery, parse.GetValue(check), parse.GetValue(json), parse.GetValue(group), store);
-            if (parse.GetValue(check))
+            bool asJson = parse.GetValue(json);
+            int Run(string key, object described, string summary, RunStart start, Func<PipelineRecording?, int> run) =>
+                CheckOrRun(parse, store, loaded, parse.GetValue(group), parse.GetValue(check), asJson, key, described, summary, start, run);
+            if (loaded.Lottery is { } lottery)
+                return Run("lottery", lottery, $"Lottery Ticket experiment of {lottery.Rounds} round(s)",
+                    new RunStart { Kind = Kind, Method = LotteryTicketPipeline.Method(lottery), Model = lottery.Model, Dataset = lottery.Data.Source, Seed = lottery.Seed },
+                    recording =>
+                    {
+                        LthCommand.Render(TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(lottery, Verbosity.Progress, token, recording)), asJson);
+                        return 0;
+                    });
+            if (loaded.Llm is { } llm)
+                return Run("llm", llm, $"checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity})",
+                    new RunStart { Kind = Kind, Method = LlmPruningPipeline.Method(llm), Model = llm.Checkpoint, Dataset = llm.Calibration, Seed = llm.Seed },
+                    recording =>
+                    {
+                        LlmCommand.RenderPrune(TrainCommand.WithCtrlC(token => LlmPruningPipeline.Run(llm, asJson ? PipelineProgress.None : Verbosity.Progress, token, recording)), asJson);
+                        return 0;
+                    });
+            if (loaded.Training is { } training)
+                return Run("training", training, $"training run ({TrainingPipeline.Method(training)})", new RunStart
+                {
+                    Kind = Kind, Method = TrainingPipeline.Method(training), Model = training.Model, Dataset = training.Data.Source, Seed = training.Seed,
+                    TargetSparsity = training.AtInit?.Sparsity ?? training.DynamicSparsity?.Sparsity ?? training.Surgery?.Sparsity,
+                }, recording => TrainCommand.Run(training, recording, asJson, null, "--set training.resume=true"));
+            return Run("pipeline", loaded.Pipeline, $"{loaded.Pipeline.Stages.Count} stage(s)", PipelineRecording.Describe(loaded.Pipeline), recording =>
             {
-                Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(new { identity = loaded.Identity, pipeline = loaded.Pipeline }, Table.Json)
-                    : $"{loaded.Source}: valid; {loaded.Pipeline.Stages.Count} stage(s), identity {loaded.Identity}");
+                Render(TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, Verbosity.Progress, token, recording)), loaded.Identity, asJson);
                 return 0;
-            }
-            using var runs = store.Open(parse);
-            var start = RunRecording.Describe(parse, Kind, null);
-            var recording = runs is null ? null : new PipelineRecording(runs, PipelineRecording.Describe(loaded.Pipeline) with
-            {
-                Name = loaded.Identity, Group = parse.GetValue(group), Recipe = File.ReadAllText(loaded.Source),
-                Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
             });
-            var result = TrainCommand.WithCtrlC(token => Pipeline.Run(loaded.Pipeline, Verbosity.Progress, token, recording));
-            Render(result, loaded.Identity, parse.GetValue(json));
-            return 0;
         });
         return command;
     }
 
-    /// <summary>A recipe's Lottery Ticket experiment: checked (<c>--check</c>), or run through the library and recorded like any recipe.</summary>
-    static int Lottery(ParseResult parse, Recipe loaded, LotteryTicketDescription lottery, bool check, bool json, string? group, StoreFlags store)
+    /// <summary>
+    /// With <paramref name="check"/>, prints what the recipe describes (<paramref name="described"/> under
+    /// <paramref name="key"/> as JSON, or <paramref name="summary"/>); otherwise runs it through the library, recorded
+    /// as the row <paramref name="start"/> completed with the recipe, its identity, group, command and environment.
+    /// </summary>
+    static int CheckOrRun(ParseResult parse, StoreFlags store, Recipe loaded, string? group, bool check, bool json, string key, object described, string summary,
+        RunStart start, Func<PipelineRecording?, int> run)
     {
         if (check)
         {
-            Console.WriteLine(json ? JsonSerializer.Serialize(new { identity = loaded.Identity, lottery }, Table.Json)
-                : $"{loaded.Source}: valid; Lottery Ticket experiment of {lottery.Rounds} round(s), identity {loaded.Identity}");
+            Console.WriteLine(json ? JsonSerializer.Serialize(new Dictionary<string, object> { ["identity"] = loaded.Identity, [key] = described }, Table.Json)
+                : $"{loaded.Source}: valid; {summary}, identity {loaded.Identity}");
             return 0;
         }
         using var runs = store.Open(parse);
-        var start = RunRecording.Describe(parse, Kind, null);
-        var recording = runs is null ? null : new PipelineRecording(runs, new RunStart
+        var options = RunRecording.Describe(parse, Kind, null);
+        return run(runs is null ? null : new PipelineRecording(runs, start with
         {
-            Kind = Kind, Method = LotteryTicketPipeline.Method(lottery), Model = lottery.Model, Dataset = lottery.Data.Source, Seed = lottery.Seed,
-            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source), Command = start.Command, Parameters = start.Parameters, Environment = start.Environment,
-        });
-        var result = TrainCommand.WithCtrlC(token => LotteryTicketPipeline.Run(lottery, Verbosity.Progress, token, recording));
-        LthCommand.Render(result, json);
-        return 0;
+            Name = loaded.Identity, Group = group, Recipe = File.ReadAllText(loaded.Source),
+            Command = options.Command, Parameters = options.Parameters, Environment = options.Environment,
+        }));
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>

@@ -1,21 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Runs;
-using PruneSharp.Data;
-using PruneSharp.Files;
-using PruneSharp.Graph;
-using PruneSharp.Metrics;
-using PruneSharp.Onnx;
-using PruneSharp.Pruning.Methods;
-using PruneSharp.Training;
+using PruneSharp.Pipelines;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// <c>prunesharp train</c>: trains a zoo model or an ONNX model on an image data set (a classifier) or a text file
 /// (a language model) and writes the trained ONNX model; <c>--at-init</c> (<see cref="AtInitFlags"/>) prunes the
-/// classifier before training and keeps the mask, so the written model carries the zeros.
+/// classifier before training and keeps the mask, so the written model carries the zeros. The flags describe a
+/// <see cref="TrainingDescription"/> that the library's <see cref="TrainingPipeline"/> runs and records; the verb renders the result.
 /// Ctrl+C or SIGTERM stops before the next batch, writes a checkpoint and exits (130, 143); <c>--resume</c> continues from it.
 /// </summary>
 static class TrainCommand
@@ -50,135 +44,132 @@ static class TrainCommand
         foreach (var option in atInit.All) command.Options.Add(option);
         var sparse = new SparseTrainingFlags(sparsity);
         foreach (var option in sparse.All) command.Options.Add(option);
+        var store = new StoreFlags();
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            string outputPath = Path.GetFullPath(parse.GetValue(output)!);
-            string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? outputPath + ".ckpt");
-            string dataSpec = parse.GetValue(data)!, modelSpec = parse.GetValue(model)!;
-            bool asJson = parse.GetValue(json), resuming = parse.GetValue(resume);
-            if (LanguageModelFlags.IsText(dataSpec))
-            {
-                preprocessing.RefuseForText(parse);
-                atInit.RefuseForText(parse);
-                sparse.RefuseForText(parse);
-            }
-            var atInitOptions = atInit.Options(parse, parse.GetValue(flags.Seed));
-            if (atInitOptions is not null && (parse.GetValue(sparse.SparseTraining) is not null || parse.GetValue(sparse.NetworkSurgery)))
-                throw new ArgumentException("--at-init fixes the mask before training; --sparse-training and --network-surgery change it while training: choose one");
-            if (parse.GetValue(sparsity) is not null && atInitOptions is null && parse.GetValue(sparse.SparseTraining) is null && !parse.GetValue(sparse.NetworkSurgery))
-                throw new ArgumentException("--sparsity needs --at-init, --sparse-training or --network-surgery");
-            if (LanguageModelFlags.IsText(dataSpec))
-                return TrainLanguageModel(parse, languageModel, flags, modelSpec, dataSpec, parse.GetValue(epochs), outputPath, checkpointPath, resuming, asJson);
-
-            var train = flags.TrainingData(parse, dataSpec, preprocessing.Sizes(parse));
-            var test = CliInputs.LoadData(dataSpec, DataSplit.Test, preprocessing.Sizes(parse));
-            var options = flags.Options(parse, parse.GetValue(epochs), train.Count, checkpointPath);
-            using var network = CliInputs.LoadModel(modelSpec, train, options.Seed);
-            var fed = preprocessing.Resolve(parse, network, modelSpec);
-            PreprocessingFlags.Apply(fed, train, test);
-            var trainable = options.Trainable.Select(network);
-            options = options with { Fingerprint = Fingerprint(parse, network, train) };
-            var pruned = atInitOptions is null ? default : atInit.Prune(parse, atInitOptions, network, train, options);
-            using var masks = pruned.Masks;
-            if (pruned.Result is { } atInitResult) AtInitFlags.Warn(atInitResult);
-            using var plan = sparse.Plan(parse, network, options, train.Count);
-            var callbacks = masks is null ? plan.Callbacks : [new MaskedTraining(masks), .. plan.Callbacks];
-            if (Fit(network, options, train, checkpointPath, resuming, callbacks) is not { } result) return Interruption.ExitCode;
-            masks?.MakePermanent();
-            var metrics = Evaluator.Classify(network, test);
-            var written = preprocessing.Save(parse, network, fed, outputPath);
-            var layers = SparsityReport.Measure(network).Layers;
-            RunRecording.Finish([.. RunMetrics.Quality(metrics), .. RunMetrics.Size(layers)], layers, ("model", outputPath), ("checkpoint", checkpointPath));
-            if (asJson)
-                Console.WriteLine(JsonSerializer.Serialize(new
-                {
-                    output = outputPath, epochs = options.Epochs, steps = result.Position.Step, test = metrics,
-                    input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(trainable),
-                    at_init = pruned.Result is { } r ? AtInitFlags.Json(r) : null,
-                    sparse_training = plan.Json(network),
-                }, Table.Json));
-            else
-            {
-                Console.WriteLine($"saved {outputPath}");
-                PreprocessingFlags.Print(fed);
-                if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
-                Console.WriteLine($"training {TrainingFlags.Describe(trainable)}");
-                if (pruned.Result is { } r) AtInitFlags.Print(r);
-                plan.Print(network);
-                EvalCommand.Print(metrics);
-            }
-            return 0;
+            var description = Description(parse, model, data, epochs, output, checkpoint, resume, sparsity, flags, preprocessing, languageModel, atInit, sparse);
+            using var runs = store.Open(parse);
+            var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "train", TrainingPipeline.Method(description)));
+            return Run(description, recording, parse.GetValue(json), Fields, "--resume");
         });
-        RunRecording.Attach(command, "train", parse =>
-            parse.GetValue(atInit.Method) is { } m ? $"at-init:{m}"
-            : parse.GetValue(sparse.SparseTraining) is { } d ? $"sparse-training:{d}"
-            : parse.GetValue(sparse.NetworkSurgery) ? "network-surgery"
-            : parse.GetValue(sparse.Regularize) is { } r ? $"regularize:{r}"
-            : "dense");
         return command;
     }
 
     /// <summary>
-    /// Trains <paramref name="network"/> on <paramref name="train"/> (resuming from the checkpoint if asked), or returns
-    /// null after Ctrl+C has saved a checkpoint.
+    /// Runs <paramref name="description"/> through the library with Ctrl+C and SIGTERM checkpointing and renders the
+    /// result; the exit code (<see cref="Interruption.ExitCode"/> after an interruption, which says how to resume).
     /// </summary>
-    static TrainingResult? Fit(GraphModule network, TrainerOptions options, IDataset train, string checkpointPath, bool resume,
-        IEnumerable<ITrainingCallback>? callbacks = null)
+    /// <param name="description">The training run.</param>
+    /// <param name="recording">Where it is recorded (null: nowhere).</param>
+    /// <param name="json">Render as JSON.</param>
+    /// <param name="fields">The flags that set the fields the library names in its errors (null: the fields as they are).</param>
+    /// <param name="resume">How the user asks to resume.</param>
+    public static int Run(TrainingDescription description, PipelineRecording? recording, bool json, IReadOnlyList<(string Field, string Flag)>? fields, string resume)
     {
-        using var trainer = new Trainer(network, options) { Progress = new ProgressBar("train") };
-        foreach (var callback in callbacks ?? []) trainer.Callbacks.Add(callback);
-        if (resume)
+        TrainingRunResult result;
+        try
         {
-            if (!File.Exists(checkpointPath)) throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
-            trainer.LoadCheckpoint(checkpointPath);
-            ProgressBar.Status($"resuming from {checkpointPath} at epoch {trainer.Position.Epoch + 1}, batch {trainer.Position.Batch}");
+            var run = () => WithCtrlC(token => TrainingPipeline.Run(description, Verbosity.Progress, token, recording));
+            result = fields is null ? run() : FlagNames.Translate(run, fields);
         }
-        var result = WithCtrlC(token => trainer.Fit(train, token));
-        if (!result.Cancelled) return result;
-        Console.Error.WriteLine();
-        Console.Error.WriteLine($"prunesharp: interrupted at epoch {result.Position.Epoch + 1}, batch {result.Position.Batch}; checkpoint saved to {checkpointPath} (continue with --resume)");
-        return null;
+        catch (TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine();
+            Console.Error.WriteLine($"prunesharp: {e.Message} (continue with {resume})");
+            return Interruption.ExitCode;
+        }
+        Render(result, json, fields ?? []);
+        return 0;
     }
 
     /// <summary>
-    /// What determines a training run's results: every option given or defaulted (but where the output goes and
-    /// how it is shown), the hash of the model's initial weights and of the training data.
+    /// The training run the flags describe. The flags that only make sense with another (<c>--sparsity</c> without a
+    /// method, <c>--penalty</c> without <c>--regularize</c>, ...) are refused here; everything else the library checks.
     /// </summary>
-    static RunFingerprint Fingerprint(ParseResult parse, GraphModule network, IDataset train) =>
-        new RunFingerprint(OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json"))
-            .With("model.hash", RunFingerprint.Hash(network)).With("data.hash", RunFingerprint.Hash(train));
-
-    /// <summary>Trains a language model on a text corpus and reports held-out perplexity and training throughput in tokens/s.</summary>
-    static int TrainLanguageModel(ParseResult parse, LanguageModelFlags lm, TrainingFlags flags, string modelSpec, string dataSpec, int epochs,
-        string outputPath, string checkpointPath, bool resume, bool json)
+    static TrainingDescription Description(ParseResult parse, Option<string> model, Option<string> data, Option<int> epochs, Option<string> output,
+        Option<string?> checkpoint, Option<bool> resume, Option<double?> sparsity, TrainingFlags flags, PreprocessingFlags preprocessing,
+        LanguageModelFlags languageModel, AtInitFlags atInit, SparseTrainingFlags sparse)
     {
-        var corpus = lm.Corpus(parse, dataSpec);
-        int context = lm.ContextLength(parse);
-        var train = corpus.TrainSequences(context);
-        var options = flags.Options(parse, epochs, train.Count, checkpointPath);
-        using var network = lm.Model(parse, modelSpec, corpus, options.Seed);
-        options = options with { Fingerprint = Fingerprint(parse, network, train) };
-        if (Fit(network, options, train, checkpointPath, resume) is not { } result) return Interruption.ExitCode;
-        double seconds = result.Epochs.Sum(e => e.Elapsed.TotalSeconds);
-        double tokensPerSecond = seconds > 0 ? result.Epochs.Sum(e => e.Samples) * (double)context / seconds : double.NaN;
-        var perplexity = Evaluator.Perplexity(network, corpus.HeldOutTokens, context);
-        OnnxFile.Save(network, outputPath);
-        RunRecording.Finish([.. RunMetrics.Quality(null, perplexityAfter: perplexity), new("tokens_per_s", tokensPerSecond)], null,
-            ("model", outputPath), ("checkpoint", checkpointPath));
+        string dataSpec = parse.GetValue(data)!;
+        var at = atInit.Description(parse);
+        if (parse.GetValue(sparsity) is not null && at is null && parse.GetValue(sparse.SparseTraining) is null && !parse.GetValue(sparse.NetworkSurgery))
+            throw new ArgumentException("--sparsity needs --at-init, --sparse-training or --network-surgery");
+        bool text = Sources.IsText(dataSpec);
+        var description = new TrainingDescription(parse.GetValue(model)!, preprocessing.Data(parse, dataSpec, flags.AugmentSpec(parse)),
+            new ExportDescription(Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset)),
+            flags.Description(parse, parse.GetValue(epochs)), parse.GetValue(flags.Seed))
+        {
+            AtInit = at,
+            Text = text ? languageModel.Description(parse) : null,
+            Checkpoint = parse.GetValue(checkpoint) is { } path ? Path.GetFullPath(path) : null,
+            Resume = parse.GetValue(resume),
+            // Every option but where the output goes, where the run is recorded and how it is shown.
+            Identity = OptionValues.Of(parse, "--output", "--checkpoint", "--resume", "--json", "--store", "--no-store").ToDictionary(),
+        };
+        return sparse.Describe(parse, description);
+    }
+
+    /// <summary>What the run did, as lines or as JSON.</summary>
+    static void Render(TrainingRunResult r, bool json, IReadOnlyList<(string Field, string Flag)> fields)
+    {
+        if (r.HeldOut is { } perplexity)
+        {
+            if (json)
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    output = r.Output, epochs = r.Options.Epochs, steps = r.Training.Position.Step,
+                    trainTokens = r.TrainTokens, tokensPerSecond = r.TokensPerSecond, heldOut = perplexity,
+                }, Table.Json));
+            else
+            {
+                Console.WriteLine($"saved {r.Output}");
+                Console.WriteLine($"training: {r.TrainTokens} tokens, {r.TokensPerSecond!.Value.ToString("F0", CultureInfo.InvariantCulture)} tokens/s over the epochs run now");
+                LanguageModelFlags.Print(perplexity);
+            }
+            return;
+        }
+        var (fed, written) = (FlagNames.Rewrite(r.Input!, fields), FlagNames.Rewrite(r.Written!, fields));
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                output = outputPath, epochs = options.Epochs, steps = result.Position.Step,
-                trainTokens = corpus.TrainTokens.Length, tokensPerSecond, heldOut = perplexity,
+                output = r.Output, epochs = r.Options.Epochs, steps = r.Training.Position.Step, test = r.Test,
+                input = PreprocessingFlags.Json(fed), output_input = PreprocessingFlags.Json(written), training = TrainingFlags.Json(r.Trainable!),
+                at_init = r.AtInit is { } a ? AtInitFlags.Json(a) : null,
+                sparse_training = SparseTrainingFlags.Json(r.Sparse),
             }, Table.Json));
         else
         {
-            Console.WriteLine($"saved {outputPath}");
-            Console.WriteLine($"training: {corpus.TrainTokens.Length} tokens, {tokensPerSecond.ToString("F0", CultureInfo.InvariantCulture)} tokens/s over the epochs run now");
-            LanguageModelFlags.Print(perplexity);
+            Console.WriteLine($"saved {r.Output}");
+            PreprocessingFlags.Print(fed);
+            if (written != fed) Console.WriteLine($"output model: {written.Describe()}");
+            Console.WriteLine($"training {TrainingFlags.Describe(r.Trainable!)}");
+            if (r.AtInit is { } a) AtInitFlags.Print(a);
+            SparseTrainingFlags.Print(r.Sparse);
+            EvalCommand.Print(r.Test!);
         }
-        return 0;
     }
+
+    /// <summary>The flags that set each field of the run the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] Fields = new (string Field, string Flag)[]
+    {
+        ("training.at_init.method", "--at-init"), ("training.at_init.sparsity", "--sparsity"), ("training.at_init.batches", "--at-init-batches"),
+        ("training.at_init.rounds", "--at-init-rounds"), ("training.at_init.scope", "--at-init-scope"), ("training.at_init", "--at-init"),
+        ("training.regularize.kind", "--regularize"), ("training.regularize.penalty", "--penalty"), ("training.regularize.warmup", "--penalty-warmup"),
+        ("training.regularize.group", "--group"), ("training.regularize", "--regularize"),
+        ("training.sparse_training.method", "--sparse-training"), ("training.sparse_training.sparsity", "--sparsity"), ("training.sparse_training.update_every", "--update-every"),
+        ("training.sparse_training.drop_fraction", "--drop-fraction"), ("training.sparse_training", "--sparse-training"),
+        ("training.soft_filter_pruning", "--soft-filter-pruning"),
+        ("training.network_surgery.sparsity", "--sparsity"), ("training.network_surgery.gamma", "--surgery-gamma"), ("training.network_surgery.power", "--surgery-power"),
+        ("training.network_surgery.stop", "--surgery-stop"), ("training.network_surgery", "--network-surgery"),
+        ("training.text.context", "--context"), ("training.text.layers", "--gpt-layers"), ("training.text.heads", "--gpt-heads"), ("training.text.width", "--gpt-width"),
+        ("training.text.untied", "--gpt-untied"), ("training.text.held_out", "--held-out"), ("training.text.tokenizer", "--tokenizer"),
+        ("training.checkpoint", "--checkpoint"), ("training.resume", "--resume"),
+        ("data.source", "--data"), ("data.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
+        ("recovery.epochs", "--epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"), ("recovery.lr_schedule", "--schedule"),
+        ("recovery.lr", "--lr"), ("recovery.threads", "--threads"), ("export.embed_preprocessing", "--embed-preprocessing"), ("export.keep_opset", "--keep-opset"),
+        ("export.path", "--output"), ("model", "--model"),
+    }.OrderByDescending(f => f.Field.Length).ToArray();
 
     /// <summary>Runs <paramref name="work"/> with a token that Ctrl+C or SIGTERM signals (instead of killing the process).</summary>
     public static T WithCtrlC<T>(Func<CancellationToken, T> work) => Interruption.Run(work);

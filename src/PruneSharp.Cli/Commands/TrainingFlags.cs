@@ -36,6 +36,15 @@ sealed class TrainingFlags(string scheduleFlag = "--schedule")
     public static object Json(TrainableSelection selection) =>
         new { trained = selection.Trained, frozen = selection.Frozen.Select(f => new { name = f.Name, reason = f.Reason }) };
 
+    /// <summary>The training settings the flags give, for <paramref name="epochs"/> epochs on labels (finetune).</summary>
+    public RecoveryDescription Description(ParseResult parse, int epochs) =>
+        new("finetune", epochs, parse.GetValue(BatchSize), parse.GetValue(Optimizer)!, parse.GetValue(LearningRate), parse.GetValue(Momentum), parse.GetValue(WeightDecay),
+            parse.GetValue(Schedule)!, Freeze: parse.GetValue(Freeze) is { Length: > 0 } freeze ? freeze : null,
+            TrainOnly: parse.GetValue(TrainOnly) is { Length: > 0 } only ? only : null, Threads: parse.GetValue(Threads));
+
+    /// <summary><c>--augment</c> as a description's value (null: none).</summary>
+    public string? AugmentSpec(ParseResult parse) => parse.GetValue(Augment) is { } augment && augment != "none" ? augment : null;
+
     /// <summary>The training split of the data set <paramref name="spec"/>, with the <c>--augment</c> setting applied.</summary>
     public ImageDataset TrainingData(ParseResult parse, string spec, Preprocessing? sizes = null)
     {

@@ -134,7 +134,7 @@ public static class Pipeline
         {
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
             Sources.RequireInputs(model);
-            var fed = Input(d, model);
+            var fed = Input(d.Model, d.Data, d.Inputs, d.Export, model);
             if (d.Latency is not null)
             {
                 // The dense model as the pruned one will be written, timed beside it.
@@ -248,7 +248,7 @@ public static class Pipeline
     /// Writes <paramref name="model"/> to <paramref name="path"/> with its preprocessing as nodes or as metadata, at
     /// its file's own opset with <see cref="ExportDescription.KeepOpset"/>; returns the preprocessing the file takes.
     /// </summary>
-    static Preprocessing Write(GraphModule model, Preprocessing fed, ExportDescription export, string path)
+    internal static Preprocessing Write(GraphModule model, Preprocessing fed, ExportDescription export, string path)
     {
         var graph = model.ToGraph();
         var written = fed;
@@ -382,24 +382,27 @@ public static class Pipeline
 
     static readonly string[] RecoveryKinds = { "finetune", "distill", "none" };
 
-    /// <summary>The preprocessing fed to <paramref name="model"/>: data.normalize, else the model's metadata, else none.</summary>
-    static Preprocessing Input(PipelineDescription d, GraphModule model)
+    /// <summary>
+    /// The preprocessing fed to <paramref name="model"/> (read from <paramref name="source"/>): data.normalize (or
+    /// inputs.normalize without data), else the model's metadata, else none; checked against what <paramref name="export"/> asks.
+    /// </summary>
+    internal static Preprocessing Input(string source, DataDescription? data, InputsDescription? inputs, ExportDescription? export, GraphModule model)
     {
-        var fromModel = Preprocessing.FromMetadata(model.Graph.Metadata, d.Model);
+        var fromModel = Preprocessing.FromMetadata(model.Graph.Metadata, source);
         Preprocessing fed;
-        if ((d.Data?.Normalize ?? d.Inputs?.Normalize) is { } text)
+        if ((data?.Normalize ?? inputs?.Normalize) is { } text)
         {
-            string field = d.Data?.Normalize is null ? "inputs.normalize" : "data.normalize";
+            string field = data?.Normalize is null ? "inputs.normalize" : "data.normalize";
             if (fromModel is { InModel: true } inside)
                 throw new ArgumentException($"{field}: the model normalises its input itself ({inside.Describe()}); leave {field} out");
             fed = Preprocessing.ParseNormalize(text, field);
         }
         else if (fromModel is not null) fed = fromModel;
         else fed = Sources.DefaultPreprocessing(model);
-        if (d.Export is { KeepOpset: true }) AtSourceOpset(model.Graph);
-        if (d.Export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
-            throw new ArgumentException($"export.embed_preprocessing needs the normalisation: give {(d.Data is null ? "inputs" : "data")}.normalize MEAN/STD");
-        return d.Data?.Crop is null ? fed : fed with { Resize = d.Data.Resize, Crop = d.Data.Crop };
+        if (export is { KeepOpset: true }) AtSourceOpset(model.Graph);
+        if (export is { EmbedPreprocessing: true } && fed is not { Normalization: not null, InModel: false })
+            throw new ArgumentException($"export.embed_preprocessing needs the normalisation: give {(data is null ? "inputs" : "data")}.normalize MEAN/STD");
+        return data?.Crop is null ? fed : fed with { Resize = data.Resize, Crop = data.Crop };
     }
 
     /// <summary>The trainer settings of <paramref name="recovery"/> over <paramref name="examples"/> examples.</summary>

@@ -122,6 +122,40 @@ public static class Sources
             : Preprocessing.None with { Source = $"default; the graph has constants on its input path, probably its own normalisation: {string.Join(", ", constants.Take(3)) + (constants.Count > 3 ? $" (+{constants.Count - 3})" : "")}" };
     }
 
+    /// <summary>True if <paramref name="spec"/> names a text corpus (an existing file, or a name ending in <c>.txt</c>) rather than an image data set.</summary>
+    public static bool IsText(string spec) => File.Exists(spec) || spec.EndsWith(".txt", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The prefix of a WordPiece vocabulary in a tokenizer spec (<c>wordpiece:FILE</c>).</summary>
+    public const string WordPiecePrefix = "wordpiece:";
+
+    /// <summary>
+    /// The tokenizer <paramref name="spec"/> names: bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file),
+    /// wordpiece:FILE (a BERT vocab.txt or WordPiece tokenizer.json), FILE.json (a BPE tokenizer.json) or FILE.model (SentencePiece).
+    /// </summary>
+    /// <exception cref="ArgumentException">None of these; the message names <paramref name="field"/>.</exception>
+    public static TextTokenizer Tokenizer(string spec, string field = "--tokenizer")
+    {
+        if (spec.Equals("bytes", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.Bytes;
+        if (spec.StartsWith("tiktoken:", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromTiktokenFile(spec["tiktoken:".Length..]);
+        if (spec.StartsWith(WordPiecePrefix, StringComparison.OrdinalIgnoreCase)) return WordPieceTokenizer.FromVocabulary(spec[WordPiecePrefix.Length..]);
+        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return Llm.Tokenizers.HfTokenizer.Load(spec);
+        if (spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.FromSentencePieceModel(spec);
+        throw new ArgumentException($"{field} '{spec}' is not bytes, tiktoken:FILE, wordpiece:FILE, FILE.json (tokenizer.json) or FILE.model (SentencePiece)");
+    }
+
+    /// <summary>
+    /// The language model <paramref name="spec"/>: an ONNX file, or <c>tiny-gpt</c> sized by <paramref name="text"/>
+    /// (checked by <see cref="TrainingPipeline.Validate"/>) for the vocabulary of <paramref name="tokenizer"/>, initialised with <paramref name="seed"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Neither; the message names <paramref name="field"/>.</exception>
+    public static GraphModule LanguageModel(string spec, TextModelDescription text, TextTokenizer tokenizer, long seed, string field = "model")
+    {
+        if (File.Exists(spec) || spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxFile.Load(spec);
+        if (!spec.Equals("tiny-gpt", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"{field} '{spec}' is neither an ONNX file nor a zoo language model (tiny-gpt); text data needs a language model");
+        return TinyGpt.Create(new TinyGptOptions(tokenizer.VocabularySize, text.Context, text.Layers, text.Heads, text.Width, TiedHead: !text.Untied, Seed: seed));
+    }
+
     /// <summary>Refuses a model without graph inputs (nothing can be fed to it).</summary>
     /// <exception cref="ArgumentException">The model has none; the message says the likely cause.</exception>
     public static void RequireInputs(GraphModule model)

@@ -21,6 +21,12 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// <summary>The Lottery Ticket experiment a recipe with a <c>lottery</c> section describes instead of pruning stages (null for a pipeline).</summary>
     public LotteryTicketDescription? Lottery { get; init; }
 
+    /// <summary>The training run a recipe with a <c>training</c> section describes instead of pruning stages (null for a pipeline).</summary>
+    public TrainingDescription? Training { get; init; }
+
+    /// <summary>The checkpoint prune a recipe with an <c>llm</c> section describes (null for a pipeline).</summary>
+    public LlmPruningDescription? Llm { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -41,19 +47,27 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var binder = new RecipeBinder();
         var description = binder.Bind(map);
         var lottery = binder.Lottery(map, description);
-        var checks = lottery is null ? PruneSharp.Pipelines.Pipeline.Validate(description) : LotteryTicketPipeline.Validate(lottery);
+        var training = binder.Training(map, description);
+        var llm = binder.Llm(map, description);
+        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (llm is null ? 0 : 1) > 1)
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(llm is null ? "training" : "llm"), "a recipe holds at most one of lottery, training and llm"));
+        var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
+            : training is not null ? TrainingPipeline.Validate(training)
+            : lottery is not null ? LotteryTicketPipeline.Validate(lottery) : PruneSharp.Pipelines.Pipeline.Validate(description);
         foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description) { Lottery = lottery };
+        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm };
     }
 
     /// <summary>
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
+    public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
+        : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
+        : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
         : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
 
     /// <summary>A short hash of <see cref="Canonical"/> (the first 16 hex digits of its SHA-256).</summary>
@@ -184,6 +198,101 @@ sealed class RecipeBinder
             Text(l, "scope", "lottery.scope") ?? defaults.Scope, d.Seed);
     }
 
+    /// <summary>
+    /// The training run of a recipe with a <c>training</c> section (null without one): the model, data, seed, export
+    /// and training settings (<c>recovery</c>) of <paramref name="d"/>, the sparse-training methods and language-model
+    /// settings of the section; pruning stages, evaluation and inputs do not apply.
+    /// </summary>
+    public TrainingDescription? Training(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "training", "training", RecipeSchema.Training) is not { } t) return null;
+        foreach (var key in new[] { "stages", "evaluate", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to a training recipe (it trains the model and writes it to export.path)", field: key);
+        if (d.Data is null && root["data"] is null) Problem(t.Position, "a training recipe needs data.source (a data set, a folder or a text file)", field: "data.source");
+        if (d.Export is null && root["export"] is null) Problem(t.Position, "a training recipe needs export.path (where the trained model is written)", field: "export.path");
+        AtInitDescription? atInit = null;
+        if (Section(t, "at_init", "training.at_init", RecipeSchema.AtInit) is { } a)
+        {
+            string? method = Text(a, "method", "training.at_init.method");
+            double? sparsity = Number(a, "sparsity", "training.at_init.sparsity", double.Parse);
+            if (method is null) Problem(a.Position, $"training.at_init.method is required ({string.Join(", ", TrainingPipeline.AtInitMethods)})", field: "training.at_init.method");
+            if (sparsity is null) Problem(a.Position, "training.at_init.sparsity is required", field: "training.at_init.sparsity");
+            var defaults = new AtInitDescription("", 0);
+            atInit = new AtInitDescription(method ?? "", sparsity ?? 0, Number(a, "batches", "training.at_init.batches", int.Parse) ?? defaults.Batches,
+                Number(a, "rounds", "training.at_init.rounds", int.Parse), Text(a, "scope", "training.at_init.scope") ?? defaults.Scope);
+        }
+        RegularizationDescription? regularize = null;
+        if (Section(t, "regularize", "training.regularize", RecipeSchema.Regularize) is { } r)
+        {
+            string? kind = Text(r, "kind", "training.regularize.kind");
+            if (kind is null) Problem(r.Position, "training.regularize.kind is required (l1, group-lasso, bn-scale)", field: "training.regularize.kind");
+            var defaults = new RegularizationDescription("");
+            regularize = new RegularizationDescription(kind ?? "", Number(r, "penalty", "training.regularize.penalty", double.Parse) ?? defaults.Penalty,
+                Number(r, "warmup", "training.regularize.warmup", double.Parse) ?? defaults.Warmup, Text(r, "group", "training.regularize.group"));
+        }
+        DynamicSparsityDescription? dynamic = null;
+        if (Section(t, "sparse_training", "training.sparse_training", RecipeSchema.SparseTraining) is { } s)
+        {
+            string? method = Text(s, "method", "training.sparse_training.method");
+            double? sparsity = Number(s, "sparsity", "training.sparse_training.sparsity", double.Parse);
+            if (method is null) Problem(s.Position, "training.sparse_training.method is required (rigl, set)", field: "training.sparse_training.method");
+            if (sparsity is null) Problem(s.Position, "training.sparse_training.sparsity is required", field: "training.sparse_training.sparsity");
+            var defaults = new DynamicSparsityDescription("", 0);
+            dynamic = new DynamicSparsityDescription(method ?? "", sparsity ?? 0, Number(s, "update_every", "training.sparse_training.update_every", int.Parse) ?? defaults.UpdateEvery,
+                Number(s, "drop_fraction", "training.sparse_training.drop_fraction", double.Parse) ?? defaults.DropFraction);
+        }
+        SurgeryDescription? surgery = null;
+        if (Section(t, "network_surgery", "training.network_surgery", RecipeSchema.Surgery) is { } g)
+        {
+            double? sparsity = Number(g, "sparsity", "training.network_surgery.sparsity", double.Parse);
+            if (sparsity is null) Problem(g.Position, "training.network_surgery.sparsity is required", field: "training.network_surgery.sparsity");
+            var defaults = new SurgeryDescription(0);
+            surgery = new SurgeryDescription(sparsity ?? 0, Number(g, "gamma", "training.network_surgery.gamma", double.Parse) ?? defaults.Gamma,
+                Number(g, "power", "training.network_surgery.power", double.Parse) ?? defaults.Power, Number(g, "stop", "training.network_surgery.stop", double.Parse));
+        }
+        TextModelDescription? text = null;
+        if (Section(t, "text", "training.text", RecipeSchema.Text) is { } x)
+        {
+            var defaults = new TextModelDescription();
+            text = new TextModelDescription(Number(x, "context", "training.text.context", int.Parse) ?? defaults.Context, Number(x, "layers", "training.text.layers", int.Parse) ?? defaults.Layers,
+                Number(x, "heads", "training.text.heads", int.Parse) ?? defaults.Heads, Number(x, "width", "training.text.width", int.Parse) ?? defaults.Width,
+                Flag(x, "untied", "training.text.untied") ?? defaults.Untied, Number(x, "held_out", "training.text.held_out", double.Parse) ?? defaults.HeldOut,
+                Text(x, "tokenizer", "training.text.tokenizer") ?? defaults.Tokenizer);
+        }
+        return new TrainingDescription(d.Model, d.Data ?? new DataDescription(""), d.Export ?? new ExportDescription(""), d.Recovery, d.Seed)
+        {
+            AtInit = atInit, Regularize = regularize, DynamicSparsity = dynamic, Surgery = surgery, Text = text,
+            SoftFilterPruning = Number(t, "soft_filter_pruning", "training.soft_filter_pruning", double.Parse),
+            Checkpoint = Path(t, "checkpoint", "training.checkpoint", keepNames: _ => false),
+            Resume = Flag(t, "resume", "training.resume") ?? false,
+        };
+    }
+
+    /// <summary>
+    /// The checkpoint prune of a recipe with an <c>llm</c> section (null without one): <c>model</c> the Hugging Face
+    /// checkpoint folder, <c>export.path</c> the folder written, <c>seed</c> the calibration windows' seed, the rest
+    /// in the section; data, stages, recovery, evaluation and inputs do not apply.
+    /// </summary>
+    public LlmPruningDescription? Llm(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "llm", "llm", RecipeSchema.Llm) is not { } l) return null;
+        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to an llm recipe (it prunes the checkpoint in model layer by layer from llm.calibration, without training)", field: key);
+        if (d.Export is null && root["export"] is null) Problem(l.Position, "an llm recipe needs export.path (the folder the pruned checkpoint is written to)", field: "export.path");
+        string? calibration = Path(l, "calibration", "llm.calibration", keepNames: _ => false);
+        if (calibration is null && l["calibration"] is null) Problem(l.Position, "llm.calibration is required (a text file the calibration windows are drawn from)", field: "llm.calibration");
+        var defaults = new LlmPruningDescription("", "", "");
+        return new LlmPruningDescription(d.Model, d.Export?.Path ?? "", calibration ?? "", Text(l, "method", "llm.method") ?? defaults.Method,
+            Text(l, "sparsity", "llm.sparsity") ?? defaults.Sparsity, Number(l, "nsamples", "llm.nsamples", int.Parse) ?? defaults.Samples,
+            Number(l, "seqlen", "llm.seqlen", int.Parse) ?? defaults.SequenceLength, Text(l, "allocation", "llm.allocation") ?? defaults.Allocation,
+            Number(l, "owl_lambda", "llm.owl_lambda", double.Parse) ?? defaults.OwlLambda, Number(l, "owl_m", "llm.owl_m", double.Parse) ?? defaults.OwlThreshold,
+            Text(l, "refine", "llm.refine") ?? defaults.Refine, Number(l, "blocksize", "llm.blocksize", int.Parse) ?? defaults.BlockSize,
+            Number(l, "percdamp", "llm.percdamp", double.Parse) ?? defaults.PercDamp, Number(l, "batch_size", "llm.batch_size", int.Parse) ?? defaults.BatchSize,
+            d.Seed, Flag(l, "replace", "llm.replace") ?? false);
+    }
+
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
     {
         Problems.Add(new RecipeProblem(at, message, suggestions));
@@ -287,6 +396,6 @@ sealed class RecipeBinder
         string folder = fromFile ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(s.Position.File))! : Directory.GetCurrentDirectory();
         string resolved = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, s.Value));
         // A bare word that is no file (a mistyped zoo or data set name) stays as written, so that its problem shows it and gets suggestions.
-        return File.Exists(resolved) || Directory.Exists(resolved) || s.Value.Contains('/') || s.Value.Contains('.') || field == "export.path" ? resolved : s.Value;
+        return File.Exists(resolved) || Directory.Exists(resolved) || s.Value.Contains('/') || s.Value.Contains('.') || field is "export.path" or "training.checkpoint" ? resolved : s.Value;
     }
 }

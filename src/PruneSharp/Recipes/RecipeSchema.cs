@@ -3,9 +3,26 @@ namespace PruneSharp.Recipes;
 /// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
 static class RecipeSchema
 {
-    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery" };
+    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm" };
 
     public static readonly string[] Lottery = { "rounds", "rate", "rewind", "retrain", "variants", "scope", "folder" };
+
+    public static readonly string[] Training = { "at_init", "regularize", "sparse_training", "soft_filter_pruning", "network_surgery", "text", "checkpoint", "resume" };
+
+    public static readonly string[] AtInit = { "method", "sparsity", "batches", "rounds", "scope" };
+
+    public static readonly string[] Regularize = { "kind", "penalty", "warmup", "group" };
+
+    public static readonly string[] SparseTraining = { "method", "sparsity", "update_every", "drop_fraction" };
+
+    public static readonly string[] Surgery = { "sparsity", "gamma", "power", "stop" };
+
+    public static readonly string[] Text = { "context", "layers", "heads", "width", "untied", "held_out", "tokenizer" };
+
+    public static readonly string[] Llm =
+    {
+        "method", "sparsity", "calibration", "nsamples", "seqlen", "allocation", "owl_lambda", "owl_m", "refine", "blocksize", "percdamp", "batch_size", "replace",
+    };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
