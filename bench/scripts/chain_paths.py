@@ -14,41 +14,15 @@ Only sequential graphs of Conv, Gemm (weight [out, in] with transB=1, or [in, ou
 Flatten and Identity are read; any other op is refused by name. Prints one JSON object per model.
 """
 import json
+import os
 import struct
 import sys
 from array import array
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from onnx_initializers import fields, varint  # noqa: E402  (the protobuf walk, shared)
+
 PASS_THROUGH = {"Relu", "MaxPool", "AveragePool", "Identity"}
-
-
-def varint(b, i):
-    value = shift = 0
-    while True:
-        c = b[i]
-        i += 1
-        value |= (c & 0x7F) << shift
-        shift += 7
-        if c < 0x80:
-            return value, i
-
-
-def fields(b):
-    i = 0
-    while i < len(b):
-        key, i = varint(b, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = varint(b, i)
-        elif wire == 1:
-            value, i = b[i:i + 8], i + 8
-        elif wire == 5:
-            value, i = b[i:i + 4], i + 4
-        elif wire == 2:
-            n, i = varint(b, i)
-            value, i = b[i:i + n], i + n
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield number, wire, value
 
 
 def packed(value, wire):
@@ -95,6 +69,8 @@ def read(path):
                     name = x.decode()
                 elif m == 9:
                     raw = x
+                elif m in (13, 14) and x:
+                    raise SystemExit(f"{path}: initializers in external data files are not read by this script")
                 elif m == 4:
                     floats = (floats or array("f")) + (array("f", x) if w == 2 else array("f", struct.unpack("<f", x)))
             if dtype != 1:
