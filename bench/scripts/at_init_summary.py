@@ -62,7 +62,8 @@ if grid:
                 cells.append("")
                 continue
             emptied = [l["name"].removesuffix(".weight") for l in r["at_init"]["layers"] if l["kept"] == 0]
-            cells.append(f"{100 * r['test']['Top1']:.2f}" + (f" ({', '.join(emptied)})" if emptied else ""))
+            cells.append(f"{100 * r['test']['Top1']:.2f}" + (" untrained" if r["epochs"] == 0 else "")
+                         + (f" ({', '.join(emptied)})" if emptied else ""))
         if any(cells):
             print(f"| {m} | " + " | ".join(cells) + " |")
 
