@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
 # Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, dense, grid,
-# criteria (default: collapse dense grid criteria).
-# Environment: METHODS (collapse), SPARSITIES (grid), THREADS (libtorch threads, default 2).
+# grid-conv6, criteria (default: collapse dense grid criteria).
+# Environment: METHODS (collapse, grid-conv6), SPARSITIES (grid, grid-conv6), THREADS (libtorch threads, default 2),
+# TRAIN_IMAGES and TEST_IMAGES (the subset, default 5000 and 2000), LR (Adam's rate, default 2e-3), NORMALIZE
+# (MEAN/STD of the inputs, default none: [0, 1] pixels).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
 # The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
 set -euo pipefail
 out=${1:?output folder}; shift
 parts=${*:-collapse dense grid criteria}
 cli=${CLI:-src/PruneSharp.Cli/bin/Release/net10.0/PruneSharp.Cli}
-data=$out/fm5k
+n_train=${TRAIN_IMAGES:-5000}; n_test=${TEST_IMAGES:-2000}
+data=$out/fm${n_train}-${n_test}
 mkdir -p "$out"
-[ -d "$data" ] || python3 bench/scripts/fashion_subset.py 5000 2000 "$data"
-common=(--data "$data" --optimizer adam --lr 2e-3 --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
+[ -d "$data" ] || python3 bench/scripts/fashion_subset.py "$n_train" "$n_test" "$data"
+common=(--data "$data" --optimizer adam --lr ${LR:-2e-3} --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
+[ -z "${NORMALIZE:-}" ] || common+=(--normalize "$NORMALIZE")
 train=("${common[@]}" --epochs 2)
 for part in $parts; do
   case $part in
@@ -34,11 +38,18 @@ for part in $parts; do
       done ;;
     collapse-conv6)
       # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
-      for m in ${METHODS:-synflow snip magnitude random}; do
+      for m in ${METHODS:-synflow snip grasp magnitude random}; do
         $cli train --model conv-6 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
         if grep -q '"path_survives": true' "$out/collapse-conv6-$m.json"; then
           $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
         fi
+      done ;;
+    grid-conv6)
+      # Conv-6 at each sparsity, trained whether or not a path survives (a collapsed network stays at chance).
+      for s in ${SPARSITIES:-0.9 0.99}; do
+        for m in ${METHODS:-synflow snip magnitude}; do
+          $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity $s -o "$out/grid-conv6-$m-$s.onnx" > "$out/grid-conv6-$m-$s.json"
+        done
       done ;;
     dense)
       $cli train --model lenet-5 "${train[@]}" -o "$out/grid-dense.onnx" > "$out/grid-dense.json" ;;

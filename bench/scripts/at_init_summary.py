@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from chain_paths import paths
+
 out = sys.argv[1]
 
 
@@ -19,7 +21,7 @@ methods = ["synflow", "snip", "grasp", "magnitude", "random"]
 print("### Layer collapse at 99.9%\n")
 print("| model | method | kept weights | path survives | emptied layers | smallest layer density | top-1 after 2 epochs |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
-for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-")):
+for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-"), ("Conv-6", "collapse-conv6-")):
     for m in methods:
         r = load(os.path.join(out, f"{prefix}{m}.json"))
         if r is None:
@@ -31,7 +33,42 @@ for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-
         top1 = f"{100 * r['test']['Top1']:.2f}%" if r["epochs"] > 0 else "not trained (no path)"
         print(f"| {model} | {m} | {kept} | {'yes' if a['path_survives'] else 'no'} | {', '.join(emptied) or '-'} | {smallest:.4f} | {top1} |")
 
-sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*-*.json"))}, key=float)
+conv6 = [(m, load(os.path.join(out, f"collapse-conv6-{m}.json"))) for m in methods]
+conv6 = [(m, r) for m, r in conv6 if r is not None]
+if conv6:
+    names = [l["name"].removesuffix(".weight") for l in conv6[0][1]["at_init"]["layers"]]
+    print("\n### Conv-6 at 99.9%: kept weights per layer, effective (on an input-to-output path) after the slash\n")
+    print("| method | " + " | ".join(names) + " | kept | effective | path (channels) |")
+    print("| --- |" + " --- |" * (len(names) + 3))
+    for m, r in conv6:
+        model = os.path.join(out, f"collapse-conv6-{m}.onnx")
+        p = paths(model) if os.path.exists(model) else None
+        cells = [f"{l['kept']}" + (f" / {e['effective']}" if p else "") for l, e in zip(r["at_init"]["layers"], p["layers"] if p else r["at_init"]["layers"])]
+        kept = sum(l["kept"] for l in r["at_init"]["layers"])
+        path = "" if p is None else "yes" if p["path_survives"] else "no"
+        print(f"| {m} | " + " | ".join(cells) + f" | {kept} | {p['effective'] if p else ''} | {path} |")
+
+grid = glob.glob(os.path.join(out, "grid-conv6-*-*.json"))
+if grid:
+    levels = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in grid}, key=float)
+    print("\n### Accuracy after pruning at initialisation (Conv-6, top-1 %; emptied layers in brackets)\n")
+    print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in levels) + " |")
+    print("| --- |" + " --- |" * len(levels))
+    for m in methods:
+        cells = []
+        for s in levels:
+            r = load(os.path.join(out, f"grid-conv6-{m}-{s}.json"))
+            if r is None:
+                cells.append("")
+                continue
+            emptied = [l["name"].removesuffix(".weight") for l in r["at_init"]["layers"] if l["kept"] == 0]
+            cells.append(f"{100 * r['test']['Top1']:.2f}" + (" untrained" if r["epochs"] == 0 else "")
+                         + (f" ({', '.join(emptied)})" if emptied else ""))
+        if any(cells):
+            print(f"| {m} | " + " | ".join(cells) + " |")
+
+sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*-*.json"))
+                     if not os.path.basename(p).startswith("grid-conv6-")}, key=float)
 if sparsities:
     print("\n### Accuracy after pruning at initialisation (LeNet-5, top-1 %)\n")
     print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in sparsities) + " |")
