@@ -11,13 +11,22 @@ static class TinyModels
     /// <summary>An MLP over 1x4x4 images with dropout (so the generator state matters), 3 classes.</summary>
     public static nn.Module<Tensor, Tensor> Mlp(long seed, double dropout = 0.2)
     {
-        manual_seed(seed);
-        return nn.Sequential(
+        var model = nn.Sequential(
             ("flatten", nn.Flatten()),
             ("fc1", nn.Linear(16, 24)),
             ("relu", nn.ReLU()),
             ("drop", nn.Dropout(dropout)),
             ("fc2", nn.Linear(24, 3)));
+        // Linear's default initialisation (weights and biases uniform in ±1/√fan_in), drawn from a generator of its
+        // own: the global one is shared with tests running in parallel, so manual_seed alone is not reproducible.
+        var generator = new Generator((ulong)seed);
+        using (no_grad())
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                long fanIn = name.StartsWith("fc1") ? 16 : 24;
+                parameter.uniform_(-1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), generator);
+            }
+        return model;
     }
 
     /// <summary>
