@@ -22,7 +22,14 @@ static class RecipeSchema
     public static readonly string[] Llm =
     {
         "method", "sparsity", "calibration", "nsamples", "seqlen", "allocation", "owl_lambda", "owl_m", "refine", "blocksize", "percdamp", "batch_size", "replace",
+        "remove", "layers",
     };
+
+    /// <summary>The <c>llm</c> keys of every method.</summary>
+    public static readonly string[] LlmCommon = { "method", "calibration", "nsamples", "seqlen", "batch_size", "replace" };
+
+    /// <summary>The <c>llm</c> keys of <c>method: shortgpt</c> alone (the layer removal).</summary>
+    public static readonly string[] LlmDepth = { "remove", "layers" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
