@@ -130,7 +130,7 @@ static class LlmCommand
         command.SetAction(parse =>
         {
             var description = new LlmDepthDescription(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName, parse.GetValue(calibration)!.FullName,
-                parse.GetValue(remove), parse.GetValue(layers), parse.GetValue(samples), parse.GetValue(length), parse.GetValue(batchSize), parse.GetValue(seed),
+                parse.GetValue(remove), parse.GetResult(layers) is null ? null : parse.GetValue(layers), parse.GetValue(samples), parse.GetValue(length), parse.GetValue(batchSize), parse.GetValue(seed),
                 parse.GetValue(replace));
             bool asJson = parse.GetValue(json);
             using var runs = store.Open(parse);

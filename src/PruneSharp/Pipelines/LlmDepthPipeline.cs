@@ -55,7 +55,7 @@ public static class LlmDepthPipeline
         Require("model", Directory.Exists(d.Checkpoint), $"model '{d.Checkpoint}' is not a checkpoint folder (config.json, safetensors weights, tokenizer.json)");
         Require("export.path", d.Output.Length > 0, "export.path is required (the folder the shallower checkpoint is written to)");
         Require("llm.calibration", File.Exists(d.Calibration), $"llm.calibration '{d.Calibration}' is not a text file");
-        Require("llm.remove", d.Remove is null != d.Layers is null,
+        Require("llm.layers", d.Remove is null != d.Layers is null,
             "give either llm.remove N (the N layers of lowest Block Influence) or llm.layers [I, J, ...] (exactly those layers)");
         Require("llm.remove", d.Remove is not { } n || n >= 1, $"llm.remove must be at least 1, got {d.Remove}");
         Require("llm.layers", d.Layers is not { } l || l.Count > 0 && l.All(i => i >= 0), $"llm.layers must list 0-based layer indices, got [{string.Join(", ", d.Layers ?? [])}]");

@@ -80,7 +80,7 @@ public class LlmPruningPipelineTests
             """);
         var problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("bad.yaml"))).Problems.Select(p => p.ToString()).ToList();
         void Reported(string expected) => Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
-        Reported("bad.yaml:3:11: llm.method must be one of magnitude, wanda, sparsegpt; got 'wand' (did you mean wanda?)");
+        Reported("bad.yaml:3:11: llm.method must be one of magnitude, wanda, sparsegpt, shortgpt; got 'wand' (did you mean wanda?)");
         Reported("bad.yaml:5:15: llm.allocation owl spreads an unstructured sparsity over layers");
         Reported("bad.yaml:7:3: unknown key 'llm.nsample'");
         Reported("(did you mean nsamples?)");
