@@ -1,11 +1,9 @@
-using System.CommandLine;
 using System.Text.Json;
-using PruneSharp.Cli.Commands;
 using PruneSharp.Pipelines;
 using PruneSharp.Recipes;
 using PruneSharp.Runs;
-using PruneSharp.Tests.Llm.Models;
 using PruneSharp.Tests.Support;
+using static PruneSharp.Tests.Pipelines.CheckpointRecipes;
 
 namespace PruneSharp.Tests.Pipelines;
 
@@ -17,26 +15,7 @@ namespace PruneSharp.Tests.Pipelines;
 [Collection(SerialCollection.Name)]
 public class LlmDepthPipelineTests
 {
-    static (int Code, string Output, string Error) Invoke(params string[] args) =>
-        CliInvocation.Run(new RootCommand("test") { LlmCommand.Create(), RunCommand.Create() }, args);
-
-    static string Fixture(string name) => Path.Combine(TransformersReferenceTests.Folder, name);
-
-    static string Text(TempFolder folder)
-    {
-        string text = folder.File("calibration.txt");
-        File.WriteAllText(text, string.Concat(Enumerable.Repeat("In the beginning God created the heaven and the earth. And the earth was without form, and void. ", 20)));
-        return text;
-    }
-
-    static void SameFiles(string expected, string actual)
-    {
-        var files = Directory.GetFiles(expected).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(files, Directory.GetFiles(actual).Select(Path.GetFileName).Order());
-        Assert.Contains(files, f => f!.EndsWith(".safetensors"));
-        foreach (string file in files!)
-            Assert.True(File.ReadAllBytes(Path.Combine(expected, file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(actual, file!))), $"{file} differs");
-    }
+    static string Text(TempFolder folder) => CheckpointRecipes.Text(folder, "In the beginning God created the heaven and the earth. And the earth was without form, and void. ");
 
     [Theory]
     [InlineData("llama-gqa-bf16-sharded", "--remove", "1", "remove: 1")]
@@ -75,38 +54,23 @@ public class LlmDepthPipelineTests
     {
         using var folder = new TempFolder();
         Text(folder);
-        File.WriteAllText(folder.File("bad.yaml"), $"""
-            model: {Fixture("gpt2-f32")}
-            llm:
-              method: shortgpt
-              sparsity: "0.5"
-              layers: [0, x]
-              calibration: calibration.txt
-              nsamples: 0
-            export: {"{"}path: out{"}"}
-            """);
-        var problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("bad.yaml"))).Problems.Select(p => p.ToString()).ToList();
+        List<string> Problems(string name, string llm)
+        {
+            File.WriteAllText(folder.File(name), $"model: {Fixture("gpt2-f32")}\nllm:\n{llm}export: {{path: out}}\n");
+            return Assert.Throws<RecipeException>(() => Recipe.Load(folder.File(name))).Problems.Select(p => p.ToString()).ToList();
+        }
+        var problems = Problems("bad.yaml", "  method: shortgpt\n  sparsity: \"0.5\"\n  layers: [0, x]\n  calibration: calibration.txt\n  nsamples: 0\n");
         void Reported(string expected) => Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
         Reported("bad.yaml:4:3: llm.sparsity does not apply to llm.method shortgpt");
         Reported("bad.yaml:5:11: llm.layers: 'x' is not a layer index");
         Reported("bad.yaml:7:13: llm.nsamples must be a positive finite number, got 0");
         Assert.Equal(3, problems.Count);
 
-        File.WriteAllText(folder.File("typo.yaml"), $"""
-            model: {Fixture("gpt2-f32")}
-            llm: {"{"}method: shortgp, remove: 1, layers: 0, calibration: calibration.txt{"}"}
-            export: {"{"}path: out{"}"}
-            """);
-        problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("typo.yaml"))).Problems.Select(p => p.ToString()).ToList();
-        Reported("llm.method must be one of magnitude, wanda, sparsegpt, shortgpt; got 'shortgp' (did you mean shortgpt?)");
-        Reported("llm.remove applies to llm.method shortgpt only");
+        problems = Problems("typo.yaml", "  method: shortgp\n  remove: 1\n  calibration: calibration.txt\n");
+        Reported("typo.yaml:3:11: llm.method must be one of magnitude, wanda, sparsegpt, shortgpt; got 'shortgp' (did you mean shortgpt?)");
+        Reported("typo.yaml:4:3: llm.remove applies to llm.method shortgpt only");
 
-        File.WriteAllText(folder.File("both.yaml"), $"""
-            model: {Fixture("gpt2-f32")}
-            llm: {"{"}method: shortgpt, remove: 1, layers: 0, calibration: calibration.txt{"}"}
-            export: {"{"}path: out{"}"}
-            """);
-        problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("both.yaml"))).Problems.Select(p => p.ToString()).ToList();
+        problems = Problems("both.yaml", "  method: shortgpt\n  remove: 1\n  layers: 0\n  calibration: calibration.txt\n");
         Reported("give either llm.remove N");
         Assert.Single(problems);
     }

@@ -1,11 +1,9 @@
-using System.CommandLine;
 using System.Text.Json;
-using PruneSharp.Cli.Commands;
 using PruneSharp.Pipelines;
 using PruneSharp.Recipes;
 using PruneSharp.Runs;
-using PruneSharp.Tests.Llm.Models;
 using PruneSharp.Tests.Support;
+using static PruneSharp.Tests.Pipelines.CheckpointRecipes;
 
 namespace PruneSharp.Tests.Pipelines;
 
@@ -16,17 +14,7 @@ namespace PruneSharp.Tests.Pipelines;
 [Collection(SerialCollection.Name)]
 public class LlmPruningPipelineTests
 {
-    static (int Code, string Output, string Error) Invoke(params string[] args) =>
-        CliInvocation.Run(new RootCommand("test") { LlmCommand.Create(), RunCommand.Create() }, args);
-
-    static string Fixture(string name) => Path.Combine(TransformersReferenceTests.Folder, name);
-
-    static string Text(TempFolder folder)
-    {
-        string text = folder.File("calibration.txt");
-        File.WriteAllText(text, string.Concat(Enumerable.Repeat("And God said, Let there be light: and there was light. And God saw the light, that it was good. ", 20)));
-        return text;
-    }
+    static string Text(TempFolder folder) => CheckpointRecipes.Text(folder, "And God said, Let there be light: and there was light. And God saw the light, that it was good. ");
 
     [Theory]
     [InlineData("sparsegpt", "0.5", "uniform")]
@@ -55,11 +43,7 @@ public class LlmPruningPipelineTests
         (code, output, error) = Invoke("run", folder.File("llm.yaml"), "--json", "--no-store");
         Assert.True(code == 0, error);
         Assert.Equal(flagsSparsity, JsonDocument.Parse(output).RootElement.GetProperty("Sparsity").GetDouble());
-        var files = Directory.GetFiles(folder.File("flags")).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(files, Directory.GetFiles(folder.File("recipe")).Select(Path.GetFileName).Order());
-        Assert.Contains(files, f => f!.EndsWith(".safetensors"));
-        foreach (string file in files!)
-            Assert.True(File.ReadAllBytes(Path.Combine(folder.File("flags"), file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(folder.File("recipe"), file!))), $"{file} differs");
+        SameFiles(folder.File("flags"), folder.File("recipe"));
     }
 
     [Fact]
