@@ -195,15 +195,23 @@ static class LlmCommand
         };
         command.SetAction(parse =>
         {
-            int sequenceLength = (int)Positive(parse.GetValue(length), "--seqlen"), batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
-            var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Perplexity(parse.GetValue(input)!.FullName, parse.GetValue(text)!.FullName,
-                sequenceLength, batch, cancellation: cancel));
-            if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
-                    seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
-            else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
+            var description = new LlmEvaluationDescription(parse.GetValue(input)!.FullName, parse.GetValue(text)!.FullName, parse.GetValue(length), parse.GetValue(batchSize));
+            RenderEvaluation(FlagNames.Translate(() => TrainCommand.WithCtrlC(cancel => LlmEvaluationPipeline.Run(description, cancel)), EvalFields), parse.GetValue(json));
         });
         return command;
+    }
+
+    /// <summary>The flags that set each field of the evaluation the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] EvalFields =
+        [("evaluation.text", "--text"), ("evaluation.seqlen", "--seqlen"), ("evaluation.batch_size", "--batch-size"), ("model", "checkpoint")];
+
+    /// <summary>A checkpoint's perplexity: one line, or JSON.</summary>
+    public static void RenderEvaluation(LanguageModelPerplexity result, bool json)
+    {
+        if (json)
+            Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
+                seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
+        else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
     }
 
     static Command Generate()

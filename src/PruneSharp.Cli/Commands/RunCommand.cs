@@ -63,6 +63,14 @@ static class RunCommand
                         LlmCommand.RenderDepth(TrainCommand.WithCtrlC(token => LlmDepthPipeline.Run(depth, asJson ? PipelineProgress.None : Verbosity.Progress, token, recording)), asJson);
                         return 0;
                     });
+            if (loaded.Evaluation is { } evaluation)
+                return Run("evaluation", evaluation, $"perplexity of {evaluation.Checkpoint} on {evaluation.Text}",
+                    new RunStart { Kind = Kind, Method = LlmEvaluationPipeline.Method, Model = evaluation.Checkpoint, Dataset = evaluation.Text },
+                    recording =>
+                    {
+                        LlmCommand.RenderEvaluation(TrainCommand.WithCtrlC(token => LlmEvaluationPipeline.Run(evaluation, token, recording)), asJson);
+                        return 0;
+                    });
             if (loaded.Training is { } training)
                 return Run("training", training, $"training run ({TrainingPipeline.Method(training)})", new RunStart
                 {

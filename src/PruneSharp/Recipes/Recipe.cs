@@ -30,6 +30,9 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// <summary>The layer removal a recipe with an <c>llm</c> section and <c>llm.method: shortgpt</c> describes (null otherwise).</summary>
     public LlmDepthDescription? LlmDepth { get; init; }
 
+    /// <summary>The perplexity measurement a recipe with an <c>evaluation</c> section describes (null otherwise).</summary>
+    public LlmEvaluationDescription? Evaluation { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -52,18 +55,21 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
         var (llm, depth) = binder.Llm(map, description);
+        var evaluation = binder.Evaluation(map, description);
         bool anyLlm = llm is not null || depth is not null;
-        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) > 1)
-            binder.Problems.Add(new RecipeProblem(binder.PositionOf(anyLlm ? "llm" : "training"), "a recipe holds at most one of lottery, training and llm"));
+        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) > 1)
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
+                "a recipe holds at most one of lottery, training, llm and evaluation"));
         var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
             : depth is not null ? LlmDepthPipeline.Validate(depth)
+            : evaluation is not null ? LlmEvaluationPipeline.Validate(evaluation)
             : training is not null ? TrainingPipeline.Validate(training)
             : lottery is not null ? LotteryTicketPipeline.Validate(lottery) : PruneSharp.Pipelines.Pipeline.Validate(description);
         foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm, LlmDepth = depth };
+        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm, LlmDepth = depth, Evaluation = evaluation };
     }
 
     /// <summary>
@@ -72,6 +78,7 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// </summary>
     public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
         : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
+        : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
         : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
         : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
@@ -314,6 +321,24 @@ sealed class RecipeBinder
             Text(l, "refine", "llm.refine") ?? prune.Refine, Number(l, "blocksize", "llm.blocksize", int.Parse) ?? prune.BlockSize,
             Number(l, "percdamp", "llm.percdamp", double.Parse) ?? prune.PercDamp, Number(l, "batch_size", "llm.batch_size", int.Parse) ?? prune.BatchSize,
             d.Seed, Flag(l, "replace", "llm.replace") ?? false), null);
+    }
+
+    /// <summary>
+    /// The perplexity measurement of a recipe with an <c>evaluation</c> section (null without one): <c>model</c> the
+    /// Hugging Face checkpoint folder, the text and windows in the section; nothing is written, so data, stages,
+    /// recovery, evaluate, inputs and export do not apply.
+    /// </summary>
+    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "evaluation", "evaluation", RecipeSchema.Evaluation) is not { } e) return null;
+        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
+            if (root.Entries.FirstOrDefault(x => x.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)", field: key);
+        string? text = Path(e, "text", "evaluation.text", keepNames: _ => false);
+        if (text is null && e["text"] is null) Problem(e.Position, "evaluation.text is required (the text file scored)", field: "evaluation.text");
+        var defaults = new LlmEvaluationDescription("", "");
+        return new LlmEvaluationDescription(d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
+            Number(e, "batch_size", "evaluation.batch_size", int.Parse) ?? defaults.BatchSize);
     }
 
     /// <summary><c>llm.layers</c>: a layer index or a list of them (null when absent or not whole numbers, which is reported).</summary>

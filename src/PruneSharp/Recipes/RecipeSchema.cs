@@ -3,7 +3,7 @@ namespace PruneSharp.Recipes;
 /// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
 static class RecipeSchema
 {
-    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm" };
+    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm", "evaluation" };
 
     public static readonly string[] Lottery = { "rounds", "rate", "rewind", "retrain", "variants", "scope", "folder" };
 
@@ -30,6 +30,8 @@ static class RecipeSchema
 
     /// <summary>The <c>llm</c> keys of <c>method: shortgpt</c> alone (the layer removal).</summary>
     public static readonly string[] LlmDepth = { "remove", "layers" };
+
+    public static readonly string[] Evaluation = { "text", "seqlen", "batch_size" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
