@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PruneSharp.Cli.Commands;
+using PruneSharp.Recipes;
 using PruneSharp.Tests.Llm.Models;
 using PruneSharp.Tests.Support;
 
@@ -32,4 +33,11 @@ static class CheckpointRecipes
         foreach (string file in files!)
             Assert.True(File.ReadAllBytes(Path.Combine(expected, file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(actual, file!))), $"{file} differs");
     }
+
+    /// <summary>The problems reading the recipe at <paramref name="path"/> reports, as lines (it must have some).</summary>
+    public static List<string> Problems(string path) => Assert.Throws<RecipeException>(() => Recipe.Load(path)).Problems.Select(p => p.ToString()).ToList();
+
+    /// <summary>Asserts that one of <paramref name="problems"/> contains <paramref name="expected"/>.</summary>
+    public static void Reported(IReadOnlyList<string> problems, string expected) =>
+        Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using PruneSharp.Pipelines;
-using PruneSharp.Recipes;
 using PruneSharp.Runs;
 using PruneSharp.Tests.Support;
 using static PruneSharp.Tests.Pipelines.CheckpointRecipes;
@@ -57,10 +56,10 @@ public class LlmDepthPipelineTests
         List<string> Problems(string name, string llm)
         {
             File.WriteAllText(folder.File(name), $"model: {Fixture("gpt2-f32")}\nllm:\n{llm}export: {{path: out}}\n");
-            return Assert.Throws<RecipeException>(() => Recipe.Load(folder.File(name))).Problems.Select(p => p.ToString()).ToList();
+            return CheckpointRecipes.Problems(folder.File(name));
         }
         var problems = Problems("bad.yaml", "  method: shortgpt\n  sparsity: \"0.5\"\n  layers: [0, x]\n  calibration: calibration.txt\n  nsamples: 0\n");
-        void Reported(string expected) => Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
+        void Reported(string expected) => CheckpointRecipes.Reported(problems, expected);
         Reported("bad.yaml:4:3: llm.sparsity does not apply to llm.method shortgpt");
         Reported("bad.yaml:5:11: llm.layers: 'x' is not a layer index");
         Reported("bad.yaml:7:13: llm.nsamples must be a positive finite number, got 0");

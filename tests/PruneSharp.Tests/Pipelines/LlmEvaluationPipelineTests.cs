@@ -1,6 +1,5 @@
 using System.Text.Json;
 using PruneSharp.Pipelines;
-using PruneSharp.Recipes;
 using PruneSharp.Runs;
 using PruneSharp.Tests.Support;
 using static PruneSharp.Tests.Pipelines.CheckpointRecipes;
@@ -46,8 +45,8 @@ public class LlmEvaluationPipelineTests
         using var folder = new TempFolder();
         Text(folder);
         File.WriteAllText(folder.File("bad.yaml"), $"model: {Fixture("gpt2-f32")}\nevaluation:\n  text: missing.txt\n  seqlen: 0\n  batchsize: 2\nexport: {{path: out}}\n");
-        var problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("bad.yaml"))).Problems.Select(p => p.ToString()).ToList();
-        void Reported(string expected) => Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
+        var problems = Problems(folder.File("bad.yaml"));
+        void Reported(string expected) => CheckpointRecipes.Reported(problems, expected);
         Reported("bad.yaml:3:9: evaluation.text '");
         Reported("missing.txt' is not a text file");
         Reported("bad.yaml:4:11: evaluation.seqlen must be a positive finite number, got 0");
