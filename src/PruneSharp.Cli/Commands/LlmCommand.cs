@@ -1,14 +1,10 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Engine;
 using PruneSharp.Llm;
 using PruneSharp.Llm.Decoding;
-using PruneSharp.Llm.Depth;
 using PruneSharp.Llm.Pruning;
 using PruneSharp.Pipelines;
-using PruneSharp.Runs;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -129,39 +125,49 @@ static class LlmCommand
             if ((result.GetResult(remove) is null) == (result.GetResult(layers) is null))
                 result.AddError("give either --remove N (the N layers of lowest Block Influence) or --layers I,J,... (exactly those layers)");
         });
+        var store = new StoreFlags();
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var text = new CalibrationText(parse.GetValue(calibration)!.FullName, (int)Positive(parse.GetValue(samples), "--nsamples"),
-                (int)Positive(parse.GetValue(length), "--seqlen"), parse.GetValue(seed));
-            int batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
+            var description = new LlmDepthDescription(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName, parse.GetValue(calibration)!.FullName,
+                parse.GetValue(remove), parse.GetResult(layers) is null ? null : parse.GetValue(layers), parse.GetValue(samples), parse.GetValue(length), parse.GetValue(batchSize), parse.GetValue(seed),
+                parse.GetValue(replace));
             bool asJson = parse.GetValue(json);
-            var result = TrainCommand.WithCtrlC(cancel => DepthPruning.Run(parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
-                parse.GetValue(remove) is int count ? LayerChoice.Lowest(count) : LayerChoice.Exactly(parse.GetValue(layers)!), text, batch, parse.GetValue(replace), new Progress(asJson), cancel));
-            long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-            for (int i = 0; i < result.Influence.Count; i++)
-                RunRecording.Step(i, new Dictionary<string, double> { ["block_influence"] = result.Influence[i], ["removed"] = result.Removed.Contains(i) ? 1 : 0 });
-            RunRecording.Finish([
-                new("layers_removed", result.Removed.Count), new("layers_kept", result.Influence.Count - result.Removed.Count),
-                new("calibration_tokens", result.CalibrationTokens), new("seconds", result.Seconds), new("peak_resident_bytes", peak),
-            ], null, Directory.EnumerateFiles(result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
-            if (asJson)
-            {
-                Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = "shortgpt",
-                    calibration = new { text.TextFile, text.Samples, sequenceLength = result.SequenceLength, text.Seed, tokens = result.CalibrationTokens },
-                    blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak }, Table.Json));
-                return;
-            }
-            Console.WriteLine(result.Model);
-            var rank = result.Influence.Select((bi, i) => i).OrderBy(i => result.Influence[i]).ThenByDescending(i => i).Select((layer, r) => (layer, r))
-                .ToDictionary(x => x.layer, x => x.r + 1);
-            Table.Write(Console.Out, ["layer", "block influence", "rank", "removed"], result.Influence.Select((bi, i) => (IReadOnlyList<string>)
-                [i.ToString(CultureInfo.InvariantCulture), Number(bi, "F6"), rank[i].ToString(CultureInfo.InvariantCulture), result.Removed.Contains(i) ? "yes" : ""]));
-            Console.WriteLine($"removed {result.Removed.Count} of {result.Influence.Count} layers ({string.Join(", ", result.Removed)}); " +
-                $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
-            Console.WriteLine($"saved {result.Output}");
+            using var runs = store.Open(parse);
+            var recording = runs is null ? null : new PipelineRecording(runs, RunRecording.Describe(parse, "llm depth", LlmDepthPipeline.Method(description)));
+            var result = FlagNames.Translate(() => TrainCommand.WithCtrlC(cancel => LlmDepthPipeline.Run(description, asJson ? PipelineProgress.None : Verbosity.Progress, cancel, recording)),
+                DepthFields);
+            RenderDepth(result, asJson);
         });
-        RunRecording.Attach(command, "llm depth", parse => parse.GetValue(layers) is null ? "shortgpt" : "given-layers");
         return command;
+    }
+
+    /// <summary>The flags that set each field of the depth prune the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] DepthFields =
+    [
+        ("llm.calibration", "--calibration"), ("llm.remove", "--remove"), ("llm.layers", "--layers"), ("llm.nsamples", "--nsamples"), ("llm.seqlen", "--seqlen"),
+        ("llm.batch_size", "--batch-size"), ("export.path", "--output"), ("model", "checkpoint"),
+    ];
+
+    /// <summary>A depth prune's report: a table of every layer's Block Influence and rank, or JSON.</summary>
+    public static void RenderDepth(LlmDepthRunResult r, bool json)
+    {
+        var (result, d, peak) = (r.Result, r.Description, r.PeakResidentBytes);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = LlmDepthPipeline.ShortGpt,
+                calibration = new { TextFile = Path.GetFullPath(d.Calibration), d.Samples, sequenceLength = result.SequenceLength, d.Seed, tokens = result.CalibrationTokens },
+                blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak }, Table.Json));
+            return;
+        }
+        Console.WriteLine(result.Model);
+        var rank = result.Influence.Select((bi, i) => i).OrderBy(i => result.Influence[i]).ThenByDescending(i => i).Select((layer, position) => (layer, position))
+            .ToDictionary(x => x.layer, x => x.position + 1);
+        Table.Write(Console.Out, ["layer", "block influence", "rank", "removed"], result.Influence.Select((bi, i) => (IReadOnlyList<string>)
+            [i.ToString(CultureInfo.InvariantCulture), Number(bi, "F6"), rank[i].ToString(CultureInfo.InvariantCulture), result.Removed.Contains(i) ? "yes" : ""]));
+        Console.WriteLine($"removed {result.Removed.Count} of {result.Influence.Count} layers ({string.Join(", ", result.Removed)}); " +
+            $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
+        Console.WriteLine($"saved {result.Output}");
     }
 
     static int[] ParseLayers(System.CommandLine.Parsing.ArgumentResult result)
@@ -189,15 +195,23 @@ static class LlmCommand
         };
         command.SetAction(parse =>
         {
-            int sequenceLength = (int)Positive(parse.GetValue(length), "--seqlen"), batch = (int)Positive(parse.GetValue(batchSize), "--batch-size");
-            var result = TrainCommand.WithCtrlC(cancel => CheckpointPruning.Perplexity(parse.GetValue(input)!.FullName, parse.GetValue(text)!.FullName,
-                sequenceLength, batch, cancellation: cancel));
-            if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
-                    seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
-            else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
+            var description = new LlmEvaluationDescription(parse.GetValue(input)!.FullName, parse.GetValue(text)!.FullName, parse.GetValue(length), parse.GetValue(batchSize));
+            RenderEvaluation(FlagNames.Translate(() => TrainCommand.WithCtrlC(cancel => LlmEvaluationPipeline.Run(description, cancel)), EvalFields), parse.GetValue(json));
         });
         return command;
+    }
+
+    /// <summary>The flags that set each field of the evaluation the verb describes (the library names the fields in its errors).</summary>
+    static readonly (string Field, string Flag)[] EvalFields =
+        [("evaluation.text", "--text"), ("evaluation.seqlen", "--seqlen"), ("evaluation.batch_size", "--batch-size"), ("model", "checkpoint")];
+
+    /// <summary>A checkpoint's perplexity: one line, or JSON.</summary>
+    public static void RenderEvaluation(LanguageModelPerplexity result, bool json)
+    {
+        if (json)
+            Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
+                seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
+        else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
     }
 
     static Command Generate()
@@ -277,14 +291,6 @@ static class LlmCommand
                 [l.Layer.ToString(CultureInfo.InvariantCulture), l.Name, $"{l.OutFeatures}x{l.InFeatures}", Percent(l.Sparsity), l.Valid2To4 ? "yes" : "no", l.Valid4To8 ? "yes" : "no"]));
         });
         return command;
-    }
-
-    sealed class Progress(bool quiet) : IProgress<LayerProgress>
-    {
-        public void Report(LayerProgress p)
-        {
-            if (!quiet) Verbosity.Status($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {Number(p.TokensPerSecond, "F0")} tokens/s");
-        }
     }
 
     static double Positive(double value, string option, bool allowZero = false) =>

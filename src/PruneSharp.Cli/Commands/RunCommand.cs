@@ -55,6 +55,22 @@ static class RunCommand
                         LlmCommand.RenderPrune(TrainCommand.WithCtrlC(token => LlmPruningPipeline.Run(llm, asJson ? PipelineProgress.None : Verbosity.Progress, token, recording)), asJson);
                         return 0;
                     });
+            if (loaded.LlmDepth is { } depth)
+                return Run("llm", depth, $"checkpoint layer removal ({LlmDepthPipeline.Method(depth)}: {(depth.Remove is { } n ? $"{n} layer(s)" : $"layers {string.Join(", ", depth.Layers!)}")})",
+                    new RunStart { Kind = Kind, Method = LlmDepthPipeline.Method(depth), Model = depth.Checkpoint, Dataset = depth.Calibration, Seed = depth.Seed },
+                    recording =>
+                    {
+                        LlmCommand.RenderDepth(TrainCommand.WithCtrlC(token => LlmDepthPipeline.Run(depth, asJson ? PipelineProgress.None : Verbosity.Progress, token, recording)), asJson);
+                        return 0;
+                    });
+            if (loaded.Evaluation is { } evaluation)
+                return Run("evaluation", evaluation, $"perplexity of {evaluation.Checkpoint} on {evaluation.Text}",
+                    new RunStart { Kind = Kind, Method = LlmEvaluationPipeline.Method, Model = evaluation.Checkpoint, Dataset = evaluation.Text },
+                    recording =>
+                    {
+                        LlmCommand.RenderEvaluation(TrainCommand.WithCtrlC(token => LlmEvaluationPipeline.Run(evaluation, token, recording)), asJson);
+                        return 0;
+                    });
             if (loaded.Training is { } training)
                 return Run("training", training, $"training run ({TrainingPipeline.Method(training)})", new RunStart
                 {

@@ -9,7 +9,7 @@ namespace PruneSharp.Cli.Commands;
 static class RunsCommand
 {
     public static Command Create() => new("runs",
-        "List, show and compare the runs recorded by prune, train, lth and llm prune.\n" +
+        "List, show and compare the runs recorded by prune, train, lth, llm prune and llm depth.\n" +
         "Example: prunesharp runs list --kind prune\nExample: prunesharp runs compare 3 7 --store postgres://me@db/runs")
     {
         List(),

@@ -51,6 +51,9 @@ public static class LlmPruningPipeline
     static readonly (string Name, LinearPruningMethod Value)[] Methods =
         [("magnitude", LinearPruningMethod.Magnitude), ("wanda", LinearPruningMethod.Wanda), ("sparsegpt", LinearPruningMethod.SparseGpt)];
 
+    /// <summary>The weight-pruning methods, as <c>llm.method</c> and <c>--method</c> name them.</summary>
+    public static IReadOnlyList<string> MethodNames { get; } = Methods.Select(m => m.Name).ToArray();
+
     static readonly (string Name, LayerAllocation Value)[] Allocations = [("uniform", LayerAllocation.Uniform), ("owl", LayerAllocation.Owl)];
 
     static readonly (string Name, bool Value)[] Refinements = [("none", false), ("dsnot", true)];
@@ -175,12 +178,5 @@ public static class LlmPruningPipeline
         {
             return false;
         }
-    }
-
-    /// <summary>A status line per finished layer.</summary>
-    sealed class LayerLines(IProgress<string> status) : IProgress<LayerProgress>
-    {
-        public void Report(LayerProgress p) =>
-            status.Report($"{p.Phase} layer {p.Layer + 1}/{p.LayerCount}  {p.TokensPerSecond.ToString("F0", CultureInfo.InvariantCulture)} tokens/s");
     }
 }

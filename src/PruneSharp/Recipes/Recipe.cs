@@ -24,8 +24,14 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// <summary>The training run a recipe with a <c>training</c> section describes instead of pruning stages (null for a pipeline).</summary>
     public TrainingDescription? Training { get; init; }
 
-    /// <summary>The checkpoint prune a recipe with an <c>llm</c> section describes (null for a pipeline).</summary>
+    /// <summary>The checkpoint prune a recipe with an <c>llm</c> section describes (null for a pipeline, or for <c>llm.method: shortgpt</c>).</summary>
     public LlmPruningDescription? Llm { get; init; }
+
+    /// <summary>The layer removal a recipe with an <c>llm</c> section and <c>llm.method: shortgpt</c> describes (null otherwise).</summary>
+    public LlmDepthDescription? LlmDepth { get; init; }
+
+    /// <summary>The perplexity measurement a recipe with an <c>evaluation</c> section describes (null otherwise).</summary>
+    public LlmEvaluationDescription? Evaluation { get; init; }
 
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
@@ -48,17 +54,22 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var description = binder.Bind(map);
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
-        var llm = binder.Llm(map, description);
-        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (llm is null ? 0 : 1) > 1)
-            binder.Problems.Add(new RecipeProblem(binder.PositionOf(llm is null ? "training" : "llm"), "a recipe holds at most one of lottery, training and llm"));
+        var (llm, depth) = binder.Llm(map, description);
+        var evaluation = binder.Evaluation(map, description);
+        bool anyLlm = llm is not null || depth is not null;
+        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) > 1)
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
+                "a recipe holds at most one of lottery, training, llm and evaluation"));
         var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
+            : depth is not null ? LlmDepthPipeline.Validate(depth)
+            : evaluation is not null ? LlmEvaluationPipeline.Validate(evaluation)
             : training is not null ? TrainingPipeline.Validate(training)
             : lottery is not null ? LotteryTicketPipeline.Validate(lottery) : PruneSharp.Pipelines.Pipeline.Validate(description);
         foreach (var problem in checks.Where(p => !binder.Broken.Contains(p.Field)))
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm };
+        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm, LlmDepth = depth, Evaluation = evaluation };
     }
 
     /// <summary>
@@ -66,6 +77,8 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
     public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
+        : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
+        : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
         : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
         : JsonSerializer.Serialize(Pipeline with { Export = Pipeline.Export is { } e ? e with { Path = "" } : null }, CanonicalJson);
@@ -270,27 +283,77 @@ sealed class RecipeBinder
     }
 
     /// <summary>
-    /// The checkpoint prune of a recipe with an <c>llm</c> section (null without one): <c>model</c> the Hugging Face
-    /// checkpoint folder, <c>export.path</c> the folder written, <c>seed</c> the calibration windows' seed, the rest
-    /// in the section; data, stages, recovery, evaluation and inputs do not apply.
+    /// The checkpoint prune of a recipe with an <c>llm</c> section (both null without one): <c>model</c> the Hugging
+    /// Face checkpoint folder, <c>export.path</c> the folder written, <c>seed</c> the calibration windows' seed, the
+    /// rest in the section; data, stages, recovery, evaluation and inputs do not apply. <c>llm.method: shortgpt</c>
+    /// removes whole decoder layers (<see cref="LlmDepthDescription"/>); any other method prunes weights (<see cref="LlmPruningDescription"/>).
     /// </summary>
-    public LlmPruningDescription? Llm(MappingNode root, PipelineDescription d)
+    public (LlmPruningDescription? Prune, LlmDepthDescription? Depth) Llm(MappingNode root, PipelineDescription d)
     {
-        if (Section(root, "llm", "llm", RecipeSchema.Llm) is not { } l) return null;
+        if (Section(root, "llm", "llm", RecipeSchema.Llm) is not { } l) return default;
         foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs" })
             if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
                 Problem(given.Position, $"{key} does not apply to an llm recipe (it prunes the checkpoint in model layer by layer from llm.calibration, without training)", field: key);
         if (d.Export is null && root["export"] is null) Problem(l.Position, "an llm recipe needs export.path (the folder the pruned checkpoint is written to)", field: "export.path");
         string? calibration = Path(l, "calibration", "llm.calibration", keepNames: _ => false);
         if (calibration is null && l["calibration"] is null) Problem(l.Position, "llm.calibration is required (a text file the calibration windows are drawn from)", field: "llm.calibration");
-        var defaults = new LlmPruningDescription("", "", "");
-        return new LlmPruningDescription(d.Model, d.Export?.Path ?? "", calibration ?? "", Text(l, "method", "llm.method") ?? defaults.Method,
-            Text(l, "sparsity", "llm.sparsity") ?? defaults.Sparsity, Number(l, "nsamples", "llm.nsamples", int.Parse) ?? defaults.Samples,
-            Number(l, "seqlen", "llm.seqlen", int.Parse) ?? defaults.SequenceLength, Text(l, "allocation", "llm.allocation") ?? defaults.Allocation,
-            Number(l, "owl_lambda", "llm.owl_lambda", double.Parse) ?? defaults.OwlLambda, Number(l, "owl_m", "llm.owl_m", double.Parse) ?? defaults.OwlThreshold,
-            Text(l, "refine", "llm.refine") ?? defaults.Refine, Number(l, "blocksize", "llm.blocksize", int.Parse) ?? defaults.BlockSize,
-            Number(l, "percdamp", "llm.percdamp", double.Parse) ?? defaults.PercDamp, Number(l, "batch_size", "llm.batch_size", int.Parse) ?? defaults.BatchSize,
-            d.Seed, Flag(l, "replace", "llm.replace") ?? false);
+        string? method = Text(l, "method", "llm.method");
+        bool depth = string.Equals(method, LlmDepthPipeline.ShortGpt, StringComparison.OrdinalIgnoreCase);
+        string[] methods = [.. LlmPruningPipeline.MethodNames, LlmDepthPipeline.ShortGpt];
+        if (method is not null && !methods.Contains(method, StringComparer.OrdinalIgnoreCase))
+            Problem(PositionOf("llm.method"), $"llm.method must be one of {string.Join(", ", methods)}; got '{method}'", NearestNames.Find(method, methods), field: "llm.method");
+        foreach (var (key, _) in l.Entries.Where(e => RecipeSchema.LlmDepth.Contains(e.Key.Value) != depth && !RecipeSchema.LlmCommon.Contains(e.Key.Value)))
+            Problem(key.Position, depth
+                ? $"llm.{key.Value} does not apply to llm.method shortgpt (it removes whole decoder layers: llm.remove or llm.layers)"
+                : $"llm.{key.Value} applies to llm.method shortgpt only (the layer removal); llm.method {method ?? new LlmPruningDescription("", "", "").Method} prunes weights", field: $"llm.{key.Value}");
+        if (depth)
+        {
+            var defaults = new LlmDepthDescription("", "", "");
+            return (null, new LlmDepthDescription(d.Model, d.Export?.Path ?? "", calibration ?? "", Number(l, "remove", "llm.remove", int.Parse), Layers(l),
+                Number(l, "nsamples", "llm.nsamples", int.Parse) ?? defaults.Samples, Number(l, "seqlen", "llm.seqlen", int.Parse) ?? defaults.SequenceLength,
+                Number(l, "batch_size", "llm.batch_size", int.Parse) ?? defaults.BatchSize, d.Seed, Flag(l, "replace", "llm.replace") ?? false));
+        }
+        var prune = new LlmPruningDescription("", "", "");
+        return (new LlmPruningDescription(d.Model, d.Export?.Path ?? "", calibration ?? "", method ?? prune.Method,
+            Text(l, "sparsity", "llm.sparsity") ?? prune.Sparsity, Number(l, "nsamples", "llm.nsamples", int.Parse) ?? prune.Samples,
+            Number(l, "seqlen", "llm.seqlen", int.Parse) ?? prune.SequenceLength, Text(l, "allocation", "llm.allocation") ?? prune.Allocation,
+            Number(l, "owl_lambda", "llm.owl_lambda", double.Parse) ?? prune.OwlLambda, Number(l, "owl_m", "llm.owl_m", double.Parse) ?? prune.OwlThreshold,
+            Text(l, "refine", "llm.refine") ?? prune.Refine, Number(l, "blocksize", "llm.blocksize", int.Parse) ?? prune.BlockSize,
+            Number(l, "percdamp", "llm.percdamp", double.Parse) ?? prune.PercDamp, Number(l, "batch_size", "llm.batch_size", int.Parse) ?? prune.BatchSize,
+            d.Seed, Flag(l, "replace", "llm.replace") ?? false), null);
+    }
+
+    /// <summary>
+    /// The perplexity measurement of a recipe with an <c>evaluation</c> section (null without one): <c>model</c> the
+    /// Hugging Face checkpoint folder, the text and windows in the section; nothing is written, so data, stages,
+    /// recovery, evaluate, inputs and export do not apply.
+    /// </summary>
+    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "evaluation", "evaluation", RecipeSchema.Evaluation) is not { } e) return null;
+        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
+            if (root.Entries.FirstOrDefault(x => x.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)", field: key);
+        string? text = Path(e, "text", "evaluation.text", keepNames: _ => false);
+        if (text is null && e["text"] is null) Problem(e.Position, "evaluation.text is required (the text file scored)", field: "evaluation.text");
+        var defaults = new LlmEvaluationDescription("", "");
+        return new LlmEvaluationDescription(d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
+            Number(e, "batch_size", "evaluation.batch_size", int.Parse) ?? defaults.BatchSize);
+    }
+
+    /// <summary><c>llm.layers</c>: a layer index or a list of them (null when absent or not whole numbers, which is reported).</summary>
+    IReadOnlyList<int>? Layers(MappingNode l)
+    {
+        if (Strings(l, "layers", "llm.layers") is not { } items) return null;
+        var layers = new List<int>();
+        foreach (var item in items)
+            if (int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int layer)) layers.Add(layer);
+            else
+            {
+                Problem(PositionOf("llm.layers"), $"llm.layers: '{item}' is not a layer index (0-based whole numbers, e.g. [4, 5])", field: "llm.layers");
+                return null;
+            }
+        return layers;
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)

@@ -3,7 +3,7 @@ namespace PruneSharp.Recipes;
 /// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
 static class RecipeSchema
 {
-    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm" };
+    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm", "evaluation" };
 
     public static readonly string[] Lottery = { "rounds", "rate", "rewind", "retrain", "variants", "scope", "folder" };
 
@@ -22,7 +22,16 @@ static class RecipeSchema
     public static readonly string[] Llm =
     {
         "method", "sparsity", "calibration", "nsamples", "seqlen", "allocation", "owl_lambda", "owl_m", "refine", "blocksize", "percdamp", "batch_size", "replace",
+        "remove", "layers",
     };
+
+    /// <summary>The <c>llm</c> keys of every method.</summary>
+    public static readonly string[] LlmCommon = { "method", "calibration", "nsamples", "seqlen", "batch_size", "replace" };
+
+    /// <summary>The <c>llm</c> keys of <c>method: shortgpt</c> alone (the layer removal).</summary>
+    public static readonly string[] LlmDepth = { "remove", "layers" };
+
+    public static readonly string[] Evaluation = { "text", "seqlen", "batch_size" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 

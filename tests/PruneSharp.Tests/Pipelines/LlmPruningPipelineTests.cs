@@ -1,11 +1,8 @@
-using System.CommandLine;
 using System.Text.Json;
-using PruneSharp.Cli.Commands;
 using PruneSharp.Pipelines;
-using PruneSharp.Recipes;
 using PruneSharp.Runs;
-using PruneSharp.Tests.Llm.Models;
 using PruneSharp.Tests.Support;
+using static PruneSharp.Tests.Pipelines.CheckpointRecipes;
 
 namespace PruneSharp.Tests.Pipelines;
 
@@ -16,17 +13,7 @@ namespace PruneSharp.Tests.Pipelines;
 [Collection(SerialCollection.Name)]
 public class LlmPruningPipelineTests
 {
-    static (int Code, string Output, string Error) Invoke(params string[] args) =>
-        CliInvocation.Run(new RootCommand("test") { LlmCommand.Create(), RunCommand.Create() }, args);
-
-    static string Fixture(string name) => Path.Combine(TransformersReferenceTests.Folder, name);
-
-    static string Text(TempFolder folder)
-    {
-        string text = folder.File("calibration.txt");
-        File.WriteAllText(text, string.Concat(Enumerable.Repeat("And God said, Let there be light: and there was light. And God saw the light, that it was good. ", 20)));
-        return text;
-    }
+    static string Text(TempFolder folder) => CheckpointRecipes.Text(folder, "And God said, Let there be light: and there was light. And God saw the light, that it was good. ");
 
     [Theory]
     [InlineData("sparsegpt", "0.5", "uniform")]
@@ -55,11 +42,7 @@ public class LlmPruningPipelineTests
         (code, output, error) = Invoke("run", folder.File("llm.yaml"), "--json", "--no-store");
         Assert.True(code == 0, error);
         Assert.Equal(flagsSparsity, JsonDocument.Parse(output).RootElement.GetProperty("Sparsity").GetDouble());
-        var files = Directory.GetFiles(folder.File("flags")).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(files, Directory.GetFiles(folder.File("recipe")).Select(Path.GetFileName).Order());
-        Assert.Contains(files, f => f!.EndsWith(".safetensors"));
-        foreach (string file in files!)
-            Assert.True(File.ReadAllBytes(Path.Combine(folder.File("flags"), file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(folder.File("recipe"), file!))), $"{file} differs");
+        SameFiles(folder.File("flags"), folder.File("recipe"));
     }
 
     [Fact]
@@ -78,9 +61,9 @@ public class LlmPruningPipelineTests
             data: {"{"}source: fashion-mnist{"}"}
             export: {"{"}path: out{"}"}
             """);
-        var problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("bad.yaml"))).Problems.Select(p => p.ToString()).ToList();
-        void Reported(string expected) => Assert.True(problems.Any(p => p.Contains(expected)), $"'{expected}' not in:\n{string.Join("\n", problems)}");
-        Reported("bad.yaml:3:11: llm.method must be one of magnitude, wanda, sparsegpt; got 'wand' (did you mean wanda?)");
+        var problems = Problems(folder.File("bad.yaml"));
+        void Reported(string expected) => CheckpointRecipes.Reported(problems, expected);
+        Reported("bad.yaml:3:11: llm.method must be one of magnitude, wanda, sparsegpt, shortgpt; got 'wand' (did you mean wanda?)");
         Reported("bad.yaml:5:15: llm.allocation owl spreads an unstructured sparsity over layers");
         Reported("bad.yaml:7:3: unknown key 'llm.nsample'");
         Reported("(did you mean nsamples?)");
