@@ -18,32 +18,23 @@ mkdir -p "$out"
 common=(--data "$data" --optimizer adam --lr ${LR:-2e-3} --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
 [ -z "${NORMALIZE:-}" ] || common+=(--normalize "$NORMALIZE")
 train=("${common[@]}" --epochs 2)
+# collapse MODEL PREFIX: every method at 99.9%. A collapsed network is at chance by construction: it is scored
+# (--epochs 0) but not trained; where a path survives, it is trained.
+collapse() {
+  for m in ${METHODS:-synflow snip grasp magnitude random}; do
+    $cli train --model $1 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/$2-$m.onnx" > "$out/$2-$m.json"
+    if grep -q '"path_survives": true' "$out/$2-$m.json"; then
+      $cli train --model $1 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/$2-$m.onnx" > "$out/$2-$m.json"
+    fi
+  done
+}
 for part in $parts; do
   case $part in
-    collapse)
-      # A collapsed network is at chance by construction: it is scored (--epochs 0) but not trained.
-      for m in ${METHODS:-synflow snip grasp magnitude random}; do
-        $cli train --model lenet-5 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
-        if grep -q '"path_survives": true' "$out/collapse-$m.json"; then
-          $cli train --model lenet-5 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-$m.onnx" > "$out/collapse-$m.json"
-        fi
-      done ;;
-    collapse-mlp)
-      # The same check on LeNet-300-100 (266,200 weights, 266 kept at 99.9%).
-      for m in ${METHODS:-synflow snip grasp magnitude random}; do
-        $cli train --model lenet-300-100 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
-        if grep -q '"path_survives": true' "$out/collapse-mlp-$m.json"; then
-          $cli train --model lenet-300-100 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-mlp-$m.onnx" > "$out/collapse-mlp-$m.json"
-        fi
-      done ;;
-    collapse-conv6)
-      # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
-      for m in ${METHODS:-synflow snip grasp magnitude random}; do
-        $cli train --model conv-6 "${common[@]}" --epochs 0 --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
-        if grep -q '"path_survives": true' "$out/collapse-conv6-$m.json"; then
-          $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity 0.999 -o "$out/collapse-conv6-$m.onnx" > "$out/collapse-conv6-$m.json"
-        fi
-      done ;;
+    collapse) collapse lenet-5 collapse ;;
+    # The same check on LeNet-300-100 (266,200 weights, 266 kept at 99.9%).
+    collapse-mlp) collapse lenet-300-100 collapse-mlp ;;
+    # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
+    collapse-conv6) collapse conv-6 collapse-conv6 ;;
     grid-conv6)
       # Conv-6 at each sparsity, trained whether or not a path survives (a collapsed network stays at chance).
       for s in ${SPARSITIES:-0.9 0.99}; do
