@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
 # Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, dense, grid,
-# grid-conv6, criteria (default: collapse dense grid criteria).
+# grid-conv6, dense-conv6, criteria (default: collapse dense grid criteria).
 # Environment: METHODS (collapse, grid-conv6), SPARSITIES (grid, grid-conv6), THREADS (libtorch threads, default 2),
+# SEED (initialisation, batch order and random pruning, default 0; the grid-conv6 and dense-conv6 files get a -sSEED suffix when set),
 # TRAIN_IMAGES and TEST_IMAGES (the subset, default 5000 and 2000), LR (Adam's rate, default 2e-3), NORMALIZE
 # (MEAN/STD of the inputs, default none: [0, 1] pixels).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
@@ -15,7 +16,7 @@ n_train=${TRAIN_IMAGES:-5000}; n_test=${TEST_IMAGES:-2000}
 data=$out/fm${n_train}-${n_test}
 mkdir -p "$out"
 [ -d "$data" ] || python3 bench/scripts/fashion_subset.py "$n_train" "$n_test" "$data"
-common=(--data "$data" --optimizer adam --lr ${LR:-2e-3} --batch-size 64 --threads ${THREADS:-2} --seed 0 --json)
+common=(--data "$data" --optimizer adam --lr ${LR:-2e-3} --batch-size 64 --threads ${THREADS:-2} --seed ${SEED:-0} --json)
 [ -z "${NORMALIZE:-}" ] || common+=(--normalize "$NORMALIZE")
 train=("${common[@]}" --epochs 2)
 # collapse MODEL PREFIX: every method at 99.9%. A collapsed network is at chance by construction: it is scored
@@ -36,12 +37,19 @@ for part in $parts; do
     # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
     collapse-conv6) collapse conv-6 collapse-conv6 ;;
     grid-conv6)
-      # Conv-6 at each sparsity, trained whether or not a path survives (a collapsed network stays at chance).
+      # Conv-6 at each sparsity: scored first (--epochs 0); trained only where a path survives (a collapsed network
+      # stays at chance by construction, and training it would cost as much as any other run).
       for s in ${SPARSITIES:-0.9 0.99}; do
         for m in ${METHODS:-synflow snip magnitude}; do
-          $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity $s -o "$out/grid-conv6-$m-$s.onnx" > "$out/grid-conv6-$m-$s.json"
+          f=$out/grid-conv6-$m-$s${SEED:+-s$SEED}
+          $cli train --model conv-6 "${common[@]}" --epochs 0 --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
+          if grep -q '"path_survives": true' "$f.json"; then
+            $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
+          fi
         done
       done ;;
+    dense-conv6)
+      $cli train --model conv-6 "${train[@]}" -o "$out/grid-conv6-dense${SEED:+-s$SEED}.onnx" > "$out/grid-conv6-dense${SEED:+-s$SEED}.json" ;;
     dense)
       $cli train --model lenet-5 "${train[@]}" -o "$out/grid-dense.onnx" > "$out/grid-dense.json" ;;
     grid)

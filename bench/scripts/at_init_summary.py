@@ -2,6 +2,8 @@
 import glob
 import json
 import os
+import re
+import statistics
 import sys
 
 from chain_paths import paths
@@ -48,22 +50,37 @@ if conv6:
         path = "" if p is None else "yes" if p["path_survives"] else "no"
         print(f"| {m} | " + " | ".join(cells) + f" | {kept} | {p['effective'] if p else ''} | {path} |")
 
-grid = glob.glob(os.path.join(out, "grid-conv6-*-*.json"))
-if grid:
-    levels = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in grid}, key=float)
-    print("\n### Accuracy after pruning at initialisation (Conv-6, top-1 %; emptied layers in brackets)\n")
+# Conv-6 grid: grid-conv6-METHOD-SPARSITY[-sSEED].json (seed 0 has no suffix), grid-conv6-dense[-sSEED].json.
+conv6_runs = {}
+for path in glob.glob(os.path.join(out, "grid-conv6-*.json")):
+    match = re.fullmatch(r"grid-conv6-(dense|[a-z]+-[0-9.]+)(?:-s([0-9]+))?", os.path.basename(path)[:-5])
+    r = load(path)
+    if match and r is not None:
+        conv6_runs.setdefault(match.group(1), {})[int(match.group(2) or 0)] = r
+
+
+def cell(runs):
+    """Mean top-1 over seeds, with the spread (sample standard deviation) and the seed count; marks collapse."""
+    if not runs:
+        return ""
+    top1 = [100 * r["test"]["Top1"] for r in runs.values()]
+    text = f"{statistics.mean(top1):.2f}" + (f" ± {statistics.stdev(top1):.2f}" if len(top1) > 1 else "") + f" ({len(top1)})"
+    emptied = sorted({l["name"].removesuffix(".weight") for r in runs.values() if "at_init" in r
+                      for l in r["at_init"]["layers"] if l["kept"] == 0})
+    if any(r["epochs"] == 0 for r in runs.values()):
+        text += " untrained"
+    return text + (f" [{', '.join(emptied)}]" if emptied else "")
+
+
+levels = sorted({k.rsplit("-", 1)[1] for k in conv6_runs if k != "dense"}, key=float)
+if levels:
+    print("\n### Accuracy after pruning at initialisation (Conv-6, top-1 %: mean ± sd (seeds); emptied layers in brackets)\n")
     print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in levels) + " |")
     print("| --- |" + " --- |" * len(levels))
+    if "dense" in conv6_runs:
+        print("| dense | " + " | ".join(cell(conv6_runs["dense"]) for _ in levels) + " |")
     for m in methods:
-        cells = []
-        for s in levels:
-            r = load(os.path.join(out, f"grid-conv6-{m}-{s}.json"))
-            if r is None:
-                cells.append("")
-                continue
-            emptied = [l["name"].removesuffix(".weight") for l in r["at_init"]["layers"] if l["kept"] == 0]
-            cells.append(f"{100 * r['test']['Top1']:.2f}" + (" untrained" if r["epochs"] == 0 else "")
-                         + (f" ({', '.join(emptied)})" if emptied else ""))
+        cells = [cell(conv6_runs.get(f"{m}-{s}", {})) for s in levels]
         if any(cells):
             print(f"| {m} | " + " | ".join(cells) + " |")
 

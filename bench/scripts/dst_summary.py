@@ -18,7 +18,10 @@ for path in sorted(out.glob("*.json")):
 seeds = sorted({s for runs in rows.values() for s in runs})
 print("| run | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | std | zeros in the written model | topology updates |")
 print("| --- |" + " --- |" * (len(seeds) + 4))
-for method in ("dense", "set", "rigl"):
+# Runs of models other than LeNet-5 carry the model's name as a prefix (resnet-20-rigl-0.json).
+order = {"dense": 0, "set": 1, "rigl": 2}
+keys = sorted(rows, key=lambda m: (m.rsplit("-", 1)[0] if m.rsplit("-", 1)[-1] in order and "-" in m else "", order.get(m.rsplit("-", 1)[-1], 3)))
+for method in keys:
     runs = rows.get(method, {})
     if not runs:
         continue
