@@ -156,4 +156,48 @@ public class ComparisonRecipeTests
         foreach (var property in new[] { "Key", "Accuracy", "AccuracyAfterPruning", "NonZeros", "EffectiveMacs" })
             Assert.Equal(rows.Select(r => r.GetProperty(property).ToString()), again7.Select(r => r.GetProperty(property).ToString()));
     }
+
+    /// <summary>Status lines, kept as they are reported.</summary>
+    sealed class Lines : IProgress<string>
+    {
+        public List<string> All { get; } = new();
+
+        public void Report(string value) => All.Add(value);
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void A_given_dense_model_is_compared_as_it_is_and_its_steps_are_recomputed_when_the_file_changes()
+    {
+        using var folder = new TempFolder();
+        string file = folder.File("given.onnx");
+        void Write(long seed)
+        {
+            using var model = PruneSharp.Models.ModelZoo.CreateClassifier("lenet-300-100", new PruneSharp.Models.ClassifierOptions(Seed: seed));
+            OnnxFile.Save(model, file);
+        }
+        Write(0);
+        var d = new ComparisonDescription(file, new DataDescription(DataLocations.FashionMnist, TrainExamples: 200, TestExamples: 200), new RecoveryDescription(Kind: "none"),
+            [new ComparisonVariant("half", [new StageDescription("magnitude", 0.5, Scope: "global", FirstLast: "prune")])], folder.File("study"));
+        var lines = new Lines();
+        var first = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
+        Assert.DoesNotContain(lines.All, l => l.StartsWith("reusing", StringComparison.Ordinal));
+        Assert.False(File.Exists(folder.File("study", "given-dense.onnx")));
+        var (dense, half) = (first.Rows[0], first.Rows[1]);
+        Assert.Equal(266_610, dense.Parameters);
+        Assert.Equal(dense.Parameters, half.Parameters);
+        Assert.Equal(0.5, half.Sparsity, 3);
+        Assert.Equal(half.Accuracy, half.AccuracyAfterPruning); // no recovery: measured once, right after pruning
+
+        lines.All.Clear();
+        var again = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
+        Assert.Equal(2, lines.All.Count(l => l.StartsWith("reusing", StringComparison.Ordinal)));
+        Assert.Equal(Json(first.Rows), Json(again.Rows));
+
+        // Another model under the same name: its hash is in every key, so both steps are computed again.
+        Write(1);
+        lines.All.Clear();
+        var changed = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
+        Assert.DoesNotContain(lines.All, l => l.StartsWith("reusing", StringComparison.Ordinal));
+        Assert.All(first.Rows.Zip(changed.Rows), pair => Assert.NotEqual(pair.First.Key, pair.Second.Key));
+    }
 }
