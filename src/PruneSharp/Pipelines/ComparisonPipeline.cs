@@ -83,15 +83,14 @@ public static class ComparisonPipeline
             string name = d.Variants[i].Name, at = $"comparison.variants[{i}]";
             problems.Require($"{at}.name", FileName.IsMatch(name) && name != DenseName,
                 $"{at}.name '{name}' must be letters, digits, '.', '_' or '-' (it names the variant's files), and not '{DenseName}'");
-            int first = d.Variants.ToList().FindIndex(v => v.Name == name);
+            int first = d.Variants.Select(v => v.Name).ToList().IndexOf(name);
             problems.Require($"{at}.name", first == i, $"{at}.name '{name}' is also the name of comparison.variants[{first}]");
         }
-        var found = new List<PipelineProblem>(problems);
         if (DenseTraining(d) is { } training)
-            found.AddRange(TrainingPipeline.Validate(training).Select(p =>
+            problems.AddRange(TrainingPipeline.Validate(training).Select(p =>
                 Rebased(Rebased(p, "recovery.", "comparison.dense."), "data.train_examples", "comparison.dense.train_examples")));
         else if (!File.Exists(d.Model))
-            found.Add(new PipelineProblem("model", $"model '{d.Model}' is the dense model when comparison.dense is not given: it must be an existing ONNX file (or give comparison.dense to train it)", []));
+            problems.Add(new PipelineProblem("model", $"model '{d.Model}' is the dense model when comparison.dense is not given: it must be an existing ONNX file (or give comparison.dense to train it)", []));
         for (int i = 0; i < d.Variants.Count; i++)
         {
             var v = d.Variants[i];
@@ -100,10 +99,11 @@ public static class ComparisonPipeline
             foreach (var p in Pipeline.Validate(VariantPipeline(d, v) with { Model = d.Model }))
             {
                 var rebased = Rebased(p, "stages", $"{at}.stages");
-                found.Add(v.Recovery is null ? rebased : Rebased(rebased, "recovery.", $"{at}.recovery."));
+                problems.Add(v.Recovery is null ? rebased : Rebased(rebased, "recovery.", $"{at}.recovery."));
             }
         }
-        return found.DistinctBy(p => (p.Field, p.Message)).ToList();
+        // The data and the model are checked once per variant: each problem is reported once.
+        return problems.DistinctBy(p => (p.Field, p.Message)).ToList();
     }
 
     /// <summary>The problem of a field under <paramref name="from"/> as the field under <paramref name="to"/> (the message renamed too).</summary>
