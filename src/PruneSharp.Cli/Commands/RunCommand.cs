@@ -71,6 +71,14 @@ static class RunCommand
                         LlmCommand.RenderEvaluation(TrainCommand.WithCtrlC(token => LlmEvaluationPipeline.Run(evaluation, token, recording)), asJson);
                         return 0;
                     });
+            if (loaded.Comparison is { } comparison)
+            {
+                string summary = $"comparison of the dense model and {comparison.Variants.Count} variant(s) in {comparison.Folder}";
+                if (parse.GetValue(check)) return Run("comparison", comparison, summary, new RunStart { Kind = ComparisonPipeline.Kind }, _ => 0);
+                // The rows are recorded in the comparison's own store (runs.db in its folder), from which its report is made.
+                DemoCommand.Render(TrainCommand.WithCtrlC(token => ComparisonPipeline.Run(comparison, Verbosity.Progress, token)), asJson);
+                return 0;
+            }
             if (loaded.Training is { } training)
                 return Run("training", training, $"training run ({TrainingPipeline.Method(training)})", new RunStart
                 {
@@ -110,11 +118,14 @@ static class RunCommand
     }
 
     /// <summary>Reads the recipe, printing every problem on its own line (null when there are problems).</summary>
-    public static Recipe? Load(string path, IReadOnlyList<RecipeOverride> overrides)
+    public static Recipe? Load(string path, IReadOnlyList<RecipeOverride> overrides) => Read(() => Recipe.Load(path, overrides), path);
+
+    /// <summary>The recipe <paramref name="read"/> gives, or null after printing each of its problems on its own line and their count in <paramref name="path"/>.</summary>
+    public static Recipe? Read(Func<Recipe> read, string path)
     {
         try
         {
-            return Recipe.Load(path, overrides);
+            return read();
         }
         catch (RecipeException e)
         {

@@ -33,6 +33,9 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// <summary>The perplexity measurement a recipe with an <c>evaluation</c> section describes (null otherwise).</summary>
     public LlmEvaluationDescription? Evaluation { get; init; }
 
+    /// <summary>The comparison study a recipe with a <c>comparison</c> section describes: a dense model and pruned variants of it (null otherwise).</summary>
+    public ComparisonDescription? Comparison { get; init; }
+
     /// <summary>Reads the recipe at <paramref name="path"/> with <paramref name="overrides"/> applied in order.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -56,11 +59,13 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var training = binder.Training(map, description);
         var (llm, depth) = binder.Llm(map, description);
         var evaluation = binder.Evaluation(map, description);
+        var comparison = binder.Comparison(map, description);
         bool anyLlm = llm is not null || depth is not null;
-        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) > 1)
-            binder.Problems.Add(new RecipeProblem(binder.PositionOf(evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
-                "a recipe holds at most one of lottery, training, llm and evaluation"));
-        var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
+        if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) + (comparison is null ? 0 : 1) > 1)
+            binder.Problems.Add(new RecipeProblem(binder.PositionOf(comparison is not null ? "comparison" : evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
+                "a recipe holds at most one of lottery, training, llm, evaluation and comparison"));
+        var checks = comparison is not null ? ComparisonPipeline.Validate(comparison)
+            : llm is not null ? LlmPruningPipeline.Validate(llm)
             : depth is not null ? LlmDepthPipeline.Validate(depth)
             : evaluation is not null ? LlmEvaluationPipeline.Validate(evaluation)
             : training is not null ? TrainingPipeline.Validate(training)
@@ -69,14 +74,15 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(problem.Field), problem.Message, problem.Suggestions));
         if (binder.Problems.Count > 0)
             throw new RecipeException(binder.Problems.OrderBy(p => p.Position.File != path).ThenBy(p => p.Position.Line).ThenBy(p => p.Position.Column).ToList());
-        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm, LlmDepth = depth, Evaluation = evaluation };
+        return new Recipe(path, description) { Lottery = lottery, Training = training, Llm = llm, LlmDepth = depth, Evaluation = evaluation, Comparison = comparison };
     }
 
     /// <summary>
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
+    public string Canonical => Comparison is { } comparison ? JsonSerializer.Serialize(comparison with { Folder = "", Report = null }, CanonicalJson)
+        : Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
         : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
         : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
@@ -139,39 +145,9 @@ sealed class RecipeBinder
                 Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"));
         }
 
-        var stages = new List<StageDescription>();
-        if (root["stages"] is SequenceNode list)
-        {
-            _fields["stages"] = list.Position;
-            for (int i = 0; i < list.Items.Count; i++)
-            {
-                string at = $"stages[{i}]";
-                if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
-                string? method = Text(s, "method", $"{at}.method");
-                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure channel or head: {string.Join(", ", StructuredParts.Methods)}; block: {string.Join(", ", StructuredPruning.BlockMethods)})", field: $"{at}.method");
-                stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
-                    Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
-                    Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
-                    Flag(s, "strict", $"{at}.strict") ?? false, Text(s, "structure", $"{at}.structure"), Number(s, "ratio", $"{at}.ratio", double.Parse),
-                    Number(s, "round_to", $"{at}.round_to", int.Parse) ?? 1, Number(s, "max_ratio", $"{at}.max_ratio", double.Parse) ?? 0.9,
-                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore"), Flag(s, "approximate", $"{at}.approximate") ?? false,
-                    Number(s, "ffn_ratio", $"{at}.ffn_ratio", double.Parse), Number(s, "hidden_ratio", $"{at}.hidden_ratio", double.Parse),
-                    Number(s, "steps", $"{at}.steps", int.Parse), Number(s, "calibration", $"{at}.calibration", int.Parse), Text(s, "aggregate", $"{at}.aggregate"),
-                    Flag(s, "include_readers", $"{at}.include_readers") ?? false, Number(s, "blocks", $"{at}.blocks", int.Parse)));
-            }
-        }
-        else if (root["stages"] is { } other) Problem(other.Position, "stages is a list of pruning stages (- method: ..., sparsity: ...)", field: "stages");
+        var stages = Stages(root, "stages");
 
-        var recovery = new RecoveryDescription();
-        if (Section(root, "recovery", "recovery", RecipeSchema.Recovery) is { } r)
-        {
-            recovery = new RecoveryDescription(Text(r, "kind", "recovery.kind") ?? recovery.Kind, Number(r, "epochs", "recovery.epochs", int.Parse) ?? recovery.Epochs,
-                Number(r, "batch_size", "recovery.batch_size", int.Parse) ?? recovery.BatchSize, Text(r, "optimizer", "recovery.optimizer") ?? recovery.Optimizer,
-                Number(r, "lr", "recovery.lr", double.Parse) ?? recovery.LearningRate, Number(r, "momentum", "recovery.momentum", double.Parse) ?? recovery.Momentum,
-                Number(r, "weight_decay", "recovery.weight_decay", double.Parse) ?? recovery.WeightDecay, Text(r, "lr_schedule", "recovery.lr_schedule") ?? recovery.LearningRateSchedule,
-                Text(r, "distill_loss", "recovery.distill_loss"), Number(r, "temperature", "recovery.temperature", double.Parse), Strings(r, "distill_features", "recovery.distill_features"),
-                Strings(r, "freeze", "recovery.freeze"), Strings(r, "train_only", "recovery.train_only"), Number(r, "threads", "recovery.threads", int.Parse));
-        }
+        var recovery = Section(root, "recovery", "recovery", RecipeSchema.Recovery) is { } r ? Recovery(r, "recovery") : new RecoveryDescription();
 
         ExportDescription? export = null;
         if (Section(root, "export", "export", RecipeSchema.Export) is { } e)
@@ -188,6 +164,46 @@ sealed class RecipeBinder
             inputs = new InputsDescription(Strings(given, "shape", "inputs.shape"), tensors, Text(given, "normalize", "inputs.normalize"));
         }
         return new PipelineDescription(model ?? "", data, stages, recovery, export, seed, evaluate, latency, inputs);
+    }
+
+    /// <summary>The pruning stages listed under <c>stages</c> in <paramref name="parent"/>, each field named under <paramref name="field"/> (<c>stages[0].method</c>).</summary>
+    List<StageDescription> Stages(MappingNode parent, string field)
+    {
+        var stages = new List<StageDescription>();
+        if (parent["stages"] is SequenceNode list)
+        {
+            _fields[field] = list.Position;
+            for (int i = 0; i < list.Items.Count; i++)
+            {
+                string at = $"{field}[{i}]";
+                if (!Mapping(list.Items[i], at, RecipeSchema.Stage, out var s)) continue;
+                string? method = Text(s, "method", $"{at}.method");
+                if (method is null) Problem(s.Position, $"{at}.method is required ({string.Join(", ", PruningParts.Methods)}; with structure channel or head: {string.Join(", ", StructuredParts.Methods)}; block: {string.Join(", ", StructuredPruning.BlockMethods)})", field: $"{at}.method");
+                stages.Add(new StageDescription(method ?? "", Number(s, "sparsity", $"{at}.sparsity", double.Parse),
+                    Text(s, "granularity", $"{at}.granularity") ?? "element", Text(s, "scope", $"{at}.scope") ?? "local", Text(s, "schedule", $"{at}.schedule") ?? "oneshot",
+                    Strings(s, "exclude", $"{at}.exclude"), Text(s, "first_last", $"{at}.first_last"), Flag(s, "prune_embeddings", $"{at}.prune_embeddings") ?? false,
+                    Flag(s, "strict", $"{at}.strict") ?? false, Text(s, "structure", $"{at}.structure"), Number(s, "ratio", $"{at}.ratio", double.Parse),
+                    Number(s, "round_to", $"{at}.round_to", int.Parse) ?? 1, Number(s, "max_ratio", $"{at}.max_ratio", double.Parse) ?? 0.9,
+                    Flag(s, "global", $"{at}.global") ?? false, Strings(s, "ignore", $"{at}.ignore"), Flag(s, "approximate", $"{at}.approximate") ?? false,
+                    Number(s, "ffn_ratio", $"{at}.ffn_ratio", double.Parse), Number(s, "hidden_ratio", $"{at}.hidden_ratio", double.Parse),
+                    Number(s, "steps", $"{at}.steps", int.Parse), Number(s, "calibration", $"{at}.calibration", int.Parse), Text(s, "aggregate", $"{at}.aggregate"),
+                    Flag(s, "include_readers", $"{at}.include_readers") ?? false, Number(s, "blocks", $"{at}.blocks", int.Parse)));
+            }
+        }
+        else if (parent["stages"] is { } other) Problem(other.Position, $"{field} is a list of pruning stages (- method: ..., sparsity: ...)", field: field);
+        return stages;
+    }
+
+    /// <summary>The recovery (or training) settings of the mapping <paramref name="r"/>, each field named under <paramref name="field"/> (<c>recovery.lr</c>); defaults for the keys left out.</summary>
+    RecoveryDescription Recovery(MappingNode r, string field)
+    {
+        var d = new RecoveryDescription();
+        return new RecoveryDescription(Text(r, "kind", $"{field}.kind") ?? d.Kind, Number(r, "epochs", $"{field}.epochs", int.Parse) ?? d.Epochs,
+            Number(r, "batch_size", $"{field}.batch_size", int.Parse) ?? d.BatchSize, Text(r, "optimizer", $"{field}.optimizer") ?? d.Optimizer,
+            Number(r, "lr", $"{field}.lr", double.Parse) ?? d.LearningRate, Number(r, "momentum", $"{field}.momentum", double.Parse) ?? d.Momentum,
+            Number(r, "weight_decay", $"{field}.weight_decay", double.Parse) ?? d.WeightDecay, Text(r, "lr_schedule", $"{field}.lr_schedule") ?? d.LearningRateSchedule,
+            Text(r, "distill_loss", $"{field}.distill_loss"), Number(r, "temperature", $"{field}.temperature", double.Parse), Strings(r, "distill_features", $"{field}.distill_features"),
+            Strings(r, "freeze", $"{field}.freeze"), Strings(r, "train_only", $"{field}.train_only"), Number(r, "threads", $"{field}.threads", int.Parse));
     }
 
     /// <summary>
@@ -279,6 +295,45 @@ sealed class RecipeBinder
             SoftFilterPruning = Number(t, "soft_filter_pruning", "training.soft_filter_pruning", double.Parse),
             Checkpoint = Path(t, "checkpoint", "training.checkpoint", keepNames: _ => false),
             Resume = Flag(t, "resume", "training.resume") ?? false,
+        };
+    }
+
+    /// <summary>
+    /// The comparison study of a recipe with a <c>comparison</c> section (null without one): the dense model (trained
+    /// from <c>model</c> with <c>comparison.dense</c>'s settings, or the ONNX file <c>model</c>), then each of
+    /// <c>comparison.variants</c>, pruning stages with <c>recovery</c> (or the variant's own) run on it; <c>data</c>,
+    /// <c>seed</c> and <c>evaluate</c> apply to every row; stages, export and inputs do not apply.
+    /// </summary>
+    public ComparisonDescription? Comparison(MappingNode root, PipelineDescription d)
+    {
+        if (Section(root, "comparison", "comparison", RecipeSchema.Comparison) is not { } c) return null;
+        foreach (var key in new[] { "stages", "export", "inputs" })
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to a comparison recipe (each of comparison.variants has its stages; the models are written to comparison.folder)", field: key);
+        if (d.Data is null && root["data"] is null) Problem(c.Position, "a comparison recipe needs data.source (the data the models are trained and measured on)", field: "data.source");
+        string? folder = Path(c, "folder", "comparison.folder", keepNames: _ => false);
+        if (folder is null && c["folder"] is null) Problem(c.Position, "comparison.folder is required (where the models, cached rows, run store and report go)", field: "comparison.folder");
+        DenseTrainingDescription? dense = null;
+        if (Section(c, "dense", "comparison.dense", RecipeSchema.ComparisonDense) is { } t)
+            dense = new DenseTrainingDescription(Recovery(t, "comparison.dense"), Number(t, "train_examples", "comparison.dense.train_examples", int.Parse));
+        var variants = new List<ComparisonVariant>();
+        if (c["variants"] is SequenceNode list)
+        {
+            _fields["comparison.variants"] = list.Position;
+            for (int i = 0; i < list.Items.Count; i++)
+            {
+                string at = $"comparison.variants[{i}]";
+                if (!Mapping(list.Items[i], at, RecipeSchema.ComparisonVariant, out var v)) continue;
+                string? name = Text(v, "name", $"{at}.name");
+                if (name is null) Problem(v.Position, $"{at}.name is required (it names the variant's files and run)", field: $"{at}.name");
+                var recovery = Section(v, "recovery", $"{at}.recovery", RecipeSchema.Recovery) is { } r ? Recovery(r, $"{at}.recovery") : null;
+                variants.Add(new ComparisonVariant(name ?? "", Stages(v, $"{at}.stages"), Text(v, "label", $"{at}.label"), recovery));
+            }
+        }
+        else Problem(c["variants"]?.Position ?? c.Position, "comparison.variants is a list of variants (- name: ..., stages: [...])", field: "comparison.variants");
+        return new ComparisonDescription(d.Model, d.Data ?? new DataDescription(""), d.Recovery, variants, folder ?? "", d.Seed, d.Evaluate, d.Latency)
+        {
+            Dense = dense, Report = Path(c, "report", "comparison.report", keepNames: _ => false), Recompute = Flag(c, "recompute", "comparison.recompute") ?? false,
         };
     }
 
@@ -459,6 +514,6 @@ sealed class RecipeBinder
         string folder = fromFile ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(s.Position.File))! : Directory.GetCurrentDirectory();
         string resolved = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, s.Value));
         // A bare word that is no file (a mistyped zoo or data set name) stays as written, so that its problem shows it and gets suggestions.
-        return File.Exists(resolved) || Directory.Exists(resolved) || s.Value.Contains('/') || s.Value.Contains('.') || field is "export.path" or "training.checkpoint" ? resolved : s.Value;
+        return File.Exists(resolved) || Directory.Exists(resolved) || s.Value.Contains('/') || s.Value.Contains('.') || field is "export.path" or "training.checkpoint" or "comparison.folder" or "comparison.report" ? resolved : s.Value;
     }
 }

@@ -3,7 +3,7 @@ namespace PruneSharp.Recipes;
 /// <summary>The keys a recipe may hold, per section (docs/recipes.md describes each).</summary>
 static class RecipeSchema
 {
-    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm", "evaluation" };
+    public static readonly string[] Top = { "model", "seed", "data", "inputs", "stages", "recovery", "evaluate", "export", "lottery", "training", "llm", "evaluation", "comparison" };
 
     public static readonly string[] Lottery = { "rounds", "rate", "rewind", "retrain", "variants", "scope", "folder" };
 
@@ -32,6 +32,16 @@ static class RecipeSchema
     public static readonly string[] LlmDepth = { "remove", "layers" };
 
     public static readonly string[] Evaluation = { "text", "seqlen", "batch_size" };
+
+    public static readonly string[] Comparison = { "folder", "report", "dense", "variants", "recompute" };
+
+    /// <summary>The dense model's training: the recovery keys that apply to training, and its own example limit.</summary>
+    public static readonly string[] ComparisonDense =
+    {
+        "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule", "freeze", "train_only", "threads", "train_examples",
+    };
+
+    public static readonly string[] ComparisonVariant = { "name", "label", "stages", "recovery" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 

@@ -94,38 +94,6 @@ public class CommandTests
         Assert.Contains("the model normalises its input itself", refused);
     }
 
-    [RequiresPathFact("/usr/share/datasets/fashion-mnist", "dataset-fashion-mnist")]
-    public void Demo_reuses_finished_steps_and_recomputes_them_when_asked()
-    {
-        using var folder = new TempFolder();
-        string report = folder.File("report", "report.html");
-        string[] args = ["demo", "--out", folder.Path, "--epochs", "1", "--finetune-epochs", "0", "--report", report, "--json"];
-        var (code, output, error) = Invoke(args);
-        Assert.True(code == 0, error);
-        var rows = JsonDocument.Parse(output).RootElement.GetProperty("rows");
-        Assert.Equal(7, rows.GetArrayLength()); // dense, four magnitude sparsities, 2:4, channels
-        Assert.True(rows[0].GetProperty("Accuracy").GetDouble() > 0.7, output);
-        // The table is also the run store's content and the report's: one completed run per row, the same accuracies.
-        using (var store = PruneSharp.Runs.RunStores.OpenExisting(folder.File("runs.db")))
-        {
-            var runs = store.ListRuns().Select(r => store.GetRun(r.Id)).ToList();
-            Assert.Equal(7, runs.Count);
-            var recorded = runs.Select(r => r.Summary.Metrics[PruneSharp.Runs.MetricNames.Accuracy]).Order().ToList();
-            var printed = rows.EnumerateArray().Select(r => r.GetProperty("Accuracy").GetDouble()).Order().ToList();
-            Assert.Equal(printed, recorded);
-        }
-        string html = File.ReadAllText(report);
-        Assert.Contains("<svg", html);
-        Assert.Contains("magnitude/global", html);
-        var (again, same, reused) = Invoke(args);
-        Assert.Equal(0, again);
-        Assert.Contains("reusing", reused);
-        Assert.Equal(output, same);
-        var (recomputed, _, fresh) = Invoke([.. args, "--recompute"]);
-        Assert.Equal(0, recomputed);
-        Assert.DoesNotContain("reusing", fresh);
-    }
-
     [Fact]
     public void Prune_fine_tune_needs_data()
     {
