@@ -65,7 +65,7 @@ def cell(runs):
         return ""
     top1 = [100 * r["test"]["Top1"] for r in runs.values()]
     text = f"{statistics.mean(top1):.2f}" + (f" ± {statistics.stdev(top1):.2f}" if len(top1) > 1 else "") + f" ({len(top1)})"
-    emptied = sorted({l["name"].removesuffix(".weight") for r in runs.values() if "at_init" in r
+    emptied = sorted({l["name"].removesuffix(".weight") for r in runs.values() if r.get("at_init")
                       for l in r["at_init"]["layers"] if l["kept"] == 0})
     if any(r["epochs"] == 0 for r in runs.values()):
         text += " untrained"

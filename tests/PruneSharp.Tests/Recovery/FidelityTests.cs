@@ -52,8 +52,10 @@ public class FidelityTests
             cosine += dot / Math.Sqrt(na * nb);
             agree += a[n].argmax().item<long>() == b[n].argmax().item<long>() ? 1 : 0;
         }
-        Assert.Equal(cosine / 30, result.MeanCosine, 9);
-        Assert.Equal(Math.Sqrt(error / norm), result.RelativeError, 9);
+        // Fidelity runs batches of 7, the naive computation one of 30: libtorch's float32 kernels may sum in another
+        // order for another batch size (it does on some CPUs), so the outputs agree to float32 rounding, not exactly.
+        Assert.Equal(cosine / 30, result.MeanCosine, 6);
+        Assert.Equal(Math.Sqrt(error / norm), result.RelativeError, 6);
         Assert.Equal(agree / 30.0, result.Top1Agreement);
         Assert.True(result.MeanCosine < 0.99, $"the perturbation should show: cosine {result.MeanCosine}");
     }
