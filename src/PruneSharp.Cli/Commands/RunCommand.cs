@@ -19,7 +19,7 @@ static class RunCommand
     public static Command Create()
     {
         var recipe = new Argument<string>("recipe") { Description = "The recipe: a YAML file describing model, data, pruning stages, recovery, evaluation and export (docs/recipes.md)." };
-        var set = new Option<string[]>("--set") { Description = "Override a recipe key: KEY=VALUE (e.g. stages.0.sparsity=0.8, recovery.epochs=2; a stage key alone sets every stage). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key: KEY=VALUE (e.g. stages.0.sparsity=0.8, recovery.epochs=2; a stage key alone sets every stage, a comparison's variants' too). Repeatable.", AllowMultipleArgumentsPerToken = false };
         var check = new Option<bool>("--check") { Description = "Only read and validate the recipe; print the pipeline it describes." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var group = new Option<string?>("--group") { Description = "The group this run belongs to in the run store (a sweep gives its cells one)." };
@@ -73,11 +73,14 @@ static class RunCommand
                     });
             if (loaded.Comparison is { } comparison)
             {
-                string summary = $"comparison of the dense model and {comparison.Variants.Count} variant(s) in {comparison.Folder}";
-                if (parse.GetValue(check)) return Run("comparison", comparison, summary, new RunStart { Kind = ComparisonPipeline.Kind }, _ => 0);
-                // The rows are recorded in the comparison's own store (runs.db in its folder), from which its report is made.
-                DemoCommand.Render(TrainCommand.WithCtrlC(token => ComparisonPipeline.Run(comparison, Verbosity.Progress, token)), asJson);
-                return 0;
+                // The rows go to the comparison's own store (runs.db in its folder, from which its report is made) and, each
+                // as a run named with the recipe's identity, to this run's store.
+                return Run("comparison", comparison, $"comparison of the dense model and {comparison.Variants.Count} variant(s) in {comparison.Folder}",
+                    new RunStart { Kind = Kind }, recording =>
+                    {
+                        DemoCommand.Render(TrainCommand.WithCtrlC(token => ComparisonPipeline.Run(comparison, Verbosity.Progress, token, recording)), asJson);
+                        return 0;
+                    });
             }
             if (loaded.Training is { } training)
                 return Run("training", training, $"training run ({TrainingPipeline.Method(training)})", new RunStart

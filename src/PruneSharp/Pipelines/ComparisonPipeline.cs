@@ -51,6 +51,9 @@ public static class ComparisonPipeline
     /// <summary>The name of the dense model's row and files.</summary>
     public const string DenseName = "dense";
 
+    /// <summary>The dense model's label in the table.</summary>
+    public const string DenseLabel = "dense (no pruning)";
+
     static readonly Regex FileName = new("^[A-Za-z0-9][A-Za-z0-9._-]*$");
 
     /// <summary>The model file of the row <paramref name="name"/> in the comparison's folder: <c>MODEL-NAME.onnx</c>.</summary>
@@ -114,11 +117,28 @@ public static class ComparisonPipeline
     /// <param name="d">The comparison.</param>
     /// <param name="progress">Where progress goes (a status line per step, <c>reusing ...</c> for a cached one).</param>
     /// <param name="cancellation">Stops training between batches with <see cref="OperationCanceledException"/>; the finished steps stay cached.</param>
-    /// <exception cref="ArgumentException">A choice is invalid or inconsistent; the message names the field.</exception>
-    public static ComparisonResult Run(ComparisonDescription d, PipelineProgress? progress = null, CancellationToken cancellation = default)
+    /// <param name="recording">
+    /// Also records the rows there (besides the folder's own store): the dense model's row is a run begun before the
+    /// first step (ended failed with the error, or "interrupted", if the comparison stops), each variant's row a run
+    /// recorded when all steps are done, then the dense model's run is completed; every row's run is
+    /// <paramref name="recording"/>'s start with the row's method, sparsity, variant and label (see
+    /// <see cref="ComparisonRecording.Start"/>), so all share its kind, name and group.
+    /// </param>
+    /// <exception cref="ArgumentException">A choice is invalid or inconsistent (the message names the field), or <paramref name="recording"/>'s store is the folder's own.</exception>
+    public static ComparisonResult Run(ComparisonDescription d, PipelineProgress? progress = null, CancellationToken cancellation = default, PipelineRecording? recording = null)
     {
-        progress ??= PipelineProgress.None;
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
+        string store = Path.Combine(Path.GetFullPath(d.Folder), "runs.db");
+        if (recording is null) return Compare(d, progress ?? PipelineProgress.None, cancellation, null);
+        if (recording.Store.Location == store)
+            throw new ArgumentException($"run store '{store}' is the comparison's own (comparison.folder's runs.db, made afresh on every run): record in another store");
+        return PipelineRecording.Record(recording with { Start = ComparisonRecording.Start(recording.Start, d, DenseName, DenseLabel, 0) },
+            _ => Compare(d, progress ?? PipelineProgress.None, cancellation, recording), result => ComparisonRecording.Outcome(d, result.Rows[0], result.Rows[0]));
+    }
+
+    /// <summary>Computes or reuses every step, records the rows in the folder's store and <paramref name="recording"/>'s (the variants'), and writes the report.</summary>
+    static ComparisonResult Compare(ComparisonDescription d, PipelineProgress progress, CancellationToken cancellation, PipelineRecording? recording)
+    {
         string folder = Path.GetFullPath(d.Folder);
         Directory.CreateDirectory(folder);
         var sizes = Preprocessing.None with { Resize = d.Data.Resize, Crop = d.Data.Crop };
@@ -172,6 +192,7 @@ public static class ComparisonPipeline
         string report = Path.GetFullPath(d.Report ?? Path.Combine(folder, "report.html"));
         progress.Status?.Report($"recording {rows.Count} runs and writing {report}");
         ComparisonRecording.Write(d, rows, store, report);
+        if (recording is not null) ComparisonRecording.Variants(recording, d, rows);
         return new ComparisonResult(d, folder, rows, store, report, d.Data.TestExamples is { } m ? Math.Min(m, test.Count) : test.Count);
     }
 
@@ -189,7 +210,7 @@ public static class ComparisonPipeline
         double? latency = d.Latency is { } timing
             ? ModelBenchmark.Run(file, new ModelBenchmarkOptions { Threads = timing.Threads, Rounds = timing.Rounds }, cancellation).Batches[0].Rows[0].Latency.Median * 1e3
             : null;
-        return new ComparisonRow(key, DenseName, "dense (no pruning)", 0, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs, null, accuracy,
+        return new ComparisonRow(key, DenseName, DenseLabel, 0, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs, null, accuracy,
             clock.Elapsed.TotalSeconds, LatencyMs: latency, DenseLatencyMs: latency);
     }
 

@@ -4,7 +4,8 @@ namespace PruneSharp.Recipes;
 
 /// <summary>
 /// One <c>--set KEY=VALUE</c>: KEY is a dotted path into the recipe (<c>recovery.epochs</c>, <c>stages.0.sparsity</c>
-/// or <c>stages[0].sparsity</c>); a stage key alone (<c>sparsity</c>, <c>method</c>, ...) sets it in every stage.
+/// or <c>stages[0].sparsity</c>); a stage key alone (<c>sparsity</c>, <c>method</c>, ...) sets it in every stage, those
+/// of every <c>comparison.variants</c> entry included.
 /// VALUE is read as YAML (<c>exclude=[fc3.*]</c> gives a list).
 /// </summary>
 /// <param name="Key">The path, with indices written as <c>.N</c>.</param>
@@ -30,9 +31,9 @@ public sealed record RecipeOverride(string Key, string Value)
         var value = RecipeNode.Parse(Value.Length == 0 ? "~" : Value, origin);
         var at = new SourcePosition(origin, 1, 7 + Key.Length);
         var path = Key.Split('.');
-        if (path.Length == 1 && RecipeSchema.Stage.Contains(path[0]) && !RecipeSchema.Top.Contains(path[0]) && root["stages"] is SequenceNode stages)
+        if (path.Length == 1 && RecipeSchema.Stage.Contains(path[0]) && !RecipeSchema.Top.Contains(path[0]) && StageLists(root).ToList() is { Count: > 0 } lists)
         {
-            foreach (var stage in stages.Items.OfType<MappingNode>()) stage.Set(new ScalarNode(at, path[0]), value);
+            foreach (var stage in lists.SelectMany(l => l.Items).OfType<MappingNode>()) stage.Set(new ScalarNode(at, path[0]), value);
             return;
         }
         RecipeNode current = root;
@@ -56,6 +57,15 @@ public sealed record RecipeOverride(string Key, string Value)
             default:
                 throw new RecipeException(new[] { new RecipeProblem(at, $"{origin}: '{Key}' does not name a place in the recipe") });
         }
+    }
+
+    /// <summary>The recipe's lists of stages: <c>stages</c>, and those of every <c>comparison.variants</c> entry.</summary>
+    static IEnumerable<SequenceNode> StageLists(MappingNode root)
+    {
+        if (root["stages"] is SequenceNode stages) yield return stages;
+        if (root["comparison"] is MappingNode comparison && comparison["variants"] is SequenceNode variants)
+            foreach (var variant in variants.Items.OfType<MappingNode>())
+                if (variant["stages"] is SequenceNode own) yield return own;
     }
 
     static MappingNode Added(MappingNode map, string key, SourcePosition at)

@@ -4,7 +4,7 @@ namespace PruneSharp.Sweeps;
 
 /// <summary>
 /// The <c>prunesharp run</c> arguments that run one cell on its own: the recipe, the sweep's overrides, the cell's
-/// overrides and export path, the run store and the sweep's group. Local sweeps start them as child processes; a
+/// overrides and export path (or Lottery Ticket or comparison folder), the run store and the sweep's group. Local sweeps start them as child processes; a
 /// Slurm job array writes one line of them per task.
 /// </summary>
 public static class CellCommand
@@ -21,6 +21,8 @@ public static class CellCommand
         foreach (var o in overrides.Concat(cell.Overrides)) args.AddRange(new[] { "--set", $"{o.Key}={o.Value}" });
         if (cell.Recipe.Pipeline.Export is { } export) args.AddRange(new[] { "--set", $"export.path={export.Path}" });
         if (cell.Recipe.Lottery is { } lottery) args.AddRange(new[] { "--set", $"lottery.folder={lottery.Folder}" });
+        if (cell.Recipe.Comparison is { } comparison)
+            args.AddRange(new[] { "--set", $"comparison.folder={comparison.Folder}", "--set", $"comparison.report={comparison.Report}" });
         args.AddRange(new[] { "--store", store, "--group", group, "--json" });
         return args;
     }

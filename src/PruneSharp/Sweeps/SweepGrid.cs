@@ -39,7 +39,8 @@ public static class SweepGrid
     /// <summary>
     /// Resolves every cell of <paramref name="axes"/> × seeds 0..<paramref name="seeds"/>−1 on the recipe at
     /// <paramref name="recipe"/> (with <paramref name="overrides"/> applied first). The last axis varies fastest.
-    /// Each cell's export path, if the recipe exports, becomes <c>OUTPUT/IDENTITY.onnx</c> under <paramref name="output"/>.
+    /// Each cell's export path, if the recipe exports, becomes <c>OUTPUT/IDENTITY.onnx</c> under <paramref name="output"/>;
+    /// a Lottery Ticket or comparison cell's folder becomes <c>OUTPUT/IDENTITY</c> (a comparison's report <c>OUTPUT/IDENTITY/report.html</c>).
     /// </summary>
     /// <exception cref="RecipeException">Some cells are invalid: every problem of every cell, each naming the cell's overrides.</exception>
     public static IReadOnlyList<SweepCell> Cells(string recipe, IReadOnlyList<SweepAxis> axes, int seeds, string output, IReadOnlyList<RecipeOverride>? overrides = null)
@@ -64,6 +65,11 @@ public static class SweepGrid
                         resolved = resolved with { Pipeline = resolved.Pipeline with { Export = export with { Path = Path.Combine(Path.GetFullPath(output), resolved.Identity + ".onnx") } } };
                     if (resolved.Lottery is { } lottery) // each cell's experiment in its own folder
                         resolved = resolved with { Lottery = lottery with { Folder = Path.Combine(Path.GetFullPath(output), resolved.Identity) } };
+                    if (resolved.Comparison is { } comparison) // each cell's models, cached rows, store and report in its own folder
+                    {
+                        string cellFolder = Path.Combine(Path.GetFullPath(output), resolved.Identity);
+                        resolved = resolved with { Comparison = comparison with { Folder = cellFolder, Report = Path.Combine(cellFolder, "report.html") } };
+                    }
                     cells.Add(new SweepCell(own, resolved));
                 }
                 catch (RecipeException e)
