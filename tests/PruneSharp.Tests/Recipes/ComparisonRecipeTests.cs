@@ -5,6 +5,7 @@ using PruneSharp.Data;
 using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 using PruneSharp.Recipes;
+using PruneSharp.Runs;
 using PruneSharp.Tests.Support;
 using PruneSharp.Training;
 
@@ -15,7 +16,7 @@ namespace PruneSharp.Tests.Recipes;
 public class ComparisonRecipeTests
 {
     static (int Code, string Output, string Error) Invoke(params string[] args) =>
-        CliInvocation.Run(new RootCommand("test") { DemoCommand.Create(), RunCommand.Create() }, args);
+        CliInvocation.Run(new RootCommand("test") { DemoCommand.Create(), RunCommand.Create(), SweepCommand.Create() }, args);
 
     static string DemoFile => Path.Combine(Repository.Root(), "examples", "demo.yaml");
 
@@ -127,11 +128,11 @@ public class ComparisonRecipeTests
             Assert.Equal(row.GetProperty("Accuracy").GetDouble(), Evaluator.Classify(model, test).Top1, 9);
         }
         // The table is also the run store's content and the report's: one completed run per row, the same accuracies.
-        using (var store = PruneSharp.Runs.RunStores.OpenExisting(folder.File("runs.db")))
+        using (var store = RunStores.OpenExisting(folder.File("runs.db")))
         {
             var runs = store.ListRuns().Select(r => store.GetRun(r.Id)).ToList();
             Assert.Equal(7, runs.Count);
-            Assert.Equal(rows.Select(r => r.GetProperty("Accuracy").GetDouble()).Order(), runs.Select(r => r.Summary.Metrics[PruneSharp.Runs.MetricNames.Accuracy]).Order());
+            Assert.Equal(rows.Select(r => r.GetProperty("Accuracy").GetDouble()).Order(), runs.Select(r => r.Summary.Metrics[MetricNames.Accuracy]).Order());
         }
         string html = File.ReadAllText(report);
         Assert.Contains("<svg", html);
@@ -139,7 +140,7 @@ public class ComparisonRecipeTests
 
         // The recipe file with the same settings is the same study: every step is reused, and it prints the demo's table.
         string[] run = ["run", DemoFile, "--set", $"comparison.folder={folder.Path}", "--set", $"comparison.report={report}", "--set", "comparison.dense.epochs=1",
-            "--set", "data.train_examples=300", .. tiny];
+            "--set", "data.train_examples=300", "--no-store", .. tiny];
         var (fromFile, table, reused) = Invoke(run);
         Assert.True(fromFile == 0, reused);
         Assert.Equal(7, reused.Split('\n').Count(l => l.StartsWith("reusing ", StringComparison.Ordinal)));
@@ -199,5 +200,109 @@ public class ComparisonRecipeTests
         var changed = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
         Assert.DoesNotContain(lines.All, l => l.StartsWith("reusing", StringComparison.Ordinal));
         Assert.All(first.Rows.Zip(changed.Rows), pair => Assert.NotEqual(pair.First.Key, pair.Second.Key));
+    }
+
+    [Fact]
+    public void A_stage_key_alone_in_set_reaches_every_stage_of_every_variant()
+    {
+        const string text = """
+            model: lenet-5
+            data: {source: fashion-mnist}
+            comparison:
+              folder: out
+              dense: {epochs: 1}
+              variants:
+                - {name: one, stages: [{method: magnitude, sparsity: 0.5, scope: global}]}
+                - {name: two, stages: [{method: magnitude, sparsity: 0.3}, {method: magnitude, sparsity: 0.6}]}
+            """;
+        var plain = Recipe.Parse(text, "cmp.yaml");
+        var set = Recipe.Parse(text, "cmp.yaml", [RecipeOverride.Parse("sparsity=0.8"), RecipeOverride.Parse("method=random")]);
+        var stages = set.Comparison!.Variants.SelectMany(v => v.Stages).ToList();
+        Assert.Equal(3, stages.Count);
+        Assert.All(stages, s => Assert.Equal((0.8, "random"), (s.Sparsity, s.Method)));
+        // Only those keys changed: the same study with them written in each stage, and another identity than the plain one.
+        string written = text.Replace("magnitude", "random").Replace("0.5", "0.8").Replace("0.3", "0.8").Replace("0.6", "0.8");
+        Assert.Equal(Recipe.Parse(written, "cmp.yaml").Identity, set.Identity);
+        Assert.NotEqual(plain.Identity, set.Identity);
+
+        // A stage that does not take the key is reported under its variant, as a stage of a plain recipe would be.
+        var e = Assert.Throws<RecipeException>(() => Recipe.Load(DemoFile, [RecipeOverride.Parse("sparsity=0.8")]));
+        Assert.Contains(e.Problems, p => p.ToString().StartsWith("--set sparsity=0.8: comparison.variants[5].stages[0].sparsity applies to unstructured", StringComparison.Ordinal));
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void A_sweep_over_a_comparison_records_each_cell_under_its_identity_and_skips_it_when_run_again()
+    {
+        using var folder = new TempFolder();
+        using (var model = PruneSharp.Models.ModelZoo.CreateClassifier("lenet-300-100", new PruneSharp.Models.ClassifierOptions()))
+            OnnxFile.Save(model, folder.File("dense.onnx"));
+        // A tiny budget: the given dense model, 200 examples, no recovery, no timing; each cell runs in seconds.
+        File.WriteAllText(folder.File("study.yaml"), """
+            model: dense.onnx
+            data: {source: fashion-mnist, train_examples: 200, test_examples: 200}
+            recovery: {kind: none}
+            comparison:
+              folder: out/study
+              variants:
+                - {name: global, label: global magnitude, stages: [{method: magnitude, sparsity: 0.5, scope: global, first_last: prune}]}
+                - {name: local, stages: [{method: magnitude, sparsity: 0.5, first_last: prune}]}
+            """);
+        string store = folder.File("runs.db"), output = folder.File("sweep");
+        string[] sweep = ["sweep", folder.File("study.yaml"), "--grid", "sparsity=0.6,0.9", "--store", store, "--group", "g", "--out", output, "--json"];
+        var (code, text, error) = Invoke(sweep);
+        Assert.True(code == 0, error + text);
+        var cells = JsonDocument.Parse(text).RootElement.GetProperty("cells").EnumerateArray().ToList();
+        Assert.Equal(["completed", "completed"], cells.Select(c => c.GetProperty("status").GetString()));
+        var identities = cells.Select(c => c.GetProperty("identity").GetString()!).ToList();
+
+        List<RunRecord> Recorded()
+        {
+            using var runs = RunStores.OpenExisting(store);
+            return runs.ListRuns().Select(r => runs.GetRun(r.Id)).ToList();
+        }
+        var recorded = Recorded();
+        Assert.Equal(6, recorded.Count); // the dense model and two variants per cell
+        Assert.All(recorded, r => Assert.Equal((RunStatus.Completed, RunCommand.Kind, "g"), (r.Summary.Status, r.Summary.Kind, r.Summary.Group)));
+        foreach (var (cell, identity) in cells.Zip(identities))
+        {
+            double sparsity = double.Parse(cell.GetProperty("overrides").GetProperty("sparsity").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            var rows = recorded.Where(r => r.Summary.Name == identity).ToList();
+            Assert.Equal(["dense", "global", "local"], rows.Select(r => r.Parameters["variant"]).Order());
+            // The grid's stage key reached both variants: each row's model has the cell's sparsity in its pruned weights.
+            foreach (var row in rows.Where(r => r.Parameters["variant"] != "dense"))
+            {
+                Assert.Equal(sparsity, row.Summary.TargetSparsity!.Value, 3);
+                Assert.Equal(sparsity, row.Summary.Metrics[MetricNames.Sparsity], 3);
+            }
+            var dense = rows.Single(r => r.Parameters["variant"] == "dense");
+            Assert.Equal(("dense", "dense (no pruning)", 0.0), (dense.Summary.Method, dense.Parameters["label"], dense.Summary.Metrics[MetricNames.Sparsity]));
+            Assert.Equal(File.ReadAllText(folder.File("study.yaml")), dense.Recipe);
+            // The cell's own folder holds its models, its store of exactly its table and its report.
+            string own = Path.Combine(output, identity);
+            Assert.True(File.Exists(Path.Combine(own, "report.html")));
+            using var table = RunStores.OpenExisting(Path.Combine(own, "runs.db"));
+            Assert.Equal(3, table.ListRuns().Count);
+        }
+
+        // Run again: every cell has completed runs under its identity, so nothing runs and nothing more is recorded.
+        (code, text, error) = Invoke(sweep);
+        Assert.True(code == 0, error + text);
+        Assert.All(JsonDocument.Parse(text).RootElement.GetProperty("cells").EnumerateArray(), c => Assert.Equal("skipped", c.GetProperty("status").GetString()));
+        Assert.Equal(6, Recorded().Count);
+
+        // The folder's own store is made afresh on every run: it cannot be the run's store too.
+        Directory.CreateDirectory(folder.File("out", "study"));
+        (code, _, error) = Invoke("run", folder.File("study.yaml"), "--store", folder.File("out", "study", "runs.db"));
+        Assert.NotEqual(0, code);
+        Assert.True(error.Contains("is the comparison's own", StringComparison.Ordinal), error);
+
+        // A study that fails on the way (3:8 groups do not divide lenet-300-100's 300 inputs) ends its run failed with the error.
+        string[] broken = ["--set", "granularity=3:8", "--set", "strict=true", "--set", $"comparison.folder={folder.File("broken")}"];
+        (code, _, error) = Invoke(["run", folder.File("study.yaml"), .. broken, "--store", store, "--group", "broken"]);
+        Assert.NotEqual(0, code);
+        var failed = Assert.Single(Recorded(), r => r.Summary.Group == "broken");
+        Assert.Equal((RunStatus.Failed, "dense"), (failed.Summary.Status, failed.Summary.Method));
+        Assert.Equal(Recipe.Load(folder.File("study.yaml"), broken.Where((_, i) => i % 2 == 1).Select(RecipeOverride.Parse)).Identity, failed.Summary.Name);
+        Assert.False(string.IsNullOrEmpty(failed.Summary.Error));
     }
 }
