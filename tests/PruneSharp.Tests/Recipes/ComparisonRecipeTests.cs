@@ -224,6 +224,9 @@ public class ComparisonRecipeTests
         string written = text.Replace("magnitude", "random").Replace("0.5", "0.8").Replace("0.3", "0.8").Replace("0.6", "0.8");
         Assert.Equal(Recipe.Parse(written, "cmp.yaml").Identity, set.Identity);
         Assert.NotEqual(plain.Identity, set.Identity);
+        // Where the study is written and whether its cached steps are reused is not what it is.
+        Assert.Equal(plain.Identity, Recipe.Parse(text, "cmp.yaml",
+            [RecipeOverride.Parse("comparison.folder=elsewhere/study"), RecipeOverride.Parse("comparison.report=r.html"), RecipeOverride.Parse("comparison.recompute=true")]).Identity);
 
         // A stage that does not take the key is reported under its variant, as a stage of a plain recipe would be.
         var e = Assert.Throws<RecipeException>(() => Recipe.Load(DemoFile, [RecipeOverride.Parse("sparsity=0.8")]));
