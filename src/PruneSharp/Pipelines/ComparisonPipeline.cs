@@ -38,10 +38,11 @@ public sealed record ComparisonResult(ComparisonDescription Description, string 
 /// <summary>
 /// Runs a <see cref="ComparisonDescription"/>: trains the dense model (or takes the given file), runs each variant's
 /// pipeline on it, measures every model on the same test split, records one run per row in the folder's run store
-/// (made afresh, so that it holds exactly the table) and writes the HTML report of it. Each step's row is cached in the
-/// folder (a JSON file beside the step's model) under a key made of the resolved description and the hashes of the
-/// data; a step whose key matches and whose model is present is reused, so that a re-run, or a run after an
-/// interruption, only computes what is missing (<see cref="ComparisonDescription.Recompute"/>: all of it).
+/// (made afresh, so that it holds exactly the table) and in the caller's store when given one, and writes the HTML
+/// report of the folder's store. Each step's row is cached in the folder (a JSON file beside the step's model) under
+/// a key made of the resolved description and the hashes of the data; a step whose key matches and whose model is
+/// present is reused, so that a re-run, or a run after an interruption, only computes what is missing
+/// (<see cref="ComparisonDescription.Recompute"/>: all of it).
 /// </summary>
 public static class ComparisonPipeline
 {
