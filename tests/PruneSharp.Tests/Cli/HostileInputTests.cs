@@ -1,5 +1,6 @@
-using System.Diagnostics;
+using System.CommandLine;
 using Google.Protobuf;
+using PruneSharp.Cli.Commands;
 using PruneSharp.Onnx;
 using PruneSharp.Onnx.Proto;
 using PruneSharp.Tests.Data;
@@ -17,7 +18,7 @@ namespace PruneSharp.Tests.Cli;
 /// unmapped exception, a stack trace or a run over its time box. The counts are printed (docs/reliability.md).
 /// </summary>
 [Collection(SerialCollection.Name)]
-public class HostileInputTests(ITestOutputHelper log)
+public partial class HostileInputTests(ITestOutputHelper log)
 {
     static readonly TimeSpan TimeBox = TimeSpan.FromSeconds(20);
 
@@ -120,15 +121,29 @@ public class HostileInputTests(ITestOutputHelper log)
     {
         public int Cases, Runs, CleanErrors, ValidResults;
         public List<string> Failures { get; } = new();
+        public List<string> Valid { get; } = new();
     }
 
-    /// <summary>Runs one verb on one case and classifies the outcome.</summary>
-    static void Judge(Outcomes outcomes, string name, string[] args, string? output)
+    /// <summary>Every verb that reads a file of the corpus, run in-process as the CLI runs it.</summary>
+    static (int Code, string Output, string Error) Invoke(string[] args) => CliInvocation.Run(new RootCommand("test")
+    {
+        TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
+        LlmCommand.Create(), RunCommand.Create(), DecompressCommand.Create(),
+    }, args);
+
+    /// <summary>
+    /// Runs one verb on one case and classifies the outcome. A written <paramref name="output"/> must load: an ONNX
+    /// model in ONNX Runtime, a checkpoint folder as a language model. With <paramref name="watch"/>, nothing else
+    /// may appear in that folder.
+    /// </summary>
+    static void Judge(Outcomes outcomes, string name, string[] args, string? output, string? watch = null)
     {
         outcomes.Runs++;
-        var clock = Stopwatch.StartNew();
-        var run = Task.Run(() => ReliabilityTests.Invoke(args));
-        if (!run.Wait(TimeBox))
+        string[] Entries() => watch is null ? [] : Directory.GetFileSystemEntries(watch, "*", SearchOption.AllDirectories)
+            .Where(e => output is null || (e != output && !e.StartsWith(output + Path.DirectorySeparatorChar, StringComparison.Ordinal))).Order().ToArray();
+        var before = Entries();
+        var run = Task.Run(() => Invoke(args));
+        if (Task.WhenAny(run, Task.Delay(TimeBox)).Result != run)
         {
             outcomes.Failures.Add($"{name} | {args[0]}: still running after {TimeBox.TotalSeconds} s");
             return;
@@ -140,6 +155,8 @@ public class HostileInputTests(ITestOutputHelper log)
         }
         var (code, _, error) = run.Result;
         string[] lines = error.TrimEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (Entries() is var after && !after.SequenceEqual(before))
+            outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: left {string.Join(", ", after.Except(before))}");
         if (code == 0)
         {
             if (output is not null && File.Exists(output))
@@ -154,17 +171,35 @@ public class HostileInputTests(ITestOutputHelper log)
                     return;
                 }
             }
+            else if (output is not null && Directory.Exists(output))
+            {
+                try
+                {
+                    using var checkpoint = PruneSharp.Llm.LanguageModelCheckpoint.Open(output);
+                }
+                catch (Exception e)
+                {
+                    outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(2))}: exit 0 but the written checkpoint does not open: {e.Message}");
+                    return;
+                }
+            }
             outcomes.ValidResults++;
+            outcomes.Valid.Add($"{name} | {string.Join(' ', args.Take(3).Select(Path.GetFileName))}");
         }
-        // The refusal is the last line; lines before it are the verb's progress (lth reports each round it reuses).
+        // The refusal is the last line; lines before it are the verb's progress (lth reports each round it reuses), or a
+        // recipe's problems, one line each, before the line that counts them.
         else if (code == 1 && lines.Length >= 1 && lines[^1].StartsWith("prunesharp: ", StringComparison.Ordinal)
-                 && lines[..^1].All(l => !l.StartsWith("prunesharp: ", StringComparison.Ordinal)) && !error.Contains("   at ", StringComparison.Ordinal))
+                 && (lines[..^1].All(l => !l.StartsWith("prunesharp: ", StringComparison.Ordinal)) || ProblemCount().IsMatch(lines[^1]))
+                 && !error.Contains("   at ", StringComparison.Ordinal))
             outcomes.CleanErrors++;
         else
             outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: exit {code}: {error.Trim()}");
-        if (output is not null && code != 0 && File.Exists(output))
+        if (output is not null && code != 0 && (File.Exists(output) || Directory.Exists(output)))
             outcomes.Failures.Add($"{name} | {args[0]}: failed but wrote {output}");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^prunesharp: \d+ problem\(s\) in ")]
+    private static partial System.Text.RegularExpressions.Regex ProblemCount();
 
     [Fact]
     public void Every_hostile_model_ends_in_a_clean_error_or_a_valid_result_in_every_verb()
@@ -195,7 +230,7 @@ public class HostileInputTests(ITestOutputHelper log)
         string output = folder.File("m.onnx");
         string[] Train(string dataFolder, params string[] more) =>
             ["train", "--model", "lenet-300-100", "--data", dataFolder, "--epochs", "1", "--batch-size", "16", "-o", output, .. more];
-        var (code, _, error) = ReliabilityTests.Invoke(Train(data));
+        var (code, _, error) = Invoke(Train(data));
         Assert.True(code == 0, error);
         byte[] checkpoint = File.ReadAllBytes(output + ".ckpt");
         var outcomes = new Outcomes();
@@ -272,7 +307,7 @@ public class HostileInputTests(ITestOutputHelper log)
         string[] Lth(int rounds) =>
             ["lth", "--model", "lenet-300-100", "--data", data, "--rounds", rounds.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--epochs", "1", "--batch-size", "16", "--out", state];
-        var (code, _, error) = ReliabilityTests.Invoke(Lth(1));
+        var (code, _, error) = Invoke(Lth(1));
         Assert.True(code == 0, error);
         var pristine = Directory.GetFiles(state, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
         foreach (string file in new[] { "masks.safetensors", "weights.bin", "ticket.json" })
