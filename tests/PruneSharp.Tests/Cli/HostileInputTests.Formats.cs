@@ -54,6 +54,17 @@ public partial class HostileInputTests
         return copy;
     }
 
+    /// <summary>A JSON string whose bytes are not UTF-8 (a lead byte followed by a non-continuation byte).</summary>
+    static readonly byte[] InvalidUtf8 = [(byte)'"', 0xC3, 0x28, (byte)'"'];
+
+    /// <summary><paramref name="bytes"/> with the first occurrence of <paramref name="ascii"/> replaced by <paramref name="with"/>.</summary>
+    static byte[] Splice(byte[] bytes, string ascii, byte[] with)
+    {
+        int at = bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(ascii));
+        Assert.True(at >= 0, $"no {ascii} to replace");
+        return [.. bytes[..at], .. with, .. bytes[(at + ascii.Length)..]];
+    }
+
     static long[] Offsets(JsonObject header, string tensor) => header[tensor]!["data_offsets"]!.AsArray().Select(n => n!.GetValue<long>()).ToArray();
 
     const string Gpt2 = "gpt2-f32", Llama = "llama-gqa-bf16-sharded";
@@ -72,6 +83,7 @@ public partial class HostileInputTests
         var noise = new byte[512];
         random.NextBytes(noise);
         yield return ("config.json of random bytes", Llama, f => File.WriteAllBytes(F(f, "config.json"), noise));
+        yield return ("config.json with invalid UTF-8 in a string", Llama, f => EditBytes(F(f, "config.json"), b => Splice(b, "\"llama\"", InvalidUtf8)));
         yield return ("config.json a JSON list", Llama, f => File.WriteAllText(F(f, "config.json"), "[1, 2, 3]"));
         yield return ("config.json nested 10000 levels", Llama, f => File.WriteAllText(F(f, "config.json"), string.Concat(Enumerable.Repeat("{\"a\": ", 10_000)) + "1" + new string('}', 10_000)));
         foreach (var (name, change) in new (string, Action<JsonObject>)[]
@@ -98,6 +110,11 @@ public partial class HostileInputTests
             ("dtype float3", c => c["dtype"] = "float3"),
         })
             yield return ($"config.json {name}", Llama, f => EditJson(F(f, "config.json"), change));
+        for (int i = 0; i < 4; i++)
+        {
+            int at = random.Next((int)new FileInfo(Path.Combine(TransformersReferenceTests.Folder, Llama, "config.json")).Length), bit = random.Next(8);
+            yield return ($"config.json bit {bit} of byte {at} flipped", Llama, f => EditBytes(F(f, "config.json"), b => { b[at] ^= (byte)(1 << bit); return b; }));
+        }
         yield return ("gpt2 config.json without n_embd", Gpt2, f => EditJson(F(f, "config.json"), c => c.Remove("n_embd")));
         yield return ("gpt2 config.json n_head 5", Gpt2, f => EditJson(F(f, "config.json"), c => c["n_head"] = 5));
         yield return ("gpt2 config.json n_positions 10^12", Gpt2, f => EditJson(F(f, "config.json"), c => c["n_positions"] = 1_000_000_000_000));
@@ -180,6 +197,7 @@ public partial class HostileInputTests
             File.Move(F(f, Shard2), outside);
             File.CreateSymbolicLink(F(f, Shard2), outside);
         });
+        yield return ("index with invalid UTF-8 in a tensor name", Llama, f => EditBytes(I(f), b => Splice(b, "\"lm_head.weight\"", InvalidUtf8)));
         yield return ("index of random bytes", Llama, f => File.WriteAllBytes(I(f), noise));
         yield return ("index with an empty weight_map", Llama, f => EditJson(I(f), index => index["weight_map"] = new JsonObject()));
         yield return ("index with weight_map a list", Llama, f => EditJson(I(f), index => index["weight_map"] = new JsonArray(1, 2)));
@@ -195,6 +213,7 @@ public partial class HostileInputTests
         string T(string f) => F(f, "tokenizer.json");
         yield return ("tokenizer.json missing", Gpt2, f => File.Delete(T(f)));
         yield return ("tokenizer.json empty", Gpt2, f => File.WriteAllBytes(T(f), []));
+        yield return ("tokenizer.json with invalid UTF-8 in a string", Gpt2, f => EditBytes(T(f), b => Splice(b, "\"BPE\"", InvalidUtf8)));
         yield return ("tokenizer.json of random bytes", Gpt2, f => File.WriteAllBytes(T(f), noise));
         yield return ("tokenizer.json truncated to half", Gpt2, f => EditBytes(T(f), b => b[..(b.Length / 2)]));
         yield return ("tokenizer.json with model a number", Gpt2, f => EditJson(T(f), t => t["model"] = 5));
@@ -205,6 +224,11 @@ public partial class HostileInputTests
             var vocab = t["model"]!["vocab"]!.AsObject();
             foreach (var key in vocab.Select(e => e.Key).ToList()) vocab[key] = vocab[key]!.GetValue<long>() + 1_000_000_000;
         }));
+        for (int i = 0; i < 4; i++)
+        {
+            int at = random.Next(2000), bit = random.Next(8);   // structure first: model type, normalizer, pre-tokenizer, added tokens
+            yield return ($"tokenizer.json bit {bit} of byte {at} flipped", Gpt2, f => EditBytes(T(f), b => { b[at] ^= (byte)(1 << bit); return b; }));
+        }
         yield return ("tokenizer.json with negative token ids", Gpt2, f => EditJson(T(f), t =>
         {
             var vocab = t["model"]!["vocab"]!.AsObject();
@@ -225,6 +249,8 @@ public partial class HostileInputTests
             (c, _) => ["llm", "eval", c, "--text", text, "--seqlen", "32", "--batch-size", "2"],
             (c, o) => ["llm", "prune", c, "--method", "magnitude", "--sparsity", "0.5", "--calibration", text, "--nsamples", "2", "--seqlen", "32",
                 "--no-store", "-o", o],
+            (c, o) => ["llm", "depth", c, "--remove", "1", "--calibration", text, "--nsamples", "2", "--seqlen", "32", "--no-store", "-o", o],
+            (c, _) => ["llm", "generate", c, "--prompt", "And God said", "--tokens", "2", "--sparse", "--min-sparsity", "0"],
         };
         foreach (var (name, fixture, damage) in Checkpoints())
         {
@@ -236,7 +262,10 @@ public partial class HostileInputTests
             damage(checkpoint);
             outcomes.Cases++;
             foreach (var verb in verbs)
+            {
+                if (Directory.Exists(folder.File("out"))) Directory.Delete(folder.File("out"), recursive: true);
                 Judge(outcomes, name, verb(checkpoint, folder.File("out")), folder.File("out"), folder.Path);
+            }
         }
         foreach (var (name, bytes) in new (string, byte[])[] { ("text empty", []), ("text of NUL bytes", new byte[300]) })
         {
@@ -244,8 +273,11 @@ public partial class HostileInputTests
             File.WriteAllBytes(text, bytes);
             outcomes.Cases++;
             string checkpoint = Path.Combine(TransformersReferenceTests.Folder, Gpt2);
-            foreach (var verb in verbs.Skip(1))
+            foreach (var verb in verbs[1..4])
+            {
+                if (Directory.Exists(folder.File("out"))) Directory.Delete(folder.File("out"), recursive: true);
                 Judge(outcomes, name, verb(checkpoint, folder.File("out")), folder.File("out"), folder.Path);
+            }
         }
         log.WriteLine("valid results: " + string.Join("; ", outcomes.Valid));
         log.WriteLine($"checkpoints: {outcomes.Cases} cases = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
