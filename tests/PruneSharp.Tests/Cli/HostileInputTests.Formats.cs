@@ -280,7 +280,7 @@ public partial class HostileInputTests
             }
         }
         log.WriteLine("valid results: " + string.Join("; ", outcomes.Valid));
-        log.WriteLine($"checkpoints: {outcomes.Cases} cases = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
+        log.WriteLine($"checkpoint folders: {outcomes.Cases} cases = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
         Assert.True(outcomes.Failures.Count == 0, string.Join("\n", outcomes.Failures));
     }
 
@@ -358,6 +358,28 @@ public partial class HostileInputTests
         }, []);
         yield return ("a model at /etc/passwd", _ => With("model: m.onnx", "model: /etc/passwd"), []);
         yield return ("a model at /dev/zero", _ => With("model: m.onnx", "model: /dev/zero"), []);
+        // Recipes over language-model checkpoints (llm eval and llm prune as recipes).
+        string Checkpoint(TempFolder f, string fixture, Action<string>? damage = null)
+        {
+            string folder = f.File("ck");
+            Directory.CreateDirectory(folder);
+            foreach (string file in Directory.GetFiles(Path.Combine(TransformersReferenceTests.Folder, fixture)).Where(p => !p.EndsWith("reference.safetensors", StringComparison.Ordinal)))
+                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            damage?.Invoke(folder);
+            File.WriteAllText(f.File("t.txt"), string.Concat(Enumerable.Repeat("And God said, Let there be light: and there was light. ", 12)));
+            return "model: ck\n";
+        }
+        const string Evaluation = "evaluation: {text: t.txt, seqlen: 32, batch_size: 2}\n";
+        const string LlmPrune = "llm: {method: magnitude, sparsity: \"0.5\", calibration: t.txt, nsamples: 2, seqlen: 32}\nexport: {path: out.onnx}\n";
+        yield return ("an evaluation of a valid checkpoint", f => Text(Checkpoint(f, Gpt2) + Evaluation), []);
+        yield return ("an evaluation of a checkpoint whose config.json is a list", f => Text(Checkpoint(f, Gpt2, c => File.WriteAllText(Path.Combine(c, "config.json"), "[]")) + Evaluation), []);
+        yield return ("an evaluation of a checkpoint whose header length is 2^62", f => Text(Checkpoint(f, Gpt2,
+            c => EditBytes(Path.Combine(c, HfCheckpoint.SingleFile), b => { BinaryPrimitives.WriteUInt64LittleEndian(b, 1UL << 62); return b; })) + Evaluation), []);
+        yield return ("an evaluation of a checkpoint without tokenizer.json", f => Text(Checkpoint(f, Gpt2, c => File.Delete(Path.Combine(c, "tokenizer.json"))) + Evaluation), []);
+        yield return ("an llm prune of a valid checkpoint", f => Text(Checkpoint(f, Llama) + LlmPrune), []);
+        yield return ("an llm prune of a checkpoint missing a shard", f => Text(Checkpoint(f, Llama, c => File.Delete(Path.Combine(c, "model-00002-of-00004.safetensors"))) + LlmPrune), []);
+        yield return ("an llm prune of a checkpoint whose index escapes the folder", f => Text(Checkpoint(f, Llama,
+            c => EditJson(Path.Combine(c, HfCheckpoint.IndexFile), index => index["weight_map"]!["lm_head.weight"] = "../../etc/passwd")) + LlmPrune), []);
         yield return ("--set sparsity nan", _ => Text(BaseRecipe), ["stages.0.sparsity=nan"]);
         yield return ("--set a key nowhere", _ => Text(BaseRecipe), ["a.b.c.d=1"]);
         yield return ("--set stage 99", _ => Text(BaseRecipe), ["stages.99.sparsity=0.5"]);
@@ -432,6 +454,7 @@ public partial class HostileInputTests
             change(bytes);
             return reseal ? Reseal(bytes) : bytes;
         }
+        yield return ("the valid file", valid, false);
         yield return ("empty", [], false);
         yield return ("the magic only", valid[..4], false);
         yield return ("an ONNX model named .psz", BadInputTests.SmallCnnModel().ToByteArray(), false);
