@@ -389,7 +389,7 @@ public partial class HostileInputTests
     }
 
     [Fact]
-    public void Every_hostile_recipe_ends_in_a_clean_error_or_a_valid_result_checked_and_run()
+    public void Every_hostile_recipe_ends_in_a_clean_error_or_a_valid_result_checked_run_and_swept()
     {
         var outcomes = new Outcomes();
         foreach (var (name, make, overrides) in Recipes())
@@ -402,6 +402,15 @@ public partial class HostileInputTests
             string[] sets = [.. overrides.SelectMany(o => new[] { "--set", o })];
             Judge(outcomes, name, ["run", recipe, "--check", "--no-store", .. sets], null, folder.Path);
             Judge(outcomes, name, ["run", recipe, "--no-store", .. sets], folder.File("out.onnx"), folder.Path);
+            // A sweep reads the recipe once per cell; as a Slurm job array not submitted, it only writes the script and the cells.
+            Judge(outcomes, name, ["sweep", recipe, "--backend", "slurm", "--no-submit", "--seeds", "2", "--out", folder.File("sweep"),
+                "--store", folder.File("sweep", "runs.db"), .. sets], folder.File("sweep"), folder.Path,
+                sweep =>
+                {
+                    // Two seeds, or one cell where the recipe has no seed (an evaluation: both cells are the same).
+                    Assert.InRange(File.ReadAllLines(Path.Combine(sweep, "cells.txt")).Length, 1, 2);
+                    Assert.True(File.Exists(Path.Combine(sweep, "sweep.sbatch")));
+                });
         }
         // A device as the recipe: refused without reading it whole.
         outcomes.Cases++;

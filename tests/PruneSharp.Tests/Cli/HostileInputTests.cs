@@ -128,15 +128,15 @@ public partial class HostileInputTests(ITestOutputHelper log)
     static (int Code, string Output, string Error) Invoke(string[] args) => CliInvocation.Run(new RootCommand("test")
     {
         TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
-        LlmCommand.Create(), RunCommand.Create(), DecompressCommand.Create(),
+        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), DecompressCommand.Create(),
     }, args);
 
     /// <summary>
     /// Runs one verb on one case and classifies the outcome. A written <paramref name="output"/> must load: an ONNX
-    /// model in ONNX Runtime, a checkpoint folder as a language model. With <paramref name="watch"/>, nothing else
-    /// may appear in that folder.
+    /// model in ONNX Runtime, a checkpoint folder as a language model, anything else as <paramref name="validate"/>
+    /// says. With <paramref name="watch"/>, nothing else may appear in that folder.
     /// </summary>
-    static void Judge(Outcomes outcomes, string name, string[] args, string? output, string? watch = null)
+    static void Judge(Outcomes outcomes, string name, string[] args, string? output, string? watch = null, Action<string>? validate = null)
     {
         outcomes.Runs++;
         string[] Entries() => watch is null ? [] : Directory.GetFileSystemEntries(watch, "*", SearchOption.AllDirectories)
@@ -159,7 +159,19 @@ public partial class HostileInputTests(ITestOutputHelper log)
             outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: left {string.Join(", ", after.Except(before))}");
         if (code == 0)
         {
-            if (output is not null && File.Exists(output))
+            if (validate is not null && output is not null)
+            {
+                try
+                {
+                    validate(output);
+                }
+                catch (Exception e)
+                {
+                    outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(2))}: exit 0 but the output is not what it should be: {e.Message}");
+                    return;
+                }
+            }
+            else if (output is not null && File.Exists(output))
             {
                 try
                 {
