@@ -85,8 +85,9 @@ abstract class RecipeNode(SourcePosition position)
         }
         catch (InvalidOperationException)
         {
-            // YamlDotNet's scanner fails so on some byte sequences (control characters in a plain scalar) instead of a YamlException.
-            throw Fail(parser.Current?.End ?? Mark.Empty, "not valid YAML: text the YAML scanner cannot read");
+            // YamlDotNet's scanner fails so on some malformed text (a flow list left open inside a block mapping) instead of
+            // raising a YamlException; the position is that of the last event read.
+            throw Fail(parser.Current?.End ?? Mark.Empty, "not valid YAML after this point (the YAML scanner gave up; look for an unclosed [ or {)");
         }
         if (documents.Count != 1)
             throw new RecipeException(new[] { new RecipeProblem(new SourcePosition(file, 1, 1), $"a recipe is one YAML document, found {documents.Count}") });
