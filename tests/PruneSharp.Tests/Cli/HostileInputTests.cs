@@ -94,6 +94,25 @@ public partial class HostileInputTests(ITestOutputHelper log)
         yield return ("an initializer named like the input", f => Proto(f, m => m.Graph.Initializer.Add(new TensorProto { Name = "input", DataType = 1, Dims = { 1, 3, 8, 8 }, RawData = ByteString.CopyFrom(new byte[768]) })));
         yield return ("a node reading an undefined value", f => Proto(f, m => m.Graph.Node[4].Input[0] = "nowhere"));
         yield return ("a weight of the wrong shape", f => Proto(f, m => { var t = m.Graph.Initializer[0]; t.Dims[1] = 5; t.RawData = ByteString.CopyFrom(new byte[4 * 4 * 5 * 9]); }));
+        yield return ("a ConstantOfShape of 10^6 x 10^6 as a second output", f => Proto(f, m =>
+        {
+            var shape = new TensorProto { Name = "huge_shape", DataType = 7, Dims = { 2 } };
+            shape.Int64Data.Add([1_000_000, 1_000_000]);
+            m.Graph.Initializer.Add(shape);
+            m.Graph.Node.Add(new NodeProto { Name = "huge", OpType = "ConstantOfShape", Input = { "huge_shape" }, Output = { "huge" } });
+            m.Graph.Output.Add(new ValueInfoProto { Name = "huge", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+        }));
+        yield return ("a Range of 2^62 elements as a second output", f => Proto(f, m =>
+        {
+            foreach (var (name, value) in new[] { ("r_start", 0L), ("r_limit", 1L << 62), ("r_delta", 1L) })
+            {
+                var scalar = new TensorProto { Name = name, DataType = 7 };
+                scalar.Int64Data.Add(value);
+                m.Graph.Initializer.Add(scalar);
+            }
+            m.Graph.Node.Add(new NodeProto { Name = "range", OpType = "Range", Input = { "r_start", "r_limit", "r_delta" }, Output = { "long" } });
+            m.Graph.Output.Add(new ValueInfoProto { Name = "long", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 7 } } });
+        }));
         yield return ("opset 3", f => Proto(f, m => m.OpsetImport[0].Version = 3));
         yield return ("opset 99", f => Proto(f, m => m.OpsetImport[0].Version = 99));
     }
