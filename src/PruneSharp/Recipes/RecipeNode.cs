@@ -33,8 +33,9 @@ abstract class RecipeNode(SourcePosition position)
             new(new[] { new RecipeProblem(new SourcePosition(file, (int)at.Line, (int)at.Column), problem) });
         var parser = new Parser(new StringReader(text));
         var documents = new List<RecipeNode>();
-        // Open mappings and sequences, innermost last; a mapping holds its key until the key's value is complete.
-        var open = new Stack<(RecipeNode Node, ScalarNode? PendingKey)>();
+        // Open mappings and sequences, innermost last; a mapping holds its keys so far and its key until the key's value
+        // is complete.
+        var open = new Stack<(RecipeNode Node, ScalarNode? PendingKey, HashSet<string>? Keys)>();
         try
         {
             while (parser.MoveNext())
@@ -50,7 +51,7 @@ abstract class RecipeNode(SourcePosition position)
                         if (open.Count == MaxDepth) throw Fail(current.Start, $"values nested more than {MaxDepth} levels deep");
                         if (open.TryPeek(out var parent) && parent is { Node: MappingNode, PendingKey: null })
                             throw Fail(current.Start, "a key must be a plain value, not a mapping or a list");
-                        open.Push((current is MappingStart ? new MappingNode(At(), []) : new SequenceNode(At(), []), null));
+                        open.Push(current is MappingStart ? (new MappingNode(At(), []), null, new HashSet<string>(StringComparer.Ordinal)) : (new SequenceNode(At(), []), null, null));
                         break;
                     case MappingEnd or SequenceEnd:
                         complete = open.Pop().Node;
@@ -65,18 +66,17 @@ abstract class RecipeNode(SourcePosition position)
                     documents.Add(complete);
                     continue;
                 }
-                var (node, key) = open.Pop();
+                var (node, key, keys) = open.Pop();
                 if (node is SequenceNode sequence) sequence.Items.Add(complete);
                 else if (key is null)
                 {
                     var newKey = (ScalarNode)complete;
-                    if (((MappingNode)node)[newKey.Value] is not null)
-                        throw Fail(current.Start, $"the key '{newKey.Value}' is written twice");
-                    open.Push((node, newKey));
+                    if (!keys!.Add(newKey.Value)) throw Fail(current.Start, $"the key '{newKey.Value}' is written twice");
+                    open.Push((node, newKey, keys));
                     continue;
                 }
                 else ((MappingNode)node).Entries.Add((key, complete));
-                open.Push((node, null));
+                open.Push((node, null, keys));
             }
         }
         catch (YamlException e)

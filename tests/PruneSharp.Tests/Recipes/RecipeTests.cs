@@ -114,6 +114,16 @@ public class RecipeTests
     }
 
     [Fact]
+    public void A_mapping_of_many_keys_is_read_and_a_repeated_key_found()
+    {
+        // Keys are checked against a set (a list lookup made a file of many keys quadratic).
+        string text = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"k{i}: {i}\n"));
+        Assert.Equal(20_000, Assert.IsType<MappingNode>(RecipeNode.Parse(text, "many.yaml")).Entries.Count);
+        var problem = Assert.Single(Assert.Throws<RecipeException>(() => RecipeNode.Parse(text + "k5: 0\n", "many.yaml")).Problems);
+        Assert.Equal((20_001, "the key 'k5' is written twice"), (problem.Position.Line, problem.Message));
+    }
+
+    [Fact]
     public void A_recipe_file_over_a_mebibyte_or_a_device_is_refused_unread()
     {
         using var folder = new Support.TempFolder();
