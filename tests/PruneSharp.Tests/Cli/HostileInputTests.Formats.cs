@@ -328,7 +328,7 @@ public partial class HostileInputTests
         yield return ("a mapping as a key", _ => Text("? {model: m.onnx}\n: x\n" + BaseRecipe), []);
         yield return ("a key written twice", _ => Text(BaseRecipe + "\nmodel: other.onnx\n"), []);
         yield return ("5000 unknown keys", _ => Text(BaseRecipe + "\n" + string.Concat(Enumerable.Range(0, 5_000).Select(i => $"k{i:D5}: 1\n"))), []);
-        yield return ("a list of 200000 items", _ => With("sparsity: 0.5", "sparsity: [" + string.Join(",", Enumerable.Repeat("0", 200_000)) + "]"), []);
+        yield return ("a list of 50000 items", _ => With("sparsity: 0.5", "sparsity: [" + string.Join(",", Enumerable.Repeat("0", 50_000)) + "]"), []);
         yield return ("longer than a mebibyte", _ => Text(BaseRecipe + "\n# " + new string('x', 2 << 20) + "\n"), []);
         yield return ("sparsity .nan", _ => With("sparsity: 0.5", "sparsity: .nan"), []);
         yield return ("sparsity .inf", _ => With("sparsity: 0.5", "sparsity: .inf"), []);
