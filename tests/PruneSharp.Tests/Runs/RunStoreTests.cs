@@ -199,7 +199,7 @@ public sealed class RunStoreTests
         f.Complete(Wrote());
         g.Fail("diverged");
         Assert.Empty(store.GetRun(g.RunId).Contests);
-        Assert.Empty(store.GetRun(f.RunId).Contests.Where(x => x.OtherRunId == g.RunId));
+        Assert.DoesNotContain(store.GetRun(f.RunId).Contests, x => x.OtherRunId == g.RunId);
     }
 
     [Theory, SqliteStore, PostgresStore]
