@@ -97,7 +97,7 @@ static class RunsCommand
                 ["step", .. names]);
             Section("layers", run.Layers.Select(l => (IReadOnlyList<string>)[l.Name, Table.Shape(l.Shape), PruneCommand.Count(l.Parameters), PruneCommand.Count(l.NonZeros), PruneCommand.Percent(l.Sparsity)]),
                 "layer", "shape", "params", "non-zeros", "sparsity");
-            Section("artifacts", run.Artifacts.Select(a => (IReadOnlyList<string>)[a.Role, a.Path, a.Sha256[..16], PruneCommand.Count(a.Bytes)]), "role", "path", "sha256 (start)", "bytes");
+            Section("artifacts", run.Artifacts.Select(a => (IReadOnlyList<string>)[a.Role, a.Path, a.Sha256[..Math.Min(16, a.Sha256.Length)], PruneCommand.Count(a.Bytes)]), "role", "path", "sha256 (start)", "bytes");
             Section("contested outputs (another run wrote the same file meanwhile)", run.Contests.Select(x => (IReadOnlyList<string>)[x.Path,
                 $"run {x.OtherRunId}",
                 x.WinnerRunId is not { } winner ? "unknown (both recorded the same bytes)" : winner == s.Id ? "this run's" : $"run {winner}'s"]),

@@ -423,5 +423,10 @@ public abstract class SqlRunStore : IRunStore
         {
             throw new RunStoreException($"run store '{Location}': {e.Message}", e);
         }
+        catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
+        {
+            // A row this code did not write: a process id or a layer shape that is not a number, say.
+            throw new RunStoreException($"run store '{Location}' holds a value that does not fit its column ({e.Message}); was it changed by another program?", e);
+        }
     }
 }

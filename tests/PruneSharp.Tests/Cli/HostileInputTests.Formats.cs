@@ -422,6 +422,89 @@ public partial class HostileInputTests
         Assert.True(outcomes.Failures.Count == 0, string.Join("\n", outcomes.Failures));
     }
 
+    /// <summary>A run store holding one completed run with steps, metrics, layers and an artifact.</summary>
+    static byte[] ValidRunStore(TempFolder folder)
+    {
+        string path = folder.File("valid-runs.db");
+        using (var store = new PruneSharp.Runs.SqliteRunStore(path))
+        {
+            long id = store.BeginRun(PruneSharp.Tests.Runs.RunStoreTests.Start());
+            store.RecordStep(id, 0, new Dictionary<string, double> { ["loss"] = 1.5 });
+            store.FinishRun(id, PruneSharp.Runs.RunStatus.Completed, new PruneSharp.Runs.RunOutcome
+            {
+                Metrics = new Dictionary<string, double> { ["accuracy"] = 0.9 },
+                Layers = [new PruneSharp.Metrics.ParameterSparsity("fc.weight", [10, 4], 40, 20)],
+                Artifacts = [new PruneSharp.Runs.RunArtifact("model", "/tmp/m.onnx", new string('a', 64), 10)],
+            });
+        }
+        byte[] bytes = File.ReadAllBytes(path);
+        File.Delete(path);
+        return bytes;
+    }
+
+    /// <summary>Runs SQL on the store file at <paramref name="path"/> (a store damaged from inside, as another program could leave it).</summary>
+    static void Sql(string path, string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public void Every_hostile_run_store_ends_in_a_clean_error_or_a_valid_result_in_every_verb_that_reads_it()
+    {
+        using var folder = new TempFolder();
+        byte[] valid = ValidRunStore(folder);
+        var random = new Random(41);
+        var noise = new byte[4096];
+        random.NextBytes(noise);
+        var cases = new List<(string Name, Action<string> Make)>
+        {
+            ("the valid store", s => File.WriteAllBytes(s, valid)),
+            ("an empty file", s => File.WriteAllBytes(s, [])),
+            ("random bytes", s => File.WriteAllBytes(s, noise)),
+            ("truncated to half", s => File.WriteAllBytes(s, valid[..(valid.Length / 2)])),
+            ("truncated to 100 bytes", s => File.WriteAllBytes(s, valid[..100])),
+            ("a folder", s => Directory.CreateDirectory(s)),
+            ("schema version 99", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE schema_info SET version = 99"); }),
+            ("no runs table", s => { File.WriteAllBytes(s, valid); Sql(s, "PRAGMA foreign_keys = OFF; DROP TABLE runs"); }),
+            ("a runs table without host", s => { File.WriteAllBytes(s, valid); Sql(s, "ALTER TABLE runs DROP COLUMN host"); }),
+            ("an unknown status", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE runs SET status = 'weird'"); }),
+            ("a start time that is text", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE runs SET started_ms = 'yesterday'"); }),
+            ("a process id that is text", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE runs SET pid = 'abc'"); }),
+            ("a layer shape that is not numbers", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE layer_sparsity SET shape = 'axb'"); }),
+            ("a metric that is text", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE final_metrics SET value = 'high'"); }),
+            ("a step metric that is text", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE step_metrics SET value = 'low'"); }),
+            ("an artifact of -1 bytes and a short hash", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE artifacts SET bytes = -1, sha256 = 'ab'"); }),
+            ("an end time that is text", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE runs SET ended_ms = 'later'"); }),
+            ("a kind that is a blob", s => { File.WriteAllBytes(s, valid); Sql(s, "UPDATE runs SET kind = x'00ff'"); }),
+        };
+        for (int i = 0; i < 8; i++)
+        {
+            // SQLite's header is the first 100 bytes; the schema follows on the first page.
+            int at = i < 4 ? random.Next(100) : random.Next(valid.Length), bit = random.Next(8);
+            cases.Add(($"bit {bit} of byte {at} flipped", s => { var b = (byte[])valid.Clone(); b[at] ^= (byte)(1 << bit); File.WriteAllBytes(s, b); }));
+        }
+        var outcomes = new Outcomes();
+        foreach (var (name, make) in cases)
+        {
+            using var one = new TempFolder();
+            string store = one.File("runs.db"), report = one.File("report.html");
+            make(store);
+            outcomes.Cases++;
+            Judge(outcomes, name, ["runs", "list", "--store", store], null);
+            Judge(outcomes, name, ["runs", "show", "1", "--store", store], null);
+            Judge(outcomes, name, ["runs", "compare", "1", "1", "--store", store], null);
+            Judge(outcomes, name, ["report", store, "-o", report], report, validate: html => Assert.Contains("<html", File.ReadAllText(html)));
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+        log.WriteLine("valid results: " + string.Join("; ", outcomes.Valid));
+        log.WriteLine($"run stores: {outcomes.Cases} cases = {outcomes.Runs} runs: {outcomes.CleanErrors} clean errors, {outcomes.ValidResults} valid results, {outcomes.Failures.Count} failures");
+        Assert.True(outcomes.Failures.Count == 0, string.Join("\n", outcomes.Failures));
+    }
+
     /// <summary>Where each section of a <c>.psz</c> file starts and where its payload lies.</summary>
     static List<(int Start, int Payload, int Length)> PszSections(byte[] bytes)
     {

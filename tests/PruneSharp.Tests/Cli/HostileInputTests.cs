@@ -147,7 +147,7 @@ public partial class HostileInputTests(ITestOutputHelper log)
     static (int Code, string Output, string Error) Invoke(string[] args) => CliInvocation.Run(new RootCommand("test")
     {
         TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
-        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), DecompressCommand.Create(),
+        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), DecompressCommand.Create(), RunsCommand.Create(), ReportCommand.Create(),
     }, args);
 
     /// <summary>
