@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Google.Protobuf;
 using PruneSharp.Cli.Commands;
+using PruneSharp.Compression;
 using PruneSharp.Onnx;
 using PruneSharp.Onnx.Proto;
 using PruneSharp.Tests.Data;
@@ -126,14 +127,19 @@ public partial class HostileInputTests(ITestOutputHelper log)
         weight.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
-    /// <summary>The verbs that read a model file, each with the file's path and an output path.</summary>
-    static readonly Func<string, string, string[]>[] ModelVerbs =
+    /// <summary>
+    /// The verbs that read a model file: their arguments given the file's path and an output path, the output's name,
+    /// and how to check an output other than an ONNX model.
+    /// </summary>
+    static readonly (Func<string, string, string[]> Args, string Output, Action<string>? Validate)[] ModelVerbs =
     [
-        (m, _) => ["inspect", m],
-        (m, _) => ["inspect", m, "--structure"],
-        (m, _) => ["check", m, "--samples", "1"],
-        (m, o) => ["prune", m, "--sparsity", "0.5", "-o", o],
-        (m, o) => ["prune", m, "--structured", "channel", "--ratio", "0.5", "-o", o],
+        ((m, _) => ["inspect", m], "out.onnx", null),
+        ((m, _) => ["inspect", m, "--structure"], "out.onnx", null),
+        ((m, _) => ["check", m, "--samples", "1"], "out.onnx", null),
+        ((m, o) => ["prune", m, "--sparsity", "0.5", "-o", o], "out.onnx", null),
+        ((m, o) => ["prune", m, "--structured", "channel", "--ratio", "0.5", "-o", o], "out.onnx", null),
+        ((m, _) => ["run-sparse", m, "--runs", "1", "--min-sparsity", "0"], "out.onnx", null),
+        ((m, o) => ["compress", m, "--bits", "conv=4,fc=4", "-o", o], "out.psz", psz => PszReader.Read(psz)),
     ];
 
     sealed class Outcomes
@@ -147,7 +153,7 @@ public partial class HostileInputTests(ITestOutputHelper log)
     static (int Code, string Output, string Error) Invoke(string[] args) => CliInvocation.Run(new RootCommand("test")
     {
         TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
-        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), DecompressCommand.Create(), RunsCommand.Create(), ReportCommand.Create(),
+        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), CompressCommand.Create(), DecompressCommand.Create(), RunSparseCommand.Create(), RunsCommand.Create(), ReportCommand.Create(),
     }, args);
 
     /// <summary>
@@ -161,6 +167,8 @@ public partial class HostileInputTests(ITestOutputHelper log)
         string[] Entries() => watch is null ? [] : Directory.GetFileSystemEntries(watch, "*", SearchOption.AllDirectories)
             .Where(e => output is null || (e != output && !e.StartsWith(output + Path.DirectorySeparatorChar, StringComparison.Ordinal))).Order().ToArray();
         var before = Entries();
+        // Verbs that take --threads set libtorch's count for the whole process: give later tests the count they had.
+        int threads = TorchSharp.torch.get_num_threads();
         var run = Task.Run(() => Invoke(args));
         if (Task.WhenAny(run, Task.Delay(TimeBox)).Result != run)
         {
@@ -172,6 +180,7 @@ public partial class HostileInputTests(ITestOutputHelper log)
             outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: unmapped {run.Exception!.InnerException!.GetType().Name}: {run.Exception.InnerException.Message}");
             return;
         }
+        TorchSharp.torch.set_num_threads(threads);
         var (code, _, error) = run.Result;
         string[] lines = error.TrimEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (Entries() is var after && !after.SequenceEqual(before))
@@ -241,11 +250,11 @@ public partial class HostileInputTests(ITestOutputHelper log)
             using var folder = new TempFolder();
             string model = make(folder);
             outcomes.Cases++;
-            foreach (var verb in ModelVerbs)
+            foreach (var (args, file, validate) in ModelVerbs)
             {
-                string output = folder.File("out.onnx");
+                string output = folder.File(file);
                 File.Delete(output);
-                Judge(outcomes, name, verb(model, output), output);
+                Judge(outcomes, name, args(model, output), output, validate: validate);
             }
             Assert.Empty(Directory.EnumerateFiles(folder.Path, "*.tmp", SearchOption.AllDirectories));
         }
