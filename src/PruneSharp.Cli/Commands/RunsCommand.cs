@@ -79,6 +79,7 @@ static class RunsCommand
                     steps = run.Steps.GroupBy(s => s.Step).Select(g => new { step = g.Key, metrics = g.ToDictionary(s => s.Name, s => s.Value) }),
                     layers = run.Layers.Select(l => new { name = l.Name, shape = l.Shape, @params = l.Parameters, nonzeros = l.NonZeros, sparsity = l.Sparsity }),
                     artifacts = run.Artifacts.Select(a => new { role = a.Role, path = a.Path, sha256 = a.Sha256, bytes = a.Bytes }),
+                    contested = run.Contests.Select(x => new { path = x.Path, otherRun = x.OtherRunId, winnerRun = x.WinnerRunId }),
                 }, Table.Json));
                 return;
             }
@@ -96,7 +97,11 @@ static class RunsCommand
                 ["step", .. names]);
             Section("layers", run.Layers.Select(l => (IReadOnlyList<string>)[l.Name, Table.Shape(l.Shape), PruneCommand.Count(l.Parameters), PruneCommand.Count(l.NonZeros), PruneCommand.Percent(l.Sparsity)]),
                 "layer", "shape", "params", "non-zeros", "sparsity");
-            Section("artifacts", run.Artifacts.Select(a => (IReadOnlyList<string>)[a.Role, a.Path, a.Sha256[..16], PruneCommand.Count(a.Bytes)]), "role", "path", "sha256 (start)", "bytes");
+            Section("artifacts", run.Artifacts.Select(a => (IReadOnlyList<string>)[a.Role, a.Path, a.Sha256[..Math.Min(16, a.Sha256.Length)], PruneCommand.Count(a.Bytes)]), "role", "path", "sha256 (start)", "bytes");
+            Section("contested outputs (another run wrote the same file meanwhile)", run.Contests.Select(x => (IReadOnlyList<string>)[x.Path,
+                $"run {x.OtherRunId}",
+                x.WinnerRunId is not { } winner ? "unknown (both recorded the same bytes)" : winner == s.Id ? "this run's" : $"run {winner}'s"]),
+                "path", "also written by", "write on disk");
             if (run.Recipe is { } recipe)
             {
                 Console.WriteLine();

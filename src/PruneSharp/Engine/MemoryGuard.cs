@@ -65,6 +65,25 @@ public static class MemoryGuard
             (list.Count > 1 ? $" ({Size(total)} with the other inputs)" : "") + $", more than the {Size(available)} of memory available; give a smaller shape");
     }
 
+    /// <summary>Computed tensors below this size are not checked (reading the available memory costs more than they do).</summary>
+    const double UncheckedBytes = 64L << 20;
+
+    /// <summary>
+    /// Throws if a tensor that <paramref name="node"/> is about to create, of a shape computed while the graph runs
+    /// (<c>ConstantOfShape</c>, <c>Tile</c>, <c>Range</c>), needs more bytes than are available.
+    /// </summary>
+    /// <exception cref="TensorTooLargeException">It does not fit; the message names the node and the shape.</exception>
+    public static void CheckComputed(Node node, IReadOnlyList<long> shape, torch.ScalarType type)
+    {
+        double bytes = Bytes(shape, type);
+        if (bytes < UncheckedBytes) return;
+        long available = AvailableBytes();
+        if (bytes <= available) return;
+        throw new TensorTooLargeException(
+            $"node '{node.Name}' ({node.OpType}) would create a tensor of shape {string.Join("x", shape)} ({type}) needing {Size(bytes)}, " +
+            $"more than the {Size(available)} of memory available; the shape it computed from the model's values is absurd");
+    }
+
     static string Size(double bytes) =>
         bytes >= 1L << 30 ? (bytes / (1L << 30)).ToString("G4", CultureInfo.InvariantCulture) + " GiB"
         : bytes >= 1L << 20 ? (bytes / (1L << 20)).ToString("F1", CultureInfo.InvariantCulture) + " MiB"

@@ -42,8 +42,19 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     public static Recipe Load(string path, IEnumerable<RecipeOverride>? overrides = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"recipe '{path}' does not exist", path);
-        return Parse(File.ReadAllText(path), path, overrides);
+        // Read at most one byte past the limit: a device or a huge file is refused without being read whole.
+        var bytes = new byte[MaxBytes + 1];
+        int length;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))
+            length = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (length > MaxBytes)
+            throw new RecipeException(new[] { new RecipeProblem(new SourcePosition(path, 1, 1), $"longer than {MaxBytes >> 20} MiB; a recipe is a short YAML file") });
+        using var reader = new StreamReader(new MemoryStream(bytes, 0, length), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return Parse(reader.ReadToEnd(), path, overrides);
     }
+
+    /// <summary>The longest recipe file read, in bytes.</summary>
+    public const int MaxBytes = 1 << 20;
 
     /// <summary>Reads a recipe from <paramref name="text"/>, written in the file <paramref name="path"/>.</summary>
     /// <exception cref="RecipeException">The recipe has problems; all of them are listed.</exception>

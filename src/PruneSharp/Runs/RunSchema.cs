@@ -3,12 +3,13 @@ namespace PruneSharp.Runs;
 /// <summary>
 /// The tables of a run store, in SQL that SQLite and PostgreSQL both accept; only the id column's type differs.
 /// Times are Unix milliseconds (UTC). A metric value of NaN is stored as NULL (SQLite cannot hold NaN).
-/// docs/runs.md describes each column.
+/// docs/runs.md describes each column. Every statement creates only what is missing, so opening a store of an earlier
+/// version adds the newer tables (version 2: <c>contested_artifacts</c>) and then records the new version.
 /// </summary>
 static class RunSchema
 {
     /// <summary>The version this release writes and reads; a store with a higher one is refused.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The statements that create the schema; <paramref name="idColumn"/> is the dialect's auto-numbered primary key.</summary>
     public static IReadOnlyList<string> Create(string idColumn) =>
@@ -43,5 +44,8 @@ static class RunSchema
         "CREATE TABLE IF NOT EXISTS final_metrics (run_id BIGINT NOT NULL REFERENCES runs (id), name TEXT NOT NULL, value DOUBLE PRECISION, PRIMARY KEY (run_id, name))",
         "CREATE TABLE IF NOT EXISTS layer_sparsity (run_id BIGINT NOT NULL REFERENCES runs (id), ordinal INTEGER NOT NULL, layer TEXT NOT NULL, shape TEXT NOT NULL, parameters BIGINT NOT NULL, nonzeros BIGINT NOT NULL, PRIMARY KEY (run_id, ordinal))",
         "CREATE TABLE IF NOT EXISTS artifacts (run_id BIGINT NOT NULL REFERENCES runs (id), role TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (run_id, role, path))",
+        "CREATE INDEX IF NOT EXISTS artifacts_by_path ON artifacts (path)",
+        // Version 2: runs whose lifetimes overlapped and that wrote the same file, one row each way; winner_run_id NULL where unknown.
+        "CREATE TABLE IF NOT EXISTS contested_artifacts (run_id BIGINT NOT NULL REFERENCES runs (id), path TEXT NOT NULL, other_run_id BIGINT NOT NULL REFERENCES runs (id), winner_run_id BIGINT, PRIMARY KEY (run_id, path, other_run_id))",
     ];
 }

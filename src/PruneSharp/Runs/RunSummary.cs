@@ -60,7 +60,22 @@ public sealed record RunRecord(
     RunEnvironment Environment,
     IReadOnlyList<StepMetric> Steps,
     IReadOnlyList<Metrics.ParameterSparsity> Layers,
-    IReadOnlyList<RunArtifact> Artifacts);
+    IReadOnlyList<RunArtifact> Artifacts)
+{
+    /// <summary>The files it wrote that another run wrote while it ran (see <see cref="ContestedArtifact"/>).</summary>
+    public IReadOnlyList<ContestedArtifact> Contests { get; init; } = [];
+}
+
+/// <summary>
+/// A file two runs wrote while both ran (one began before the other ended). Writes are atomic, so the file holds one
+/// run's complete output: the last one renamed into place. The store records the contest in both runs when the
+/// second of them ends.
+/// </summary>
+/// <param name="Path">The file, as both runs recorded it.</param>
+/// <param name="OtherRunId">The other run.</param>
+/// <param name="WinnerRunId">The run whose write the file held when the contest was recorded: the run that recorded
+/// the file last, where the two runs recorded different content; null where they recorded the same bytes.</param>
+public sealed record ContestedArtifact(string Path, long OtherRunId, long? WinnerRunId);
 
 /// <summary>Which runs to list; null fields match every run.</summary>
 public sealed record RunFilter

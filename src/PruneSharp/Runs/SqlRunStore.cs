@@ -48,8 +48,10 @@ public abstract class SqlRunStore : IRunStore
         object? found = Scalar(c, t, "SELECT MAX(version) FROM schema_info");
         if (found is null or DBNull)
             Execute(c, t, "INSERT INTO schema_info (version) VALUES (@v)", ("v", RunSchema.Version));
-        else if (Convert.ToInt32(found, CultureInfo.InvariantCulture) > RunSchema.Version)
+        else if (Convert.ToInt32(found, CultureInfo.InvariantCulture) is var version && version > RunSchema.Version)
             throw new RunStoreException($"run store '{Location}' has schema version {found}; this PruneSharp reads version {RunSchema.Version} (upgrade PruneSharp)");
+        else if (version < RunSchema.Version)
+            Execute(c, t, "UPDATE schema_info SET version = @v", ("v", RunSchema.Version)); // the statements above added what it lacked
         return 0;
     });
 
@@ -127,6 +129,7 @@ public abstract class SqlRunStore : IRunStore
                 ("status", status.ToText()), ("error", error), ("now", now), ("id", runId));
             foreach (string table in new[] { "final_metrics", "layer_sparsity", "artifacts" })
                 Execute(c, t, $"DELETE FROM {table} WHERE run_id = @id", ("id", runId));
+            Execute(c, t, "DELETE FROM contested_artifacts WHERE run_id = @id OR other_run_id = @id", ("id", runId));
             using (DbCommand insert = Command(c, t, "INSERT INTO final_metrics (run_id, name, value) VALUES (@id, @name, @value)",
                        ("id", runId), ("name", ""), ("value", 0.0)))
             {
@@ -165,8 +168,50 @@ public abstract class SqlRunStore : IRunStore
                     insert.ExecuteNonQuery();
                 }
             }
+            RecordContests(c, t, runId, outcome.Artifacts);
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Finds the runs that wrote one of <paramref name="artifacts"/>' paths while run <paramref name="runId"/> ran
+    /// (they ended after it began; having artifacts, they ended before now) and records the contest for both runs.
+    /// This run hashed the file last, so the file held its content then: where the other run recorded other bytes,
+    /// its write was overwritten and this run's won; the same bytes leave the winner unknown (identical outputs, or
+    /// the other run hashed this one's write).
+    /// </summary>
+    static void RecordContests(DbConnection c, DbTransaction t, long runId, IReadOnlyList<RunArtifact> artifacts)
+    {
+        if (artifacts.Count == 0) return;
+        long started = Convert.ToInt64(Scalar(c, t, "SELECT started_ms FROM runs WHERE id = @id", ("id", runId)), CultureInfo.InvariantCulture);
+        using DbCommand select = Command(c, t, """
+            SELECT a.run_id, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
+            WHERE a.path = @path AND a.run_id <> @id AND r.ended_ms IS NOT NULL AND r.ended_ms > @started
+            ORDER BY a.run_id
+            """, ("path", ""), ("id", runId), ("started", started));
+        using DbCommand insert = Command(c, t, """
+            INSERT INTO contested_artifacts (run_id, path, other_run_id, winner_run_id) VALUES (@run, @path, @other, @winner)
+            ON CONFLICT (run_id, path, other_run_id) DO NOTHING
+            """, ("run", 0L), ("path", ""), ("other", 0L), ("winner", null));
+        foreach (var artifact in artifacts.DistinctBy(a => a.Path))
+        {
+            select.Parameters["path"].Value = artifact.Path;
+            var others = new List<(long Run, string Sha256)>();
+            using (DbDataReader r = select.ExecuteReader())
+                while (r.Read()) others.Add((r.GetInt64(0), r.GetString(1)));
+            foreach (var (other, sha256) in others.DistinctBy(o => o.Run))
+            {
+                object winner = sha256 == artifact.Sha256 ? DBNull.Value : runId;
+                foreach (var (run, against) in new[] { (runId, other), (other, runId) })
+                {
+                    insert.Parameters["run"].Value = run;
+                    insert.Parameters["path"].Value = artifact.Path;
+                    insert.Parameters["other"].Value = against;
+                    insert.Parameters["winner"].Value = winner;
+                    insert.ExecuteNonQuery();
+                }
+            }
+        }
     }
 
     /// <inheritdoc/>
@@ -262,7 +307,11 @@ public abstract class SqlRunStore : IRunStore
                 Rows(c, t, "SELECT layer, shape, parameters, nonzeros FROM layer_sparsity WHERE run_id = @id ORDER BY ordinal", runId,
                     r => new ParameterSparsity(r.GetString(0), ParseShape(r.GetString(1)), r.GetInt64(2), r.GetInt64(3))),
                 Rows(c, t, "SELECT role, path, sha256, bytes FROM artifacts WHERE run_id = @id ORDER BY role, path", runId,
-                    r => new RunArtifact(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))));
+                    r => new RunArtifact(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3))))
+            {
+                Contests = Rows(c, t, "SELECT path, other_run_id, winner_run_id FROM contested_artifacts WHERE run_id = @id ORDER BY path, other_run_id", runId,
+                    r => new ContestedArtifact(r.GetString(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt64(2))),
+            };
         });
     }
 
@@ -373,6 +422,11 @@ public abstract class SqlRunStore : IRunStore
         catch (Exception e) when (IsDriverError(e))
         {
             throw new RunStoreException($"run store '{Location}': {e.Message}", e);
+        }
+        catch (Exception e) when (e is FormatException or InvalidCastException or OverflowException)
+        {
+            // A row this code did not write: a process id or a layer shape that is not a number, say.
+            throw new RunStoreException($"run store '{Location}' holds a value that does not fit its column ({e.Message}); was it changed by another program?", e);
         }
     }
 }

@@ -1,5 +1,7 @@
-using System.Diagnostics;
+using System.CommandLine;
 using Google.Protobuf;
+using PruneSharp.Cli.Commands;
+using PruneSharp.Compression;
 using PruneSharp.Onnx;
 using PruneSharp.Onnx.Proto;
 using PruneSharp.Tests.Data;
@@ -17,7 +19,7 @@ namespace PruneSharp.Tests.Cli;
 /// unmapped exception, a stack trace or a run over its time box. The counts are printed (docs/reliability.md).
 /// </summary>
 [Collection(SerialCollection.Name)]
-public class HostileInputTests(ITestOutputHelper log)
+public partial class HostileInputTests(ITestOutputHelper log)
 {
     static readonly TimeSpan TimeBox = TimeSpan.FromSeconds(20);
 
@@ -93,6 +95,25 @@ public class HostileInputTests(ITestOutputHelper log)
         yield return ("an initializer named like the input", f => Proto(f, m => m.Graph.Initializer.Add(new TensorProto { Name = "input", DataType = 1, Dims = { 1, 3, 8, 8 }, RawData = ByteString.CopyFrom(new byte[768]) })));
         yield return ("a node reading an undefined value", f => Proto(f, m => m.Graph.Node[4].Input[0] = "nowhere"));
         yield return ("a weight of the wrong shape", f => Proto(f, m => { var t = m.Graph.Initializer[0]; t.Dims[1] = 5; t.RawData = ByteString.CopyFrom(new byte[4 * 4 * 5 * 9]); }));
+        yield return ("a ConstantOfShape of 10^6 x 10^6 as a second output", f => Proto(f, m =>
+        {
+            var shape = new TensorProto { Name = "huge_shape", DataType = 7, Dims = { 2 } };
+            shape.Int64Data.Add([1_000_000, 1_000_000]);
+            m.Graph.Initializer.Add(shape);
+            m.Graph.Node.Add(new NodeProto { Name = "huge", OpType = "ConstantOfShape", Input = { "huge_shape" }, Output = { "huge" } });
+            m.Graph.Output.Add(new ValueInfoProto { Name = "huge", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+        }));
+        yield return ("a Range of 2^62 elements as a second output", f => Proto(f, m =>
+        {
+            foreach (var (name, value) in new[] { ("r_start", 0L), ("r_limit", 1L << 62), ("r_delta", 1L) })
+            {
+                var scalar = new TensorProto { Name = name, DataType = 7 };
+                scalar.Int64Data.Add(value);
+                m.Graph.Initializer.Add(scalar);
+            }
+            m.Graph.Node.Add(new NodeProto { Name = "range", OpType = "Range", Input = { "r_start", "r_limit", "r_delta" }, Output = { "long" } });
+            m.Graph.Output.Add(new ValueInfoProto { Name = "long", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 7 } } });
+        }));
         yield return ("opset 3", f => Proto(f, m => m.OpsetImport[0].Version = 3));
         yield return ("opset 99", f => Proto(f, m => m.OpsetImport[0].Version = 99));
     }
@@ -106,29 +127,50 @@ public class HostileInputTests(ITestOutputHelper log)
         weight.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
-    /// <summary>The verbs that read a model file, each with the file's path and an output path.</summary>
-    static readonly Func<string, string, string[]>[] ModelVerbs =
+    /// <summary>
+    /// The verbs that read a model file: their arguments given the file's path and an output path, the output's name,
+    /// and how to check an output other than an ONNX model.
+    /// </summary>
+    static readonly (Func<string, string, string[]> Args, string Output, Action<string>? Validate)[] ModelVerbs =
     [
-        (m, _) => ["inspect", m],
-        (m, _) => ["inspect", m, "--structure"],
-        (m, _) => ["check", m, "--samples", "1"],
-        (m, o) => ["prune", m, "--sparsity", "0.5", "-o", o],
-        (m, o) => ["prune", m, "--structured", "channel", "--ratio", "0.5", "-o", o],
+        ((m, _) => ["inspect", m], "out.onnx", null),
+        ((m, _) => ["inspect", m, "--structure"], "out.onnx", null),
+        ((m, _) => ["check", m, "--samples", "1"], "out.onnx", null),
+        ((m, o) => ["prune", m, "--sparsity", "0.5", "-o", o], "out.onnx", null),
+        ((m, o) => ["prune", m, "--structured", "channel", "--ratio", "0.5", "-o", o], "out.onnx", null),
+        ((m, _) => ["run-sparse", m, "--runs", "1", "--min-sparsity", "0"], "out.onnx", null),
+        ((m, o) => ["compress", m, "--bits", "conv=4,fc=4", "-o", o], "out.psz", psz => PszReader.Read(psz)),
     ];
 
     sealed class Outcomes
     {
         public int Cases, Runs, CleanErrors, ValidResults;
         public List<string> Failures { get; } = new();
+        public List<string> Valid { get; } = new();
     }
 
-    /// <summary>Runs one verb on one case and classifies the outcome.</summary>
-    static void Judge(Outcomes outcomes, string name, string[] args, string? output)
+    /// <summary>Every verb that reads a file of the corpus, run in-process as the CLI runs it.</summary>
+    static (int Code, string Output, string Error) Invoke(string[] args) => CliInvocation.Run(new RootCommand("test")
+    {
+        TrainCommand.Create(), EvalCommand.Create(), PruneCommand.Create(), LthCommand.Create(), InspectCommand.Create(), CheckCommand.Create(),
+        LlmCommand.Create(), RunCommand.Create(), SweepCommand.Create(), CompressCommand.Create(), DecompressCommand.Create(), RunSparseCommand.Create(), RunsCommand.Create(), ReportCommand.Create(),
+    }, args);
+
+    /// <summary>
+    /// Runs one verb on one case and classifies the outcome. A written <paramref name="output"/> must load: an ONNX
+    /// model in ONNX Runtime, a checkpoint folder as a language model, anything else as <paramref name="validate"/>
+    /// says. With <paramref name="watch"/>, nothing else may appear in that folder.
+    /// </summary>
+    static void Judge(Outcomes outcomes, string name, string[] args, string? output, string? watch = null, Action<string>? validate = null)
     {
         outcomes.Runs++;
-        var clock = Stopwatch.StartNew();
-        var run = Task.Run(() => ReliabilityTests.Invoke(args));
-        if (!run.Wait(TimeBox))
+        string[] Entries() => watch is null ? [] : Directory.GetFileSystemEntries(watch, "*", SearchOption.AllDirectories)
+            .Where(e => output is null || (e != output && !e.StartsWith(output + Path.DirectorySeparatorChar, StringComparison.Ordinal))).Order().ToArray();
+        var before = Entries();
+        // Verbs that take --threads set libtorch's count for the whole process: give later tests the count they had.
+        int threads = TorchSharp.torch.get_num_threads();
+        var run = Task.Run(() => Invoke(args));
+        if (Task.WhenAny(run, Task.Delay(TimeBox)).Result != run)
         {
             outcomes.Failures.Add($"{name} | {args[0]}: still running after {TimeBox.TotalSeconds} s");
             return;
@@ -138,11 +180,26 @@ public class HostileInputTests(ITestOutputHelper log)
             outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: unmapped {run.Exception!.InnerException!.GetType().Name}: {run.Exception.InnerException.Message}");
             return;
         }
+        TorchSharp.torch.set_num_threads(threads);
         var (code, _, error) = run.Result;
         string[] lines = error.TrimEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        if (Entries() is var after && !after.SequenceEqual(before))
+            outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: left {string.Join(", ", after.Except(before))}");
         if (code == 0)
         {
-            if (output is not null && File.Exists(output))
+            if (validate is not null && output is not null)
+            {
+                try
+                {
+                    validate(output);
+                }
+                catch (Exception e)
+                {
+                    outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(2))}: exit 0 but the output is not what it should be: {e.Message}");
+                    return;
+                }
+            }
+            else if (output is not null && File.Exists(output))
             {
                 try
                 {
@@ -154,17 +211,35 @@ public class HostileInputTests(ITestOutputHelper log)
                     return;
                 }
             }
+            else if (output is not null && Directory.Exists(output))
+            {
+                try
+                {
+                    using var checkpoint = PruneSharp.Llm.LanguageModelCheckpoint.Open(output);
+                }
+                catch (Exception e)
+                {
+                    outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(2))}: exit 0 but the written checkpoint does not open: {e.Message}");
+                    return;
+                }
+            }
             outcomes.ValidResults++;
+            outcomes.Valid.Add($"{name} | {string.Join(' ', args.Take(3).Select(Path.GetFileName))}");
         }
-        // The refusal is the last line; lines before it are the verb's progress (lth reports each round it reuses).
+        // The refusal is the last line; lines before it are the verb's progress (lth reports each round it reuses), or a
+        // recipe's problems, one line each, before the line that counts them.
         else if (code == 1 && lines.Length >= 1 && lines[^1].StartsWith("prunesharp: ", StringComparison.Ordinal)
-                 && lines[..^1].All(l => !l.StartsWith("prunesharp: ", StringComparison.Ordinal)) && !error.Contains("   at ", StringComparison.Ordinal))
+                 && (lines[..^1].All(l => !l.StartsWith("prunesharp: ", StringComparison.Ordinal)) || ProblemCount().IsMatch(lines[^1]))
+                 && !error.Contains("   at ", StringComparison.Ordinal))
             outcomes.CleanErrors++;
         else
             outcomes.Failures.Add($"{name} | {string.Join(' ', args.Take(3))}: exit {code}: {error.Trim()}");
-        if (output is not null && code != 0 && File.Exists(output))
+        if (output is not null && code != 0 && (File.Exists(output) || Directory.Exists(output)))
             outcomes.Failures.Add($"{name} | {args[0]}: failed but wrote {output}");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^prunesharp: \d+ problem\(s\) in ")]
+    private static partial System.Text.RegularExpressions.Regex ProblemCount();
 
     [Fact]
     public void Every_hostile_model_ends_in_a_clean_error_or_a_valid_result_in_every_verb()
@@ -175,11 +250,11 @@ public class HostileInputTests(ITestOutputHelper log)
             using var folder = new TempFolder();
             string model = make(folder);
             outcomes.Cases++;
-            foreach (var verb in ModelVerbs)
+            foreach (var (args, file, validate) in ModelVerbs)
             {
-                string output = folder.File("out.onnx");
+                string output = folder.File(file);
                 File.Delete(output);
-                Judge(outcomes, name, verb(model, output), output);
+                Judge(outcomes, name, args(model, output), output, validate: validate);
             }
             Assert.Empty(Directory.EnumerateFiles(folder.Path, "*.tmp", SearchOption.AllDirectories));
         }
@@ -195,7 +270,7 @@ public class HostileInputTests(ITestOutputHelper log)
         string output = folder.File("m.onnx");
         string[] Train(string dataFolder, params string[] more) =>
             ["train", "--model", "lenet-300-100", "--data", dataFolder, "--epochs", "1", "--batch-size", "16", "-o", output, .. more];
-        var (code, _, error) = ReliabilityTests.Invoke(Train(data));
+        var (code, _, error) = Invoke(Train(data));
         Assert.True(code == 0, error);
         byte[] checkpoint = File.ReadAllBytes(output + ".ckpt");
         var outcomes = new Outcomes();
@@ -272,7 +347,7 @@ public class HostileInputTests(ITestOutputHelper log)
         string[] Lth(int rounds) =>
             ["lth", "--model", "lenet-300-100", "--data", data, "--rounds", rounds.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--epochs", "1", "--batch-size", "16", "--out", state];
-        var (code, _, error) = ReliabilityTests.Invoke(Lth(1));
+        var (code, _, error) = Invoke(Lth(1));
         Assert.True(code == 0, error);
         var pristine = Directory.GetFiles(state, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
         foreach (string file in new[] { "masks.safetensors", "weights.bin", "ticket.json" })

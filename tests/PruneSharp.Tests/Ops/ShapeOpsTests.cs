@@ -156,6 +156,27 @@ public class ShapeOpsTests
     }
 
     [Fact]
+    public void Shapes_computed_while_running_that_memory_cannot_hold_fail_naming_the_node_before_allocating()
+    {
+        var tooLarge = new Action[]
+        {
+            () => Run("ConstantOfShape", Longs(1_000_000, 1_000_000)),
+            () => Run("Tile", zeros(2, 3), Longs(1_000_000_000, 1_000_000_000)),
+            () => Run("Tile", zeros(2, 3), Longs(long.MaxValue / 2, 3)),
+            () => Run("Range", tensor(0L), tensor(long.MaxValue), tensor(1L)),
+            () => Run("Range", tensor(0f), tensor(1e30f), tensor(1f)),
+        };
+        foreach (var run in tooLarge)
+        {
+            var error = Assert.Throws<PruneSharp.Engine.TensorTooLargeException>(run);
+            Assert.Contains("node '", error.Message);
+            Assert.Contains("of memory available", error.Message);
+        }
+        Assert.Contains("no finite count", Assert.ThrowsAny<Exception>(() => Run("Range", tensor(0f), tensor(float.PositiveInfinity), tensor(1f))).Message);
+        Assert.Equal(new long[] { 1000, 1000 }, Run("ConstantOfShape", Longs(1000, 1000)).shape);
+    }
+
+    [Fact]
     public void Cast_truncates_floats_and_maps_non_zero_to_true()
     {
         var x = tensor(new[] { -1.7f, -0.2f, 0f, 2.9f });

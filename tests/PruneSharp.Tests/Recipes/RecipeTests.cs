@@ -88,6 +88,52 @@ public class RecipeTests
         Assert.Contains("not valid YAML", problem.Message);
     }
 
+    [Theory]
+    [InlineData("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", 2, 8, "aliases are not supported")]
+    [InlineData("? {model: a}\n: b\n", 1, 3, "a key must be a plain value")]
+    [InlineData("model: a\nseed: 1\nmodel: b\n", 3, 1, "the key 'model' is written twice")]
+    [InlineData("stages:\n  - method: magnitude\n    sparsity: [0.5\nrecovery:\n  kind: none\n", 3, 15, "not valid YAML")]
+    public void Hostile_yaml_is_one_problem_at_its_position(string text, int line, int column, string message)
+    {
+        var problem = Assert.Single(Assert.Throws<RecipeException>(() => Recipe.Parse(text, "bad.yaml")).Problems);
+        Assert.Equal((line, column), (problem.Position.Line, problem.Position.Column));
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
+    public void Nesting_deeper_than_the_limit_is_refused_without_recursing()
+    {
+        // Deep enough to overflow the stack of a recursive reader (YamlDotNet's representation model did).
+        foreach (string text in new[] { "model: " + new string('[', 200_000), "model: " + string.Concat(Enumerable.Repeat("{a: ", 200_000)) })
+        {
+            var problem = Assert.Single(Assert.Throws<RecipeException>(() => Recipe.Parse(text, "deep.yaml")).Problems);
+            Assert.Contains($"nested more than {RecipeNode.MaxDepth} levels", problem.Message);
+        }
+        string fine = "model: lenet-300-100\nstages:\n  - method: magnitude\n    exclude: " + new string('[', RecipeNode.MaxDepth - 3) + "fc3.*" + new string(']', RecipeNode.MaxDepth - 3) + "\n";
+        Assert.DoesNotContain(Assert.Throws<RecipeException>(() => Recipe.Parse(fine, "deep.yaml")).Problems, p => p.Message.Contains("nested"));
+    }
+
+    [Fact]
+    public void A_mapping_of_many_keys_is_read_and_a_repeated_key_found()
+    {
+        // Keys are checked against a set (a list lookup made a file of many keys quadratic).
+        string text = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"k{i}: {i}\n"));
+        Assert.Equal(20_000, Assert.IsType<MappingNode>(RecipeNode.Parse(text, "many.yaml")).Entries.Count);
+        var problem = Assert.Single(Assert.Throws<RecipeException>(() => RecipeNode.Parse(text + "k5: 0\n", "many.yaml")).Problems);
+        Assert.Equal((20_001, "the key 'k5' is written twice"), (problem.Position.Line, problem.Message));
+    }
+
+    [Fact]
+    public void A_recipe_file_over_a_mebibyte_or_a_device_is_refused_unread()
+    {
+        using var folder = new Support.TempFolder();
+        File.WriteAllText(folder.File("big.yaml"), Good + "\n# " + new string('x', Recipe.MaxBytes) + "\n");
+        Assert.Contains("longer than 1 MiB", Assert.Single(Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("big.yaml"))).Problems).Message);
+        Assert.Contains("longer than 1 MiB", Assert.Single(Assert.Throws<RecipeException>(() => Recipe.Load("/dev/zero")).Problems).Message);
+        File.WriteAllText(folder.File("good.yaml"), Good);
+        Assert.Equal(2, Recipe.Load(folder.File("good.yaml")).Pipeline.Stages.Count);
+    }
+
     [Fact]
     public void Overrides_replace_values_and_a_bare_stage_key_sets_every_stage()
     {

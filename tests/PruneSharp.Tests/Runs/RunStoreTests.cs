@@ -155,6 +155,54 @@ public sealed class RunStoreTests
     }
 
     [Theory, SqliteStore, PostgresStore]
+    public void Two_runs_writing_one_file_while_both_ran_record_the_contest_in_both(string kind)
+    {
+        using var under = new StoreUnderTest(kind);
+        using var store = under.Open();
+        using var folder = new TempFolder();
+        string path = folder.File("model.onnx");
+        RunOutcome Wrote() => new() { Artifacts = [RunArtifact.FromFile("model", path)] };
+        void Write(string content) => PruneSharp.Files.AtomicFile.Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(content)));
+
+        // A and B run together; A writes and ends, then B overwrites and ends: B's write is the one on disk.
+        using var a = RunRecorder.Begin(store, Start(seed: 1));
+        using var b = RunRecorder.Begin(store, Start(seed: 2));
+        Write("a");
+        a.Complete(Wrote());
+        Write("b");
+        b.Complete(Wrote());
+        Assert.Equal([new ContestedArtifact(path, b.RunId, b.RunId)], store.GetRun(a.RunId).Contests);
+        Assert.Equal([new ContestedArtifact(path, a.RunId, b.RunId)], store.GetRun(b.RunId).Contests);
+
+        // C and D interleave their writes before either hashes the file: both record D's bytes, so the winner is unknown.
+        using var c = RunRecorder.Begin(store, Start(seed: 3));
+        using var d = RunRecorder.Begin(store, Start(seed: 4));
+        Write("c");
+        Write("d");
+        c.Complete(Wrote());
+        d.Complete(Wrote());
+        Assert.Equal([new ContestedArtifact(path, d.RunId, null)], store.GetRun(c.RunId).Contests);
+        Assert.Equal([new ContestedArtifact(path, c.RunId, null)], store.GetRun(d.RunId).Contests);
+
+        // E begins after every other run ended: writing the same file again is no contest.
+        Thread.Sleep(5);
+        using var e = RunRecorder.Begin(store, Start(seed: 5));
+        Write("e");
+        e.Complete(Wrote());
+        Assert.Empty(store.GetRun(e.RunId).Contests);
+        Assert.Single(store.GetRun(a.RunId).Contests);
+        // A run that fails without writing the file contests nothing.
+        using var f = RunRecorder.Begin(store, Start(seed: 6));
+        Write("f");
+        Thread.Sleep(5);
+        using var g = RunRecorder.Begin(store, Start(seed: 7));
+        f.Complete(Wrote());
+        g.Fail("diverged");
+        Assert.Empty(store.GetRun(g.RunId).Contests);
+        Assert.DoesNotContain(store.GetRun(f.RunId).Contests, x => x.OtherRunId == g.RunId);
+    }
+
+    [Theory, SqliteStore, PostgresStore]
     public void Recorder_disposed_without_a_result_records_a_failed_run(string kind)
     {
         using var under = new StoreUnderTest(kind);

@@ -101,6 +101,39 @@ public sealed class RunsCommandTests : IDisposable
     }
 
     [Fact]
+    public void Two_processes_writing_one_output_are_both_recorded_and_runs_show_names_the_other()
+    {
+        string store = _folder.File("runs.db"), output = _folder.File("same.onnx");
+        var processes = Enumerable.Range(0, 2).Select(i =>
+            Start("prune", "lenet-5", "--sparsity", "0.5", "--seed", i.ToString(), "--threads", "1", "--store", store, "-o", output)).ToList();
+        foreach (var process in processes)
+        {
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "prune did not end");
+            process.WaitForExit();
+            Assert.Equal(0, process.ExitCode);
+            process.Dispose();
+        }
+        long[] ids;
+        using (var runs = new SqliteRunStore(store))
+        {
+            ids = runs.ListRuns().Select(r => r.Id).Order().ToArray();
+            Assert.Equal(2, ids.Length);
+            var first = runs.GetRun(ids[0]).Contests.Single();
+            var second = runs.GetRun(ids[1]).Contests.Single();
+            Assert.Equal((output, ids[1]), (first.Path, first.OtherRunId));
+            Assert.Equal((output, ids[0]), (second.Path, second.OtherRunId));
+            Assert.Equal(first.WinnerRunId, second.WinnerRunId);
+            // The file holds the write of the run that hashed it last, where the two recorded different bytes.
+            if (first.WinnerRunId is { } winner)
+                Assert.Equal(RunArtifact.FromFile("model", output).Sha256, runs.GetRun(winner).Artifacts.Single(a => a.Path == output).Sha256);
+        }
+        var (code, shown, error) = Invoke("runs", "show", ids[0].ToString(), "--store", store);
+        Assert.True(code == 0, error);
+        Assert.Contains("contested outputs", shown);
+        Assert.Contains($"run {ids[1]}", shown);
+    }
+
+    [Fact]
     public void A_run_killed_outright_is_marked_killed_with_its_steps_kept()
     {
         string store = _folder.File("runs.db");

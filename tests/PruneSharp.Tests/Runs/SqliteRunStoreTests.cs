@@ -36,6 +36,32 @@ public sealed class SqliteRunStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_version_1_store_is_upgraded_on_opening_and_keeps_its_runs()
+    {
+        long id;
+        using (var store = Open()) id = store.BeginRun(RunStoreTests.Start());
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP TABLE contested_artifacts; UPDATE schema_info SET version = 1";
+            command.ExecuteNonQuery();
+        }
+        using (var store = Open())
+        {
+            store.FinishRun(id, RunStatus.Completed, new RunOutcome { Artifacts = [new RunArtifact("model", "/tmp/m.onnx", new string('a', 64), 1)] });
+            Assert.Empty(store.GetRun(id).Contests);
+        }
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT version FROM schema_info";
+            Assert.Equal(2L, command.ExecuteScalar());
+        }
+    }
+
+    [Fact]
     public void A_store_from_a_newer_release_is_refused()
     {
         using (Open()) { }

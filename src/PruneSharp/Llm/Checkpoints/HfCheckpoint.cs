@@ -146,7 +146,7 @@ public sealed class HfCheckpoint : ITensorSource, IDisposable
         if (!File.Exists(path)) throw new CheckpointFormatException(root, $"has no {ConfigFile}; not a Hugging Face checkpoint folder");
         try
         {
-            return JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject ?? throw new CheckpointFormatException(path, "is not a JSON object");
+            return JsonNode.Parse(Utf8(path)) as JsonObject ?? throw new CheckpointFormatException(path, "is not a JSON object");
         }
         catch (JsonException e)
         {
@@ -154,12 +154,19 @@ public sealed class HfCheckpoint : ITensorSource, IDisposable
         }
     }
 
+    /// <summary>The file's bytes, checked to be UTF-8 (the JSON parser checks only the strings read, and throws InvalidOperationException).</summary>
+    static byte[] Utf8(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        return System.Text.Unicode.Utf8.IsValid(bytes) ? bytes : throw new CheckpointFormatException(path, "is not valid UTF-8");
+    }
+
     static Dictionary<string, string> ReadWeightMap(string index)
     {
         JsonObject root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllBytes(index)) as JsonObject ?? throw new CheckpointFormatException(index, "is not a JSON object");
+            root = JsonNode.Parse(Utf8(index)) as JsonObject ?? throw new CheckpointFormatException(index, "is not a JSON object");
         }
         catch (JsonException e)
         {

@@ -38,7 +38,12 @@ sealed class ConfigJson(JsonObject json, string source, string prefix = "")
         var node = json[key];
         if (node is null) return null;
         // The JSON text, not GetValue<double>: a JsonObject built in code holds its numbers as long, int, ... values.
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number) return double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture);
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
+        {
+            double value = double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture);
+            // JSON numbers past double's range (1e400) parse as infinity.
+            return double.IsFinite(value) ? value : throw Error(key, $"{v.ToJsonString()} is out of range");
+        }
         throw Error(key, $"expected a number, got {node.ToJsonString()}");
     }
 

@@ -28,7 +28,9 @@ public abstract class DecoderModel : IDisposable
         TorchEngine.EnsureLoaded();
         Config = config;
         Source = source;
-        HeadTied = config.TiedEmbeddings || !source.Contains(LmHeadName);
+        HeadTied = config.TiedEmbeddings;
+        if (!HeadTied && !source.Contains(LmHeadName))
+            throw new CheckpointTensorException(LmHeadName, "missing, and the config does not tie the output head to the token embeddings (tie_word_embeddings is false)");
     }
 
     /// <summary>Builds the model of <paramref name="config"/>'s family over <paramref name="source"/>.</summary>
@@ -51,8 +53,8 @@ public abstract class DecoderModel : IDisposable
     public int LayerCount => Config.LayerCount;
 
     /// <summary>
-    /// Whether the output head is the token embedding table: when the config ties them, or when the checkpoint has no
-    /// <c>lm_head.weight</c> (GPT-2 and OPT checkpoints leave it out).
+    /// Whether the output head is the token embedding table: when the config ties them (GPT-2 and OPT by default, whose
+    /// checkpoints then leave <c>lm_head.weight</c> out). An untied config needs <c>lm_head.weight</c>.
     /// </summary>
     public bool HeadTied { get; }
 
@@ -111,6 +113,12 @@ public abstract class DecoderModel : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, LayerCount);
+        return CommonPrefix(index);
+    }
+
+    /// <summary><see cref="LayerPrefix"/> of any index, a layer or not.</summary>
+    string CommonPrefix(int index)
+    {
         string common = LayerTensors(index).Select(t => t.Name).Aggregate((a, b) =>
         {
             int n = 0;
@@ -206,6 +214,10 @@ public abstract class DecoderModel : IDisposable
     {
         foreach (var spec in ModelTensors().Concat(Enumerable.Range(0, LayerCount).SelectMany(LayerTensors)))
             CheckShape(spec.Name, spec.Shape);
+        // Weights of a layer past the last: the config and the weights disagree on the depth.
+        string next = CommonPrefix(LayerCount);
+        if (Source.Names.FirstOrDefault(n => n.StartsWith(next, StringComparison.Ordinal)) is { } extra)
+            throw new CheckpointTensorException(extra, $"belongs to layer {LayerCount}, but the config has {LayerCount} layer(s) (num_hidden_layers or n_layer)");
     }
 
     void CheckShape(string name, long[] shape)

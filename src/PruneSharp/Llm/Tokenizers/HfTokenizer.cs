@@ -48,7 +48,10 @@ public sealed class HfTokenizer : TextTokenizer
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            byte[] bytes = File.ReadAllBytes(path);
+            // The parser checks UTF-8 only in the strings it is asked for, and then throws InvalidOperationException.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new DataFormatException(path, "is not valid UTF-8");
+            document = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

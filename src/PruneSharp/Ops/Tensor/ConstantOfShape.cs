@@ -23,6 +23,7 @@ public sealed class ConstantOfShape : OpFamily
         {
             long[] shape = shapeOf(inputs) ?? throw OpArgs.Error(node, "the shape input is missing");
             if (shape.Any(d => d < 0)) throw OpArgs.Error(node, $"shape [{string.Join(",", shape)}] has a negative dimension");
+            Engine.MemoryGuard.CheckComputed(node, shape, scalar.dtype);
             return scalar.expand(shape).contiguous();
         });
     }

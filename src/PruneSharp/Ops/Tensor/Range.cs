@@ -23,12 +23,16 @@ public sealed class Range : OpFamily
             if (d == 0) throw OpArgs.Error(node, "delta is 0");
             long span = l - s;
             long count = d > 0 ? (span <= 0 ? 0 : (span + d - 1) / d) : (span >= 0 ? 0 : (span + d + 1) / d);
+            Engine.MemoryGuard.CheckComputed(node, [count], ScalarType.Int64);
             return (arange(count, ScalarType.Int64) * d + s).to_type(type);
         }
         double fs = start.to_type(ScalarType.Float64).item<double>(), fl = limit.to_type(ScalarType.Float64).item<double>();
         double fd = delta.to_type(ScalarType.Float64).item<double>();
         if (fd == 0) throw OpArgs.Error(node, "delta is 0");
-        long n = (long)Math.Max(Math.Ceiling((fl - fs) / fd), 0);
+        double steps = Math.Max(Math.Ceiling((fl - fs) / fd), 0);
+        if (!double.IsFinite(steps)) throw OpArgs.Error(node, $"start {fs}, limit {fl} and delta {fd} give no finite count");
+        long n = steps >= long.MaxValue ? long.MaxValue : (long)steps;
+        Engine.MemoryGuard.CheckComputed(node, [n], ScalarType.Float64);
         return (arange(n, ScalarType.Float64) * fd + fs).to_type(type);
     });
 }

@@ -22,6 +22,7 @@ public sealed class Tile : OpFamily
             long[] repeats = repeatsOf(inputs) ?? throw OpArgs.Error(node, "repeats are missing");
             if (repeats.Length != x.dim() || repeats.Any(r => r < 0))
                 throw OpArgs.Error(node, $"repeats [{string.Join(",", repeats)}] must hold one non-negative count per input dimension ({x.dim()})");
+            Engine.MemoryGuard.CheckComputed(node, x.shape.Zip(repeats, (d, r) => (double)d * r >= long.MaxValue ? long.MaxValue : d * r).ToArray(), x.dtype);
             return x.dim() == 0 ? x.clone() : x.repeat(repeats);
         });
     }

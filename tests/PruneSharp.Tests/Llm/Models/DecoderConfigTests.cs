@@ -105,6 +105,14 @@ public class DecoderConfigTests
     }
 
     [Fact]
+    public void A_number_past_the_range_of_double_is_refused_naming_the_key()
+    {
+        var error = Refused($$"""{ {{Llama}}, "rms_norm_eps": 1e400 }""");
+        Assert.Equal("rms_norm_eps", error.Key);
+        Assert.Contains("out of range", error.Message);
+    }
+
+    [Fact]
     public void Unknown_architecture_is_refused_naming_model_type()
     {
         var error = Refused("""{ "model_type": "bert", "vocab_size": 10 }""");

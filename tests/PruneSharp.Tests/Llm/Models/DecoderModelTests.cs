@@ -182,6 +182,29 @@ public class DecoderModelTests
     }
 
     [Fact]
+    public void An_untied_config_without_lm_head_is_refused_rather_than_tied()
+    {
+        var checkpoint = TinyCheckpoint.Named("llama");   // tie_word_embeddings: false
+        checkpoint.Tensors.Remove(DecoderModel.LmHeadName);
+        var error = Assert.Throws<CheckpointTensorException>(() => checkpoint.CreateModel());
+        Assert.Equal(DecoderModel.LmHeadName, error.TensorName);
+        Assert.Contains("tie_word_embeddings", error.Message);
+    }
+
+    [Theory]
+    [InlineData("llama", "num_hidden_layers", "model.layers.1.")]
+    [InlineData("gpt2", "n_layer", "transformer.h.1.")]
+    [InlineData("opt", "num_hidden_layers", "model.decoder.layers.1.")]
+    public void Weights_of_a_layer_past_the_configs_last_are_refused(string variant, string key, string prefix)
+    {
+        var checkpoint = TinyCheckpoint.Named(variant);
+        checkpoint.Json[key] = 1;
+        var error = Assert.Throws<CheckpointTensorException>(() => checkpoint.CreateModel());
+        Assert.StartsWith(prefix, error.TensorName);
+        Assert.Contains("1 layer(s)", error.Message);
+    }
+
+    [Fact]
     public void A_checkpoint_without_its_embedding_is_refused_naming_it()
     {
         var checkpoint = TinyCheckpoint.Named("gpt2");
