@@ -51,6 +51,15 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 
     /// <summary>The parameters a structured stage's recovery trained (null without recovery epochs; unstructured stages: <see cref="UnstructuredOutcome.Trainable"/>).</summary>
     public TrainableSelection? Trainable { get; init; }
+
+    /// <summary>A language model's held-out perplexity before the stage (null unless the data is text and evaluated).</summary>
+    public PerplexityResult? PerplexityBefore { get; init; }
+
+    /// <summary>A language model's held-out perplexity after the stage and its recovery (null unless the data is text and evaluated).</summary>
+    public PerplexityResult? PerplexityAfter { get; init; }
+
+    /// <summary>An unstructured stage on unlabeled inputs: every output's fidelity to the dense model before and after the distillation (null otherwise).</summary>
+    public UnlabeledOutcome? Unlabeled { get; init; }
 }
 
 /// <summary>What an unstructured stage did.</summary>
@@ -94,11 +103,22 @@ public sealed record PipelineResult(PipelineDescription Description, Preprocessi
 
     /// <summary>Test metrics after the last stage (null without evaluation).</summary>
     public ClassificationMetrics? After => Stages.Count == 0 ? null : Stages[^1].After;
+
+    /// <summary>A language model's held-out perplexity before the first stage (null unless the data is text).</summary>
+    public PerplexityResult? PerplexityBefore => Stages.Count == 0 ? null : Stages[0].PerplexityBefore;
+
+    /// <summary>A language model's held-out perplexity after the last stage (null unless the data is text).</summary>
+    public PerplexityResult? PerplexityAfter => Stages.Count == 0 ? null : Stages[^1].PerplexityAfter;
+
+    /// <summary>Unlabeled data: how many examples of which inputs were read from where, in words (null for other data).</summary>
+    public string? Examples { get; init; }
 }
 
 /// <summary>
 /// Runs a <see cref="PipelineDescription"/>: load → prune stages (each followed by its recovery) → evaluate → export.
-/// The choices are checked before any data or model is loaded, so that a typo fails at once.
+/// The choices are checked before any data or model is loaded, so that a typo fails at once. The data's kind
+/// (<see cref="Sources.Kind"/>) decides how the stages read it: labelled images here, a language model's text in
+/// <see cref="LanguageModelPipeline"/>, unlabeled inputs in <see cref="UnlabeledPipeline"/>.
 /// </summary>
 public static class Pipeline
 {
@@ -122,6 +142,11 @@ public static class Pipeline
         var clock = Stopwatch.StartNew();
         var recovery = d.Recovery;
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
+        switch (Sources.Kind(d.Data))
+        {
+            case DataKind.Text: return LanguageModelPipeline.Run(d, progress, stageDone, cancellation);
+            case DataKind.Unlabeled: return UnlabeledPipeline.Run(d, progress, stageDone, cancellation);
+        }
 
         var sizes = Preprocessing.None with { Resize = d.Data?.Resize, Crop = d.Data?.Crop };
         var train = d.Data is null ? null : Sources.LoadData(d.Data.Source, DataSplit.Train, sizes, "data.source");
@@ -273,7 +298,7 @@ public static class Pipeline
     }
 
     /// <summary>The distillation settings of <paramref name="recovery"/>.</summary>
-    static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
+    internal static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
     {
         Loss = TrainingParts.DistillationLoss(recovery.DistillLoss ?? "auto", "recovery.distill_loss"),
         Temperature = recovery.Temperature ?? new DistillationOptions().Temperature,
@@ -305,16 +330,25 @@ public static class Pipeline
             problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(d.Model, ModelZoo.ClassifierNames) };
         if (d.Data is { } data)
         {
-            Require("data.source", KnownData.Contains(data.Source.ToLowerInvariant()) || Directory.Exists(data.Source),
-                $"data.source '{data.Source}' is neither a known data set ({Sources.DataHelp}) nor a folder");
-            if (problems.Count > 0 && problems[^1].Field == "data.source" && !data.Source.Contains('/'))
-                problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(data.Source, KnownData) };
+            var kind = Sources.Kind(data);
+            if (kind == DataKind.Images)
+            {
+                Require("data.source", KnownData.Contains(data.Source.ToLowerInvariant()) || Directory.Exists(data.Source),
+                    $"data.source '{data.Source}' is neither a known data set ({Sources.DataHelp}) nor a folder");
+                if (problems.Count > 0 && problems[^1].Field == "data.source" && !data.Source.Contains('/'))
+                    problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(data.Source, KnownData) };
+                foreach (var (key, set) in new[] { ("tokenizer", data.Tokenizer is not null), ("context", data.Context is not null), ("held_out", data.HeldOut is not null) })
+                    Require($"data.{key}", !set, $"data.{key} applies to a text file (a language model's, or sentences with a wordpiece tokenizer), not to images");
+            }
+            else Require("data.source", File.Exists(data.Source) || Directory.Exists(data.Source), $"data.source '{data.Source}' does not exist");
             Require("data.train_examples", data.TrainExamples is null or > 0, $"data.train_examples must be positive, got {data.TrainExamples}");
             Require("data.test_examples", data.TestExamples is null or > 0, $"data.test_examples must be positive, got {data.TestExamples}");
             if (data.Normalize is { } normalize) Check("data.normalize", () => Preprocessing.ParseNormalize(normalize, "data.normalize"));
             if (data.Augment is { } augment) Check("data.augment", () => Augmentation.Parse(augment, "data.augment"));
             Require("data.resize", data.Resize is null || (data.Crop is not null && data.Resize >= data.Crop), "data.resize goes with data.crop and is at least as large");
             Require("data.crop", data.Crop is null or > 0, $"data.crop must be a positive number of pixels, got {data.Crop}");
+            if (kind == DataKind.Text) LanguageModelPipeline.Validate(d, problems);
+            if (kind == DataKind.Unlabeled) UnlabeledPipeline.Validate(d, problems);
         }
         Require("stages", d.Stages.Count > 0, "stages: a pipeline needs at least one pruning stage");
         if (d.Latency is { } latency)

@@ -136,7 +136,9 @@ sealed class RecipeBinder
             string? source = Path(d, "source", "data.source", keepNames: n => n.ToLowerInvariant() is DataLocations.FashionMnist or DataLocations.Mnist or DataLocations.Cifar10);
             if (source is null && d["source"] is null) Problem(d.Position, "data.source is required (a data set name or folder)", field: "data.source");
             data = new DataDescription(source ?? "", Number(d, "train_examples", "data.train_examples", int.Parse), Number(d, "test_examples", "data.test_examples", int.Parse),
-                Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"));
+                Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"),
+                Tokenizer(d), Number(d, "context", "data.context", int.Parse) is { } context and not DataDescription.DefaultContext ? context : null,
+                Number(d, "held_out", "data.held_out", double.Parse) is { } heldOut and not DataDescription.DefaultHeldOut ? heldOut : null);
         }
 
         var stages = new List<StageDescription>();
@@ -339,6 +341,22 @@ sealed class RecipeBinder
         var defaults = new LlmEvaluationDescription("", "");
         return new LlmEvaluationDescription(d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
             Number(e, "batch_size", "evaluation.batch_size", int.Parse) ?? defaults.BatchSize);
+    }
+
+    /// <summary>
+    /// <c>data.tokenizer</c> as <see cref="Sources.Tokenizer"/> reads it, its file (after <c>tiktoken:</c> or
+    /// <c>wordpiece:</c>, or a tokenizer.json or SentencePiece model) read from the folder of the recipe; null when
+    /// absent or bytes, the default.
+    /// </summary>
+    string? Tokenizer(MappingNode data)
+    {
+        if (Text(data, "tokenizer", "data.tokenizer") is not { } spec || spec.Equals(DataDescription.DefaultTokenizer, StringComparison.OrdinalIgnoreCase)) return null;
+        int colon = spec.IndexOf(':');
+        string prefix = colon > 0 && spec[..colon].ToLowerInvariant() is "tiktoken" or "wordpiece" ? spec[..(colon + 1)] : "";
+        string file = spec[prefix.Length..];
+        bool names = prefix.Length > 0 || spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase);
+        if (!names || System.IO.Path.IsPathRooted(file) || !File.Exists(PositionOf("data.tokenizer").File)) return spec;
+        return prefix + System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(PositionOf("data.tokenizer").File))!, file));
     }
 
     /// <summary><c>llm.layers</c>: a layer index or a list of them (null when absent or not whole numbers, which is reported).</summary>

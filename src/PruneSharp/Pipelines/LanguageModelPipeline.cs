@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using PruneSharp.Data;
+using PruneSharp.Graph;
+using PruneSharp.Metrics;
+using PruneSharp.Onnx;
+using PruneSharp.Pruning.Criteria;
+using PruneSharp.Pruning.Structured;
+using PruneSharp.Training;
+
+namespace PruneSharp.Pipelines;
+
+/// <summary>
+/// A pipeline whose data is a language model's text file (<see cref="DataKind.Text"/>): the text is tokenised
+/// (<see cref="DataDescription.Tokenizer"/>), its end held out for perplexity (<see cref="DataDescription.HeldOut"/>)
+/// and the rest cut into training sequences of <see cref="DataDescription.Context"/> tokens, whose next tokens are the
+/// labels. Each stage prunes (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or,
+/// for the data-driven criteria, on 8 batches of 16 training sequences; residual blocks scored on the first 64), is
+/// fine-tuned on the training sequences with the masks kept, and is measured by held-out perplexity.
+/// </summary>
+static class LanguageModelPipeline
+{
+    /// <summary>Training sequences per batch that the data-driven channel criteria observe (8 batches).</summary>
+    const int ObservedBatchSize = 16;
+
+    /// <summary>The checks of a pipeline on a text file that need neither the text nor the model.</summary>
+    internal static void Validate(PipelineDescription d, ProblemList problems)
+    {
+        var data = d.Data!;
+        foreach (var (key, set) in new[] { ("train_examples", data.TrainExamples is not null), ("test_examples", data.TestExamples is not null),
+            ("normalize", data.Normalize is not null), ("resize", data.Resize is not null), ("crop", data.Crop is not null), ("augment", data.Augment is not null) })
+            problems.Require($"data.{key}", !set, $"data.{key} applies to image data, not to a text file (a language model)");
+        CheckText(data, problems);
+        problems.Require("data.held_out", data.HeldOut is null or (> 0 and < 1), $"data.held_out must be in (0, 1), got {data.HeldOut}");
+        problems.Require("recovery.kind", d.Recovery.Kind != "distill",
+            "recovery.kind distill does not run on a text file yet (language models fine-tune on its tokens: recovery.kind finetune)");
+        problems.Require("export.embed_preprocessing", d.Export is not { EmbedPreprocessing: true }, "export.embed_preprocessing applies to image data, not to a text file (a language model)");
+        problems.Require("export.keep_opset", d.Export is not { KeepOpset: true },
+            "export.keep_opset applies to image models; a language model is written at the opset it is read at or upgraded to");
+        problems.Require("evaluate.latency", d.Latency is null, "evaluate.latency times image classifiers and models without data; a language model's quality is its held-out perplexity");
+        problems.Require("inputs", d.Inputs is null, "inputs describe the example inputs of a model without data; a language model is fed its text's training sequences");
+        for (int i = 0; i < d.Stages.Count; i++)
+        {
+            var s = d.Stages[i];
+            string at = $"stages[{i}]";
+            if (s.Structure is null)
+                problems.Check($"{at}.method", () =>
+                {
+                    if (PruningParts.Criterion(s.Method, d.Seed, $"{at}.method") is { } criterion && criterion is IObservingCriterion or MovementCriterion)
+                        throw new ArgumentException($"{at}.method {criterion.Name} is for image classifiers; a language model (a text file) takes magnitude or random");
+                });
+            else problems.Require($"{at}.calibration", s.Calibration is null or 0, $"{at}.calibration (least-squares reconstruction) needs image data");
+        }
+    }
+
+    /// <summary>The checks of <see cref="DataDescription.Tokenizer"/> and <see cref="DataDescription.Context"/> (text files of both kinds).</summary>
+    internal static void CheckText(DataDescription data, ProblemList problems)
+    {
+        if (data.Tokenizer is { } tokenizer)
+        {
+            int colon = tokenizer.IndexOf(':');
+            string form = colon < 0 ? tokenizer : tokenizer[..colon];
+            string? file = tokenizer.Equals(DataDescription.DefaultTokenizer, StringComparison.OrdinalIgnoreCase) ? null
+                : colon > 0 && form.ToLowerInvariant() is "tiktoken" or "wordpiece" ? tokenizer[(colon + 1)..]
+                : colon < 0 && (tokenizer.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || tokenizer.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) ? tokenizer
+                : "";
+            problems.Check("data.tokenizer", () =>
+            {
+                if (file == "") throw new ArgumentException($"data.tokenizer '{tokenizer}' is not bytes, tiktoken:FILE, wordpiece:FILE, FILE.json (tokenizer.json) or FILE.model (SentencePiece)");
+                if (file is not null && !File.Exists(file)) throw new ArgumentException($"data.tokenizer '{tokenizer}': no such file '{file}'");
+            }, new[] { DataDescription.DefaultTokenizer, "tiktoken", "wordpiece" }, file == "" ? form : null);
+        }
+        problems.Require("data.context", data.Context is null or >= 2, $"data.context must be at least 2 tokens, got {data.Context}");
+    }
+
+    /// <summary>Runs <paramref name="d"/> (validated; its data a text file).</summary>
+    internal static PipelineResult Run(PipelineDescription d, PipelineProgress progress, Action<int, StageResult>? stageDone, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var data = d.Data!;
+        int context = data.Context ?? DataDescription.DefaultContext;
+        var corpus = TextCorpus.Load(data.Source, Sources.Tokenizer(data.Tokenizer ?? DataDescription.DefaultTokenizer, "data.tokenizer"), data.HeldOut ?? DataDescription.DefaultHeldOut);
+        var train = corpus.TrainSequences(context);
+        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of data.context {context}");
+        var model = Sources.LoadModel(d.Model, null, d.Seed, d.Stages.Any(s => s.Structure is not null), "model");
+        try
+        {
+            var examples = new[] { train.GetBatch(new[] { 0 }).Inputs };
+            var fineTune = Pipeline.FineTune(d.Recovery, d.Seed, train.Count);
+            PerplexityResult? Perplexity(GraphModule m) => d.Evaluate ? Evaluator.Perplexity(m, corpus.HeldOutTokens, context) : null;
+            var perplexity = Perplexity(model);
+            void FineTune(GraphModule m)
+            {
+                using var trainer = new Trainer(m, fineTune) { Progress = progress.For("fine-tune") };
+                if (trainer.Fit(train, cancellation).Cancelled) throw new OperationCanceledException();
+            }
+            Action<GraphModule>? recover = fineTune.Epochs > 0 ? FineTune : null;
+
+            var results = new List<StageResult>();
+            for (int i = 0; i < d.Stages.Count; i++)
+            {
+                var s = d.Stages[i];
+                string at = $"stages[{i}]";
+                var stageClock = Stopwatch.StartNew();
+                StageResult result;
+                if (s.Structure is null)
+                {
+                    var (stage, keep) = UnstructuredPruning.Stage(s, at, model, d.Seed);
+                    var outcome = UnstructuredPruning.Run(model, stage, fineTune, train, null, examples, null, progress, cancellation);
+                    result = new StageResult(s, null, null, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
+                        new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, null);
+                }
+                else if (s.Structure == "block")
+                {
+                    var scored = new[] { train.GetBatch(Enumerable.Range(0, Math.Min(StructuredPruning.ScoringExamples, train.Count)).ToArray()).Inputs };
+                    var (removal, blocks) = StructuredPruning.Blocks(model, s, d.Seed, scored, at);
+                    model.Dispose();
+                    model = removal.Model;
+                    recover?.Invoke(model);
+                    result = new StageResult(s, null, null, SparsityReport.Measure(model), removal.DenseMacs, removal.PrunedMacs, null, null, null) { Blocks = blocks };
+                }
+                else
+                {
+                    var removal = StructuredPruning.Channels(model, s, d.Seed, examples, recover,
+                        observer: importance => StructuredParts.Observer(importance, train, ObservedBatchSize), at: at);
+                    model.Dispose();
+                    model = removal.Model;
+                    recover?.Invoke(model);
+                    result = new StageResult(s, null, null, SparsityReport.Measure(model), removal.DenseMacs, removal.PrunedMacs, null,
+                        new ChannelStageResult(removal.Groups, removal.Blocked, removal.DenseParameters, removal.PrunedParameters), null);
+                }
+                var before = perplexity;
+                perplexity = Perplexity(model);
+                results.Add(result with
+                {
+                    Elapsed = stageClock.Elapsed, PerplexityBefore = before, PerplexityAfter = perplexity,
+                    Trainable = s.Structure is null || recover is null ? null : fineTune.Trainable.Select(model),
+                });
+                progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
+                stageDone?.Invoke(i, results[^1]);
+            }
+
+            string? output = null;
+            if (d.Export is { } export)
+            {
+                output = Path.GetFullPath(export.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+                OnnxFile.Save(model, output);
+            }
+            return new PipelineResult(d, Preprocessing.None, results, output, clock.Elapsed);
+        }
+        finally
+        {
+            model.Dispose();
+        }
+    }
+}
