@@ -11,6 +11,7 @@ using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Criteria;
 using PruneSharp.Pruning.Masks;
+using PruneSharp.Recovery;
 using PruneSharp.Runs;
 using PruneSharp.Training;
 
@@ -166,7 +167,9 @@ static partial class PruneCommand
         bool distill = recovery.Distill(parse);
         var recover = flags.Description(parse, epochs) with
         {
-            Kind = recovery.Kind(parse), DistillLoss = distill ? parse.GetValue(recovery.Loss) : null, Temperature = distill ? parse.GetValue(recovery.Temperature) : null,
+            // The defaults are stored as null, as a recipe that leaves them out has them.
+            Kind = recovery.Kind(parse), DistillLoss = distill && parse.GetValue(recovery.Loss) is { } loss && loss != "auto" ? loss : null,
+            Temperature = distill && parse.GetValue(recovery.Temperature) is var t && t != new DistillationOptions().Temperature ? t : null,
             DistillFeatures = distill ? Given(recovery.Features) : null,
         };
         var export = new ExportDescription(output, parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset));
