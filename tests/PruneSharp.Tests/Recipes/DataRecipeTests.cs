@@ -40,7 +40,7 @@ public class DataRecipeTests
                 File.WriteAllLines(folder.File("sentences.txt"), File.ReadLines(Path.Combine(Fixtures, "bert_encoder_sentences.txt")).Take(8));
                 return (Encoder, folder.File("sentences.txt"), $"wordpiece:{Path.Combine(Fixtures, "vocab.txt")}");
             default:
-                NpyFile.Write(folder.File("images.npy"), rand(new long[] { 8, 1, 28, 28 }, generator: new Generator(3)));
+                NpyFile.Write(folder.File("images.npy"), rand(new long[] { 4, 1, 28, 28 }, generator: new Generator(3)));
                 return ("resnet-20", folder.File("images.npy"), "bytes");
         }
     }
