@@ -48,7 +48,7 @@ static class RunCommand
                         return 0;
                     });
             if (loaded.Llm is { } llm)
-                return Run("llm", llm, $"checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity})",
+                return Run("llm", llm, $"checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity}){(llm.Evaluation is { } scored ? $", then its perplexity on {scored.Text}" : "")}",
                     new RunStart { Kind = Kind, Method = LlmPruningPipeline.Method(llm), Model = llm.Checkpoint, Dataset = llm.Calibration, Seed = llm.Seed },
                     recording =>
                     {

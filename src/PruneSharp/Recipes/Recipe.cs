@@ -55,11 +55,17 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
         var (llm, depth) = binder.Llm(map, description);
-        var evaluation = binder.Evaluation(map, description);
+        var evaluation = binder.Evaluation(map, description, afterPrune: llm is not null);
+        if (llm is not null && evaluation is not null)
+        {
+            // The checkpoint the prune writes is evaluated in the same run.
+            llm = llm with { Evaluation = evaluation };
+            evaluation = null;
+        }
         bool anyLlm = llm is not null || depth is not null;
         if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) > 1)
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
-                "a recipe holds at most one of lottery, training, llm and evaluation"));
+                "a recipe holds at most one of lottery, training, llm and evaluation (or llm with a weight-pruning method and evaluation: the checkpoint it writes is evaluated)"));
         var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
             : depth is not null ? LlmDepthPipeline.Validate(depth)
             : evaluation is not null ? LlmEvaluationPipeline.Validate(evaluation)
@@ -76,7 +82,7 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// The pipeline as canonical JSON, without where it is exported: two recipes that run the same pipeline with the
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
-    public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
+    public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false, Evaluation = llm.Evaluation is { } scored ? scored with { Checkpoint = "" } : null }, CanonicalJson)
         : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
         : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
@@ -328,18 +334,20 @@ sealed class RecipeBinder
     /// <summary>
     /// The perplexity measurement of a recipe with an <c>evaluation</c> section (null without one): <c>model</c> the
     /// Hugging Face checkpoint folder, the text and windows in the section; nothing is written, so data, stages,
-    /// recovery, evaluate, inputs and export do not apply.
+    /// recovery, evaluate, inputs and export do not apply. With <paramref name="afterPrune"/> (an <c>llm</c> section
+    /// that prunes weights), the checkpoint is the one the prune writes to <c>export.path</c>, and the keys that do not
+    /// apply are the <c>llm</c> section's to report.
     /// </summary>
-    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d)
+    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d, bool afterPrune = false)
     {
         if (Section(root, "evaluation", "evaluation", RecipeSchema.Evaluation) is not { } e) return null;
-        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
+        foreach (var key in afterPrune ? [] : new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
             if (root.Entries.FirstOrDefault(x => x.Key.Value == key).Key is { } given)
                 Problem(given.Position, $"{key} does not apply to an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)", field: key);
         string? text = Path(e, "text", "evaluation.text", keepNames: _ => false);
         if (text is null && e["text"] is null) Problem(e.Position, "evaluation.text is required (the text file scored)", field: "evaluation.text");
         var defaults = new LlmEvaluationDescription("", "");
-        return new LlmEvaluationDescription(d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
+        return new LlmEvaluationDescription(afterPrune ? d.Export?.Path ?? "" : d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
             Number(e, "batch_size", "evaluation.batch_size", int.Parse) ?? defaults.BatchSize);
     }
 
