@@ -1,7 +1,6 @@
 using PruneSharp.Data;
 using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 
 namespace PruneSharp.Cli.Commands;

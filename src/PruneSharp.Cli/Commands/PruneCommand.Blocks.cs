@@ -1,11 +1,7 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Data.Inputs;
-using PruneSharp.Graph;
 using PruneSharp.Pipelines;
 using PruneSharp.Training;
-using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 

@@ -1,12 +1,5 @@
-using System.CommandLine;
 using System.Text.Json;
-using PruneSharp.Graph;
-using PruneSharp.Metrics;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
-using PruneSharp.Pruning;
-using PruneSharp.Pruning.Masks;
-using PruneSharp.Pruning.Methods;
 using PruneSharp.Pruning.Structured;
 using PruneSharp.Training;
 

@@ -1,14 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Data;
-using PruneSharp.Graph;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Structured;
-using PruneSharp.Runs;
 using PruneSharp.Training;
-using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 

@@ -1,10 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
-using PruneSharp.Data.Inputs;
-using PruneSharp.Graph;
 using PruneSharp.Pipelines;
-using PruneSharp.Pruning.Structured;
-using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 

@@ -2,17 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
-using PruneSharp.Data.Inputs;
-using PruneSharp.Graph;
 using PruneSharp.Metrics;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
-using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
-using PruneSharp.Pruning.Criteria;
-using PruneSharp.Pruning.Masks;
 using PruneSharp.Recovery;
-using PruneSharp.Runs;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;

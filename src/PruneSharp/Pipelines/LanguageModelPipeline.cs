@@ -4,7 +4,6 @@ using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Criteria;
-using PruneSharp.Pruning.Structured;
 using PruneSharp.Training;
 
 namespace PruneSharp.Pipelines;
