@@ -159,7 +159,8 @@ static class LlmCommand
         {
             Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = LlmDepthPipeline.ShortGpt,
                 calibration = new { TextFile = Path.GetFullPath(d.Calibration), d.Samples, sequenceLength = result.SequenceLength, d.Seed, tokens = result.CalibrationTokens },
-                blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak }, Table.Json));
+                blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak,
+                evaluation = r.Perplexity is { } measured ? EvaluationJson(measured) : null }, Table.Json));
             return;
         }
         Console.WriteLine(result.Model);
@@ -170,6 +171,7 @@ static class LlmCommand
         Console.WriteLine($"removed {result.Removed.Count} of {result.Influence.Count} layers ({string.Join(", ", result.Removed)}); " +
             $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
         Console.WriteLine($"saved {result.Output}");
+        if (r.Perplexity is { } perplexity) RenderEvaluation(perplexity, json: false);
     }
 
     static int[] ParseLayers(System.CommandLine.Parsing.ArgumentResult result)

@@ -56,7 +56,7 @@ static class RunCommand
                         return 0;
                     });
             if (loaded.LlmDepth is { } depth)
-                return Run("llm", depth, $"checkpoint layer removal ({LlmDepthPipeline.Method(depth)}: {(depth.Remove is { } n ? $"{n} layer(s)" : $"layers {string.Join(", ", depth.Layers!)}")})",
+                return Run("llm", depth, $"checkpoint layer removal ({LlmDepthPipeline.Method(depth)}: {(depth.Remove is { } n ? $"{n} layer(s)" : $"layers {string.Join(", ", depth.Layers!)}")}){(depth.Evaluation is { } scored ? $", then its perplexity on {scored.Text}" : "")}",
                     new RunStart { Kind = Kind, Method = LlmDepthPipeline.Method(depth), Model = depth.Checkpoint, Dataset = depth.Calibration, Seed = depth.Seed },
                     recording =>
                     {

@@ -55,17 +55,17 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
         var (llm, depth) = binder.Llm(map, description);
-        var evaluation = binder.Evaluation(map, description, afterPrune: llm is not null);
-        if (llm is not null && evaluation is not null)
+        var evaluation = binder.Evaluation(map, description, afterPrune: llm is not null || depth is not null);
+        if (evaluation is not null && (llm is not null || depth is not null))
         {
             // The checkpoint the prune writes is evaluated in the same run.
-            llm = llm with { Evaluation = evaluation };
+            (llm, depth) = (llm is null ? null : llm with { Evaluation = evaluation }, depth is null ? null : depth with { Evaluation = evaluation });
             evaluation = null;
         }
         bool anyLlm = llm is not null || depth is not null;
         if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) > 1)
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
-                "a recipe holds at most one of lottery, training, llm and evaluation (or llm with a weight-pruning method and evaluation: the checkpoint it writes is evaluated)"));
+                "a recipe holds at most one of lottery, training, llm and evaluation (or llm and evaluation: the checkpoint it writes is evaluated)"));
         var checks = llm is not null ? LlmPruningPipeline.Validate(llm)
             : depth is not null ? LlmDepthPipeline.Validate(depth)
             : evaluation is not null ? LlmEvaluationPipeline.Validate(evaluation)
@@ -83,7 +83,7 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
     public string Canonical => Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false, Evaluation = llm.Evaluation is { } scored ? scored with { Checkpoint = "" } : null }, CanonicalJson)
-        : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
+        : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false, Evaluation = depth.Evaluation is { } measured ? measured with { Checkpoint = "" } : null }, CanonicalJson)
         : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
         : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
@@ -334,8 +334,8 @@ sealed class RecipeBinder
     /// <summary>
     /// The perplexity measurement of a recipe with an <c>evaluation</c> section (null without one): <c>model</c> the
     /// Hugging Face checkpoint folder, the text and windows in the section; nothing is written, so data, stages,
-    /// recovery, evaluate, inputs and export do not apply. With <paramref name="afterPrune"/> (an <c>llm</c> section
-    /// that prunes weights), the checkpoint is the one the prune writes to <c>export.path</c>, and the keys that do not
+    /// recovery, evaluate, inputs and export do not apply. With <paramref name="afterPrune"/> (an <c>llm</c> section),
+    /// the checkpoint is the one the prune writes to <c>export.path</c>, and the keys that do not
     /// apply are the <c>llm</c> section's to report.
     /// </summary>
     public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d, bool afterPrune = false)
