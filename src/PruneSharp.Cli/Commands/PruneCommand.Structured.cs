@@ -56,6 +56,7 @@ static partial class PruneCommand
             case DataKind.Text:
                 if (done.Blocks is { } removed) BlockReport(removed, done.DenseMacs, done.Macs, output, json, null, null, result.PerplexityBefore, result.PerplexityAfter);
                 else LanguageModelReport(done, unit, output, json, result.PerplexityBefore!, result.PerplexityAfter!);
+                if (!json && result.Latency is { } timed) Console.WriteLine(RunCommand.Latency(timed));
                 return 0;
             case DataKind.Unlabeled:
                 var fed = FlagNames.Rewrite(result.Input);
@@ -71,7 +72,11 @@ static partial class PruneCommand
                         new { data = result.Examples, fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(FlagNames.Rewrite(result.Written)), distillation = recovery.Json() });
                     if (!json) Console.WriteLine($"data: {result.Examples}");
                 }
-                if (!json) recovery.Print(parse);
+                if (!json)
+                {
+                    if (result.Latency is { } l) Console.WriteLine(RunCommand.Latency(l));
+                    recovery.Print(parse);
+                }
                 return 0;
         }
 

@@ -106,7 +106,7 @@ static partial class PruneCommand
             if (Sources.Kind(description.Data) == DataKind.Text)
             {
                 Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, null, null,
-                    result.PerplexityBefore, result.PerplexityAfter);
+                    result.PerplexityBefore, result.PerplexityAfter, latency: result.Latency);
                 return 0;
             }
             if (stage.Distillation is { } distilled) recovery.Add(distilled);

@@ -35,7 +35,6 @@ static class LanguageModelPipeline
         problems.Require("export.embed_preprocessing", d.Export is not { EmbedPreprocessing: true }, "export.embed_preprocessing applies to image data, not to a text file (a language model)");
         problems.Require("export.keep_opset", d.Export is not { KeepOpset: true },
             "export.keep_opset applies to image models; a language model is written at the opset it is read at or upgraded to");
-        problems.Require("evaluate.latency", d.Latency is null, "evaluate.latency times image classifiers and models without data; a language model's quality is its held-out perplexity");
         problems.Require("inputs", d.Inputs is null, "inputs describe the example inputs of a model without data; a language model is fed its text's training sequences");
         for (int i = 0; i < d.Stages.Count; i++)
         {
@@ -81,8 +80,11 @@ static class LanguageModelPipeline
         var train = corpus.TrainSequences(context);
         if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of data.context {context}");
         var model = Sources.LoadModel(d.Model, null, d.Seed, d.Stages.Any(s => s.Structure is not null), "model");
+        string? dense = null;
         try
         {
+            // The dense model as the pruned one will be written, timed beside it.
+            if (d.Latency is not null) OnnxFile.Save(model, dense = Pipeline.DenseCopy());
             var examples = new[] { train.GetBatch(new[] { 0 }).Inputs };
             var fineTune = Pipeline.FineTune(d.Recovery, d.Seed, train.Count);
             PerplexityResult? Perplexity(GraphModule m) => d.Evaluate ? Evaluator.Perplexity(m, corpus.HeldOutTokens, context) : null;
@@ -145,11 +147,12 @@ static class LanguageModelPipeline
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
                 OnnxFile.Save(model, output);
             }
-            return new PipelineResult(d, Preprocessing.None, results, output, clock.Elapsed);
+            return new PipelineResult(d, Preprocessing.None, results, output, clock.Elapsed, Pipeline.Latency(d, output, dense, progress, cancellation));
         }
         finally
         {
             model.Dispose();
+            if (dense is not null) File.Delete(dense);
         }
     }
 }

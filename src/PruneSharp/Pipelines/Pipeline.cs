@@ -160,12 +160,8 @@ public static class Pipeline
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
             Sources.RequireInputs(model);
             var fed = Input(d.Model, d.Data, d.Inputs, d.Export, model);
-            if (d.Latency is not null)
-            {
-                // The dense model as the pruned one will be written, timed beside it.
-                dense = Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
-                Write(model, fed, d.Export!, dense);
-            }
+            // The dense model as the pruned one will be written, timed beside it.
+            if (d.Latency is not null) Write(model, fed, d.Export!, dense = DenseCopy());
             foreach (var set in new[] { train, test })
                 if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
             IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
@@ -250,13 +246,7 @@ public static class Pipeline
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
                 written = Write(model, fed, export, output);
             }
-            LatencyResult? latency = null;
-            if (d.Latency is { } timing)
-            {
-                var timed = Stopwatch.StartNew();
-                latency = Latency(output!, dense!, timing, cancellation);
-                progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
-            }
+            var latency = Latency(d, output, dense, progress, cancellation);
             return new PipelineResult(d, fed, results, output, clock.Elapsed, latency)
             {
                 Written = written, TakesPixels = model.Graph.Inputs.Any(v => v.ElementType is DataType.Float or DataType.Float16 or DataType.Double),
@@ -304,6 +294,22 @@ public static class Pipeline
         Temperature = recovery.Temperature ?? new DistillationOptions().Temperature,
         Features = recovery.DistillFeatures ?? Array.Empty<string>(),
     };
+
+    /// <summary>Where the dense model is written to be timed beside the pruned one (a new temporary file; the caller deletes it).</summary>
+    internal static string DenseCopy() => Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
+
+    /// <summary>
+    /// The latency <see cref="PipelineDescription.Latency"/> asks for: the written <paramref name="output"/> and the
+    /// <paramref name="dense"/> copy timed alternately (null when not asked).
+    /// </summary>
+    internal static LatencyResult? Latency(PipelineDescription d, string? output, string? dense, PipelineProgress progress, CancellationToken cancellation)
+    {
+        if (d.Latency is not { } timing) return null;
+        var timed = Stopwatch.StartNew();
+        var latency = Latency(output!, dense!, timing, cancellation);
+        progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
+        return latency;
+    }
 
     /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
     static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)

@@ -34,7 +34,6 @@ static class UnlabeledPipeline
         var r = d.Recovery;
         problems.Require("recovery.kind", !(r.Kind == "finetune" && r.Epochs > 0),
             $"data.source '{data.Source}' has no labels, so fine-tuning cannot use them: give recovery.kind distill (the dense model teaches) or recovery.kind none");
-        problems.Require("evaluate.latency", d.Latency is null, "evaluate.latency times image classifiers and models without data");
         for (int i = 0; i < d.Stages.Count; i++)
         {
             var s = d.Stages[i];
@@ -61,11 +60,14 @@ static class UnlabeledPipeline
         var data = d.Data!;
         bool structured = d.Stages.Any(s => s.Structure is not null);
         var model = Sources.LoadModel(d.Model, null, d.Seed, structured, "model");
+        string? dense = null;
         try
         {
             // The teacher: a second, never pruned copy (unstructured stages zero the student's weights in place).
             using var teacher = Sources.LoadModel(d.Model, null, d.Seed, structured, "model");
             var fed = Pipeline.Input(d.Model, data, d.Inputs, d.Export, model);
+            // The dense model as the pruned one will be written, timed beside it.
+            if (d.Latency is not null) Pipeline.Write(model, fed, d.Export!, dense = Pipeline.DenseCopy());
             var examples = Sources.LoadExamples(data.Source, model, data.Tokenizer ?? DataDescription.DefaultTokenizer, data.Context ?? DataDescription.DefaultContext, fed, "data.source");
             var feed = new GraphFeed(model.Graph, examples, Sources.Synthesis(d.Inputs), d.Seed);
             var fineTune = Pipeline.FineTune(d.Recovery, d.Seed, feed.Count);
@@ -129,7 +131,7 @@ static class UnlabeledPipeline
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
                 written = Pipeline.Write(model, fed, export, output);
             }
-            return new PipelineResult(d, fed, results, output, clock.Elapsed)
+            return new PipelineResult(d, fed, results, output, clock.Elapsed, Pipeline.Latency(d, output, dense, progress, cancellation))
             {
                 Written = written, TakesPixels = model.Graph.Inputs.Any(v => v.ElementType is DataType.Float or DataType.Float16 or DataType.Double),
                 Examples = $"{feed.Count} unlabeled examples of {string.Join(", ", examples.Names)} from {data.Source}",
@@ -138,6 +140,7 @@ static class UnlabeledPipeline
         finally
         {
             model.Dispose();
+            if (dense is not null) File.Delete(dense);
         }
     }
 

@@ -120,6 +120,31 @@ public class DataRecipeTests
         else Assert.InRange(fromFlags.Metrics[MetricNames.Sparsity], 0.45, 0.55);
     }
 
+    [Theory]
+    [InlineData("text")]
+    [InlineData("sentences")]
+    public void Text_and_unlabeled_recipes_time_the_written_model_beside_the_dense_one(string data)
+    {
+        using var folder = new TempFolder();
+        var (model, source, tokenizer) = Make(folder, data);
+        File.WriteAllText(folder.File("r.yaml"), $"""
+            model: {model}
+            data: {"{"}source: {source}, tokenizer: '{tokenizer}', context: 16{"}"}
+            stages: [{"{"}structure: head, method: l2, ratio: 0.5{"}"}]
+            recovery: {"{"}kind: none{"}"}
+            evaluate: {"{"}latency: true, rounds: 3{"}"}
+            export: {"{"}path: timed.onnx{"}"}
+            """);
+        var (code, output, error) = Invoke("run", folder.File("r.yaml"), "--json", "--store", folder.File("runs.db"));
+        Assert.True(code == 0, error + output);
+        var latency = JsonDocument.Parse(output).RootElement.GetProperty("latency");
+        Assert.Equal(3, latency.GetProperty("rounds").GetInt32());
+        Assert.True(latency.GetProperty("median_ms").GetDouble() > 0 && latency.GetProperty("dense_median_ms").GetDouble() > 0);
+        using var runs = RunStores.Open(folder.File("runs.db"));
+        var run = Assert.Single(runs.ListRuns());
+        Assert.Equal(latency.GetProperty("median_ms").GetDouble(), run.Metrics[MetricNames.LatencyMs]);
+    }
+
     [Fact]
     public void Data_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
