@@ -65,7 +65,6 @@ static partial class PruneCommand
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
             bool unlabeled = dataSpec is not null && Sources.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
-            if (dataSpec is not null && Sources.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
             recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
             if (parse.GetValue(structured.Kind) is { } kind)
             {

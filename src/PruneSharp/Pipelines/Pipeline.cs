@@ -364,7 +364,7 @@ public static class Pipeline
             Require("evaluate.rounds", latency.Rounds >= 1, $"evaluate.rounds must be at least 1, got {latency.Rounds}");
         }
         Require("recovery.kind", r.Kind is "finetune" or "distill" or "none", $"recovery.kind '{r.Kind}' is not one of finetune, distill, none");
-        if (problems.Count > 0 && problems[^1].Field == "recovery.kind") problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
+        if (!RecoveryKinds.Contains(r.Kind)) problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
         Require("recovery.epochs", r.Epochs >= 0, $"recovery.epochs must be non-negative, got {r.Epochs}");
         Require("recovery.epochs", !(r.Kind == "none" && r.Epochs > 0), "recovery.kind none trains nothing: drop recovery.epochs");
         Require("recovery.epochs", !(r.Epochs > 0 && d.Data is null), "recovery.epochs needs data");
