@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PruneSharp.Data;
+using PruneSharp.Data.Inputs;
 using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
@@ -83,6 +84,8 @@ static class LanguageModelPipeline
         string? dense = null;
         try
         {
+            if (InputSynthesis.LongestSequence(model.Graph) is { } positions && context > positions)
+                throw new ArgumentException($"data.context {context} is longer than the {positions} positions the model holds");
             // The dense model as the pruned one will be written, timed beside it.
             if (d.Latency is not null) OnnxFile.Save(model, dense = Pipeline.DenseCopy());
             var examples = new[] { train.GetBatch(new[] { 0 }).Inputs };

@@ -146,6 +146,21 @@ public class DataRecipeTests
     }
 
     [Fact]
+    public void A_context_longer_than_the_models_positions_is_refused_by_name_and_nothing_is_written()
+    {
+        using var folder = new TempFolder();
+        var (model, source, _) = Make(folder, "text");
+        File.WriteAllText(folder.File("r.yaml"), $"model: {model}\ndata: {{source: {source}, context: 64}}\nstages: [{{method: magnitude, sparsity: 0.5}}]\nexport: {{path: out.onnx}}\n");
+        var (code, _, error) = Invoke("run", folder.File("r.yaml"), "--no-store");
+        Assert.Equal(1, code);
+        Assert.Contains("data.context 64 is longer than the 16 positions the model holds", error);
+        (code, _, error) = Invoke("prune", model, "--sparsity", "0.5", "--data", source, "--context", "64", "--no-store", "-o", folder.File("flags.onnx"));
+        Assert.Equal(1, code);
+        Assert.Contains("--context 64 is longer than the 16 positions the model holds", error);
+        Assert.False(File.Exists(folder.File("out.onnx")) || File.Exists(folder.File("flags.onnx")));
+    }
+
+    [Fact]
     public void Data_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
         using var folder = new TempFolder();
