@@ -12,8 +12,8 @@ namespace PruneSharp.Pipelines;
 /// <summary>
 /// A pipeline whose data is a language model's text file (<see cref="DataKind.Text"/>): the text is tokenised
 /// (<see cref="DataDescription.Tokenizer"/>), its end held out for perplexity (<see cref="DataDescription.HeldOut"/>)
-/// and the rest cut into training sequences of <see cref="DataDescription.Context"/> tokens, whose next tokens are the
-/// labels. Each stage prunes (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or,
+/// and the rest cut into training sequences of <see cref="DataDescription.Context"/> tokens (the first
+/// <see cref="DataDescription.TrainExamples"/> of them, if given), whose next tokens are the labels. Each stage prunes (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or,
 /// for the data-driven criteria, on 8 batches of 16 training sequences; residual blocks scored on the first 64), is
 /// fine-tuned on the training sequences with the masks kept, and is measured by held-out perplexity.
 /// </summary>
@@ -26,7 +26,7 @@ static class LanguageModelPipeline
     internal static void Validate(PipelineDescription d, ProblemList problems)
     {
         var data = d.Data!;
-        foreach (var (key, set) in new[] { ("train_examples", data.TrainExamples is not null), ("test_examples", data.TestExamples is not null),
+        foreach (var (key, set) in new[] { ("test_examples", data.TestExamples is not null),
             ("normalize", data.Normalize is not null), ("resize", data.Resize is not null), ("crop", data.Crop is not null), ("augment", data.Augment is not null) })
             problems.Require($"data.{key}", !set, $"data.{key} applies to image data, not to a text file (a language model)");
         CheckText(data, problems);
@@ -78,8 +78,9 @@ static class LanguageModelPipeline
         var data = d.Data!;
         int context = data.Context ?? DataDescription.DefaultContext;
         var corpus = TextCorpus.Load(data.Source, Sources.Tokenizer(data.Tokenizer ?? DataDescription.DefaultTokenizer, "data.tokenizer"), data.HeldOut ?? DataDescription.DefaultHeldOut);
-        var train = corpus.TrainSequences(context);
-        if (train.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of data.context {context}");
+        var sequences = corpus.TrainSequences(context);
+        if (sequences.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of data.context {context}");
+        IDataset train = data.TrainExamples is { } n ? Subset.First(sequences, n) : sequences;
         var model = Sources.LoadModel(d.Model, null, d.Seed, d.Stages.Any(s => s.Structure is not null), "model");
         string? dense = null;
         try

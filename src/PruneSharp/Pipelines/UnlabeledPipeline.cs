@@ -11,7 +11,7 @@ namespace PruneSharp.Pipelines;
 /// <summary>
 /// A pipeline whose data holds unlabeled inputs (<see cref="DataKind.Unlabeled"/>: .npy/.npz arrays, an encoder's
 /// sentences tokenised with a WordPiece vocabulary, a folder of images without classes), nothing scored against
-/// labels. The examples, with the inputs they lack synthesised as <see cref="PipelineDescription.Inputs"/> says, are
+/// labels. The examples (the first <see cref="DataDescription.TrainExamples"/>, if given), with the inputs they lack synthesised as <see cref="PipelineDescription.Inputs"/> says, are
 /// what channel and head structure is traced on, what <see cref="StageDescription.Calibration"/> refits on, what apoz
 /// (and for unstructured stages wanda and entropy) observe, what residual blocks are scored on (the first 64), and what
 /// the only recovery without labels, distillation from the dense model, matches it on.
@@ -26,7 +26,7 @@ static class UnlabeledPipeline
     {
         var data = d.Data!;
         bool text = File.Exists(data.Source) && !data.Source.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) && !data.Source.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
-        foreach (var (key, set) in new[] { ("train_examples", data.TrainExamples is not null), ("test_examples", data.TestExamples is not null), ("augment", data.Augment is not null) })
+        foreach (var (key, set) in new[] { ("test_examples", data.TestExamples is not null), ("augment", data.Augment is not null) })
             problems.Require($"data.{key}", !set, $"data.{key} applies to labelled image data; data.source '{data.Source}' holds unlabeled inputs");
         problems.Require("data.held_out", data.HeldOut is null, "data.held_out applies to a language model's text; sentences for an encoder are all distilled on");
         problems.Require("data.context", text || data.Context is null, $"data.context is the longest sentence of a text file; data.source '{data.Source}' is not one");
@@ -69,7 +69,8 @@ static class UnlabeledPipeline
             // The dense model as the pruned one will be written, timed beside it.
             if (d.Latency is not null) Pipeline.Write(model, fed, d.Export!, dense = Pipeline.DenseCopy());
             var examples = Sources.LoadExamples(data.Source, model, data.Tokenizer ?? DataDescription.DefaultTokenizer, data.Context ?? DataDescription.DefaultContext, fed, "data.source");
-            var feed = new GraphFeed(model.Graph, examples, Sources.Synthesis(d.Inputs), d.Seed);
+            IInputSource feed = new GraphFeed(model.Graph, examples, Sources.Synthesis(d.Inputs), d.Seed);
+            if (data.TrainExamples is { } n) feed = new UnlabeledPruning.FirstInputs(feed, Math.Min(n, feed.Count));
             var fineTune = Pipeline.FineTune(d.Recovery, d.Seed, feed.Count);
             var distillation = Pipeline.DistillationSettings(d.Recovery);
             var sample = feed.Inputs(new[] { 0 });
@@ -145,10 +146,10 @@ static class UnlabeledPipeline
     }
 
     /// <summary>The first <paramref name="count"/> examples of <paramref name="feed"/> (all if it holds fewer), as one batch.</summary>
-    static IReadOnlyList<Tensor> First(GraphFeed feed, int count) => feed.Inputs(Enumerable.Range(0, Math.Min(count, feed.Count)).ToArray());
+    static IReadOnlyList<Tensor> First(IInputSource feed, int count) => feed.Inputs(Enumerable.Range(0, Math.Min(count, feed.Count)).ToArray());
 
     /// <summary>The batches a data-driven channel criterion observes: the first 8 batches of <see cref="ObservedBatchSize"/> examples (fewer if there are fewer).</summary>
-    static IEnumerable<IReadOnlyList<Tensor>> ObservedBatches(GraphFeed feed)
+    static IEnumerable<IReadOnlyList<Tensor>> ObservedBatches(IInputSource feed)
     {
         for (int start = 0; start < Math.Min(feed.Count, 8 * ObservedBatchSize); start += ObservedBatchSize)
             yield return feed.Inputs(Enumerable.Range(start, Math.Min(ObservedBatchSize, feed.Count - start)).ToArray());

@@ -145,6 +145,31 @@ public class DataRecipeTests
         Assert.Equal(latency.GetProperty("median_ms").GetDouble(), run.Metrics[MetricNames.LatencyMs]);
     }
 
+    [Theory]
+    [InlineData("text")]
+    [InlineData("sentences")]
+    public void Train_examples_limits_what_a_text_or_unlabeled_pipeline_trains_on(string data)
+    {
+        using var folder = new TempFolder();
+        var (model, source, tokenizer) = Make(folder, data);
+        string recovery = data == "text" ? "{epochs: 1, batch_size: 1}" : "{kind: distill, epochs: 1, batch_size: 1}";
+        File.WriteAllText(folder.File("r.yaml"), $"""
+            model: {model}
+            data: {"{"}source: {source}, tokenizer: '{tokenizer}', context: 16, train_examples: 3{"}"}
+            stages: [{"{"}method: magnitude, sparsity: 0.5{"}"}]
+            recovery: {recovery}
+            export: {"{"}path: out.onnx{"}"}
+            """);
+        var (code, output, error) = Invoke("run", folder.File("r.yaml"), "--json", "--store", folder.File("runs.db"));
+        Assert.True(code == 0, error + output);
+        // One epoch over 3 examples, one at a time: the epoch ends at the third optimizer step.
+        using var runs = RunStores.Open(folder.File("runs.db"));
+        var run = runs.GetRun(Assert.Single(runs.ListRuns()).Id);
+        string phase = data == "text" ? "fine_tune" : "distill";
+        Assert.Equal(3, Assert.Single(run.Steps, s => s.Name == $"{phase}_epoch").Step);
+        if (data == "sentences") Assert.StartsWith("3 unlabeled examples of input_ids", JsonDocument.Parse(output).RootElement.GetProperty("data").GetString());
+    }
+
     [Fact]
     public void A_context_longer_than_the_models_positions_is_refused_by_name_and_nothing_is_written()
     {
