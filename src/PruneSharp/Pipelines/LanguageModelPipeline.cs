@@ -41,12 +41,10 @@ static class LanguageModelPipeline
         {
             var s = d.Stages[i];
             string at = $"stages[{i}]";
+            // A name that does not parse is Pipeline.Validate's to report, with the nearest valid ones.
             if (s.Structure is null)
-                problems.Check($"{at}.method", () =>
-                {
-                    if (PruningParts.Criterion(s.Method, d.Seed, $"{at}.method") is { } criterion && criterion is IObservingCriterion or MovementCriterion)
-                        throw new ArgumentException($"{at}.method {criterion.Name} is for image classifiers; a language model (a text file) takes magnitude or random");
-                });
+                problems.Require($"{at}.method", Pipeline.Parses(() => PruningParts.Criterion(s.Method, d.Seed)) is not (IObservingCriterion or MovementCriterion),
+                    $"{at}.method {s.Method} is for image classifiers; a language model (a text file) takes magnitude or random");
             else problems.Require($"{at}.calibration", s.Calibration is null or 0, $"{at}.calibration (least-squares reconstruction) needs image data");
         }
     }

@@ -418,6 +418,19 @@ public static class Pipeline
         return problems;
     }
 
+    /// <summary>What <paramref name="parse"/> reads, or null where it refuses the value (a problem reported elsewhere).</summary>
+    internal static T? Parses<T>(Func<T> parse) where T : class
+    {
+        try
+        {
+            return parse();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     static readonly string[] KnownData = { DataLocations.FashionMnist, DataLocations.Mnist, DataLocations.Cifar10 };
 
     static readonly string[] RecoveryKinds = { "finetune", "distill", "none" };

@@ -38,18 +38,17 @@ static class UnlabeledPipeline
         {
             var s = d.Stages[i];
             string at = $"stages[{i}]";
+            // Names that do not parse are Pipeline.Validate's to report, with the nearest valid ones.
             if (s.Structure is null)
             {
-                problems.Check($"{at}.method", () => UnlabeledPruning.Check(PruningParts.Criterion(s.Method, d.Seed, $"{at}.method"), data.Source, $"{at}.method"));
-                problems.Require($"{at}.schedule", s.Schedule == "oneshot",
+                if (Pipeline.Parses(() => PruningParts.Criterion(s.Method, d.Seed)) is { } criterion)
+                    problems.Check($"{at}.method", () => UnlabeledPruning.Check(criterion, data.Source, $"{at}.method"));
+                problems.Require($"{at}.schedule", s.Schedule == "oneshot" || Pipeline.Parses(() => (object)PruningParts.Rounds(s.Schedule)) is null,
                     $"{at}.schedule {s.Schedule}: data.source '{data.Source}' holds unlabeled inputs, so one-shot pruning only (the iterative and gradual schedules fine-tune on labels); recover with distillation");
             }
             else if (s.Structure != "block")
-                problems.Check($"{at}.method", () =>
-                {
-                    if (StructuredPruning.Importance(s, d.Seed, at) is TaylorImportance or FisherImportance)
-                        throw new ArgumentException($"{at}.method {s.Method} scores with the loss's gradients, which need labels; data.source '{data.Source}' holds unlabeled inputs: use apoz, l1, l2 or fpgm");
-                });
+                problems.Require($"{at}.method", Pipeline.Parses(() => StructuredPruning.Importance(s, d.Seed, at)) is not (TaylorImportance or FisherImportance),
+                    $"{at}.method {s.Method} scores with the loss's gradients, which need labels; data.source '{data.Source}' holds unlabeled inputs: use apoz, l1, l2 or fpgm");
         }
     }
 

@@ -241,6 +241,14 @@ public class DataRecipeTests
         Reported("sentences.yaml:6:18: data.source");
         Reported("has no labels, so fine-tuning cannot use them: give recovery.kind distill");
 
+        // A misspelt name is reported once, with the nearest names, not again as a method unlabeled data cannot use.
+        problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("sentences.yaml"), [RecipeOverride.Parse($"data.tokenizer=wordpiece:{folder.File("vocab.txt")}"),
+            RecipeOverride.Parse("stages.0.method=tylor"), RecipeOverride.Parse("stages.1.method=wanad")])).Problems.Select(p => p.ToString()).ToList();
+        Assert.Single(problems, p => p.Contains("stages[0].method"));
+        Assert.Single(problems, p => p.Contains("stages[1].method"));
+        Reported("(did you mean wanda?)");
+        Reported("(did you mean taylor?)");
+
         File.WriteAllText(folder.File("images.yaml"), "model: lenet-5\ndata: {source: fashion-mnist, context: 32}\nstages: [{method: magnitude, sparsity: 0.5}]\n");
         problems = Assert.Throws<RecipeException>(() => Recipe.Load(folder.File("images.yaml"))).Problems.Select(p => p.ToString()).ToList();
         Reported("images.yaml:2:40: data.context applies to a text file");
