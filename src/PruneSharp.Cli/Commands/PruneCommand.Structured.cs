@@ -49,7 +49,7 @@ static partial class PruneCommand
         var description = Description(parse, dataSpec, epochs, modelSpec, stage, output, preprocessing, flags, recovery, o.Inputs, latency, o.Text);
         var result = RunPipeline(parse, store, description);
         var done = result.Stages[0];
-        if (done.Distillation is { } distilled) recovery.Add(distilled);
+        foreach (var distilled in done.Distillations) recovery.Add(distilled);
         var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
         switch (Sources.Kind(description.Data))
         {

@@ -108,7 +108,7 @@ static partial class PruneCommand
                     result.PerplexityBefore, result.PerplexityAfter, latency: result.Latency);
                 return 0;
             }
-            if (stage.Distillation is { } distilled) recovery.Add(distilled);
+            foreach (var distilled in stage.Distillations) recovery.Add(distilled);
             var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable)
             {
                 Recovery = recovery.Json(), Unlabeled = stage.Unlabeled is { } fidelity ? new UnlabeledReport(result.Examples!, fidelity) : null,

@@ -36,7 +36,7 @@ public sealed record PipelineProblem(string Field, string Message, IReadOnlyList
 /// <param name="Macs">Effective MACs per example after it (zeros skipped, removed channels gone).</param>
 /// <param name="Unstructured">What an unstructured stage did (null for channels).</param>
 /// <param name="Channels">What a channel or head stage did (null for other stages).</param>
-/// <param name="Distillation">What distillation did (null without distillation).</param>
+/// <param name="Distillation">What the last distillation did (null without distillation).</param>
 public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
     UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation)
 {
@@ -51,6 +51,9 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 
     /// <summary>The parameters a structured stage's recovery trained (null without recovery epochs; unstructured stages: <see cref="UnstructuredOutcome.Trainable"/>).</summary>
     public TrainableSelection? Trainable { get; init; }
+
+    /// <summary>Every distillation of the stage, in order: one per step of a structured stage pruned in steps (the last is <see cref="Distillation"/>).</summary>
+    public IReadOnlyList<DistillationResult> Distillations { get; init; } = [];
 
     /// <summary>A language model's held-out perplexity before the stage (null unless the data is text and evaluated).</summary>
     public PerplexityResult? PerplexityBefore { get; init; }
@@ -175,6 +178,7 @@ public static class Pipeline
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
                 var stageClock = Stopwatch.StartNew();
+                var distillations = new List<DistillationResult>();
                 DistillationResult? distilled = null;
                 void Distill(GraphModule student, MaskSet? masks)
                 {
@@ -182,6 +186,7 @@ public static class Pipeline
                     distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), DistillationSettings(recovery), fineTune,
                         masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
                     if (distilled.Training.Cancelled) throw new OperationCanceledException();
+                    distillations.Add(distilled);
                 }
                 if (s.Structure is null)
                 {
@@ -231,7 +236,7 @@ public static class Pipeline
                         AfterPruning = pruned, Blocks = blocks, Trainable = recover is null ? null : fineTune.Trainable.Select(model),
                     });
                 }
-                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
+                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed, Distillations = distillations };
                 if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);

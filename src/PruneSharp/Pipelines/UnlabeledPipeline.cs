@@ -80,11 +80,13 @@ static class UnlabeledPipeline
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
                 var stageClock = Stopwatch.StartNew();
+                var distillations = new List<DistillationResult>();
                 DistillationResult? distilled = null;
                 void Distill(GraphModule student)
                 {
                     distilled = Distillation.Run(teacher, student, feed, distillation, fineTune, null, progress.For("distill"), cancellation);
                     if (distilled.Training.Cancelled) throw new OperationCanceledException();
+                    distillations.Add(distilled);
                 }
                 Action<GraphModule>? recover = fineTune.Epochs > 0 ? Distill : null;
                 StageResult result;
@@ -117,7 +119,7 @@ static class UnlabeledPipeline
                 }
                 results.Add(result with
                 {
-                    Elapsed = stageClock.Elapsed, Trainable = s.Structure is null || recover is null ? null : fineTune.Trainable.Select(model),
+                    Elapsed = stageClock.Elapsed, Distillations = result.Distillation is { } last && distillations.Count == 0 ? [last] : distillations, Trainable = s.Structure is null || recover is null ? null : fineTune.Trainable.Select(model),
                 });
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);

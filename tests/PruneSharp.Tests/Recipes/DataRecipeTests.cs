@@ -171,6 +171,19 @@ public class DataRecipeTests
     }
 
     [Fact]
+    public void Heads_removed_in_two_steps_report_the_distillation_after_each()
+    {
+        using var folder = new TempFolder();
+        var (model, source, tokenizer) = Make(folder, "sentences");
+        var (code, output, error) = Invoke("prune", model, "--structured", "head", "--ratio", "0.5", "--steps", "2", "--data", source, "--tokenizer", tokenizer,
+            "--context", "16", "--recover", "distill", "--finetune-epochs", "1", "--batch-size", "4", "--json", "--no-store", "-o", folder.File("steps.onnx"));
+        Assert.True(code == 0, error + output);
+        var distillations = JsonDocument.Parse(output).RootElement.GetProperty("input").GetProperty("distillation").EnumerateArray().ToList();
+        Assert.Equal(2, distillations.Count);
+        Assert.All(distillations, d => Assert.True(d.GetProperty("loss_before").GetDouble() > 0));
+    }
+
+    [Fact]
     public void A_context_longer_than_the_models_positions_is_refused_by_name_and_nothing_is_written()
     {
         using var folder = new TempFolder();
