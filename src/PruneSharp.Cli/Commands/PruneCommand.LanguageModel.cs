@@ -7,11 +7,11 @@ namespace PruneSharp.Cli.Commands;
 
 /// <summary>
 /// How <c>prunesharp prune --structured channel|head</c> shows what the library's pipeline did to a language model
-/// (<c>--data</c> a text file): the groups, the sizes and the held-out perplexity before and after.
+/// (<c>--data</c> a text file): the groups, the sizes, the held-out perplexity before and after, and what distillation did.
 /// </summary>
 static partial class PruneCommand
 {
-    static void LanguageModelReport(StageResult done, PruningUnit unit, string output, bool json, PerplexityResult before, PerplexityResult after)
+    static void LanguageModelReport(StageResult done, PruningUnit unit, string output, bool json, PerplexityResult before, PerplexityResult after, object? distillation)
     {
         var channels = done.Channels!;
         if (json)
@@ -27,6 +27,7 @@ static partial class PruneCommand
                 perplexity_before = before.Perplexity,
                 perplexity_after = after.Perplexity,
                 protocol = after.Protocol,
+                distillation,
             }, Table.Json));
             return;
         }

@@ -54,9 +54,15 @@ static partial class PruneCommand
         switch (Sources.Kind(description.Data))
         {
             case DataKind.Text:
-                if (done.Blocks is { } removed) BlockReport(removed, done.DenseMacs, done.Macs, output, json, null, null, result.PerplexityBefore, result.PerplexityAfter);
-                else LanguageModelReport(done, unit, output, json, result.PerplexityBefore!, result.PerplexityAfter!);
-                if (!json && result.Latency is { } timed) Console.WriteLine(RunCommand.Latency(timed));
+                var distillation = recovery.Json();
+                if (done.Blocks is { } removed)
+                    BlockReport(removed, done.DenseMacs, done.Macs, output, json, null, null, result.PerplexityBefore, result.PerplexityAfter, distillation is null ? null : new { distillation });
+                else LanguageModelReport(done, unit, output, json, result.PerplexityBefore!, result.PerplexityAfter!, distillation);
+                if (!json)
+                {
+                    if (result.Latency is { } timed) Console.WriteLine(RunCommand.Latency(timed));
+                    recovery.Print(parse);
+                }
                 return 0;
             case DataKind.Unlabeled:
                 var fed = FlagNames.Rewrite(result.Input);

@@ -102,20 +102,14 @@ static partial class PruneCommand
             var result = RunPipeline(parse, store, description);
             var stage = result.Stages[0];
             var outcome = stage.Unstructured!.Outcome;
-            if (Sources.Kind(description.Data) == DataKind.Text)
-            {
-                Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, null, null,
-                    result.PerplexityBefore, result.PerplexityAfter, latency: result.Latency);
-                return 0;
-            }
             foreach (var distilled in stage.Distillations) recovery.Add(distilled);
             var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable)
             {
                 Recovery = recovery.Json(), Unlabeled = stage.Unlabeled is { } fidelity ? new UnlabeledReport(result.Examples!, fidelity) : null,
-                TakesPixels = stage.Unlabeled is null || result.TakesPixels,
+                TakesPixels = Sources.Kind(description.Data) switch { DataKind.Images => true, DataKind.Text => false, _ => result.TakesPixels },
             };
-            Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices,
-                latency: result.Latency);
+            Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After,
+                result.PerplexityBefore, result.PerplexityAfter, choices, result.Latency);
             if (!parse.GetValue(json)) recovery.Print(parse);
             Verbosity.Summary(RunCommand.Summary(result));
             return 0;
@@ -209,7 +203,7 @@ static partial class PruneCommand
             Console.WriteLine(EdgeChoice);
             foreach (var l in LeftOut) Console.WriteLine($"left dense: {l.Name}: {l.Reason}");
             foreach (var (name, reason) in Skipped) Console.WriteLine($"left dense: {name}: {reason} (--strict makes this an error; --exclude {name} silences it)");
-            if (Trainable is not null) Console.WriteLine($"{(Unlabeled is null ? "fine-tune" : "distillation")} {TrainingFlags.Describe(Trainable)}");
+            if (Trainable is not null) Console.WriteLine($"{(Unlabeled is null && Recovery is null ? "fine-tune" : "distillation")} {TrainingFlags.Describe(Trainable)}");
             Unlabeled?.Print();
         }
     }

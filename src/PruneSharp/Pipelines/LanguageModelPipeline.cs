@@ -5,6 +5,9 @@ using PruneSharp.Graph;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Pruning.Criteria;
+using PruneSharp.Pruning.Masks;
+using PruneSharp.Pruning.Methods;
+using PruneSharp.Recovery;
 using PruneSharp.Training;
 
 namespace PruneSharp.Pipelines;
@@ -15,7 +18,8 @@ namespace PruneSharp.Pipelines;
 /// and the rest cut into training sequences of <see cref="DataDescription.Context"/> tokens (the first
 /// <see cref="DataDescription.TrainExamples"/> of them, if given), whose next tokens are the labels. Each stage prunes (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or,
 /// for the data-driven criteria, on 8 batches of 16 training sequences; residual blocks scored on the first 64), is
-/// fine-tuned on the training sequences with the masks kept, and is measured by held-out perplexity.
+/// fine-tuned on the training sequences with the masks kept (or, with <c>recovery.kind distill</c>, matched to the
+/// dense model's logits on them), and is measured by held-out perplexity.
 /// </summary>
 static class LanguageModelPipeline
 {
@@ -31,8 +35,6 @@ static class LanguageModelPipeline
             problems.Require($"data.{key}", !set, $"data.{key} applies to image data, not to a text file (a language model)");
         CheckText(data, problems);
         problems.Require("data.held_out", data.HeldOut is null or (> 0 and < 1), $"data.held_out must be in (0, 1), got {data.HeldOut}");
-        problems.Require("recovery.kind", d.Recovery.Kind != "distill",
-            "recovery.kind distill does not run on a text file yet (language models fine-tune on its tokens: recovery.kind finetune)");
         problems.Require("export.embed_preprocessing", d.Export is not { EmbedPreprocessing: true }, "export.embed_preprocessing applies to image data, not to a text file (a language model)");
         problems.Require("export.keep_opset", d.Export is not { KeepOpset: true },
             "export.keep_opset applies to image models; a language model is written at the opset it is read at or upgraded to");
@@ -79,10 +81,14 @@ static class LanguageModelPipeline
         var sequences = corpus.TrainSequences(context);
         if (sequences.Count == 0) throw new ArgumentException($"the training text of {corpus.TrainTokens.Length} tokens holds no sequence of data.context {context}");
         IDataset train = data.TrainExamples is { } n ? Subset.First(sequences, n) : sequences;
-        var model = Sources.LoadModel(d.Model, null, d.Seed, d.Stages.Any(s => s.Structure is not null), "model");
+        bool structured = d.Stages.Any(s => s.Structure is not null);
+        var model = Sources.LoadModel(d.Model, null, d.Seed, structured, "model");
         string? dense = null;
         try
         {
+            // Distillation's teacher: a second, never pruned copy (unstructured stages zero the student's weights in place).
+            using var teacher = d.Recovery.Kind == "distill" ? Sources.LoadModel(d.Model, null, d.Seed, structured, "model") : null;
+            var distillation = Pipeline.DistillationSettings(d.Recovery);
             if (InputSynthesis.LongestSequence(model.Graph) is { } positions && context > positions)
                 throw new ArgumentException($"data.context {context} is longer than the {positions} positions the model holds");
             // The dense model as the pruned one will be written, timed beside it.
@@ -96,7 +102,6 @@ static class LanguageModelPipeline
                 using var trainer = new Trainer(m, fineTune) { Progress = progress.For("fine-tune") };
                 if (trainer.Fit(train, cancellation).Cancelled) throw new OperationCanceledException();
             }
-            Action<GraphModule>? recover = fineTune.Epochs > 0 ? FineTune : null;
 
             var results = new List<StageResult>();
             for (int i = 0; i < d.Stages.Count; i++)
@@ -104,11 +109,23 @@ static class LanguageModelPipeline
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
                 var stageClock = Stopwatch.StartNew();
+                // The recovery: a fine-tune on the next tokens, or distillation from the dense model on the training sequences (its logits matched).
+                var distillations = new List<DistillationResult>();
+                void Distill(GraphModule student, MaskSet? masks)
+                {
+                    masks?.Apply();
+                    var distilled = Distillation.Run(teacher!, student, new DatasetInputs(train), distillation, fineTune,
+                        masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
+                    if (distilled.Training.Cancelled) throw new OperationCanceledException();
+                    distillations.Add(distilled);
+                }
+                Action<GraphModule>? recover = fineTune.Epochs == 0 ? null : teacher is null ? FineTune : m => Distill(m, null);
                 StageResult result;
                 if (s.Structure is null)
                 {
                     var (stage, keep) = UnstructuredPruning.Stage(s, at, model, d.Seed);
-                    var outcome = UnstructuredPruning.Run(model, stage, fineTune, train, null, examples, null, progress, cancellation);
+                    Action<MaskSet>? distill = teacher is null || fineTune.Epochs == 0 ? null : masks => Distill(model, masks);
+                    var outcome = UnstructuredPruning.Run(model, stage, fineTune, train, null, examples, distill, progress, cancellation);
                     result = new StageResult(s, null, null, outcome.Sparsity, outcome.DenseMacs.DenseMacs, outcome.PrunedMacs.EffectiveMacs,
                         new UnstructuredStageResult(stage.Sparsity, keep, outcome), null, null);
                 }
@@ -136,6 +153,7 @@ static class LanguageModelPipeline
                 results.Add(result with
                 {
                     Elapsed = stageClock.Elapsed, PerplexityBefore = before, PerplexityAfter = perplexity,
+                    Distillation = distillations.LastOrDefault(), Distillations = distillations,
                     Trainable = s.Structure is null || recover is null ? null : fineTune.Trainable.Select(model),
                 });
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");

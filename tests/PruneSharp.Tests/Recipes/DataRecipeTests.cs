@@ -51,6 +51,8 @@ public class DataRecipeTests
         { "text", "--sparsity 0.5 --schedule iterative:2 --finetune-epochs 1 --batch-size 8", "{method: magnitude, sparsity: 0.5, schedule: 'iterative:2'}", "{epochs: 1, batch_size: 8}", "" },
         { "text", "--structured head --method l2 --ratio 0.5 --finetune-epochs 1 --batch-size 8", "{structure: head, method: l2, ratio: 0.5}", "{epochs: 1, batch_size: 8}", "" },
         { "text", "--structured block --method influence --blocks 1", "{structure: block, method: influence, blocks: 1}", "{kind: none}", "--recover none" },
+        // ... and masks recovered by distillation from the dense model's logits on the training sequences.
+        { "text", "--sparsity 0.5 --finetune-epochs 1 --batch-size 8", "{method: magnitude, sparsity: 0.5}", "{kind: distill, epochs: 1, batch_size: 8}", "--recover distill" },
         // An encoder's unlabeled sentences: masks observed by wanda and distilled; heads and FFN width distilled.
         { "sentences", "--method wanda --sparsity 0.5 --finetune-epochs 1 --batch-size 8", "{method: wanda, sparsity: 0.5}", "{kind: distill, epochs: 1, batch_size: 8}", "--recover distill" },
         { "sentences", "--structured head --method l2 --ratio 0.25 --ffn-ratio 0.5 --finetune-epochs 1 --batch-size 8", "{structure: head, method: l2, ratio: 0.25, ffn_ratio: 0.5}",
@@ -102,6 +104,12 @@ public class DataRecipeTests
         {
             Assert.Equal(report.GetProperty("perplexity_after").GetDouble(), fromFlags.Metrics[MetricNames.Perplexity], 9);
             Assert.Equal(report.GetProperty("perplexity_before").GetDouble(), fromFlags.Metrics[MetricNames.DensePerplexity], 9);
+            if (recover == "--recover distill")
+            {
+                var distilled = report.GetProperty("choices").GetProperty("distillation")[0];
+                Assert.Equal("kl", distilled.GetProperty("outputs")[0].GetProperty("loss").GetString());
+                Assert.True(distilled.GetProperty("loss_before").GetDouble() > 0);
+            }
         }
         else if (!flags.Contains("--structured"))
         {
@@ -230,8 +238,7 @@ public class DataRecipeTests
         Reported("text.yaml:7:14: data.normalize applies to image data, not to a text file");
         Reported("text.yaml:9:13: stages[0].method snip is for image classifiers; a language model (a text file) takes magnitude or random");
         Reported("text.yaml:14:18: stages[1].calibration (least-squares reconstruction) needs image data");
-        Reported("text.yaml:15:18: recovery.kind distill does not run on a text file yet");
-        Assert.Equal(7, problems.Count);
+        Assert.Equal(6, problems.Count);
 
         File.WriteAllText(folder.File("sentences.yaml"), $"""
             model: {Encoder}
