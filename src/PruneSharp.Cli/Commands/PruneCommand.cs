@@ -27,9 +27,9 @@ static partial class PruneCommand
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
-        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after. " +
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model: --tokenizer, --context, --held-out); gives accuracy (perplexity) before and after. " +
             "Unlabeled inputs (--structured: traced on, --calibration and --method apoz; unstructured and N:M: --method wanda, apoz or entropy observe them; both: --recover distill matches the dense model on them): " +
-            "a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
+            "a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders. In a recipe: data.source, data.tokenizer, data.context, data.held_out (docs/recipes.md)" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };

@@ -16,10 +16,11 @@ namespace PruneSharp.Pipelines;
 /// A pipeline whose data is a language model's text file (<see cref="DataKind.Text"/>): the text is tokenised
 /// (<see cref="DataDescription.Tokenizer"/>), its end held out for perplexity (<see cref="DataDescription.HeldOut"/>)
 /// and the rest cut into training sequences of <see cref="DataDescription.Context"/> tokens (the first
-/// <see cref="DataDescription.TrainExamples"/> of them, if given), whose next tokens are the labels. Each stage prunes (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or,
-/// for the data-driven criteria, on 8 batches of 16 training sequences; residual blocks scored on the first 64), is
-/// fine-tuned on the training sequences with the masks kept (or, with <c>recovery.kind distill</c>, matched to the
-/// dense model's logits on them), and is measured by held-out perplexity.
+/// <see cref="DataDescription.TrainExamples"/> of them, if given), whose next tokens are the labels. Each stage prunes
+/// (unstructured one-shot, iteratively or gradually; channels or heads, scored by weights or, for the data-driven
+/// criteria, on 8 batches of 16 training sequences; residual blocks scored on the first 64), is fine-tuned on the
+/// training sequences with the masks kept (or, with <c>recovery.kind distill</c>, matched to the dense model's logits
+/// on them), and is measured by held-out perplexity.
 /// </summary>
 static class LanguageModelPipeline
 {
