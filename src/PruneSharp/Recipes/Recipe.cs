@@ -353,8 +353,8 @@ sealed class RecipeBinder
 
     /// <summary>
     /// <c>data.tokenizer</c> as <see cref="Sources.Tokenizer"/> reads it, its file (after <c>tiktoken:</c> or
-    /// <c>wordpiece:</c>, or a tokenizer.json or SentencePiece model) read from the folder of the recipe; null when
-    /// absent or bytes, the default.
+    /// <c>wordpiece:</c>, or a tokenizer.json or SentencePiece model) read from the folder of the recipe (the working
+    /// folder for <c>--set</c>); null when absent or bytes, the default.
     /// </summary>
     string? Tokenizer(MappingNode data)
     {
@@ -363,8 +363,10 @@ sealed class RecipeBinder
         string prefix = colon > 0 && spec[..colon].ToLowerInvariant() is "tiktoken" or "wordpiece" ? spec[..(colon + 1)] : "";
         string file = spec[prefix.Length..];
         bool names = prefix.Length > 0 || spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase);
-        if (!names || System.IO.Path.IsPathRooted(file) || !File.Exists(PositionOf("data.tokenizer").File)) return spec;
-        return prefix + System.IO.Path.GetFullPath(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(PositionOf("data.tokenizer").File))!, file));
+        if (!names || System.IO.Path.IsPathRooted(file)) return spec;
+        string written = PositionOf("data.tokenizer").File;
+        string folder = File.Exists(written) ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(written))! : Directory.GetCurrentDirectory();
+        return prefix + System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, file));
     }
 
     /// <summary><c>llm.layers</c>: a layer index or a list of them (null when absent or not whole numbers, which is reported).</summary>
