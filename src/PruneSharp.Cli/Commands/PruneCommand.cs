@@ -11,10 +11,11 @@ using PruneSharp.Training;
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
-/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch (run by the library's <see cref="UnstructuredPruning"/>),
-/// <c>Structured</c> (PruneCommand.Structured.cs) the branch selected by <c>--structured channel|head</c>, and <c>Blocks</c>
-/// (PruneCommand.Blocks.cs) that of <c>--structured block</c>.
+/// <c>prunesharp prune</c>: turns its flags into a <see cref="PipelineDescription"/> of one stage (unstructured here,
+/// <c>--structured channel|head|block</c> in PruneCommand.Structured.cs), runs it with the library's
+/// <see cref="Pipeline"/> whatever the data (images or none, a language model's text, unlabeled inputs), and renders
+/// what comes back (the partial files PruneCommand.Blocks.cs, .LanguageModel.cs and .Unlabeled.cs hold the reports
+/// of blocks, of a language model's channels or heads, and of fidelity on unlabeled data).
 /// </summary>
 static partial class PruneCommand
 {
