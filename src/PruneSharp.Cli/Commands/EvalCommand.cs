@@ -43,11 +43,11 @@ static class EvalCommand
             if (!file.Exists) throw new ArgumentException($"model file not found: {file.FullName}");
             if (parse.GetValue(reference) is { } dense)
             {
-                bool unlabeled = CliInputs.IsUnlabeled(parse.GetValue(data)!, parse.GetValue(languageModel.Tokenizer)!);
+                bool unlabeled = Sources.IsUnlabeled(parse.GetValue(data)!, parse.GetValue(languageModel.Tokenizer)!);
                 if (Sources.IsText(parse.GetValue(data)!) && !unlabeled)
                     throw new ArgumentException("--reference compares models on images or unlabeled inputs (.npz/.npy, text with --tokenizer wordpiece:FILE), not on a language model's text file");
                 Compare(file, dense, parse.GetValue(data)!, parse.GetValue(batchSize), parse.GetValue(json), parse, preprocessing,
-                    unlabeled ? network => CliInputs.LoadExamples(parse.GetValue(data)!, network, parse.GetValue(languageModel.Tokenizer)!, languageModel.ContextLength(parse),
+                    unlabeled ? network => Sources.LoadExamples(parse.GetValue(data)!, network, parse.GetValue(languageModel.Tokenizer)!, languageModel.ContextLength(parse),
                         preprocessing.Resolve(parse, network, file.FullName)) : null);
                 return;
             }

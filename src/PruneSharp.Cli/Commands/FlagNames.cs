@@ -18,6 +18,7 @@ static class FlagNames
         ("stages[0].hidden_ratio", "--hidden-ratio"), ("stages[0].steps", "--steps"), ("stages[0].calibration", "--calibration"), ("stages[0].aggregate", "--aggregate"),
         ("stages[0].include_readers", "--include-readers"), ("stages[0].blocks", "--blocks"),
         ("data.source", "--data"), ("data.normalize", "--normalize"), ("inputs.normalize", "--normalize"), ("data.resize", "--resize"), ("data.crop", "--crop"), ("data.augment", "--augment"),
+        ("data.tokenizer", "--tokenizer"), ("data.context", "--context"), ("data.held_out", "--held-out"),
         ("recovery.kind", "--recover"), ("recovery.epochs", "--finetune-epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"),
         ("recovery.lr_schedule", "--lr-schedule"), ("recovery.lr", "--lr"), ("recovery.distill_loss", "--distill-loss"), ("recovery.temperature", "--temperature"),
         ("recovery.distill_features", "--distill-features"), ("recovery.threads", "--threads"),

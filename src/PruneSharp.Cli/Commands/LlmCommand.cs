@@ -83,7 +83,8 @@ static class LlmCommand
         {
             Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = d.Method, sparsity = r.Pattern.ToString(),
                 calibration = new { TextFile = Path.GetFullPath(d.Calibration), Samples = d.Samples, sequenceLength = result.SequenceLength, Seed = d.Seed, tokens = result.Report.CalibrationTokens },
-                result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = r.PeakResidentBytes, layers = result.Report.Layers }, Table.Json));
+                result.Report.Sparsity, result.Report.Seconds, peakResidentBytes = r.PeakResidentBytes, layers = result.Report.Layers,
+                evaluation = r.Perplexity is { } measured ? EvaluationJson(measured) : null }, Table.Json));
             return;
         }
         Console.WriteLine(result.Model);
@@ -99,6 +100,7 @@ static class LlmCommand
         Console.WriteLine($"linear sparsity {Percent(result.Report.Sparsity)}, {result.Report.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), " +
             $"{Number(result.Report.Seconds, "F1")} s, peak memory {r.PeakResidentBytes / (1 << 20)} MiB");
         Console.WriteLine($"saved {result.Output}");
+        if (r.Perplexity is { } perplexity) RenderEvaluation(perplexity, json: false);
     }
 
     static Command Depth()
@@ -157,7 +159,8 @@ static class LlmCommand
         {
             Console.WriteLine(JsonSerializer.Serialize(new { result.Output, result.Model, method = LlmDepthPipeline.ShortGpt,
                 calibration = new { TextFile = Path.GetFullPath(d.Calibration), d.Samples, sequenceLength = result.SequenceLength, d.Seed, tokens = result.CalibrationTokens },
-                blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak }, Table.Json));
+                blockInfluence = result.Influence, removed = result.Removed, result.Seconds, peakResidentBytes = peak,
+                evaluation = r.Perplexity is { } measured ? EvaluationJson(measured) : null }, Table.Json));
             return;
         }
         Console.WriteLine(result.Model);
@@ -168,6 +171,7 @@ static class LlmCommand
         Console.WriteLine($"removed {result.Removed.Count} of {result.Influence.Count} layers ({string.Join(", ", result.Removed)}); " +
             $"{result.CalibrationTokens} calibration tokens ({result.SequenceLength} per window), {Number(result.Seconds, "F1")} s, peak memory {peak / (1 << 20)} MiB");
         Console.WriteLine($"saved {result.Output}");
+        if (r.Perplexity is { } perplexity) RenderEvaluation(perplexity, json: false);
     }
 
     static int[] ParseLayers(System.CommandLine.Parsing.ArgumentResult result)
@@ -208,11 +212,16 @@ static class LlmCommand
     /// <summary>A checkpoint's perplexity: one line, or JSON.</summary>
     public static void RenderEvaluation(LanguageModelPerplexity result, bool json)
     {
-        if (json)
-            Console.WriteLine(JsonSerializer.Serialize(new { perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows,
-                seqlen = result.SequenceLength, predictions = result.Predictions, meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol }, Table.Json));
+        if (json) Console.WriteLine(JsonSerializer.Serialize(EvaluationJson(result), Table.Json));
         else Console.WriteLine($"perplexity {Number(result.Perplexity, "F3")}  ({result.Protocol})");
     }
+
+    /// <summary>A perplexity measurement as JSON (alone, or as a checkpoint prune's <c>evaluation</c>).</summary>
+    static object EvaluationJson(LanguageModelPerplexity result) => new
+    {
+        perplexity = result.Perplexity, tokens = result.Tokens, windows = result.Windows, seqlen = result.SequenceLength, predictions = result.Predictions,
+        meanNll = result.MeanNegativeLogLikelihood, protocol = result.Protocol,
+    };
 
     static Command Generate()
     {

@@ -1,14 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using PruneSharp.Data;
-using PruneSharp.Graph;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
 using PruneSharp.Pruning.Structured;
-using PruneSharp.Runs;
 using PruneSharp.Training;
-using static TorchSharp.torch;
 
 namespace PruneSharp.Cli.Commands;
 
@@ -42,36 +37,62 @@ static partial class PruneCommand
     }
 
     /// <summary>
-    /// <c>--structured channel|head|block</c>: the flags become one structured stage of a pipeline description. On
-    /// images (or without data) the library's <see cref="Pipeline"/> runs it; text and unlabeled inputs, which the
-    /// pipeline does not read yet, run the verb's own loops on the library's <see cref="StructuredPruning"/>.
+    /// <c>--structured channel|head|block</c>: the flags become one structured stage of a pipeline description, which
+    /// the library's <see cref="Pipeline"/> runs on whatever the data holds (images or none, a language model's text,
+    /// unlabeled inputs); the verb renders what comes back.
     /// </summary>
     static int Structured(ParseResult parse, StructuredOptions o, string kind, string modelSpec, string method, string? dataSpec,
         int epochs, TrainingFlags flags, string output, bool json, PreprocessingFlags preprocessing, RecoveryFlags recovery, LatencyFlags latency, StoreFlags store)
     {
         if (!StructuredPruning.Structures.Contains(kind)) throw new ArgumentException($"--structured '{kind}' is not one of {string.Join(", ", StructuredPruning.Structures)}");
         var stage = Stage(parse, o, kind, method);
-        var description = Description(parse, dataSpec, epochs, modelSpec, stage, output, preprocessing, flags, recovery, o.Inputs, latency);
-        bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(o.Text.Tokenizer)!);
-        if (unlabeled || dataSpec is not null && Sources.IsText(dataSpec))
-        {
-            if (Pipeline.Validate(description).FirstOrDefault(p => p.Field.StartsWith("stages", StringComparison.Ordinal)) is { } problem)
-                throw new ArgumentException(FlagNames.Rewrite(problem.ToString()));
-            return FlagNames.Translate(() => kind == "block" ? Blocks(parse, o, stage, modelSpec, dataSpec!, unlabeled, epochs, flags, output, json, preprocessing, recovery)
-                : unlabeled ? StructuredUnlabeled(parse, o, stage, modelSpec, dataSpec!, epochs, flags, output, json, preprocessing, recovery)
-                : StructuredLanguageModel(parse, o, stage, modelSpec, dataSpec!, epochs, flags, output, json));
-        }
-
+        var description = Description(parse, dataSpec, epochs, modelSpec, stage, output, preprocessing, flags, recovery, o.Inputs, latency, o.Text);
         var result = RunPipeline(parse, store, description);
         var done = result.Stages[0];
-        if (done.Distillation is { } distilled) recovery.Add(distilled);
+        foreach (var distilled in done.Distillations) recovery.Add(distilled);
+        var unit = kind == "head" ? PruningUnit.Head : PruningUnit.Channel;
+        switch (Sources.Kind(description.Data))
+        {
+            case DataKind.Text:
+                var distillation = recovery.Json();
+                if (done.Blocks is { } removed)
+                    BlockReport(removed, done.DenseMacs, done.Macs, output, json, null, null, result.PerplexityBefore, result.PerplexityAfter, distillation is null ? null : new { distillation });
+                else LanguageModelReport(done, unit, output, json, result.PerplexityBefore!, result.PerplexityAfter!, distillation);
+                if (!json)
+                {
+                    if (result.Latency is { } timed) Console.WriteLine(RunCommand.Latency(timed));
+                    recovery.Print(parse);
+                }
+                return 0;
+            case DataKind.Unlabeled:
+                var fed = FlagNames.Rewrite(result.Input);
+                if (done.Blocks is { } blocks)
+                {
+                    BlockReport(blocks, done.DenseMacs, done.Macs, output, json, null, null, null, null,
+                        new { fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(FlagNames.Rewrite(result.Written)), distillation = recovery.Json() });
+                    if (!json) PreprocessingFlags.Print(fed);
+                }
+                else
+                {
+                    StructuredReport(done.Channels!, done.DenseMacs, done.Macs, unit, output, json, null, null,
+                        new { data = result.Examples, fed = PreprocessingFlags.Json(fed), written = PreprocessingFlags.Json(FlagNames.Rewrite(result.Written)), distillation = recovery.Json() });
+                    if (!json) Console.WriteLine($"data: {result.Examples}");
+                }
+                if (!json)
+                {
+                    if (result.Latency is { } l) Console.WriteLine(RunCommand.Latency(l));
+                    recovery.Print(parse);
+                }
+                return 0;
+        }
+
         var input = new
         {
             fed = PreprocessingFlags.Json(FlagNames.Rewrite(result.Input)), written = PreprocessingFlags.Json(FlagNames.Rewrite(result.Written)),
             fine_tune = done.Trainable is null ? null : TrainingFlags.Json(done.Trainable), distillation = recovery.Json(),
         };
-        if (done.Blocks is { } blocks) BlockReport(blocks, done.DenseMacs, done.Macs, output, json, result.Before, result.After, null, null, input);
-        else StructuredReport(done.Channels!, done.DenseMacs, done.Macs, kind == "head" ? PruningUnit.Head : PruningUnit.Channel, output, json, result.Before, result.After, input);
+        if (done.Blocks is { } depth) BlockReport(depth, done.DenseMacs, done.Macs, output, json, result.Before, result.After, null, null, input);
+        else StructuredReport(done.Channels!, done.DenseMacs, done.Macs, unit, output, json, result.Before, result.After, input);
         if (!json)
         {
             if (result.Latency is { } l) Console.WriteLine(RunCommand.Latency(l));
@@ -98,14 +119,6 @@ static partial class PruneCommand
             Calibration: calibration == 0 ? null : calibration, Aggregate: aggregate == "sum" ? null : aggregate, IncludeReaders: parse.GetValue(o.IncludeReaders), Blocks: blocks);
     }
 
-    /// <summary>Fine-tunes a pruned model for <paramref name="epochs"/> epochs (nothing without epochs or data).</summary>
-    static void Train(GraphModule model, IDataset? train, TrainerOptions options, int epochs)
-    {
-        if (epochs == 0 || train is null) return;
-        using var trainer = new Trainer(model, options) { Progress = new ProgressBar("fine-tune") };
-        if (TrainCommand.WithCtrlC(token => trainer.Fit(train, token)).Cancelled) throw new OperationCanceledException();
-    }
-
     /// <summary>One group of a structured-pruning report, as JSON.</summary>
     static object GroupJson(GroupChange g) =>
         new { producers = g.Producers, before = g.Before, after = g.After, exact = g.Approximations.Count == 0, approximations = g.Approximations };
@@ -113,7 +126,6 @@ static partial class PruneCommand
     static void StructuredReport(ChannelStageResult result, long denseMacs, long prunedMacs, PruningUnit unit, string output, bool json,
         ClassificationMetrics? before, ClassificationMetrics? after, object? input = null)
     {
-        FinishStructured(result.DenseParameters, result.PrunedParameters, denseMacs, prunedMacs, output, before, after);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -148,17 +160,6 @@ static partial class PruneCommand
         Console.WriteLine($"saved {output}");
         PrintSizes(result.DenseParameters, result.PrunedParameters, denseMacs, prunedMacs, before, after);
     }
-
-    /// <summary>Hands a structured prune's sizes and accuracies to the run store.</summary>
-    static void FinishStructured(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, string output,
-        ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null) =>
-        RunRecording.Finish([
-            .. RunMetrics.Quality(after, before, perplexityAfter, perplexityBefore),
-            new(MetricNames.DenseParameters, denseParameters), new(MetricNames.Parameters, prunedParameters),
-            new(MetricNames.Sparsity, denseParameters == 0 ? 0 : 1 - (double)prunedParameters / denseParameters),
-            new(MetricNames.Density, denseParameters == 0 ? 1 : (double)prunedParameters / denseParameters),
-            new(MetricNames.Macs, denseMacs), new(MetricNames.EffectiveMacs, prunedMacs),
-        ], null, ("model", output));
 
     /// <summary>Prints parameters and MACs before → after (with the reduction factors) and the accuracy change if measured.</summary>
     static void PrintSizes(long denseParameters, long prunedParameters, long denseMacs, long prunedMacs, ClassificationMetrics? before, ClassificationMetrics? after)

@@ -2,25 +2,20 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using PruneSharp.Data;
-using PruneSharp.Data.Inputs;
-using PruneSharp.Graph;
 using PruneSharp.Metrics;
-using PruneSharp.Onnx;
 using PruneSharp.Pipelines;
-using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
-using PruneSharp.Pruning.Criteria;
-using PruneSharp.Pruning.Masks;
-using PruneSharp.Runs;
+using PruneSharp.Recovery;
 using PruneSharp.Training;
 
 namespace PruneSharp.Cli.Commands;
 
 /// <summary>
-/// <c>prunesharp prune</c>: prunes a model and writes it with zeros in its weights. The options common to every kind
-/// of pruning (model, data, fine-tuning, output) are read once; <see cref="Unstructured"/> is the unstructured branch (run by the library's <see cref="UnstructuredPruning"/>),
-/// <c>Structured</c> (PruneCommand.Structured.cs) the branch selected by <c>--structured channel|head</c>, and <c>Blocks</c>
-/// (PruneCommand.Blocks.cs) that of <c>--structured block</c>.
+/// <c>prunesharp prune</c>: turns its flags into a <see cref="PipelineDescription"/> of one stage (unstructured here,
+/// <c>--structured channel|head|block</c> in PruneCommand.Structured.cs), runs it with the library's
+/// <see cref="Pipeline"/> whatever the data (images or none, a language model's text, unlabeled inputs), and renders
+/// what comes back (the partial files PruneCommand.Blocks.cs, .LanguageModel.cs and .Unlabeled.cs hold the reports
+/// of blocks, of a language model's channels or heads, and of fidelity on unlabeled data).
 /// </summary>
 static partial class PruneCommand
 {
@@ -33,9 +28,9 @@ static partial class PruneCommand
         var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of the prunable weights to remove, in [0, 1) (N:M and patterns fix it)." };
         var schedule = new Option<string>("--schedule") { Description = "oneshot, iterative:K (K prune/fine-tune rounds), or gradual (Zhu & Gupta cubic schedule during the fine-tune).", DefaultValueFactory = _ => "oneshot" };
         var finetune = new Option<int>("--finetune-epochs") { Description = "Fine-tuning epochs after each pruning round (needs --data).", DefaultValueFactory = _ => 0 };
-        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model, with --structured channel or head); gives accuracy (perplexity) before and after. " +
+        var data = new Option<string?>("--data") { Description = CliInputs.DataHelp + ", or a text file (a language model: --tokenizer, --context, --held-out); gives accuracy (perplexity) before and after. " +
             "Unlabeled inputs (--structured: traced on, --calibration and --method apoz; unstructured and N:M: --method wanda, apoz or entropy observe them; both: --recover distill matches the dense model on them): " +
-            "a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders" };
+            "a .npz/.npy file, a text file with --tokenizer wordpiece:vocab.txt, a folder of images without class sub-folders. In a recipe: data.source, data.tokenizer, data.context, data.held_out (docs/recipes.md)" };
         var exclude = new Option<string[]>("--exclude") { Description = "Parameters never pruned (names or patterns with * and ?, e.g. conv1.weight fc3.*).", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the pruned ONNX model.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
@@ -63,17 +58,15 @@ static partial class PruneCommand
         var latency = new LatencyFlags();
         foreach (var option in latency.All) command.Options.Add(option);
         var store = new StoreFlags();
+        foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             int epochs = parse.GetValue(finetune);
             if (epochs < 0) throw new ArgumentException($"--finetune-epochs must be non-negative, got {epochs}");
             string? dataSpec = parse.GetValue(data);
             if (epochs > 0 && dataSpec is null) throw new ArgumentException("--finetune-epochs needs --data");
-            bool unlabeled = dataSpec is not null && CliInputs.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
-            if (dataSpec is not null && Sources.IsText(dataSpec) && !unlabeled) preprocessing.RefuseForText(parse);
+            bool unlabeled = dataSpec is not null && Sources.IsUnlabeled(dataSpec, parse.GetValue(structured.Text.Tokenizer)!);
             recovery.Check(parse, epochs, dataSpec, labelled: !unlabeled);
-            if (recovery.Distill(parse) && Sources.IsText(dataSpec!) && !unlabeled)
-                throw new ArgumentException("--recover distill does not run on a text file yet (language models fine-tune on its tokens: --recover finetune)");
             if (parse.GetValue(structured.Kind) is { } kind)
             {
                 if (parse.GetValue(schedule) != "oneshot")
@@ -83,18 +76,15 @@ static partial class PruneCommand
             }
             // Choices are parsed before any data or model is loaded, so that a typo fails at once.
             var criterion = PruningParts.Criterion(parse.GetValue(method)!, parse.GetValue(flags.Seed));
-            if (unlabeled) UnlabeledPruning.Check(criterion, dataSpec!);
-            else if (dataSpec is not null && Sources.IsText(dataSpec) && criterion is IObservingCriterion or MovementCriterion)
-                throw new ArgumentException($"--method {criterion.Name} is for image classifiers; a language model (--data FILE.txt) takes magnitude or random");
             UnstructuredPruning.CheckData(criterion, dataSpec is not null, epochs);
             var grain = PruningParts.Granularity(parse.GetValue(granularity)!);
             double target = PruningParts.Sparsity(parse.GetValue(sparsity), grain);
-            var allocation = PruningParts.Allocation(parse.GetValue(scope)!);
+            PruningParts.Allocation(parse.GetValue(scope)!);
             string scheduleText = parse.GetValue(schedule)!;
             int rounds = PruningParts.Rounds(scheduleText);
             if (scheduleText == "gradual" && epochs == 0) throw new ArgumentException("--schedule gradual prunes during fine-tuning: give --finetune-epochs and --data");
-            if ((recovery.Distill(parse) || unlabeled) && rounds != 1)
-                throw new ArgumentException($"{(unlabeled ? $"--data '{dataSpec}' holds unlabeled inputs, which prune" : "--recover distill follows")} one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
+            if (recovery.Distill(parse) && !unlabeled && rounds != 1)
+                throw new ArgumentException($"--recover distill follows one-shot pruning; --schedule {scheduleText} fine-tunes on labels (--recover finetune)");
             bool keepEdges = parse.GetValue(firstLast)?.ToLowerInvariant() switch
             {
                 null => PruningScope.FirstAndLastDefault(grain, target),
@@ -102,43 +92,29 @@ static partial class PruneCommand
                 "prune" => false,
                 var other => throw new ArgumentException($"--first-last '{other}' is not keep or prune"),
             };
-            var pruningScope = new PruningScope
-            {
-                Allocation = allocation, Exclude = parse.GetValue(exclude) ?? Array.Empty<string>(),
-                IncludeEmbeddings = parse.GetValue(embeddings), KeepFirstAndLast = keepEdges, Strict = parse.GetValue(strict),
-            };
             string edgeChoice = $"first and last layers {(keepEdges ? "kept dense" : "pruned")} ({(parse.GetValue(firstLast) is null ? $"default for {grain.Name} at sparsity {target:0.###}" : "--first-last")}; --first-last {(keepEdges ? "prune" : "keep")} to change)";
-            if (dataSpec is not null && Sources.IsText(dataSpec) && !unlabeled)
-            {
-                return UnstructuredLanguageModel(parse, structured.Text, parse.GetValue(model)!, dataSpec, m => new Pruner(new MaskSet(m), criterion, grain, pruningScope),
-                    target, rounds, epochs, flags, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(json));
-            }
 
-            // Image classifiers: the library's pipeline, the flags mapped onto its description.
+            // The library's pipeline, the flags mapped onto its description; the data's kind decides how it runs.
             string[]? excluded = parse.GetValue(exclude) is { Length: > 0 } names ? names : null;
             var unstructured = new StageDescription(parse.GetValue(method)!, parse.GetValue(sparsity), parse.GetValue(granularity)!, parse.GetValue(scope)!, parse.GetValue(schedule)!,
                 excluded, parse.GetValue(firstLast)?.ToLowerInvariant(), parse.GetValue(embeddings), parse.GetValue(strict));
-            if (unlabeled)
-                return UnstructuredUnlabeled(parse, structured, unstructured, parse.GetValue(model)!, dataSpec!, epochs, flags, Path.GetFullPath(parse.GetValue(output)!),
-                    parse.GetValue(json), preprocessing, recovery, edgeChoice);
             var description = Description(parse, dataSpec, epochs, parse.GetValue(model)!, unstructured, Path.GetFullPath(parse.GetValue(output)!), preprocessing, flags, recovery,
-                structured.Inputs, latency);
+                structured.Inputs, latency, structured.Text);
             var result = RunPipeline(parse, store, description);
             var stage = result.Stages[0];
             var outcome = stage.Unstructured!.Outcome;
-            if (stage.Distillation is { } distilled) recovery.Add(distilled);
-            var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable) { Recovery = recovery.Json() };
-            Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After, choices: choices,
-                latency: result.Latency);
+            foreach (var distilled in stage.Distillations) recovery.Add(distilled);
+            var choices = new Choices(FlagNames.Rewrite(result.Input), FlagNames.Rewrite(result.Written), edgeChoice, outcome.LeftOut, outcome.Skipped, outcome.Trainable)
+            {
+                Recovery = recovery.Json(), Unlabeled = stage.Unlabeled is { } fidelity ? new UnlabeledReport(result.Examples!, fidelity) : null,
+                TakesPixels = Sources.Kind(description.Data) switch { DataKind.Images => true, DataKind.Text => false, _ => result.TakesPixels },
+            };
+            Report(result.Output!, parse.GetValue(json), outcome.Sparsity, outcome.Prunable, outcome.DenseMacs, outcome.PrunedMacs, outcome.Before, outcome.After,
+                result.PerplexityBefore, result.PerplexityAfter, choices, result.Latency);
             if (!parse.GetValue(json)) recovery.Print(parse);
             Verbosity.Summary(RunCommand.Summary(result));
             return 0;
         });
-        RunRecording.Attach(command, "prune", parse => parse.GetValue(structured.Kind) is { } kind
-            ? $"{kind}:{parse.GetValue(method)}"
-            : $"{parse.GetValue(method)}/{parse.GetValue(scope)}/{parse.GetValue(granularity)}" + (parse.GetValue(schedule) is "oneshot" or null ? "" : $"/{parse.GetValue(schedule)}"),
-            // The library's pipeline records the rest itself; text and unlabeled data still run the verb's own loops.
-            records: parse => parse.GetValue(data) is { } spec && (Sources.IsText(spec) || CliInputs.IsUnlabeled(spec, parse.GetValue(structured.Text.Tokenizer)!)), store: store);
         return command;
     }
 
@@ -154,16 +130,33 @@ static partial class PruneCommand
         return FlagNames.Translate(() => TrainCommand.WithCtrlC(token => Pipeline.Run(description, Progress, token, recording)));
     }
 
-    /// <summary>The pipeline the flags describe: the one <paramref name="stage"/>, its recovery, the data, the inputs, the export and latency.</summary>
+    /// <summary>
+    /// The pipeline the flags describe: the one <paramref name="stage"/>, its recovery, the data (a text file's
+    /// tokenizer, context and held-out fraction from <paramref name="text"/>, stored as null at their defaults), the
+    /// inputs, the export and latency.
+    /// </summary>
     static PipelineDescription Description(ParseResult parse, string? dataSpec, int epochs, string model, StageDescription stage, string output,
-        PreprocessingFlags preprocessing, TrainingFlags flags, RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency)
+        PreprocessingFlags preprocessing, TrainingFlags flags, RecoveryFlags recovery, InputFlags inputs, LatencyFlags latency, LanguageModelFlags text)
     {
         var data = dataSpec is null ? null : preprocessing.Data(parse, dataSpec, flags.AugmentSpec(parse));
+        if (data is not null && Sources.Kind(data with { Tokenizer = parse.GetValue(text.Tokenizer) }) != DataKind.Images)
+        {
+            string tokenizer = parse.GetValue(text.Tokenizer)!;
+            int context = parse.GetValue(text.Context);
+            double heldOut = parse.GetValue(text.HeldOut);
+            data = data with
+            {
+                Tokenizer = tokenizer.Equals(DataDescription.DefaultTokenizer, StringComparison.OrdinalIgnoreCase) ? null : tokenizer,
+                Context = context == DataDescription.DefaultContext ? null : context, HeldOut = heldOut == DataDescription.DefaultHeldOut ? null : heldOut,
+            };
+        }
         string[]? Given(Option<string[]> option) => parse.GetValue(option) is { Length: > 0 } values ? values : null;
         bool distill = recovery.Distill(parse);
         var recover = flags.Description(parse, epochs) with
         {
-            Kind = recovery.Kind(parse), DistillLoss = distill ? parse.GetValue(recovery.Loss) : null, Temperature = distill ? parse.GetValue(recovery.Temperature) : null,
+            // The defaults are stored as null, as a recipe that leaves them out has them.
+            Kind = recovery.Kind(parse), DistillLoss = distill && parse.GetValue(recovery.Loss) is { } loss && loss != "auto" ? loss : null,
+            Temperature = distill && parse.GetValue(recovery.Temperature) is var t && t != new DistillationOptions().Temperature ? t : null,
             DistillFeatures = distill ? Given(recovery.Features) : null,
         };
         var export = new ExportDescription(output, parse.GetValue(preprocessing.Embed), parse.GetValue(preprocessing.KeepOpset));
@@ -211,7 +204,7 @@ static partial class PruneCommand
             Console.WriteLine(EdgeChoice);
             foreach (var l in LeftOut) Console.WriteLine($"left dense: {l.Name}: {l.Reason}");
             foreach (var (name, reason) in Skipped) Console.WriteLine($"left dense: {name}: {reason} (--strict makes this an error; --exclude {name} silences it)");
-            if (Trainable is not null) Console.WriteLine($"{(Unlabeled is null ? "fine-tune" : "distillation")} {TrainingFlags.Describe(Trainable)}");
+            if (Trainable is not null) Console.WriteLine($"{(Unlabeled is null && Recovery is null ? "fine-tune" : "distillation")} {TrainingFlags.Describe(Trainable)}");
             Unlabeled?.Print();
         }
     }
@@ -220,12 +213,6 @@ static partial class PruneCommand
         ClassificationMetrics? before, ClassificationMetrics? after, PerplexityResult? perplexityBefore = null, PerplexityResult? perplexityAfter = null,
         Choices? choices = null, LatencyResult? latency = null)
     {
-        var layers = sparsity.Layers.Where(l => prunable.Contains(l.Name)).ToList();
-        RunRecording.Finish([
-            .. RunMetrics.Quality(after, before, perplexityAfter, perplexityBefore), .. RunMetrics.Size(layers),
-            new(MetricNames.Parameters, sparsity.Parameters), new(MetricNames.DenseParameters, sparsity.Parameters), new(MetricNames.NonZeros, sparsity.NonZeros),
-            new(MetricNames.Macs, dense.DenseMacs), new(MetricNames.EffectiveMacs, pruned.EffectiveMacs),
-        ], layers, ("model", output));
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(new

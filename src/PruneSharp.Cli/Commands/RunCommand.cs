@@ -48,7 +48,7 @@ static class RunCommand
                         return 0;
                     });
             if (loaded.Llm is { } llm)
-                return Run("llm", llm, $"checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity})",
+                return Run("llm", llm, $"checkpoint prune ({LlmPruningPipeline.Method(llm)} to {llm.Sparsity}){(llm.Evaluation is { } scored ? $", then its perplexity on {scored.Text}" : "")}",
                     new RunStart { Kind = Kind, Method = LlmPruningPipeline.Method(llm), Model = llm.Checkpoint, Dataset = llm.Calibration, Seed = llm.Seed },
                     recording =>
                     {
@@ -56,7 +56,7 @@ static class RunCommand
                         return 0;
                     });
             if (loaded.LlmDepth is { } depth)
-                return Run("llm", depth, $"checkpoint layer removal ({LlmDepthPipeline.Method(depth)}: {(depth.Remove is { } n ? $"{n} layer(s)" : $"layers {string.Join(", ", depth.Layers!)}")})",
+                return Run("llm", depth, $"checkpoint layer removal ({LlmDepthPipeline.Method(depth)}: {(depth.Remove is { } n ? $"{n} layer(s)" : $"layers {string.Join(", ", depth.Layers!)}")}){(depth.Evaluation is { } scored ? $", then its perplexity on {scored.Text}" : "")}",
                     new RunStart { Kind = Kind, Method = LlmDepthPipeline.Method(depth), Model = depth.Checkpoint, Dataset = depth.Calibration, Seed = depth.Seed },
                     recording =>
                     {
@@ -146,6 +146,9 @@ static class RunCommand
         seconds = result.Elapsed.TotalSeconds,
         accuracy_before = result.Before?.Top1,
         accuracy_after = result.After?.Top1,
+        perplexity_before = result.PerplexityBefore?.Perplexity,
+        perplexity_after = result.PerplexityAfter?.Perplexity,
+        data = result.Examples,
         latency = result.Latency is { } l ? new { median_ms = l.Median * 1e3, dense_median_ms = l.DenseMedian * 1e3, threads = l.Threads, rounds = l.Rounds } : null,
         stages = result.Stages.Select(s => new
         {
@@ -167,6 +170,9 @@ static class RunCommand
             dense_macs = s.DenseMacs, effective_macs = s.Macs,
             accuracy_before = s.Before?.Top1,
             accuracy_after = s.After?.Top1,
+            perplexity_before = s.PerplexityBefore?.Perplexity,
+            perplexity_after = s.PerplexityAfter?.Perplexity,
+            fidelity = s.Unlabeled is { } f ? f.FidelityBefore.Select((b, k) => new { name = b.Name, cosine_before = b.MeanCosine, cosine_after = f.FidelityAfter?[k].MeanCosine }) : null,
             left_dense = s.Unstructured?.Outcome.LeftOut.Select(l => new { name = l.Name, reason = l.Reason }).Concat(s.Unstructured.Outcome.Skipped.Select(k => new { name = k.Key, reason = k.Value })),
             left_whole = s.Channels?.Blocked.Select(b => new { producers = b.Producers, channels = b.Size, reasons = b.Reasons }),
             distillation = s.Distillation is { } d ? new { loss_before = d.LossBefore, loss_after = d.LossAfter } : null,
@@ -211,9 +217,9 @@ static class RunCommand
         var rows = result.Stages.Select((s, i) => (IReadOnlyList<string>)new[]
         {
             (i + 1).ToString(CultureInfo.InvariantCulture), s.Stage.Method,
-            What(s), Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : "-",
+            What(s), Removed(s), s.After is { } a ? PruneCommand.Percent(a.Top1) : s.PerplexityAfter is { } p ? p.Perplexity.ToString("F3", CultureInfo.InvariantCulture) : "-",
         });
-        Table.Write(Console.Out, new[] { "stage", "method", "what", "result", "top-1 after" }, rows);
+        Table.Write(Console.Out, new[] { "stage", "method", "what", "result", result.PerplexityAfter is null ? "top-1 after" : "perplexity after" }, rows);
         Console.WriteLine();
         var last = result.Stages[^1];
         if (result.Output is not null) Console.WriteLine($"saved {result.Output}");
@@ -221,6 +227,9 @@ static class RunCommand
         Console.WriteLine($"MACs per example: dense {PruneCommand.Count(result.Stages[0].DenseMacs)}, effective {PruneCommand.Count(last.Macs)}");
         if (result.Before is { } before && result.After is { } after)
             Console.WriteLine($"top-1 accuracy: before {PruneCommand.Percent(before.Top1)}, after {PruneCommand.Percent(after.Top1)}");
+        if (result.PerplexityBefore is { } dense && result.PerplexityAfter is { } pruned)
+            Console.WriteLine($"held-out perplexity: before {dense.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}, after {pruned.Perplexity.ToString("F3", CultureInfo.InvariantCulture)} ({pruned.Protocol})");
+        if (result.Examples is { } examples) Console.WriteLine($"data: {examples}");
         if (result.Latency is { } l) Console.WriteLine(Latency(l));
         if (result.TakesPixels) PreprocessingFlags.Print(result.Input);
         Console.WriteLine($"recipe identity {identity}; {result.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
@@ -238,6 +247,7 @@ static class RunCommand
         var last = result.Stages[^1].Weights;
         var parts = new List<string> { result.Output is null ? "not saved" : $"saved {result.Output}", $"sparsity {PruneCommand.Percent(last.Sparsity)}" };
         if (result.After is { } after) parts.Add($"top-1 {PruneCommand.Percent(after.Top1)}");
+        if (result.PerplexityAfter is { } perplexity) parts.Add($"perplexity {perplexity.Perplexity.ToString("F3", CultureInfo.InvariantCulture)}");
         if (result.Latency is { } l) parts.Add($"latency {(l.Median * 1e3).ToString("F3", CultureInfo.InvariantCulture)} ms");
         return string.Join(", ", parts);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using PruneSharp.Llm;
 using PruneSharp.Llm.Depth;
 using PruneSharp.Runs;
@@ -22,18 +23,31 @@ namespace PruneSharp.Pipelines;
 /// <param name="Seed">Seeds the calibration windows.</param>
 /// <param name="Replace">Replace an existing output folder (only once the new one is complete).</param>
 public sealed record LlmDepthDescription(string Checkpoint, string Output, string Calibration, int? Remove = null, IReadOnlyList<int>? Layers = null,
-    int Samples = 128, int SequenceLength = 2048, int BatchSize = 8, long Seed = 0, bool Replace = false);
+    int Samples = 128, int SequenceLength = 2048, int BatchSize = 8, long Seed = 0, bool Replace = false)
+{
+    /// <summary>
+    /// The perplexity measured on the shallower checkpoint just written, in the same run (null: none); its
+    /// <see cref="LlmEvaluationDescription.Checkpoint"/> is <see cref="Output"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LlmEvaluationDescription? Evaluation { get; init; }
+}
 
 /// <summary>What a depth prune did.</summary>
 /// <param name="Description">The prune.</param>
 /// <param name="Result">The folder written, the model, the calibration length, every layer's Block Influence and the layers removed.</param>
-/// <param name="PeakResidentBytes">The process's peak resident memory at the end.</param>
-public sealed record LlmDepthRunResult(LlmDepthDescription Description, DepthPruningResult Result, long PeakResidentBytes);
+/// <param name="PeakResidentBytes">The process's peak resident memory at the end (of the prune, before any evaluation).</param>
+public sealed record LlmDepthRunResult(LlmDepthDescription Description, DepthPruningResult Result, long PeakResidentBytes)
+{
+    /// <summary>The written checkpoint's perplexity (null unless <see cref="LlmDepthDescription.Evaluation"/> asked for it).</summary>
+    public LanguageModelPerplexity? Perplexity { get; init; }
+}
 
 /// <summary>
-/// Runs an <see cref="LlmDepthDescription"/>: checks it, removes the layers with <see cref="DepthPruning"/>, and records
-/// the run: one step per decoder layer of the input (its <c>block_influence</c>, and <c>removed</c> 1 or 0), the
-/// layers removed and kept, the calibration tokens, the time and peak memory, and the files written.
+/// Runs an <see cref="LlmDepthDescription"/>: checks it, removes the layers with <see cref="DepthPruning"/>, measures the
+/// written checkpoint's perplexity when asked (<see cref="LlmDepthDescription.Evaluation"/>), and records the run: one
+/// step per decoder layer of the input (its <c>block_influence</c>, and <c>removed</c> 1 or 0), the layers removed and
+/// kept, the calibration tokens, the time and peak memory, the perplexity, and the files written.
 /// </summary>
 public static class LlmDepthPipeline
 {
@@ -62,6 +76,8 @@ public static class LlmDepthPipeline
         Require("llm.nsamples", d.Samples > 0, $"llm.nsamples must be a positive finite number, got {d.Samples}");
         Require("llm.seqlen", d.SequenceLength > 0, $"llm.seqlen must be a positive finite number, got {d.SequenceLength}");
         Require("llm.batch_size", d.BatchSize > 0, $"llm.batch_size must be a positive finite number, got {d.BatchSize}");
+        // The checkpoint evaluated is the one this run writes, so it need not exist yet.
+        if (d.Evaluation is { } evaluation) problems.AddRange(LlmEvaluationPipeline.Validate(evaluation).Where(p => p.Field != "model"));
         return problems;
     }
 
@@ -89,11 +105,19 @@ public static class LlmDepthPipeline
         var text = new CalibrationText(Path.GetFullPath(d.Calibration), d.Samples, d.SequenceLength, d.Seed);
         var result = DepthPruning.Run(Path.GetFullPath(d.Checkpoint), Path.GetFullPath(d.Output), choice, text, d.BatchSize, d.Replace,
             progress.Status is { } status ? new LayerLines(status) : null, cancellation);
-        return new LlmDepthRunResult(d, result, Process.GetCurrentProcess().PeakWorkingSet64);
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        LanguageModelPerplexity? perplexity = null;
+        if (d.Evaluation is { } evaluation)
+        {
+            progress.Status?.Report($"perplexity of {result.Output} on {evaluation.Text}");
+            perplexity = LlmEvaluationPipeline.Measure(evaluation with { Checkpoint = result.Output }, cancellation);
+        }
+        return new LlmDepthRunResult(d, result, peak) { Perplexity = perplexity };
     }
 
-    /// <summary>The layers removed and kept, the calibration tokens, time and peak memory, and the files written.</summary>
+    /// <summary>The layers removed and kept, the calibration tokens, time and peak memory, the perplexity if measured, and the files written.</summary>
     static RunOutcome Outcome(LlmDepthRunResult r) => RunMetrics.Outcome([
+        .. LlmEvaluationPipeline.Metrics(r.Perplexity),
         new("layers_removed", r.Result.Removed.Count), new("layers_kept", r.Result.Influence.Count - r.Result.Removed.Count),
         new("calibration_tokens", r.Result.CalibrationTokens), new("seconds", r.Result.Seconds), new("peak_resident_bytes", r.PeakResidentBytes),
     ], null, Directory.EnumerateFiles(r.Result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());

@@ -44,10 +44,17 @@ public static class LlmEvaluationPipeline
         PipelineRecording.Record(recording, _ =>
         {
             if (Validate(description) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
-            return CheckpointPruning.Perplexity(Path.GetFullPath(description.Checkpoint), Path.GetFullPath(description.Text), description.SequenceLength,
-                description.BatchSize, cancellation: cancellation);
-        }, r => RunMetrics.Outcome([
-            new(MetricNames.Perplexity, r.Perplexity), new("mean_nll", r.MeanNegativeLogLikelihood), new("tokens", r.Tokens),
-            new("windows", r.Windows), new("predictions", r.Predictions),
-        ], null));
+            return Measure(description, cancellation);
+        }, r => RunMetrics.Outcome(Metrics(r), null));
+
+    /// <summary>Scores the text of <paramref name="d"/> with its checkpoint (checked by the caller).</summary>
+    internal static LanguageModelPerplexity Measure(LlmEvaluationDescription d, CancellationToken cancellation) =>
+        CheckpointPruning.Perplexity(Path.GetFullPath(d.Checkpoint), Path.GetFullPath(d.Text), d.SequenceLength, d.BatchSize, cancellation: cancellation);
+
+    /// <summary>The final metrics of a measurement: perplexity, mean negative log-likelihood, tokens, windows and predictions (none for null).</summary>
+    internal static IEnumerable<KeyValuePair<string, double?>> Metrics(LanguageModelPerplexity? r) => r is null ? [] :
+    [
+        new(MetricNames.Perplexity, r.Perplexity), new("mean_nll", r.MeanNegativeLogLikelihood), new("tokens", r.Tokens),
+        new("windows", r.Windows), new("predictions", r.Predictions),
+    ];
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using PruneSharp.Engine;
 using PruneSharp.Llm;
 using PruneSharp.Llm.Pruning;
@@ -31,20 +32,34 @@ namespace PruneSharp.Pipelines;
 /// <param name="Replace">Replace an existing output folder (only once the new one is complete).</param>
 public sealed record LlmPruningDescription(string Checkpoint, string Output, string Calibration, string Method = "wanda", string Sparsity = "0.5", int Samples = 128,
     int SequenceLength = 2048, string Allocation = "uniform", double OwlLambda = OwlAllocation.DefaultLambda, double OwlThreshold = OwlAllocation.DefaultOutlierThreshold,
-    string Refine = "none", int BlockSize = 128, double PercDamp = 0.01, int BatchSize = 4, long Seed = 0, bool Replace = false);
+    string Refine = "none", int BlockSize = 128, double PercDamp = 0.01, int BatchSize = 4, long Seed = 0, bool Replace = false)
+{
+    /// <summary>
+    /// The perplexity measured on the checkpoint just written, in the same run (null: none); its
+    /// <see cref="LlmEvaluationDescription.Checkpoint"/> is <see cref="Output"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LlmEvaluationDescription? Evaluation { get; init; }
+}
 
 /// <summary>What a checkpoint prune did.</summary>
 /// <param name="Description">The prune.</param>
 /// <param name="Result">The folder written, the model, the calibration length and every layer's report.</param>
 /// <param name="Pattern">The sparsity pattern, as parsed.</param>
-/// <param name="PeakResidentBytes">The process's peak resident memory at the end.</param>
-public sealed record LlmPruningRunResult(LlmPruningDescription Description, CheckpointPruningResult Result, SparsityPattern Pattern, long PeakResidentBytes);
+/// <param name="PeakResidentBytes">The process's peak resident memory at the end (of the prune, before any evaluation).</param>
+public sealed record LlmPruningRunResult(LlmPruningDescription Description, CheckpointPruningResult Result, SparsityPattern Pattern, long PeakResidentBytes)
+{
+    /// <summary>The written checkpoint's perplexity (null unless <see cref="LlmPruningDescription.Evaluation"/> asked for it).</summary>
+    public LanguageModelPerplexity? Perplexity { get; init; }
+}
 
 /// <summary>
 /// Runs an <see cref="LlmPruningDescription"/>: checks it, prunes the checkpoint with <see cref="CheckpointPruning"/>
-/// (freed memory handed back to the operating system, so that the peak is what a layer-by-layer run promises), and
-/// records the run: one step per decoder layer (its target sparsity, mean reconstruction error, seconds), the linear
-/// layers' sparsity, the calibration tokens, the time and peak memory, and the files written.
+/// (freed memory handed back to the operating system, so that the peak is what a layer-by-layer run promises), measures
+/// the written checkpoint's perplexity when asked (<see cref="LlmPruningDescription.Evaluation"/>, as
+/// <see cref="LlmEvaluationPipeline"/> does), and records the run: one step per decoder layer (its target sparsity,
+/// mean reconstruction error, seconds), the linear layers' sparsity, the calibration tokens, the time and peak memory,
+/// the perplexity, and the files written.
 /// </summary>
 public static class LlmPruningPipeline
 {
@@ -89,6 +104,8 @@ public static class LlmPruningPipeline
         Require("llm.percdamp", double.IsFinite(d.PercDamp) && d.PercDamp > 0, $"llm.percdamp must be a positive finite number, got {N(d.PercDamp)}");
         Require("llm.owl_lambda", double.IsFinite(d.OwlLambda) && d.OwlLambda >= 0, $"llm.owl_lambda must be a non-negative finite number, got {N(d.OwlLambda)}");
         Require("llm.owl_m", double.IsFinite(d.OwlThreshold) && d.OwlThreshold > 0, $"llm.owl_m must be a positive finite number, got {N(d.OwlThreshold)}");
+        // The checkpoint evaluated is the one this run writes, so it need not exist yet.
+        if (d.Evaluation is { } evaluation) problems.AddRange(LlmEvaluationPipeline.Validate(evaluation).Where(p => p.Field != "model"));
         return problems;
     }
 
@@ -133,10 +150,17 @@ public static class LlmPruningPipeline
         TorchEngine.ReleaseFreedMemory();
         var result = CheckpointPruning.Run(Path.GetFullPath(d.Checkpoint), Path.GetFullPath(d.Output), options, text, d.Replace,
             progress.Status is { } status ? new LayerLines(status) : null, cancellation);
-        return new LlmPruningRunResult(d, result, pattern, Process.GetCurrentProcess().PeakWorkingSet64);
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        LanguageModelPerplexity? perplexity = null;
+        if (d.Evaluation is { } evaluation)
+        {
+            progress.Status?.Report($"perplexity of {result.Output} on {evaluation.Text}");
+            perplexity = LlmEvaluationPipeline.Measure(evaluation with { Checkpoint = result.Output }, cancellation);
+        }
+        return new LlmPruningRunResult(d, result, pattern, peak) { Perplexity = perplexity };
     }
 
-    /// <summary>The linear layers' sparsity and sizes, the calibration tokens, time and peak memory, and the files written.</summary>
+    /// <summary>The linear layers' sparsity and sizes, the calibration tokens, time and peak memory, the perplexity if measured, and the files written.</summary>
     static RunOutcome Outcome(LlmPruningRunResult r)
     {
         var report = r.Result.Report;
@@ -144,7 +168,7 @@ public static class LlmPruningPipeline
             $"layers.{l.Layer}.{l.Name}", [l.OutFeatures, l.InFeatures], l.OutFeatures * l.InFeatures,
             (long)Math.Round(l.OutFeatures * l.InFeatures * (1 - l.Sparsity)))).ToList();
         return RunMetrics.Outcome([
-            .. RunMetrics.Size(linears), new(MetricNames.Sparsity, report.Sparsity),
+            .. RunMetrics.Size(linears), new(MetricNames.Sparsity, report.Sparsity), .. LlmEvaluationPipeline.Metrics(r.Perplexity),
             new("calibration_tokens", report.CalibrationTokens), new("seconds", report.Seconds), new("peak_resident_bytes", r.PeakResidentBytes),
         ], linears, Directory.EnumerateFiles(r.Result.Output).Order(StringComparer.Ordinal).Select(f => ("checkpoint", f)).ToArray());
     }

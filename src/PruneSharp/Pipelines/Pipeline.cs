@@ -36,7 +36,7 @@ public sealed record PipelineProblem(string Field, string Message, IReadOnlyList
 /// <param name="Macs">Effective MACs per example after it (zeros skipped, removed channels gone).</param>
 /// <param name="Unstructured">What an unstructured stage did (null for channels).</param>
 /// <param name="Channels">What a channel or head stage did (null for other stages).</param>
-/// <param name="Distillation">What distillation did (null without distillation).</param>
+/// <param name="Distillation">What the last distillation did (null without distillation).</param>
 public sealed record StageResult(StageDescription Stage, ClassificationMetrics? Before, ClassificationMetrics? After, SparsityReport Weights, long DenseMacs, long Macs,
     UnstructuredStageResult? Unstructured, ChannelStageResult? Channels, DistillationResult? Distillation)
 {
@@ -51,6 +51,18 @@ public sealed record StageResult(StageDescription Stage, ClassificationMetrics? 
 
     /// <summary>The parameters a structured stage's recovery trained (null without recovery epochs; unstructured stages: <see cref="UnstructuredOutcome.Trainable"/>).</summary>
     public TrainableSelection? Trainable { get; init; }
+
+    /// <summary>Every distillation of the stage, in order: one per step of a structured stage pruned in steps (the last is <see cref="Distillation"/>).</summary>
+    public IReadOnlyList<DistillationResult> Distillations { get; init; } = [];
+
+    /// <summary>A language model's held-out perplexity before the stage (null unless the data is text and evaluated).</summary>
+    public PerplexityResult? PerplexityBefore { get; init; }
+
+    /// <summary>A language model's held-out perplexity after the stage and its recovery (null unless the data is text and evaluated).</summary>
+    public PerplexityResult? PerplexityAfter { get; init; }
+
+    /// <summary>An unstructured stage on unlabeled inputs: every output's fidelity to the dense model before and after the distillation (null otherwise).</summary>
+    public UnlabeledOutcome? Unlabeled { get; init; }
 }
 
 /// <summary>What an unstructured stage did.</summary>
@@ -94,11 +106,22 @@ public sealed record PipelineResult(PipelineDescription Description, Preprocessi
 
     /// <summary>Test metrics after the last stage (null without evaluation).</summary>
     public ClassificationMetrics? After => Stages.Count == 0 ? null : Stages[^1].After;
+
+    /// <summary>A language model's held-out perplexity before the first stage (null unless the data is text).</summary>
+    public PerplexityResult? PerplexityBefore => Stages.Count == 0 ? null : Stages[0].PerplexityBefore;
+
+    /// <summary>A language model's held-out perplexity after the last stage (null unless the data is text).</summary>
+    public PerplexityResult? PerplexityAfter => Stages.Count == 0 ? null : Stages[^1].PerplexityAfter;
+
+    /// <summary>Unlabeled data: how many examples of which inputs were read from where, in words (null for other data).</summary>
+    public string? Examples { get; init; }
 }
 
 /// <summary>
 /// Runs a <see cref="PipelineDescription"/>: load → prune stages (each followed by its recovery) → evaluate → export.
-/// The choices are checked before any data or model is loaded, so that a typo fails at once.
+/// The choices are checked before any data or model is loaded, so that a typo fails at once. The data's kind
+/// (<see cref="Sources.Kind"/>) decides how the stages read it: labelled images here, a language model's text in
+/// <see cref="LanguageModelPipeline"/>, unlabeled inputs in <see cref="UnlabeledPipeline"/>.
 /// </summary>
 public static class Pipeline
 {
@@ -122,6 +145,11 @@ public static class Pipeline
         var clock = Stopwatch.StartNew();
         var recovery = d.Recovery;
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
+        switch (Sources.Kind(d.Data))
+        {
+            case DataKind.Text: return LanguageModelPipeline.Run(d, progress, stageDone, cancellation);
+            case DataKind.Unlabeled: return UnlabeledPipeline.Run(d, progress, stageDone, cancellation);
+        }
 
         var sizes = Preprocessing.None with { Resize = d.Data?.Resize, Crop = d.Data?.Crop };
         var train = d.Data is null ? null : Sources.LoadData(d.Data.Source, DataSplit.Train, sizes, "data.source");
@@ -135,12 +163,8 @@ public static class Pipeline
             using var teacher = recovery.Kind == "distill" ? Sources.LoadModel(d.Model, train, d.Seed, structured, "model") : null;
             Sources.RequireInputs(model);
             var fed = Input(d.Model, d.Data, d.Inputs, d.Export, model);
-            if (d.Latency is not null)
-            {
-                // The dense model as the pruned one will be written, timed beside it.
-                dense = Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
-                Write(model, fed, d.Export!, dense);
-            }
+            // The dense model as the pruned one will be written, timed beside it.
+            if (d.Latency is not null) Write(model, fed, d.Export!, dense = DenseCopy());
             foreach (var set in new[] { train, test })
                 if (set is not null) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
             IDataset? fitData = train is null ? null : d.Data!.TrainExamples is { } n ? Subset.First(train, n) : train;
@@ -154,6 +178,7 @@ public static class Pipeline
                 var s = d.Stages[i];
                 string at = $"stages[{i}]";
                 var stageClock = Stopwatch.StartNew();
+                var distillations = new List<DistillationResult>();
                 DistillationResult? distilled = null;
                 void Distill(GraphModule student, MaskSet? masks)
                 {
@@ -161,6 +186,7 @@ public static class Pipeline
                     distilled = Distillation.Run(teacher!, student, new DatasetInputs(fitData!), DistillationSettings(recovery), fineTune,
                         masks is null ? null : new ITrainingCallback[] { new MaskedTraining(masks) }, progress.For("distill"), cancellation);
                     if (distilled.Training.Cancelled) throw new OperationCanceledException();
+                    distillations.Add(distilled);
                 }
                 if (s.Structure is null)
                 {
@@ -210,7 +236,7 @@ public static class Pipeline
                         AfterPruning = pruned, Blocks = blocks, Trainable = recover is null ? null : fineTune.Trainable.Select(model),
                     });
                 }
-                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed };
+                results[^1] = results[^1] with { Elapsed = stageClock.Elapsed, Distillations = distillations };
                 if (i == 0 && results[0].Before is { } first && Plausibility.Classification(first, test!.Classes.Count) is { } warning) progress.Warning?.Report(warning);
                 progress.Detail?.Report($"stage {i + 1} took {stageClock.Elapsed.TotalSeconds:F2} s");
                 stageDone?.Invoke(i, results[^1]);
@@ -225,13 +251,7 @@ public static class Pipeline
                 Directory.CreateDirectory(Path.GetDirectoryName(output)!);
                 written = Write(model, fed, export, output);
             }
-            LatencyResult? latency = null;
-            if (d.Latency is { } timing)
-            {
-                var timed = Stopwatch.StartNew();
-                latency = Latency(output!, dense!, timing, cancellation);
-                progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
-            }
+            var latency = Latency(d, output, dense, progress, cancellation);
             return new PipelineResult(d, fed, results, output, clock.Elapsed, latency)
             {
                 Written = written, TakesPixels = model.Graph.Inputs.Any(v => v.ElementType is DataType.Float or DataType.Float16 or DataType.Double),
@@ -273,12 +293,28 @@ public static class Pipeline
     }
 
     /// <summary>The distillation settings of <paramref name="recovery"/>.</summary>
-    static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
+    internal static DistillationOptions DistillationSettings(RecoveryDescription recovery) => new()
     {
         Loss = TrainingParts.DistillationLoss(recovery.DistillLoss ?? "auto", "recovery.distill_loss"),
         Temperature = recovery.Temperature ?? new DistillationOptions().Temperature,
         Features = recovery.DistillFeatures ?? Array.Empty<string>(),
     };
+
+    /// <summary>Where the dense model is written to be timed beside the pruned one (a new temporary file; the caller deletes it).</summary>
+    internal static string DenseCopy() => Path.Combine(Path.GetTempPath(), $"prunesharp-dense-{Guid.NewGuid():N}.onnx");
+
+    /// <summary>
+    /// The latency <see cref="PipelineDescription.Latency"/> asks for: the written <paramref name="output"/> and the
+    /// <paramref name="dense"/> copy timed alternately (null when not asked).
+    /// </summary>
+    internal static LatencyResult? Latency(PipelineDescription d, string? output, string? dense, PipelineProgress progress, CancellationToken cancellation)
+    {
+        if (d.Latency is not { } timing) return null;
+        var timed = Stopwatch.StartNew();
+        var latency = Latency(output!, dense!, timing, cancellation);
+        progress.Detail?.Report($"latency: {timing.Rounds} rounds at {timing.Threads} thread(s) in {timed.Elapsed.TotalSeconds:F2} s");
+        return latency;
+    }
 
     /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
     static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
@@ -305,16 +341,25 @@ public static class Pipeline
             problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(d.Model, ModelZoo.ClassifierNames) };
         if (d.Data is { } data)
         {
-            Require("data.source", KnownData.Contains(data.Source.ToLowerInvariant()) || Directory.Exists(data.Source),
-                $"data.source '{data.Source}' is neither a known data set ({Sources.DataHelp}) nor a folder");
-            if (problems.Count > 0 && problems[^1].Field == "data.source" && !data.Source.Contains('/'))
-                problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(data.Source, KnownData) };
+            var kind = Sources.Kind(data);
+            if (kind == DataKind.Images)
+            {
+                Require("data.source", KnownData.Contains(data.Source.ToLowerInvariant()) || Directory.Exists(data.Source),
+                    $"data.source '{data.Source}' is neither a known data set ({Sources.DataHelp}) nor a folder");
+                if (problems.Count > 0 && problems[^1].Field == "data.source" && !data.Source.Contains('/'))
+                    problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(data.Source, KnownData) };
+                foreach (var (key, set) in new[] { ("tokenizer", data.Tokenizer is not null), ("context", data.Context is not null), ("held_out", data.HeldOut is not null) })
+                    Require($"data.{key}", !set, $"data.{key} applies to a text file (a language model's, or sentences with a wordpiece tokenizer), not to images");
+            }
+            else Require("data.source", File.Exists(data.Source) || Directory.Exists(data.Source), $"data.source '{data.Source}' does not exist");
             Require("data.train_examples", data.TrainExamples is null or > 0, $"data.train_examples must be positive, got {data.TrainExamples}");
             Require("data.test_examples", data.TestExamples is null or > 0, $"data.test_examples must be positive, got {data.TestExamples}");
             if (data.Normalize is { } normalize) Check("data.normalize", () => Preprocessing.ParseNormalize(normalize, "data.normalize"));
             if (data.Augment is { } augment) Check("data.augment", () => Augmentation.Parse(augment, "data.augment"));
             Require("data.resize", data.Resize is null || (data.Crop is not null && data.Resize >= data.Crop), "data.resize goes with data.crop and is at least as large");
             Require("data.crop", data.Crop is null or > 0, $"data.crop must be a positive number of pixels, got {data.Crop}");
+            if (kind == DataKind.Text) LanguageModelPipeline.Validate(d, problems);
+            if (kind == DataKind.Unlabeled) UnlabeledPipeline.Validate(d, problems);
         }
         Require("stages", d.Stages.Count > 0, "stages: a pipeline needs at least one pruning stage");
         if (d.Latency is { } latency)
@@ -324,7 +369,7 @@ public static class Pipeline
             Require("evaluate.rounds", latency.Rounds >= 1, $"evaluate.rounds must be at least 1, got {latency.Rounds}");
         }
         Require("recovery.kind", r.Kind is "finetune" or "distill" or "none", $"recovery.kind '{r.Kind}' is not one of finetune, distill, none");
-        if (problems.Count > 0 && problems[^1].Field == "recovery.kind") problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
+        if (!RecoveryKinds.Contains(r.Kind)) problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(r.Kind, RecoveryKinds) };
         Require("recovery.epochs", r.Epochs >= 0, $"recovery.epochs must be non-negative, got {r.Epochs}");
         Require("recovery.epochs", !(r.Kind == "none" && r.Epochs > 0), "recovery.kind none trains nothing: drop recovery.epochs");
         Require("recovery.epochs", !(r.Epochs > 0 && d.Data is null), "recovery.epochs needs data");
@@ -376,6 +421,19 @@ public static class Pipeline
             Check($"{at}.scope", () => PruningParts.Allocation(s.Scope, $"{at}.scope"), PruningParts.Scopes, s.Scope);
         }
         return problems;
+    }
+
+    /// <summary>What <paramref name="parse"/> reads, or null where it refuses the value (a problem reported elsewhere).</summary>
+    internal static T? Parses<T>(Func<T> parse) where T : class
+    {
+        try
+        {
+            return parse();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     static readonly string[] KnownData = { DataLocations.FashionMnist, DataLocations.Mnist, DataLocations.Cifar10 };

@@ -48,8 +48,25 @@ public sealed record LatencyDescription(int Threads = 1, int Rounds = 20);
 /// <param name="Resize">Image folders: the shorter side's size before cropping.</param>
 /// <param name="Crop">Image folders: the model's input size.</param>
 /// <param name="Augment">Training augmentation: null or a comma list of crop:PAD and flip.</param>
+/// <param name="Tokenizer">A text file's tokenizer (<see cref="Sources.Tokenizer"/>: bytes, tiktoken:FILE, wordpiece:FILE, FILE.json, FILE.model; null: bytes). A WordPiece vocabulary makes the file an encoder's unlabeled sentences, one per line; the others a language model's text.</param>
+/// <param name="Context">Text: tokens per training sequence and per perplexity window of a language model, or the longest sentence fed to an encoder (null: 128).</param>
+/// <param name="HeldOut">A language model's text: the fraction at its end held out for perplexity (null: 0.1).</param>
+/// <remarks>The text fields were added after the first recipes and are left out of the canonical text while unset; the default values are stored as null.</remarks>
 public sealed record DataDescription(string Source, int? TrainExamples = null, int? TestExamples = null, string? Normalize = null,
-    int? Resize = null, int? Crop = null, string? Augment = null);
+    int? Resize = null, int? Crop = null, string? Augment = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Tokenizer = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Context = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? HeldOut = null)
+{
+    /// <summary>The tokens per sequence when <see cref="Context"/> is unset.</summary>
+    public const int DefaultContext = 128;
+
+    /// <summary>The held-out fraction when <see cref="HeldOut"/> is unset.</summary>
+    public const double DefaultHeldOut = 0.1;
+
+    /// <summary>The tokenizer when <see cref="Tokenizer"/> is unset.</summary>
+    public const string DefaultTokenizer = "bytes";
+}
 
 /// <summary>
 /// One pruning stage: unstructured (masks: zeros in place, the shapes kept) or, with <see cref="Structure"/>

@@ -34,7 +34,7 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
     };
 
     /// <summary>
-    /// The final metrics of <paramref name="result"/>: quality before and after, sparsity of the weights the last
+    /// The final metrics of <paramref name="result"/>: quality (accuracy or perplexity) before and after, sparsity of the weights the last
     /// stage could prune (after a structured stage: the fraction of the dense model's parameters removed), parameters
     /// and non-zeros of the whole model, MACs and latency.
     /// </summary>
@@ -48,7 +48,7 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
         double kept = dense == 0 ? 1 : (double)last.Weights.Parameters / dense;
         bool structured = last.Unstructured is null;
         return RunMetrics.Outcome([
-            .. RunMetrics.Quality(result.After, result.Before), .. RunMetrics.Size(pruned),
+            .. RunMetrics.Quality(result.After, result.Before, result.PerplexityAfter, result.PerplexityBefore), .. RunMetrics.Size(pruned),
             new(MetricNames.Sparsity, structured ? 1 - kept : null), new(MetricNames.Density, structured ? kept : null),
             new(MetricNames.Parameters, last.Weights.Parameters), new(MetricNames.DenseParameters, dense), new(MetricNames.NonZeros, last.Weights.NonZeros),
             new(MetricNames.Macs, result.Stages[0].DenseMacs), new(MetricNames.EffectiveMacs, last.Macs),
@@ -97,6 +97,7 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
         };
         if (s.After is { } after) metrics["stage_accuracy"] = after.Top1;
         if (s.AfterPruning is { } pruned) metrics["stage_accuracy_pruned"] = pruned.Top1;
+        if (s.PerplexityAfter is { } perplexity) metrics["stage_perplexity"] = perplexity.Perplexity;
         metrics["stage_seconds"] = s.Elapsed.TotalSeconds;
         return metrics;
     }

@@ -129,6 +129,59 @@ public static class Sources
     public const string WordPiecePrefix = "wordpiece:";
 
     /// <summary>
+    /// True if <paramref name="spec"/> names unlabeled model inputs: a .npy/.npz file, a text file with a WordPiece
+    /// <paramref name="tokenizer"/> (an encoder's sentences), or a folder of images without class sub-folders.
+    /// </summary>
+    public static bool IsUnlabeled(string spec, string tokenizer) =>
+        spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)
+        || (File.Exists(spec) && tokenizer.StartsWith(WordPiecePrefix, StringComparison.OrdinalIgnoreCase))
+        || (Directory.Exists(spec) && !Directory.EnumerateDirectories(spec).Any() && ImageFolderLike(spec));
+
+    /// <summary>
+    /// What <paramref name="data"/> holds, which decides how a pipeline reads it: labelled images (or no data), a
+    /// language model's text, or unlabeled inputs (<see cref="IsUnlabeled"/>).
+    /// </summary>
+    public static DataKind Kind(DataDescription? data) =>
+        data is null ? DataKind.Images
+        : IsUnlabeled(data.Source, data.Tokenizer ?? "bytes") ? DataKind.Unlabeled
+        : IsText(data.Source) ? DataKind.Text : DataKind.Images;
+
+    /// <summary>
+    /// The unlabeled examples in <paramref name="spec"/> (<see cref="IsUnlabeled"/>) for <paramref name="model"/>:
+    /// arrays by name (a .npy feeds the first input), lines of text tokenised with the WordPiece vocabulary of
+    /// <paramref name="tokenizer"/> into <paramref name="length"/> tokens (at most the position table's rows) for the
+    /// inputs the model takes, or images read and normalised as <paramref name="preprocessing"/> says.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no input the data can feed; the message names <paramref name="field"/>.</exception>
+    public static IInputExamples LoadExamples(string spec, GraphModule model, string tokenizer, int length, Preprocessing preprocessing, string field = "--data")
+    {
+        RequireInputs(model);
+        var inputs = model.Graph.Inputs;
+        if (spec.EndsWith(".npz", StringComparison.OrdinalIgnoreCase)) return new TensorExamples(NpyFile.ReadArchive(spec));
+        if (spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            return new TensorExamples(new Dictionary<string, TorchSharp.torch.Tensor> { [inputs[0].Name] = NpyFile.Read(spec) });
+        if (File.Exists(spec))
+        {
+            var ids = inputs.FirstOrDefault(i => i.Name == TokenizedText.InputIds) ?? inputs.FirstOrDefault(i => i.ElementType is DataType.Int64 or DataType.Int32)
+                ?? throw new ArgumentException($"{field} '{spec}' is text, but the model has no integer input for token ids (inputs: {string.Join(", ", inputs.Select(i => i.Name))})");
+            int cap = (int)Math.Min(length, InputSynthesis.LongestSequence(model.Graph) ?? length);
+            var vocabulary = WordPieceTokenizer.FromVocabulary(tokenizer[WordPiecePrefix.Length..]);
+            return TokenizedText.Load(spec, vocabulary, cap, ids.Name,
+                mask: inputs.Any(i => i.Name == TokenizedText.AttentionMask), types: inputs.Any(i => i.Name == TokenizedText.TokenTypeIds));
+        }
+        var images = ImageFolder.Load(spec, preprocessing);
+        try
+        {
+            images.Normalization = preprocessing.Fed ?? Normalization.None(images.Channels);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{preprocessing.Source}: {e.Message}", e);
+        }
+        return new ImageExamples(images, inputs[0].Name);
+    }
+
+    /// <summary>
     /// The tokenizer <paramref name="spec"/> names: bytes (UTF-8 bytes, 256 ids), tiktoken:FILE (a tiktoken rank file),
     /// wordpiece:FILE (a BERT vocab.txt or WordPiece tokenizer.json), FILE.json (a BPE tokenizer.json) or FILE.model (SentencePiece).
     /// </summary>
@@ -163,4 +216,17 @@ public static class Sources
         if (model.Graph.Inputs.Count == 0)
             throw new ArgumentException("the model has no graph inputs to feed: a graph input that shares its name with an initializer is read as that constant (ONNX's rule); rename the initializer or drop it");
     }
+}
+
+/// <summary>What a pipeline's data holds (<see cref="Sources.Kind"/>).</summary>
+public enum DataKind
+{
+    /// <summary>Labelled images (a data set or a folder with one sub-folder per class), or no data.</summary>
+    Images,
+
+    /// <summary>A text file a language model is pruned on: its next tokens are the labels, its end is held out for perplexity.</summary>
+    Text,
+
+    /// <summary>Unlabeled inputs (.npy/.npz arrays, sentences for a WordPiece encoder, images without classes): distillation recovers.</summary>
+    Unlabeled,
 }

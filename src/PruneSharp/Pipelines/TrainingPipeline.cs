@@ -106,6 +106,8 @@ public static class TrainingPipeline
         void Require(string field, bool ok, string message) => problems.Require(field, ok, message);
         static string N(double value) => value.ToString(CultureInfo.InvariantCulture);
 
+        foreach (var (key, set) in new[] { ("tokenizer", d.Data.Tokenizer is not null), ("context", d.Data.Context is not null), ("held_out", d.Data.HeldOut is not null) })
+            Require($"data.{key}", !set, $"data.{key} describes the text a pipeline prunes on; a training recipe sizes its language model with training.text.{key}");
         bool text = IsLanguageModel(d);
         if (text)
         {

@@ -110,8 +110,8 @@ public static class UnlabeledPruning
         return new UnlabeledOutcome(outcome, before, after, distilled, measured.Count);
     }
 
-    /// <summary>The first <paramref name="count"/> examples of <paramref name="inputs"/>.</summary>
-    sealed class FirstInputs(IInputSource inputs, int count) : IInputSource
+    /// <summary>The first <paramref name="count"/> examples of <paramref name="inputs"/> (at most as many as it holds).</summary>
+    internal sealed class FirstInputs(IInputSource inputs, int count) : IInputSource
     {
         public int Count => count;
 

@@ -69,12 +69,18 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
         var lottery = binder.Lottery(map, description);
         var training = binder.Training(map, description);
         var (llm, depth) = binder.Llm(map, description);
-        var evaluation = binder.Evaluation(map, description);
+        var evaluation = binder.Evaluation(map, description, afterPrune: llm is not null || depth is not null);
+        if (evaluation is not null && (llm is not null || depth is not null))
+        {
+            // The checkpoint the prune writes is evaluated in the same run.
+            (llm, depth) = (llm is null ? null : llm with { Evaluation = evaluation }, depth is null ? null : depth with { Evaluation = evaluation });
+            evaluation = null;
+        }
         var comparison = binder.Comparison(map, description);
         bool anyLlm = llm is not null || depth is not null;
         if ((lottery is null ? 0 : 1) + (training is null ? 0 : 1) + (anyLlm ? 1 : 0) + (evaluation is null ? 0 : 1) + (comparison is null ? 0 : 1) > 1)
             binder.Problems.Add(new RecipeProblem(binder.PositionOf(comparison is not null ? "comparison" : evaluation is not null ? "evaluation" : anyLlm ? "llm" : "training"),
-                "a recipe holds at most one of lottery, training, llm, evaluation and comparison"));
+                "a recipe holds at most one of lottery, training, llm, evaluation and comparison (or llm and evaluation: the checkpoint it writes is evaluated)"));
         var checks = comparison is not null ? ComparisonPipeline.Validate(comparison)
             : llm is not null ? LlmPruningPipeline.Validate(llm)
             : depth is not null ? LlmDepthPipeline.Validate(depth)
@@ -93,8 +99,8 @@ public sealed record Recipe(string Source, PipelineDescription Pipeline)
     /// same seed have the same text (and <see cref="Identity"/>), however they were written.
     /// </summary>
     public string Canonical => Comparison is { } comparison ? JsonSerializer.Serialize(comparison with { Folder = "", Report = null }, CanonicalJson)
-        : Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false }, CanonicalJson)
-        : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false }, CanonicalJson)
+        : Llm is { } llm ? JsonSerializer.Serialize(llm with { Output = "", Replace = false, Evaluation = llm.Evaluation is { } scored ? scored with { Checkpoint = "" } : null }, CanonicalJson)
+        : LlmDepth is { } depth ? JsonSerializer.Serialize(depth with { Output = "", Replace = false, Evaluation = depth.Evaluation is { } measured ? measured with { Checkpoint = "" } : null }, CanonicalJson)
         : Evaluation is { } evaluation ? JsonSerializer.Serialize(evaluation, CanonicalJson)
         : Training is { } training ? JsonSerializer.Serialize(training with { Export = training.Export with { Path = "" } }, CanonicalJson)
         : Lottery is { } lottery ? JsonSerializer.Serialize(lottery with { Folder = "" }, CanonicalJson)
@@ -153,7 +159,9 @@ sealed class RecipeBinder
             string? source = Path(d, "source", "data.source", keepNames: n => n.ToLowerInvariant() is DataLocations.FashionMnist or DataLocations.Mnist or DataLocations.Cifar10);
             if (source is null && d["source"] is null) Problem(d.Position, "data.source is required (a data set name or folder)", field: "data.source");
             data = new DataDescription(source ?? "", Number(d, "train_examples", "data.train_examples", int.Parse), Number(d, "test_examples", "data.test_examples", int.Parse),
-                Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"));
+                Text(d, "normalize", "data.normalize"), Number(d, "resize", "data.resize", int.Parse), Number(d, "crop", "data.crop", int.Parse), Text(d, "augment", "data.augment"),
+                Tokenizer(d), Number(d, "context", "data.context", int.Parse) is { } context and not DataDescription.DefaultContext ? context : null,
+                Number(d, "held_out", "data.held_out", double.Parse) is { } heldOut and not DataDescription.DefaultHeldOut ? heldOut : null);
         }
 
         var stages = Stages(root, "stages");
@@ -392,19 +400,39 @@ sealed class RecipeBinder
     /// <summary>
     /// The perplexity measurement of a recipe with an <c>evaluation</c> section (null without one): <c>model</c> the
     /// Hugging Face checkpoint folder, the text and windows in the section; nothing is written, so data, stages,
-    /// recovery, evaluate, inputs and export do not apply.
+    /// recovery, evaluate, inputs and export do not apply. With <paramref name="afterPrune"/> (an <c>llm</c> section),
+    /// the checkpoint is the one the prune writes to <c>export.path</c>, and the keys that do not
+    /// apply are the <c>llm</c> section's to report.
     /// </summary>
-    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d)
+    public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d, bool afterPrune = false)
     {
         if (Section(root, "evaluation", "evaluation", RecipeSchema.Evaluation) is not { } e) return null;
-        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
+        foreach (var key in afterPrune ? [] : new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
             if (root.Entries.FirstOrDefault(x => x.Key.Value == key).Key is { } given)
                 Problem(given.Position, $"{key} does not apply to an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)", field: key);
         string? text = Path(e, "text", "evaluation.text", keepNames: _ => false);
         if (text is null && e["text"] is null) Problem(e.Position, "evaluation.text is required (the text file scored)", field: "evaluation.text");
         var defaults = new LlmEvaluationDescription("", "");
-        return new LlmEvaluationDescription(d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
+        return new LlmEvaluationDescription(afterPrune ? d.Export?.Path ?? "" : d.Model, text ?? "", Number(e, "seqlen", "evaluation.seqlen", int.Parse) ?? defaults.SequenceLength,
             Number(e, "batch_size", "evaluation.batch_size", int.Parse) ?? defaults.BatchSize);
+    }
+
+    /// <summary>
+    /// <c>data.tokenizer</c> as <see cref="Sources.Tokenizer"/> reads it, its file (after <c>tiktoken:</c> or
+    /// <c>wordpiece:</c>, or a tokenizer.json or SentencePiece model) read from the folder of the recipe (the working
+    /// folder for <c>--set</c>); null when absent or bytes, the default.
+    /// </summary>
+    string? Tokenizer(MappingNode data)
+    {
+        if (Text(data, "tokenizer", "data.tokenizer") is not { } spec || spec.Equals(DataDescription.DefaultTokenizer, StringComparison.OrdinalIgnoreCase)) return null;
+        int colon = spec.IndexOf(':');
+        string prefix = colon > 0 && spec[..colon].ToLowerInvariant() is "tiktoken" or "wordpiece" ? spec[..(colon + 1)] : "";
+        string file = spec[prefix.Length..];
+        bool names = prefix.Length > 0 || spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase);
+        if (!names || System.IO.Path.IsPathRooted(file)) return spec;
+        string written = PositionOf("data.tokenizer").File;
+        string folder = File.Exists(written) ? System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(written))! : Directory.GetCurrentDirectory();
+        return prefix + System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, file));
     }
 
     /// <summary><c>llm.layers</c>: a layer index or a list of them (null when absent or not whole numbers, which is reported).</summary>

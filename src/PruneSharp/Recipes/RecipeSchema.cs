@@ -45,7 +45,7 @@ static class RecipeSchema
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 
-    public static readonly string[] Data = { "source", "train_examples", "test_examples", "normalize", "resize", "crop", "augment" };
+    public static readonly string[] Data = { "source", "train_examples", "test_examples", "normalize", "resize", "crop", "augment", "tokenizer", "context", "held_out" };
 
     public static readonly string[] Stage =
     {

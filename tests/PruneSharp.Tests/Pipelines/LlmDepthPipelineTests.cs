@@ -49,6 +49,29 @@ public class LlmDepthPipelineTests
     }
 
     [Fact]
+    public void A_shortgpt_recipe_with_an_evaluation_section_measures_the_shallower_checkpoint()
+    {
+        using var folder = new TempFolder();
+        Text(folder);
+        File.WriteAllText(folder.File("depth-eval.yaml"), $"""
+            model: {Fixture("gpt2-f32")}
+            llm: {"{"}method: shortgpt, remove: 1, calibration: calibration.txt, nsamples: 2, seqlen: 32{"}"}
+            evaluation: {"{"}text: calibration.txt, seqlen: 32{"}"}
+            export: {"{"}path: shallower{"}"}
+            """);
+        var (code, output, error) = Invoke("run", folder.File("depth-eval.yaml"), "--json", "--store", folder.File("runs.db"));
+        Assert.True(code == 0, error);
+        var measured = JsonDocument.Parse(output).RootElement.GetProperty("evaluation");
+        (code, output, error) = Invoke("llm", "eval", folder.File("shallower"), "--text", folder.File("calibration.txt"), "--seqlen", "32", "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(JsonDocument.Parse(output).RootElement.GetProperty("perplexity").GetDouble(), measured.GetProperty("perplexity").GetDouble());
+        using var runs = RunStores.Open(folder.File("runs.db"));
+        var run = runs.GetRun(Assert.Single(runs.ListRuns()).Id);
+        Assert.Equal((RunStatus.Completed, 1.0), (run.Summary.Status, run.Summary.Metrics["layers_removed"]));
+        Assert.Equal(measured.GetProperty("perplexity").GetDouble(), run.Summary.Metrics[MetricNames.Perplexity]);
+    }
+
+    [Fact]
     public void Depth_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
         using var folder = new TempFolder();

@@ -89,6 +89,50 @@ public class LlmPruningPipelineTests
     }
 
     [Fact]
+    public void An_llm_recipe_with_an_evaluation_section_measures_the_checkpoint_it_wrote()
+    {
+        using var folder = new TempFolder();
+        Text(folder);
+        string checkpoint = Fixture("llama-gqa-bf16-sharded");
+        File.WriteAllText(folder.File("prune-eval.yaml"), $"""
+            model: {checkpoint}
+            llm: {"{"}method: wanda, sparsity: "2:4", calibration: calibration.txt, nsamples: 2, seqlen: 32{"}"}
+            evaluation: {"{"}text: calibration.txt, seqlen: 32, batch_size: 2{"}"}
+            export: {"{"}path: pruned{"}"}
+            """);
+        var (code, output, error) = Invoke("run", folder.File("prune-eval.yaml"), "--json", "--store", folder.File("runs.db"));
+        Assert.True(code == 0, error);
+        var measured = JsonDocument.Parse(output).RootElement.GetProperty("evaluation");
+        // The same measurement as llm eval on the written checkpoint, to the last bit; the dense checkpoint scores otherwise.
+        (code, output, error) = Invoke("llm", "eval", folder.File("pruned"), "--text", folder.File("calibration.txt"), "--seqlen", "32", "--batch-size", "2", "--json");
+        Assert.True(code == 0, error);
+        static string Compact(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.ToJsonString();
+        Assert.Equal(Compact(output), Compact(measured.GetRawText()));
+        (code, output, error) = Invoke("llm", "eval", checkpoint, "--text", folder.File("calibration.txt"), "--seqlen", "32", "--batch-size", "2", "--json");
+        Assert.True(code == 0, error);
+        Assert.NotEqual(JsonDocument.Parse(output).RootElement.GetProperty("perplexity").GetDouble(), measured.GetProperty("perplexity").GetDouble());
+
+        using (var runs = RunStores.Open(folder.File("runs.db")))
+        {
+            var run = runs.GetRun(Assert.Single(runs.ListRuns()).Id);
+            Assert.Equal(RunStatus.Completed, run.Summary.Status);
+            Assert.Equal(measured.GetProperty("perplexity").GetDouble(), run.Summary.Metrics[MetricNames.Perplexity]);
+            Assert.Equal(0.5, run.Summary.Metrics[MetricNames.Sparsity], 6);
+        }
+        // Where the checkpoint goes is no part of the recipe's identity; what is measured is.
+        var recipe = PruneSharp.Recipes.Recipe.Load(folder.File("prune-eval.yaml"));
+        Assert.Equal(Path.GetFullPath(folder.File("pruned")), recipe.Llm!.Evaluation!.Checkpoint);
+        Assert.Equal(recipe.Identity, PruneSharp.Recipes.Recipe.Load(folder.File("prune-eval.yaml"), [PruneSharp.Recipes.RecipeOverride.Parse($"export.path={folder.File("elsewhere")}")]).Identity);
+        Assert.NotEqual(recipe.Identity, PruneSharp.Recipes.Recipe.Load(folder.File("prune-eval.yaml"), [PruneSharp.Recipes.RecipeOverride.Parse("evaluation.seqlen=16")]).Identity);
+
+        File.WriteAllText(folder.File("bad.yaml"), $"model: {checkpoint}\nllm: {"{"}method: wanda, calibration: calibration.txt{"}"}\nevaluation: {"{"}text: missing.txt, seqlen: 0{"}"}\nexport: {"{"}path: out{"}"}\n");
+        var problems = Problems(folder.File("bad.yaml"));
+        Reported(problems, "bad.yaml:3:20: evaluation.text '");
+        Reported(problems, "bad.yaml:3:41: evaluation.seqlen must be a positive finite number, got 0");
+        Assert.Equal(2, problems.Count);
+    }
+
+    [Fact]
     public void The_llm_example_writes_a_2_4_checkpoint()
     {
         using var folder = new TempFolder();
