@@ -120,8 +120,9 @@ public static class ComparisonPipeline
     /// <param name="cancellation">Stops training between batches with <see cref="OperationCanceledException"/>; the finished steps stay cached.</param>
     /// <param name="recording">
     /// Also records the rows there (besides the folder's own store): the dense model's row is a run begun before the
-    /// first step (ended failed with the error, or "interrupted", if the comparison stops), each variant's row a run
-    /// recorded when all steps are done, then the dense model's run is completed; every row's run is
+    /// first step (ended failed with the error, or "interrupted", if the comparison stops); when all steps are done,
+    /// the variants' rows are recorded and the dense model's run completed in one transaction, so that a process
+    /// that dies on the way leaves no completed row a sweep would take for a finished cell; every row's run is
     /// <paramref name="recording"/>'s start with the row's method, sparsity, variant and label (see
     /// <see cref="ComparisonRecording.Start"/>), so all share its kind, name and group.
     /// </param>
@@ -130,15 +131,16 @@ public static class ComparisonPipeline
     {
         if (Validate(d) is { Count: > 0 } problems) throw new ArgumentException(string.Join("; ", problems.Select(p => p.ToString())));
         string store = Path.Combine(Path.GetFullPath(d.Folder), "runs.db");
-        if (recording is null) return Compare(d, progress ?? PipelineProgress.None, cancellation, null);
+        if (recording is null) return Compare(d, progress ?? PipelineProgress.None, cancellation);
         if (recording.Store.Location == store)
             throw new ArgumentException($"run store '{store}' is the comparison's own (comparison.folder's runs.db, made afresh on every run): record in another store");
         return PipelineRecording.Record(recording with { Start = ComparisonRecording.Start(recording.Start, d, DenseName, DenseLabel, 0) },
-            _ => Compare(d, progress ?? PipelineProgress.None, cancellation, recording), result => ComparisonRecording.Outcome(d, result.Rows[0], result.Rows[0]));
+            _ => Compare(d, progress ?? PipelineProgress.None, cancellation), result => ComparisonRecording.Outcome(d, result.Rows[0], result.Rows[0]),
+            result => ComparisonRecording.Variants(recording.Start, d, result.Rows));
     }
 
-    /// <summary>Computes or reuses every step, records the rows in the folder's store and <paramref name="recording"/>'s (the variants'), and writes the report.</summary>
-    static ComparisonResult Compare(ComparisonDescription d, PipelineProgress progress, CancellationToken cancellation, PipelineRecording? recording)
+    /// <summary>Computes or reuses every step, records the rows in the folder's store and writes the report.</summary>
+    static ComparisonResult Compare(ComparisonDescription d, PipelineProgress progress, CancellationToken cancellation)
     {
         string folder = Path.GetFullPath(d.Folder);
         Directory.CreateDirectory(folder);
@@ -193,7 +195,6 @@ public static class ComparisonPipeline
         string report = Path.GetFullPath(d.Report ?? Path.Combine(folder, "report.html"));
         progress.Status?.Report($"recording {rows.Count} runs and writing {report}");
         ComparisonRecording.Write(d, rows, store, report);
-        if (recording is not null) ComparisonRecording.Variants(recording, d, rows);
         return new ComparisonResult(d, folder, rows, store, report, d.Data.TestExamples is { } m ? Math.Min(m, test.Count) : test.Count);
     }
 

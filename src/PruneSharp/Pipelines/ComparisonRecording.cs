@@ -37,18 +37,13 @@ static class ComparisonRecording
     }
 
     /// <summary>
-    /// Records each variant's row of <paramref name="rows"/> as a completed run in <paramref name="recording"/>'s
-    /// store, from its start (kind, name, group, recipe, command kept; see <see cref="Start"/>). The dense model's
-    /// row is the recording's own run, which <see cref="ComparisonPipeline.Run"/> began before the first step.
+    /// The runs of the variants' rows of <paramref name="rows"/>, each from <paramref name="start"/> (kind, name,
+    /// group, recipe, command kept; see <see cref="Start"/>) with its outcome, for the recording's store to record
+    /// in the transaction that completes the dense model's row: the recording's own run, which
+    /// <see cref="ComparisonPipeline.Run"/> began before the first step.
     /// </summary>
-    public static void Variants(PipelineRecording recording, ComparisonDescription d, IReadOnlyList<ComparisonRow> rows)
-    {
-        foreach (var row in rows.Skip(1))
-        {
-            using var recorder = RunRecorder.Begin(recording.Store, Start(recording.Start, d, row.Name, row.Label, row.Smaller ? null : row.Sparsity));
-            recorder.Complete(Outcome(d, row, rows[0]));
-        }
-    }
+    public static IReadOnlyList<(RunStart Start, RunOutcome Outcome)> Variants(RunStart start, ComparisonDescription d, IReadOnlyList<ComparisonRow> rows) =>
+        rows.Skip(1).Select(row => (Start(start, d, row.Name, row.Label, row.Smaller ? null : row.Sparsity), Outcome(d, row, rows[0]))).ToList();
 
     /// <summary>
     /// The run of the row <paramref name="name"/> from <paramref name="start"/>: the variant's method as a recipe

@@ -60,15 +60,19 @@ public sealed record PipelineRecording(IRunStore Store, RunStart Start)
     /// <summary>
     /// Runs <paramref name="work"/> as a recorded run when <paramref name="recording"/> is given (begun before,
     /// completed with <paramref name="outcome"/> of its result, or failed with the error or "interrupted"); as it is otherwise.
+    /// The runs <paramref name="alongside"/> gives for the result are recorded completed in the same transaction as the
+    /// run's completion, so that a reader never sees some of them without the others.
     /// </summary>
-    internal static T Record<T>(PipelineRecording? recording, Func<RunRecorder?, T> work, Func<T, RunOutcome> outcome)
+    internal static T Record<T>(PipelineRecording? recording, Func<RunRecorder?, T> work, Func<T, RunOutcome> outcome,
+        Func<T, IReadOnlyList<(RunStart Start, RunOutcome Outcome)>>? alongside = null)
     {
         if (recording is null) return work(null);
         using var recorder = RunRecorder.Begin(recording.Store, recording.Start);
         try
         {
             var result = work(recorder);
-            recorder.Complete(outcome(result));
+            if (alongside is null) recorder.Complete(outcome(result));
+            else recorder.Complete(outcome(result), alongside(result));
             return result;
         }
         catch (OperationCanceledException)

@@ -30,6 +30,14 @@ public interface IRunStore : IDisposable
     /// <exception cref="RunStoreException">No such run, or it has already ended.</exception>
     void FinishRun(long runId, RunStatus status, RunOutcome outcome, string? error = null);
 
+    /// <summary>
+    /// Ends run <paramref name="runId"/> as <see cref="RunStatus.Completed"/> with <paramref name="outcome"/> and records
+    /// each of <paramref name="alongside"/> as a completed run of this process with its outcome, all in one
+    /// transaction: a reader sees every one of them or none (a comparison's rows, which a sweep takes as done together).
+    /// </summary>
+    /// <exception cref="RunStoreException">No such run, or it has already ended; nothing is recorded.</exception>
+    void CompleteRuns(long runId, RunOutcome outcome, IReadOnlyList<(RunStart Start, RunOutcome Outcome)> alongside);
+
     /// <summary>Marks running runs whose process no longer runs (same host) or whose heartbeat stopped (other hosts) as killed; returns how many.</summary>
     int MarkKilledRuns();
 

@@ -2,7 +2,7 @@ namespace PruneSharp.Runs;
 
 /// <summary>
 /// Records one run into a store while it goes: begins it, beats its heartbeat in the background, records step
-/// metrics, and ends it once with <see cref="Complete"/> or <see cref="Fail"/>. Disposing a recorder that was not
+/// metrics, and ends it once with <see cref="Complete(RunOutcome)"/> or <see cref="Fail"/>. Disposing a recorder that was not
 /// ended records the run as failed ("ended without a result"); a process killed outright leaves the run running
 /// with a heartbeat that stops, and readers then mark it killed.
 /// </summary>
@@ -63,10 +63,17 @@ public sealed class RunRecorder : IDisposable
     public void Step(long step, string name, double value) => Step(step, new Dictionary<string, double> { [name] = value });
 
     /// <summary>Ends the run as completed with <paramref name="outcome"/> (one transaction).</summary>
-    public void Complete(RunOutcome outcome) => End(RunStatus.Completed, outcome, null);
+    public void Complete(RunOutcome outcome) => End(() => Store.FinishRun(RunId, RunStatus.Completed, outcome));
+
+    /// <summary>
+    /// Ends the run as completed with <paramref name="outcome"/> and records <paramref name="alongside"/> as completed
+    /// runs in the same transaction (<see cref="IRunStore.CompleteRuns"/>).
+    /// </summary>
+    public void Complete(RunOutcome outcome, IReadOnlyList<(RunStart Start, RunOutcome Outcome)> alongside) =>
+        End(() => Store.CompleteRuns(RunId, outcome, alongside));
 
     /// <summary>Ends the run as failed with <paramref name="error"/> and what was measured before (if anything).</summary>
-    public void Fail(string error, RunOutcome? outcome = null) => End(RunStatus.Failed, outcome ?? RunOutcome.Empty, error);
+    public void Fail(string error, RunOutcome? outcome = null) => End(() => Store.FinishRun(RunId, RunStatus.Failed, outcome ?? RunOutcome.Empty, error));
 
     /// <summary>Stops the heartbeat; records the run as failed if it was not ended; closes the store if the recorder opened it.</summary>
     public void Dispose()
@@ -95,12 +102,12 @@ public sealed class RunRecorder : IDisposable
         return new RunRecorder(store, ownsStore, store.BeginRun(start), interval);
     }
 
-    void End(RunStatus status, RunOutcome outcome, string? error)
+    void End(Action finish)
     {
         lock (_gate)
         {
             if (_ended) throw new InvalidOperationException($"run {RunId} has already been ended");
-            Store.FinishRun(RunId, status, outcome, error);
+            finish();
             _ended = true;
         }
         _heartbeat.Change(Timeout.Infinite, Timeout.Infinite);

@@ -58,28 +58,58 @@ public abstract class SqlRunStore : IRunStore
     /// <inheritdoc/>
     public long BeginRun(RunStart start)
     {
+        Check(start);
+        RunEnvironment environment = start.Environment ?? RunEnvironment.Capture();
+        long now = Now();
+        return Write((c, t) => Insert(c, t, start, environment, now));
+    }
+
+    /// <inheritdoc/>
+    public void CompleteRuns(long runId, RunOutcome outcome, IReadOnlyList<(RunStart Start, RunOutcome Outcome)> alongside)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(alongside);
+        foreach (var (start, other) in alongside)
+        {
+            Check(start);
+            ArgumentNullException.ThrowIfNull(other, nameof(alongside));
+        }
+        RunEnvironment? captured = alongside.Any(r => r.Start.Environment is null) ? RunEnvironment.Capture() : null;
+        long now = Now();
+        Write((c, t) =>
+        {
+            foreach (var (start, other) in alongside)
+                Finish(c, t, Insert(c, t, start, start.Environment ?? captured!, now), RunStatus.Completed, other, null, now);
+            Finish(c, t, runId, RunStatus.Completed, outcome, null, now);
+            return 0;
+        });
+    }
+
+    /// <summary>Refuses a start without a kind or with a target sparsity outside [0, 1].</summary>
+    static void Check(RunStart start)
+    {
         ArgumentNullException.ThrowIfNull(start);
         if (string.IsNullOrWhiteSpace(start.Kind)) throw new ArgumentException("a run needs a kind (e.g. prune)", nameof(start));
         if (start.TargetSparsity is { } s && !(s >= 0 && s <= 1)) throw new ArgumentException($"target sparsity {s} is not in [0, 1]", nameof(start));
-        RunEnvironment environment = start.Environment ?? RunEnvironment.Capture();
-        long now = Now();
-        return Write((c, t) =>
-        {
-            long id = Convert.ToInt64(Scalar(c, t, """
-                INSERT INTO runs (kind, name, group_name, method, model, dataset, seed, target_sparsity, recipe, command,
-                                  status, host, pid, process_started_ms, started_ms, heartbeat_ms)
-                VALUES (@kind, @name, @group, @method, @model, @dataset, @seed, @target, @recipe, @command,
-                        @status, @host, @pid, @pstart, @now, @now)
-                RETURNING id
-                """,
-                ("kind", start.Kind), ("name", start.Name), ("group", start.Group), ("method", start.Method), ("model", start.Model),
-                ("dataset", start.Dataset), ("seed", start.Seed), ("target", start.TargetSparsity), ("recipe", start.Recipe),
-                ("command", start.Command), ("status", RunStatus.Running.ToText()), ("host", Owner.Host),
-                ("pid", Owner.ProcessId), ("pstart", Owner.StartedMs), ("now", now)), CultureInfo.InvariantCulture);
-            InsertPairs(c, t, "run_parameters", id, start.Parameters);
-            InsertPairs(c, t, "run_environment", id, environment.ToValues());
-            return id;
-        });
+    }
+
+    /// <summary>Writes <paramref name="start"/> as a new running run of this process in <paramref name="environment"/>; its id.</summary>
+    long Insert(DbConnection c, DbTransaction t, RunStart start, RunEnvironment environment, long now)
+    {
+        long id = Convert.ToInt64(Scalar(c, t, """
+            INSERT INTO runs (kind, name, group_name, method, model, dataset, seed, target_sparsity, recipe, command,
+                              status, host, pid, process_started_ms, started_ms, heartbeat_ms)
+            VALUES (@kind, @name, @group, @method, @model, @dataset, @seed, @target, @recipe, @command,
+                    @status, @host, @pid, @pstart, @now, @now)
+            RETURNING id
+            """,
+            ("kind", start.Kind), ("name", start.Name), ("group", start.Group), ("method", start.Method), ("model", start.Model),
+            ("dataset", start.Dataset), ("seed", start.Seed), ("target", start.TargetSparsity), ("recipe", start.Recipe),
+            ("command", start.Command), ("status", RunStatus.Running.ToText()), ("host", Owner.Host),
+            ("pid", Owner.ProcessId), ("pstart", Owner.StartedMs), ("now", now)), CultureInfo.InvariantCulture);
+        InsertPairs(c, t, "run_parameters", id, start.Parameters);
+        InsertPairs(c, t, "run_environment", id, environment.ToValues());
+        return id;
     }
 
     /// <inheritdoc/>
@@ -120,57 +150,63 @@ public abstract class SqlRunStore : IRunStore
         long now = Now();
         Write((c, t) =>
         {
-            object? current = Scalar(c, t, "SELECT status FROM runs WHERE id = @id", ("id", runId));
-            if (current is null or DBNull) throw new RunStoreException($"run {runId} is not in run store '{Location}'");
-            RunStatus was = RunStatusText.Parse((string)current);
-            if (was is not (RunStatus.Running or RunStatus.Killed))
-                throw new RunStoreException($"run {runId} in '{Location}' has already ended ({was.ToText()})");
-            Execute(c, t, "UPDATE runs SET status = @status, error = @error, ended_ms = @now, heartbeat_ms = @now WHERE id = @id",
-                ("status", status.ToText()), ("error", error), ("now", now), ("id", runId));
-            foreach (string table in new[] { "final_metrics", "layer_sparsity", "artifacts" })
-                Execute(c, t, $"DELETE FROM {table} WHERE run_id = @id", ("id", runId));
-            Execute(c, t, "DELETE FROM contested_artifacts WHERE run_id = @id OR other_run_id = @id", ("id", runId));
-            using (DbCommand insert = Command(c, t, "INSERT INTO final_metrics (run_id, name, value) VALUES (@id, @name, @value)",
-                       ("id", runId), ("name", ""), ("value", 0.0)))
-            {
-                foreach (var (name, value) in outcome.Metrics)
-                {
-                    insert.Parameters["name"].Value = name;
-                    insert.Parameters["value"].Value = Stored(value);
-                    insert.ExecuteNonQuery();
-                }
-            }
-            using (DbCommand insert = Command(c, t, """
-                       INSERT INTO layer_sparsity (run_id, ordinal, layer, shape, parameters, nonzeros)
-                       VALUES (@id, @ordinal, @layer, @shape, @parameters, @nonzeros)
-                       """, ("id", runId), ("ordinal", 0), ("layer", ""), ("shape", ""), ("parameters", 0L), ("nonzeros", 0L)))
-            {
-                for (int i = 0; i < outcome.Layers.Count; i++)
-                {
-                    ParameterSparsity layer = outcome.Layers[i];
-                    insert.Parameters["ordinal"].Value = i;
-                    insert.Parameters["layer"].Value = layer.Name;
-                    insert.Parameters["shape"].Value = string.Join('x', layer.Shape);
-                    insert.Parameters["parameters"].Value = layer.Parameters;
-                    insert.Parameters["nonzeros"].Value = layer.NonZeros;
-                    insert.ExecuteNonQuery();
-                }
-            }
-            using (DbCommand insert = Command(c, t, "INSERT INTO artifacts (run_id, role, path, sha256, bytes) VALUES (@id, @role, @path, @sha, @bytes)",
-                       ("id", runId), ("role", ""), ("path", ""), ("sha", ""), ("bytes", 0L)))
-            {
-                foreach (RunArtifact artifact in outcome.Artifacts.DistinctBy(a => (a.Role, a.Path)))
-                {
-                    insert.Parameters["role"].Value = artifact.Role;
-                    insert.Parameters["path"].Value = artifact.Path;
-                    insert.Parameters["sha"].Value = artifact.Sha256;
-                    insert.Parameters["bytes"].Value = artifact.Bytes;
-                    insert.ExecuteNonQuery();
-                }
-            }
-            RecordContests(c, t, runId, outcome.Artifacts);
+            Finish(c, t, runId, status, outcome, error, now);
             return 0;
         });
+    }
+
+    /// <summary>Ends run <paramref name="runId"/> with <paramref name="status"/>, <paramref name="error"/> and <paramref name="outcome"/>.</summary>
+    void Finish(DbConnection c, DbTransaction t, long runId, RunStatus status, RunOutcome outcome, string? error, long now)
+    {
+        object? current = Scalar(c, t, "SELECT status FROM runs WHERE id = @id", ("id", runId));
+        if (current is null or DBNull) throw new RunStoreException($"run {runId} is not in run store '{Location}'");
+        RunStatus was = RunStatusText.Parse((string)current);
+        if (was is not (RunStatus.Running or RunStatus.Killed))
+            throw new RunStoreException($"run {runId} in '{Location}' has already ended ({was.ToText()})");
+        Execute(c, t, "UPDATE runs SET status = @status, error = @error, ended_ms = @now, heartbeat_ms = @now WHERE id = @id",
+            ("status", status.ToText()), ("error", error), ("now", now), ("id", runId));
+        foreach (string table in new[] { "final_metrics", "layer_sparsity", "artifacts" })
+            Execute(c, t, $"DELETE FROM {table} WHERE run_id = @id", ("id", runId));
+        Execute(c, t, "DELETE FROM contested_artifacts WHERE run_id = @id OR other_run_id = @id", ("id", runId));
+        using (DbCommand insert = Command(c, t, "INSERT INTO final_metrics (run_id, name, value) VALUES (@id, @name, @value)",
+                   ("id", runId), ("name", ""), ("value", 0.0)))
+        {
+            foreach (var (name, value) in outcome.Metrics)
+            {
+                insert.Parameters["name"].Value = name;
+                insert.Parameters["value"].Value = Stored(value);
+                insert.ExecuteNonQuery();
+            }
+        }
+        using (DbCommand insert = Command(c, t, """
+                   INSERT INTO layer_sparsity (run_id, ordinal, layer, shape, parameters, nonzeros)
+                   VALUES (@id, @ordinal, @layer, @shape, @parameters, @nonzeros)
+                   """, ("id", runId), ("ordinal", 0), ("layer", ""), ("shape", ""), ("parameters", 0L), ("nonzeros", 0L)))
+        {
+            for (int i = 0; i < outcome.Layers.Count; i++)
+            {
+                ParameterSparsity layer = outcome.Layers[i];
+                insert.Parameters["ordinal"].Value = i;
+                insert.Parameters["layer"].Value = layer.Name;
+                insert.Parameters["shape"].Value = string.Join('x', layer.Shape);
+                insert.Parameters["parameters"].Value = layer.Parameters;
+                insert.Parameters["nonzeros"].Value = layer.NonZeros;
+                insert.ExecuteNonQuery();
+            }
+        }
+        using (DbCommand insert = Command(c, t, "INSERT INTO artifacts (run_id, role, path, sha256, bytes) VALUES (@id, @role, @path, @sha, @bytes)",
+                   ("id", runId), ("role", ""), ("path", ""), ("sha", ""), ("bytes", 0L)))
+        {
+            foreach (RunArtifact artifact in outcome.Artifacts.DistinctBy(a => (a.Role, a.Path)))
+            {
+                insert.Parameters["role"].Value = artifact.Role;
+                insert.Parameters["path"].Value = artifact.Path;
+                insert.Parameters["sha"].Value = artifact.Sha256;
+                insert.Parameters["bytes"].Value = artifact.Bytes;
+                insert.ExecuteNonQuery();
+            }
+        }
+        RecordContests(c, t, runId, outcome.Artifacts);
     }
 
     /// <summary>

@@ -308,4 +308,52 @@ public class ComparisonRecipeTests
         Assert.Equal(Recipe.Load(folder.File("study.yaml"), broken.Where((_, i) => i % 2 == 1).Select(RecipeOverride.Parse)).Identity, failed.Summary.Name);
         Assert.False(string.IsNullOrEmpty(failed.Summary.Error));
     }
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void A_comparison_that_fails_while_its_rows_are_recorded_leaves_no_completed_row_and_records_them_all_when_run_again()
+    {
+        using var folder = new TempFolder();
+        using (var model = PruneSharp.Models.ModelZoo.CreateClassifier("lenet-300-100", new PruneSharp.Models.ClassifierOptions()))
+            OnnxFile.Save(model, folder.File("dense.onnx"));
+        File.WriteAllText(folder.File("study.yaml"), """
+            model: dense.onnx
+            data: {source: fashion-mnist, train_examples: 200, test_examples: 200}
+            recovery: {kind: none}
+            comparison:
+              folder: out/study
+              variants:
+                - {name: global, stages: [{method: magnitude, sparsity: 0.5, scope: global, first_last: prune}]}
+                - {name: local, stages: [{method: magnitude, sparsity: 0.5, first_last: prune}]}
+            """);
+        string store = folder.File("runs.db");
+        string identity = Recipe.Load(folder.File("study.yaml")).Identity;
+        using (RunStores.Open(store)) { }
+        void Sql(string statement)
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={store};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = statement;
+            command.ExecuteNonQuery();
+        }
+        List<RunRecord> Completed()
+        {
+            using var runs = RunStores.OpenExisting(store);
+            return runs.ListRuns(new RunFilter { Status = RunStatus.Completed }).Select(r => runs.GetRun(r.Id)).ToList();
+        }
+
+        // The store fails after the first variant's row was written, before the second's (as a process killed there would stop).
+        Sql("CREATE TRIGGER injected BEFORE INSERT ON run_parameters WHEN NEW.name = 'variant' AND NEW.value = 'local' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+        var (code, _, error) = Invoke("run", folder.File("study.yaml"), "--store", store);
+        Assert.NotEqual(0, code);
+        Assert.Contains("injected failure", error);
+        // No row is completed, so a sweep (which skips a cell with a completed run under its identity) runs the cell again.
+        Assert.Empty(Completed());
+
+        Sql("DROP TRIGGER injected");
+        (code, _, error) = Invoke("run", folder.File("study.yaml"), "--store", store);
+        Assert.True(code == 0, error);
+        var rows = Completed();
+        Assert.All(rows, r => Assert.Equal(identity, r.Summary.Name));
+        Assert.Equal(["dense", "global", "local"], rows.Select(r => r.Parameters["variant"]).Order());
+    }
 }

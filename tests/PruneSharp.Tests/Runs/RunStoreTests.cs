@@ -112,6 +112,29 @@ public sealed class RunStoreTests
     }
 
     [Theory, SqliteStore, PostgresStore]
+    public void Runs_completed_together_are_recorded_all_or_none(string kind)
+    {
+        using var under = new StoreUnderTest(kind);
+        using var store = under.Open();
+        RunOutcome Sparse(double sparsity) => new() { Metrics = new Dictionary<string, double> { ["sparsity"] = sparsity } };
+        long dense = store.BeginRun(Start("dense", target: 0));
+        store.CompleteRuns(dense, Sparse(0), [(Start("global"), Sparse(0.5)), (Start("local"), Sparse(0.8))]);
+        var runs = store.ListRuns();
+        Assert.Equal(3, runs.Count);
+        Assert.All(runs, r => Assert.Equal(RunStatus.Completed, r.Status));
+        Assert.Equal([("dense", 0.0), ("global", 0.5), ("local", 0.8)], runs.Select(r => (r.Method!, r.Metrics["sparsity"])).Order());
+        Assert.Equal(Environment, store.GetRun(runs.Single(r => r.Method == "local").Id).Environment);
+
+        // A failure after the first runs were written in the transaction (the run to complete has already ended)
+        // leaves none of them: the store holds what it held.
+        long failed = store.BeginRun(Start("dense", target: 0));
+        store.FinishRun(failed, RunStatus.Failed, RunOutcome.Empty, "interrupted");
+        Assert.Contains("already ended (failed)", Assert.Throws<RunStoreException>(() => store.CompleteRuns(failed, Sparse(0), [(Start("global"), Sparse(0.5))])).Message);
+        Assert.Equal(4, store.ListRuns().Count);
+        Assert.Equal(RunStatus.Failed, store.GetRun(failed).Summary.Status);
+    }
+
+    [Theory, SqliteStore, PostgresStore]
     public void Running_run_of_a_process_that_is_gone_is_marked_killed_and_a_live_one_is_not(string kind)
     {
         using var under = new StoreUnderTest(kind);
