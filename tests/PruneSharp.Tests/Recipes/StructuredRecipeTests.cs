@@ -52,21 +52,7 @@ public class StructuredRecipeTests
         (code, _, error) = Invoke(["prune", model, .. flags.Split(' '), "--recover", "none", "--store", folder.File("prune.db"), "-o", folder.File("from-flags.onnx")]);
         Assert.True(code == 0, error);
 
-        Assert.Equal(File.ReadAllBytes(folder.File("from-recipe.onnx")), File.ReadAllBytes(folder.File("from-flags.onnx")));
-        RunSummary Only(string store, out string? recorded)
-        {
-            using var runs = RunStores.Open(store);
-            var run = Assert.Single(runs.ListRuns());
-            recorded = runs.GetRun(run.Id).Recipe;
-            return run;
-        }
-        RunSummary fromRecipe = Only(folder.File("recipe.db"), out _), fromFlags = Only(folder.File("prune.db"), out string? description);
-        Assert.Equal((RunStatus.Completed, RunStatus.Completed), (fromRecipe.Status, fromFlags.Status));
-        Assert.Equal(fromRecipe.Metrics.OrderBy(m => m.Key), fromFlags.Metrics.OrderBy(m => m.Key));
-        Assert.Equal(fromRecipe.Method, fromFlags.Method);
-        // The prune verb records the description it ran: the recipe's, but for where it writes.
-        var recipe = Recipe.Load(folder.File("r.yaml")).Pipeline;
-        Assert.Equal(JsonSerializer.Serialize(recipe with { Export = recipe.Export! with { Path = folder.File("from-flags.onnx") } }), description);
+        var fromFlags = FlagsAndRecipe.AssertAlike(folder);
 
         // The metrics are those of the file: its parameters, and the fraction of the dense model's removed.
         using var written = OnnxFile.Load(folder.File("from-flags.onnx"));
