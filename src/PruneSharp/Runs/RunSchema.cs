@@ -4,7 +4,7 @@ namespace PruneSharp.Runs;
 /// The tables of a run store, in SQL that SQLite and PostgreSQL both accept; only the id column's type differs.
 /// Times are Unix milliseconds (UTC). A metric value of NaN is stored as NULL (SQLite cannot hold NaN).
 /// docs/runs.md describes each column. Every statement creates only what is missing, so opening a store of an earlier
-/// version adds the newer tables (version 2: <c>contested_artifacts</c>) and then records the new version.
+/// version adds the newer tables (version 2: <c>contested_artifacts</c>, <c>run_ends</c>) and then records the new version.
 /// </summary>
 static class RunSchema
 {
@@ -46,6 +46,9 @@ static class RunSchema
         "CREATE TABLE IF NOT EXISTS artifacts (run_id BIGINT NOT NULL REFERENCES runs (id), role TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (run_id, role, path))",
         "CREATE INDEX IF NOT EXISTS artifacts_by_path ON artifacts (path)",
         // Version 2: runs whose lifetimes overlapped and that wrote the same file, one row each way; winner_run_id NULL where unknown.
+        // Version 2: the newest run id when a run ended, so that "began before that run ended" is decided by the store's
+        // own order, not by a clock that can step (a run with a higher id began after it ended).
+        "CREATE TABLE IF NOT EXISTS run_ends (run_id BIGINT PRIMARY KEY REFERENCES runs (id), last_run_id BIGINT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS contested_artifacts (run_id BIGINT NOT NULL REFERENCES runs (id), path TEXT NOT NULL, other_run_id BIGINT NOT NULL REFERENCES runs (id), winner_run_id BIGINT, PRIMARY KEY (run_id, path, other_run_id))",
     ];
 }

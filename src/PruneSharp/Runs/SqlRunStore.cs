@@ -168,6 +168,8 @@ public abstract class SqlRunStore : IRunStore
         foreach (string table in new[] { "final_metrics", "layer_sparsity", "artifacts" })
             Execute(c, t, $"DELETE FROM {table} WHERE run_id = @id", ("id", runId));
         Execute(c, t, "DELETE FROM contested_artifacts WHERE run_id = @id OR other_run_id = @id", ("id", runId));
+        Execute(c, t, "DELETE FROM run_ends WHERE run_id = @id", ("id", runId));
+        Execute(c, t, "INSERT INTO run_ends (run_id, last_run_id) VALUES (@id, (SELECT MAX(id) FROM runs))", ("id", runId));
         using (DbCommand insert = Command(c, t, "INSERT INTO final_metrics (run_id, name, value) VALUES (@id, @name, @value)",
                    ("id", runId), ("name", ""), ("value", 0.0)))
         {
@@ -211,7 +213,9 @@ public abstract class SqlRunStore : IRunStore
 
     /// <summary>
     /// Finds the runs that wrote one of <paramref name="artifacts"/>' paths while run <paramref name="runId"/> ran
-    /// (they ended after it began; having artifacts, they ended before now) and records the contest for both runs.
+    /// (they ended after it began: this run already existed when they ended, by the store's own order of runs, which
+    /// unlike the clock cannot step backwards; for runs ended before <c>run_ends</c> existed, by their times; having
+    /// artifacts, they ended before now) and records the contest for both runs.
     /// This run hashed the file last, so the file held its content then: where the other run recorded other bytes,
     /// its write was overwritten and this run's won; the same bytes leave the winner unknown (identical outputs, or
     /// the other run hashed this one's write).
@@ -221,8 +225,9 @@ public abstract class SqlRunStore : IRunStore
         if (artifacts.Count == 0) return;
         long started = Convert.ToInt64(Scalar(c, t, "SELECT started_ms FROM runs WHERE id = @id", ("id", runId)), CultureInfo.InvariantCulture);
         using DbCommand select = Command(c, t, """
-            SELECT a.run_id, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id
-            WHERE a.path = @path AND a.run_id <> @id AND r.ended_ms IS NOT NULL AND r.ended_ms > @started
+            SELECT a.run_id, a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id LEFT JOIN run_ends e ON e.run_id = r.id
+            WHERE a.path = @path AND a.run_id <> @id AND r.ended_ms IS NOT NULL
+              AND (e.last_run_id >= @id OR (e.run_id IS NULL AND r.ended_ms >= @started))
             ORDER BY a.run_id
             """, ("path", ""), ("id", runId), ("started", started));
         using DbCommand insert = Command(c, t, """

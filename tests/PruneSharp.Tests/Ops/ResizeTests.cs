@@ -10,6 +10,19 @@ public class ResizeTests
         Run("Resize", new[] { x, null, scales, sizes }, Attrs(attributes), opset: opset)[0];
 
     [Fact]
+    public void Scales_or_sizes_that_memory_cannot_hold_fail_naming_the_node_before_allocating()
+    {
+        var x = zeros(1, 1, 2, 2);
+        foreach (var run in new Func<Tensor>[]
+        {
+            () => Resize(x, tensor(new[] { 1f, 1f, 1e6f, 1e6f }), null),
+            () => Resize(x, null, tensor(new long[] { 1, 1, 1_000_000, 1_000_000 })),
+        })
+            Assert.Contains("of memory available", Assert.Throws<PruneSharp.Engine.TensorTooLargeException>(() => run()).Message);
+        Assert.Equal(new long[] { 1, 1, 4, 4 }, Resize(x, tensor(new[] { 1f, 1f, 2f, 2f }), null).shape);
+    }
+
+    [Fact]
     public void Nearest_asymmetric_floor_matches_torch_nearest()
     {
         manual_seed(1);

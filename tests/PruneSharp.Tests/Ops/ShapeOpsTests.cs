@@ -165,6 +165,7 @@ public class ShapeOpsTests
             () => Run("Tile", zeros(2, 3), Longs(long.MaxValue / 2, 3)),
             () => Run("Range", tensor(0L), tensor(long.MaxValue), tensor(1L)),
             () => Run("Range", tensor(0f), tensor(1e30f), tensor(1f)),
+            () => Run("Expand", zeros(1, 3), Longs(1_000_000_000, 1_000_000_000, 1)),
         };
         foreach (var run in tooLarge)
         {

@@ -90,6 +90,10 @@ public sealed class Resize : OpFamily
                 }
             }
 
+            var resized = OpArgs.Shape(x);
+            for (int i = 0; i < axes.Length; i++) resized[(int)axes[i]] = output[i];
+            Engine.MemoryGuard.CheckComputed(node, resized, x.dtype);
+
             bool integral = !x.is_floating_point();
             Tensor y = integral && mode != "nearest" ? x.to_type(ScalarType.Float32) : x;
             for (int i = 0; i < axes.Length; i++)

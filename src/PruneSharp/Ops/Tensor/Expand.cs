@@ -61,7 +61,10 @@ public sealed class Expand : OpFamily
         {
             Tensor x = inputs[0]!;
             long[] target = shapeOf(inputs) ?? throw OpArgs.Error(node, "shape is missing");
-            return x.expand(Broadcast(node, OpArgs.Shape(x), target));
+            long[] shape = Broadcast(node, OpArgs.Shape(x), target);
+            // The expanded view costs nothing, but whatever reads it materialises the computed shape.
+            Engine.MemoryGuard.CheckComputed(node, shape, x.dtype);
+            return x.expand(shape);
         });
     }
 
