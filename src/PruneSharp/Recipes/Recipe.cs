@@ -233,9 +233,7 @@ sealed class RecipeBinder
     public LotteryTicketDescription? Lottery(MappingNode root, PipelineDescription d)
     {
         if (Section(root, "lottery", "lottery", RecipeSchema.Lottery) is not { } l) return null;
-        foreach (var key in new[] { "stages", "export", "evaluate", "inputs" })
-            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
-                Problem(given.Position, $"{key} does not apply to a Lottery Ticket recipe (lottery prunes in its own rounds and keeps them in lottery.folder)", field: key);
+        NotApplicable(root, ["stages", "export", "evaluate", "inputs"], "a Lottery Ticket recipe (lottery prunes in its own rounds and keeps them in lottery.folder)");
         if (d.Data is null && root["data"] is null) Problem(l.Position, "a Lottery Ticket recipe needs data.source (labelled data to train on)", field: "data.source");
         var defaults = new LotteryTicketDescription("", new DataDescription(""), "", new RecoveryDescription());
         string? folder = Path(l, "folder", "lottery.folder", keepNames: _ => false);
@@ -254,9 +252,7 @@ sealed class RecipeBinder
     public TrainingDescription? Training(MappingNode root, PipelineDescription d)
     {
         if (Section(root, "training", "training", RecipeSchema.Training) is not { } t) return null;
-        foreach (var key in new[] { "stages", "evaluate", "inputs" })
-            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
-                Problem(given.Position, $"{key} does not apply to a training recipe (it trains the model and writes it to export.path)", field: key);
+        NotApplicable(root, ["stages", "evaluate", "inputs"], "a training recipe (it trains the model and writes it to export.path)");
         if (d.Data is null && root["data"] is null) Problem(t.Position, "a training recipe needs data.source (a data set, a folder or a text file)", field: "data.source");
         if (d.Export is null && root["export"] is null) Problem(t.Position, "a training recipe needs export.path (where the trained model is written)", field: "export.path");
         AtInitDescription? atInit = null;
@@ -326,9 +322,7 @@ sealed class RecipeBinder
     public ComparisonDescription? Comparison(MappingNode root, PipelineDescription d)
     {
         if (Section(root, "comparison", "comparison", RecipeSchema.Comparison) is not { } c) return null;
-        foreach (var key in new[] { "stages", "export", "inputs" })
-            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
-                Problem(given.Position, $"{key} does not apply to a comparison recipe (each of comparison.variants has its stages; the models are written to comparison.folder)", field: key);
+        NotApplicable(root, ["stages", "export", "inputs"], "a comparison recipe (each of comparison.variants has its stages; the models are written to comparison.folder)");
         if (d.Data is null && root["data"] is null) Problem(c.Position, "a comparison recipe needs data.source (the data the models are trained and measured on)", field: "data.source");
         string? folder = Path(c, "folder", "comparison.folder", keepNames: _ => false);
         if (folder is null && c["folder"] is null) Problem(c.Position, "comparison.folder is required (where the models, cached rows, run store and report go)", field: "comparison.folder");
@@ -365,9 +359,7 @@ sealed class RecipeBinder
     public (LlmPruningDescription? Prune, LlmDepthDescription? Depth) Llm(MappingNode root, PipelineDescription d)
     {
         if (Section(root, "llm", "llm", RecipeSchema.Llm) is not { } l) return default;
-        foreach (var key in new[] { "data", "stages", "recovery", "evaluate", "inputs" })
-            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
-                Problem(given.Position, $"{key} does not apply to an llm recipe (it prunes the checkpoint in model layer by layer from llm.calibration, without training)", field: key);
+        NotApplicable(root, ["data", "stages", "recovery", "evaluate", "inputs"], "an llm recipe (it prunes the checkpoint in model layer by layer from llm.calibration, without training)");
         if (d.Export is null && root["export"] is null) Problem(l.Position, "an llm recipe needs export.path (the folder the pruned checkpoint is written to)", field: "export.path");
         string? calibration = Path(l, "calibration", "llm.calibration", keepNames: _ => false);
         if (calibration is null && l["calibration"] is null) Problem(l.Position, "llm.calibration is required (a text file the calibration windows are drawn from)", field: "llm.calibration");
@@ -407,9 +399,7 @@ sealed class RecipeBinder
     public LlmEvaluationDescription? Evaluation(MappingNode root, PipelineDescription d, bool afterPrune = false)
     {
         if (Section(root, "evaluation", "evaluation", RecipeSchema.Evaluation) is not { } e) return null;
-        foreach (var key in afterPrune ? [] : new[] { "data", "stages", "recovery", "evaluate", "inputs", "export" })
-            if (root.Entries.FirstOrDefault(x => x.Key.Value == key).Key is { } given)
-                Problem(given.Position, $"{key} does not apply to an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)", field: key);
+        NotApplicable(root, afterPrune ? [] : ["data", "stages", "recovery", "evaluate", "inputs", "export"], "an evaluation recipe (it measures the perplexity of the checkpoint in model on evaluation.text)");
         string? text = Path(e, "text", "evaluation.text", keepNames: _ => false);
         if (text is null && e["text"] is null) Problem(e.Position, "evaluation.text is required (the text file scored)", field: "evaluation.text");
         var defaults = new LlmEvaluationDescription("", "");
@@ -448,6 +438,14 @@ sealed class RecipeBinder
                 return null;
             }
         return layers;
+    }
+
+    /// <summary>Reports each of <paramref name="keys"/> given at the top of <paramref name="root"/> as not applying to <paramref name="recipe"/> (a kind of recipe and why).</summary>
+    void NotApplicable(MappingNode root, string[] keys, string recipe)
+    {
+        foreach (var key in keys)
+            if (root.Entries.FirstOrDefault(e => e.Key.Value == key).Key is { } given)
+                Problem(given.Position, $"{key} does not apply to {recipe}", field: key);
     }
 
     void Problem(SourcePosition at, string message, IReadOnlyList<string>? suggestions = null, string? field = null)
