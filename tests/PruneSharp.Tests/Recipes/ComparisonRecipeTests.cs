@@ -233,13 +233,14 @@ public class ComparisonRecipeTests
         Assert.Contains(e.Problems, p => p.ToString().StartsWith("--set sparsity=0.8: comparison.variants[5].stages[0].sparsity applies to unstructured", StringComparison.Ordinal));
     }
 
-    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
-    public void A_sweep_over_a_comparison_records_each_cell_under_its_identity_and_skips_it_when_run_again()
+    /// <summary>
+    /// Writes <c>study.yaml</c> and the untrained LeNet-300-100 it compares, <c>dense.onnx</c>, into <paramref name="folder"/>:
+    /// a tiny budget (the given dense model, 200 examples, no recovery, no timing) so that a run takes seconds.
+    /// </summary>
+    static void WriteTinyStudy(TempFolder folder)
     {
-        using var folder = new TempFolder();
         using (var model = PruneSharp.Models.ModelZoo.CreateClassifier("lenet-300-100", new PruneSharp.Models.ClassifierOptions()))
             OnnxFile.Save(model, folder.File("dense.onnx"));
-        // A tiny budget: the given dense model, 200 examples, no recovery, no timing; each cell runs in seconds.
         File.WriteAllText(folder.File("study.yaml"), """
             model: dense.onnx
             data: {source: fashion-mnist, train_examples: 200, test_examples: 200}
@@ -250,6 +251,13 @@ public class ComparisonRecipeTests
                 - {name: global, label: global magnitude, stages: [{method: magnitude, sparsity: 0.5, scope: global, first_last: prune}]}
                 - {name: local, stages: [{method: magnitude, sparsity: 0.5, first_last: prune}]}
             """);
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void A_sweep_over_a_comparison_records_each_cell_under_its_identity_and_skips_it_when_run_again()
+    {
+        using var folder = new TempFolder();
+        WriteTinyStudy(folder);
         string store = folder.File("runs.db"), output = folder.File("sweep");
         string[] sweep = ["sweep", folder.File("study.yaml"), "--grid", "sparsity=0.6,0.9", "--store", store, "--group", "g", "--out", output, "--json"];
         var (code, text, error) = Invoke(sweep);
@@ -308,22 +316,12 @@ public class ComparisonRecipeTests
         Assert.Equal(Recipe.Load(folder.File("study.yaml"), broken.Where((_, i) => i % 2 == 1).Select(RecipeOverride.Parse)).Identity, failed.Summary.Name);
         Assert.False(string.IsNullOrEmpty(failed.Summary.Error));
     }
+
     [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
     public void A_comparison_that_fails_while_its_rows_are_recorded_leaves_no_completed_row_and_records_them_all_when_run_again()
     {
         using var folder = new TempFolder();
-        using (var model = PruneSharp.Models.ModelZoo.CreateClassifier("lenet-300-100", new PruneSharp.Models.ClassifierOptions()))
-            OnnxFile.Save(model, folder.File("dense.onnx"));
-        File.WriteAllText(folder.File("study.yaml"), """
-            model: dense.onnx
-            data: {source: fashion-mnist, train_examples: 200, test_examples: 200}
-            recovery: {kind: none}
-            comparison:
-              folder: out/study
-              variants:
-                - {name: global, stages: [{method: magnitude, sparsity: 0.5, scope: global, first_last: prune}]}
-                - {name: local, stages: [{method: magnitude, sparsity: 0.5, first_last: prune}]}
-            """);
+        WriteTinyStudy(folder);
         string store = folder.File("runs.db");
         string identity = Recipe.Load(folder.File("study.yaml")).Identity;
         using (RunStores.Open(store)) { }
