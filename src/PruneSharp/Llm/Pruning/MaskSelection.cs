@@ -1,6 +1,11 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PruneSharp.Pruning;
 using PruneSharp.Pruning.Allocation;
 using PruneSharp.Pruning.Granularity;
+using PruneSharp.Sparse;
 using static TorchSharp.torch;
 
 namespace PruneSharp.Llm.Pruning;
@@ -14,21 +19,96 @@ namespace PruneSharp.Llm.Pruning;
 public static class MaskSelection
 {
     /// <summary>Prunes round(s·in) lowest scores of every output row (Wanda's comparison group).</summary>
+    /// <remarks>
+    /// Linear time per row instead of a sort: a quickselect finds the row's k-th smallest score t; everything below t
+    /// goes, and of the scores equal to t the first ones by index until k are gone. NaN counts as the largest score.
+    /// Rows are shared among libtorch's thread count.
+    /// </remarks>
     public static Tensor KeepPerRow(Tensor scores, double sparsity)
     {
         long rows = scores.shape[0], columns = scores.shape[1];
         long pruned = ExactSelection.PrunedCount(sparsity, columns);
         if (pruned == 0) return ones(rows, columns, dtype: ScalarType.Bool);
         if (pruned == columns) return zeros(rows, columns, dtype: ScalarType.Bool);
+        if (columns > Array.MaxLength) throw new PruningException($"a row of {columns} scores is longer than one selection handles ({Array.MaxLength})");
         using var scope = NewDisposeScope();
-        // Linear time per row instead of a sort: the k-th smallest score t of each row; everything below t goes, and
-        // of the scores equal to t the first ones by index (counted with a running sum) until k are gone.
-        var threshold = scores.kthvalue(pruned, 1, keepdim: true).values;
-        var below = scores.lt(threshold);
-        var tied = scores.eq(threshold);
-        var tiesToPrune = below.sum(dim: 1, keepdim: true).neg_().add_(pruned);
-        var prunedTies = tied.logical_and(tied.cumsum(1).le(tiesToPrune));
-        return below.logical_or_(prunedTies).logical_not_().MoveToOuterDisposeScope();
+        var values = scores.detach().to(ScalarType.Float32).cpu().contiguous();
+        var keep = empty(rows, columns, dtype: ScalarType.Bool);
+        nint source = Address(values), target = Address(keep);
+        int width = (int)columns, k = (int)pruned, threads = Math.Max(1, get_num_threads());
+        long rowsPerPiece = Math.Max(1, Math.Min(rows, (1L << 16) / columns + 1));
+        int pieces = (int)((rows + rowsPerPiece - 1) / rowsPerPiece);
+        WorkSharing.Run(pieces, threads, piece =>
+        {
+            long first = piece * rowsPerPiece, end = Math.Min(rows, first + rowsPerPiece);
+            var keys = ArrayPool<int>.Shared.Rent(width);
+            try
+            {
+                for (long r = first; r < end; r++) KeepRow(source, target, r * width, width, k, keys);
+            }
+            finally { ArrayPool<int>.Shared.Return(keys); }
+        });
+        return keep.MoveToOuterDisposeScope();
+    }
+
+    static unsafe nint Address(Tensor contiguous) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(contiguous.bytes));
+
+    static unsafe void KeepRow(nint source, nint target, long offset, int width, int pruned, int[] keys)
+    {
+        var row = new ReadOnlySpan<float>((float*)source + offset, width);
+        var keep = new Span<bool>((bool*)target + offset, width);
+        var scratch = keys.AsSpan(0, width);
+        for (int c = 0; c < width; c++) scratch[c] = OrderKey(row[c]);
+        int threshold = Quickselect(scratch, pruned - 1);
+        int below = 0;
+        for (int c = 0; c < width; c++) if (OrderKey(row[c]) < threshold) below++;
+        int tiesToPrune = pruned - below;
+        for (int c = 0; c < width; c++)
+        {
+            int key = OrderKey(row[c]);
+            keep[c] = key > threshold || (key == threshold && tiesToPrune-- <= 0);
+        }
+    }
+
+    /// <summary>
+    /// An integer that orders as the float does (−0 equal to +0, every NaN equal and above +∞), so selection runs on
+    /// integers.
+    /// </summary>
+    static int OrderKey(float value)
+    {
+        if (float.IsNaN(value)) return int.MaxValue;
+        int bits = BitConverter.SingleToInt32Bits(value);
+        if (bits == int.MinValue) return 0;
+        return bits ^ ((bits >> 31) & int.MaxValue);
+    }
+
+    /// <summary>The <paramref name="k"/>-th smallest (0-based) of <paramref name="a"/>, which it reorders (Hoare's selection; a sort past a depth bound).</summary>
+    static int Quickselect(Span<int> a, int k)
+    {
+        int lo = 0, hi = a.Length - 1, budget = 2 * (32 - BitOperations.LeadingZeroCount((uint)a.Length)) + 8;
+        while (hi - lo >= 16)
+        {
+            if (budget-- == 0)
+            {
+                a[lo..(hi + 1)].Sort();
+                return a[k];
+            }
+            int mid = lo + (hi - lo) / 2;
+            int x = a[lo], y = a[mid], z = a[hi];
+            int pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), z));
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (a[i] < pivot) i++;
+                while (a[j] > pivot) j--;
+                if (i <= j) { (a[i], a[j]) = (a[j], a[i]); i++; j--; }
+            }
+            if (k <= j) hi = j;
+            else if (k >= i) lo = i;
+            else return a[k];
+        }
+        a[lo..(hi + 1)].Sort();
+        return a[k];
     }
 
     /// <summary>Prunes round(s·out·in) lowest scores of the whole matrix (ties: lower row-major index first).</summary>

@@ -57,6 +57,29 @@ public class MaskTests
         }
     }
 
+    [Theory]
+    [InlineData(5, 0.5)]
+    [InlineData(1000, 0.5)]
+    [InlineData(1000, 0.1)]
+    [InlineData(3, 0.99)]
+    public void Per_row_selection_of_long_rows_with_NaN_infinities_and_signed_zeros_matches_a_naive_stable_sort(int distinct, double sparsity)
+    {
+        // Long rows take the partitioning path; few distinct values make ties; NaN ranks above +∞ and −0 equals +0.
+        var generator = new Generator(7);
+        var values = Values(randint(0, distinct, new long[] { 23, 1531 }, generator: generator).to(ScalarType.Float32));
+        for (int i = 0; i < values.Length; i += 97) values[i] = float.NaN;
+        for (int i = 5; i < values.Length; i += 89) values[i] = float.PositiveInfinity;
+        for (int i = 11; i < values.Length; i += 13) values[i] = values[i] == 0 ? -0f : -values[i];
+        var mask = MaskSelection.KeepPerRow(tensor(values, new long[] { 23, 1531 }), sparsity).reshape(-1).data<bool>().ToArray();
+        int pruned = (int)Math.Round(sparsity * 1531, MidpointRounding.ToEven);
+        static (bool, float) Rank(float v) => (float.IsNaN(v), float.IsNaN(v) || v == 0 ? 0 : v);
+        for (int r = 0; r < 23; r++)
+        {
+            var removed = Enumerable.Range(0, 1531).OrderBy(c => Rank(values[r * 1531 + c])).ThenBy(c => c).Take(pruned).ToHashSet();
+            for (int c = 0; c < 1531; c++) Assert.Equal(!removed.Contains(c), mask[r * 1531 + c]);
+        }
+    }
+
     [Fact]
     public void Magnitude_compares_over_the_whole_matrix_with_an_exact_count()
     {
