@@ -107,7 +107,13 @@ for path in glob.glob(os.path.join(out, "lenet300*.json")) + glob.glob(os.path.j
     match = re.fullmatch(r"(lenet300|criteria-[a-z-]+?)(?:-s([0-9]+))?", os.path.basename(path)[:-5])
     r = load(path)
     if match and r is not None:
+        r["onnx"] = path[:-5] + ".onnx"
         criteria_runs.setdefault(match.group(1).removeprefix("criteria-"), {})[int(match.group(2) or 0)] = r
+
+
+def span(values):
+    """The range of integer counts over the seeds: one value, or min–max."""
+    return f"{min(values):,}" if min(values) == max(values) else f"{min(values):,}–{max(values):,}"
 
 
 def spread(values):
@@ -121,8 +127,9 @@ if criteria_runs:
           f"(top-1 %: mean ± sd (runs); seeds {', '.join(map(str, seeds))})\n")
     if "lenet300" in criteria_runs:
         print(f"Dense model: {spread([100 * r['test']['Top1'] for r in criteria_runs['lenet300'].values()])}.\n")
-    print("| criterion | before (dense) | after pruning + fine-tune | minus magnitude, same seed | sparsity of fc1, fc2 |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| criterion | before (dense) | after pruning + fine-tune | minus magnitude, same seed | sparsity of fc1, fc2 "
+          "| live neurons of fc1, fc2 | effective weights |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     magnitude = criteria_runs.get("magnitude", {})
     for m in criteria:
         runs = criteria_runs.get(m)
@@ -133,4 +140,8 @@ if criteria_runs:
         paired = [100 * (r["accuracy_after"] - magnitude[s]["accuracy_after"]) for s, r in runs.items() if s in magnitude]
         minus = "" if m == "magnitude" or not paired else spread(paired)
         layers = sorted({", ".join(f"{100 * l['sparsity']:.1f}%" for l in r["layers"]) for r in runs.values()})
-        print(f"| {m} | {before} | {after} | {minus} | {'; '.join(layers)} |")
+        # Neurons reached from the input, and kept weights on an input-to-output path, read from the written models.
+        chains = [paths(r["onnx"]) for r in runs.values() if os.path.exists(r["onnx"])]
+        live = ", ".join(span([c["layers"][k]["reached_outputs"] for c in chains]) for k in range(2)) if chains else ""
+        effective = span([c["effective"] for c in chains]) if chains else ""
+        print(f"| {m} | {before} | {after} | {minus} | {'; '.join(layers)} | {live} | {effective} |")
