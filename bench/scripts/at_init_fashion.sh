@@ -2,10 +2,10 @@
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
 # Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, dense, grid,
 # grid-conv6, dense-conv6, criteria (default: collapse dense grid criteria).
-# Environment: METHODS (collapse, grid-conv6), SPARSITIES (grid, grid-conv6), THREADS (libtorch threads, default 2),
-# SEED (initialisation, batch order and random pruning, default 0; the grid-conv6 and dense-conv6 files get a -sSEED suffix when set),
-# TRAIN_IMAGES and TEST_IMAGES (the subset, default 5000 and 2000), LR (Adam's rate, default 2e-3), NORMALIZE
-# (MEAN/STD of the inputs, default none: [0, 1] pixels).
+# Environment: METHODS (collapse, grid-conv6, criteria), SPARSITIES (grid, grid-conv6), THREADS (libtorch threads, default 2),
+# SEED (initialisation, batch order and random pruning, default 0; the grid-conv6, dense-conv6 and criteria files get a
+# -sSEED suffix when set), TRAIN_IMAGES and TEST_IMAGES (the subset, default 5000 and 2000; 60000 and 10000 copy the
+# full set), LR (Adam's rate, default 2e-3), NORMALIZE (MEAN/STD of the inputs, default none: [0, 1] pixels).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
 # The criteria comparison prunes fc1 and fc2 of LeNet-300-100 (the classifier fc3 stays dense: APoZ and entropy need a ReLU after the layer).
 set -euo pipefail
@@ -59,10 +59,14 @@ for part in $parts; do
         done
       done ;;
     criteria)
-      [ -f "$out/lenet300.onnx" ] || $cli train --model lenet-300-100 "${train[@]}" -o "$out/lenet300.onnx" > "$out/lenet300.json"
-      for m in magnitude random snip taylor obd movement apoz entropy loss-change; do
-        $cli prune "$out/lenet300.onnx" --method $m --sparsity 0.9 --first-last prune --exclude fc3.weight --data "$data" --finetune-epochs 1 \
-          --optimizer adam --lr 1e-3 --batch-size 64 --threads 2 --json -o "$out/criteria-$m.onnx" > "$out/criteria-$m.json"
+      # The dense model and each pruned one get a -sSEED suffix when SEED is set (the dense model is trained with
+      # that seed; prune's seed orders the fine-tune batches and draws the random criterion's weights).
+      dense=$out/lenet300${SEED:+-s$SEED}
+      [ -f "$dense.onnx" ] || $cli train --model lenet-300-100 "${train[@]}" -o "$dense.onnx" > "$dense.json"
+      for m in ${METHODS:-magnitude random snip taylor obd movement apoz entropy loss-change}; do
+        f=$out/criteria-$m${SEED:+-s$SEED}
+        $cli prune "$dense.onnx" --method $m --sparsity 0.9 --first-last prune --exclude fc3.weight --data "$data" --finetune-epochs 1 \
+          --optimizer adam --lr 1e-3 --batch-size 64 --threads ${THREADS:-2} --seed ${SEED:-0} --json -o "$f.onnx" > "$f.json"
       done ;;
   esac
 done

@@ -100,17 +100,48 @@ if sparsities:
             cells.append("" if r is None else f"{100 * r['test']['Top1']:.2f}")
         print(f"| {m} | " + " | ".join(cells) + " |")
 
-dense = load(os.path.join(out, "lenet300.json"))
-rows = [(m, load(os.path.join(out, f"criteria-{m}.json"))) for m in
-        ["magnitude", "random", "snip", "taylor", "obd", "movement", "apoz", "entropy", "loss-change"]]
-if dense or any(r for _, r in rows):
-    print("\n### Criteria at 90% of fc1 and fc2, LeNet-300-100, one-shot + 1 fine-tune epoch (top-1 %)\n")
-    if dense:
-        print(f"Dense model: {100 * dense['test']['Top1']:.2f}%.\n")
-    print("| criterion | before (dense) | after pruning + fine-tune | sparsity of fc1, fc2 |")
-    print("| --- | --- | --- | --- |")
-    for m, r in rows:
-        if r is None:
+# Criteria: lenet300[-sSEED].json (the dense model) and criteria-METHOD[-sSEED].json (seed 0 may have no suffix).
+criteria = ["magnitude", "random", "snip", "taylor", "obd", "movement", "apoz", "entropy", "loss-change"]
+criteria_runs = {}
+for path in glob.glob(os.path.join(out, "lenet300*.json")) + glob.glob(os.path.join(out, "criteria-*.json")):
+    match = re.fullmatch(r"(lenet300|criteria-[a-z-]+?)(?:-s([0-9]+))?", os.path.basename(path)[:-5])
+    r = load(path)
+    if match and r is not None:
+        r["onnx"] = path[:-5] + ".onnx"
+        criteria_runs.setdefault(match.group(1).removeprefix("criteria-"), {})[int(match.group(2) or 0)] = r
+
+
+def span(values):
+    """The range of integer counts over the seeds: one value, or min–max."""
+    return f"{min(values):,}" if min(values) == max(values) else f"{min(values):,}–{max(values):,}"
+
+
+def spread(values):
+    """Mean, with the sample standard deviation and the count where there is more than one value."""
+    return f"{statistics.mean(values):.2f}" + (f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else "") + f" ({len(values)})"
+
+
+if criteria_runs:
+    seeds = sorted({s for runs in criteria_runs.values() for s in runs})
+    print("\n### Criteria at 90% of fc1 and fc2, LeNet-300-100, one-shot + 1 fine-tune epoch "
+          f"(top-1 %: mean ± sd (runs); seeds {', '.join(map(str, seeds))})\n")
+    if "lenet300" in criteria_runs:
+        print(f"Dense model: {spread([100 * r['test']['Top1'] for r in criteria_runs['lenet300'].values()])}.\n")
+    print("| criterion | before (dense) | after pruning + fine-tune | minus magnitude, same seed | sparsity of fc1, fc2 "
+          "| live neurons of fc1, fc2 | effective weights |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    magnitude = criteria_runs.get("magnitude", {})
+    for m in criteria:
+        runs = criteria_runs.get(m)
+        if not runs:
             continue
-        layers = ", ".join(f"{100 * l['sparsity']:.1f}%" for l in r["layers"])
-        print(f"| {m} | {100 * r['accuracy_before']:.2f} | {100 * r['accuracy_after']:.2f} | {layers} |")
+        before = spread([100 * r["accuracy_before"] for r in runs.values()])
+        after = spread([100 * r["accuracy_after"] for r in runs.values()])
+        paired = [100 * (r["accuracy_after"] - magnitude[s]["accuracy_after"]) for s, r in runs.items() if s in magnitude]
+        minus = "" if m == "magnitude" or not paired else spread(paired)
+        layers = sorted({", ".join(f"{100 * l['sparsity']:.1f}%" for l in r["layers"]) for r in runs.values()})
+        # Neurons reached from the input, and kept weights on an input-to-output path, read from the written models.
+        chains = [paths(r["onnx"]) for r in runs.values() if os.path.exists(r["onnx"])]
+        live = ", ".join(span([c["layers"][k]["reached_outputs"] for c in chains]) for k in range(2)) if chains else ""
+        effective = span([c["effective"] for c in chains]) if chains else ""
+        print(f"| {m} | {before} | {after} | {minus} | {'; '.join(layers)} | {live} | {effective} |")

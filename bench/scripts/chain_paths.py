@@ -9,7 +9,8 @@ is reached from the input when a kept weight joins it to a reached channel of th
 output when a kept weight joins it to a channel that does. A weight is effective when it joins a reached input channel
 to an output channel that reaches the output (Vysogorets & Kempe 2023, "effective sparsity"). Spatial positions are
 not followed: after Flatten every feature of a reached channel counts as reached (true for Conv-6 on 28x28, whose
-padded 3x3 taps and floor pooling leave every position of the last 3x3 map within the image).
+padded 3x3 taps and floor pooling leave every position of the last 3x3 map within the image). A Flatten before the
+first layer (an MLP such as LeNet-300-100) makes every input feature a channel of its own.
 Only sequential graphs of Conv, Gemm (weight [out, in] with transB=1, or [in, out]), Relu, MaxPool, AveragePool,
 Flatten and Identity are read; any other op is refused by name. Prints one JSON object per model.
 """
@@ -126,7 +127,9 @@ def layers(path):
         chain.append([name, o_count, i_count, pairs, kept, len(w), factor])
         factor = 1
     for k, layer in enumerate(chain):
-        if layer[6] is None:
+        if layer[6] is None and k == 0:
+            layer[6] = 1  # Flatten before the first layer (an MLP): every input feature is its own channel, all reached
+        elif layer[6] is None:
             channels = chain[k - 1][1]
             if layer[2] % channels:
                 raise SystemExit(f"{path}: '{layer[0]}' reads {layer[2]} features, not a multiple of the {channels} channels before Flatten")
