@@ -1,10 +1,11 @@
 """The CNN of the distillation result (issue 14): a small VGG-style network with BatchNorm (conv 16-pool-32-32-pool-64-64,
 global average pooling, one linear layer; about 3 M MACs per image), trained in PyTorch on Fashion-MNIST pixels in
-[0, 1] (no normalisation: the first BatchNorm scales them), exported at opset 11 with BatchNorm kept and a dynamic
-batch axis.
+[0, 1] (no normalisation: the first BatchNorm scales them), exported with BatchNorm kept and a dynamic batch axis at
+opset OPSET (default 11). OPSET 7 or 8 gives the file an older exporter would have written (below 9 torch 1.13 also lists
+the weights among the graph inputs); PruneSharp upgrades such a file to opset 11 on import.
 
-Run with Debian's interpreter: /usr/bin/python3 bench/recovery_cnn.py OUT.onnx [EPOCHS] [DATA]  (about 50 s of CPU per epoch;
-TORCH_THREADS=1 runs better on a loaded machine).
+Run with Debian's interpreter: [OPSET=8] /usr/bin/python3 bench/recovery_cnn.py OUT.onnx [EPOCHS] [DATA]  (about 50 s of
+CPU per epoch; TORCH_THREADS=1 runs better on a loaded machine).
 Prints the PyTorch test accuracy (the number `prunesharp eval OUT.onnx --data fashion-mnist` must reproduce).
 """
 import os, sys, time
@@ -23,6 +24,7 @@ def block(cin, cout):
 
 def main():
     out = sys.argv[1]
+    opset = int(os.environ.get("OPSET", "11"))
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     data = sys.argv[3] if len(sys.argv) > 3 else "/usr/share/datasets/fashion-mnist"
     train_x, train_y = load(data, "train")
@@ -49,9 +51,9 @@ def main():
         correct = sum((model(test_x[i:i + 1000]).argmax(1) == test_y[i:i + 1000]).sum().item() for i in range(0, len(test_x), 1000))
     print(f"pytorch test accuracy: {100 * correct / len(test_x):.2f}%")
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), out, input_names=["image"], output_names=["logits"],
-                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=11,
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset,
                       training=torch.onnx.TrainingMode.PRESERVE)
-    print(f"exported {out} (opset 11)")
+    print(f"exported {out} (opset {opset})")
 
 
 if __name__ == "__main__":
