@@ -96,7 +96,7 @@ public class ComparisonRecipeTests
             "cmp.yaml:10:13: comparison.variants[1].name 'a' is also the name of comparison.variants[0]",
             "cmp.yaml:11:42: comparison.variants[1].recovery.lr_schedule 'cosin' is not one of constant, cosine, step, onecycle (did you mean cosine?)",
             "cmp.yaml:13:7: comparison.variants[2].name is required (it names the variant's files and run)",
-            "cmp.yaml:15:7: unknown key 'comparison.variants[2].stage'; comparison.variants[2] holds name, label, stages, recovery (did you mean stages?)",
+            "cmp.yaml:15:7: unknown key 'comparison.variants[2].stage'; comparison.variants[2] holds name, label, stages, recovery, at_init (did you mean stages?)",
         }, problems);
 
         var both = Assert.Throws<RecipeException>(() => Recipe.Parse("model: lenet-5\ndata: {source: fashion-mnist}\ntraining: {}\nexport: {path: x.onnx}\ncomparison: {folder: out, variants: []}\n", "two.yaml"));
@@ -156,6 +156,105 @@ public class ComparisonRecipeTests
         var again7 = JsonDocument.Parse(fresh).RootElement.GetProperty("rows").EnumerateArray().ToList();
         foreach (var property in new[] { "Key", "Accuracy", "AccuracyAfterPruning", "NonZeros", "EffectiveMacs" })
             Assert.Equal(rows.Select(r => r.GetProperty(property).ToString()), again7.Select(r => r.GetProperty(property).ToString()));
+    }
+
+    [Fact]
+    public void Problems_of_an_at_init_variant_name_line_column_and_nearest_names()
+    {
+        const string text = """
+            model: lenet-5
+            data: {source: fashion-mnist}
+            comparison:
+              folder: out
+              dense: {epochs: 1}
+              variants:
+                - name: a
+                  at_init: {method: synflo, sparsity: 1.5}
+                - name: b
+                  at_init: {method: snip, sparsity: 0.5, scop: local}
+                  stages: [{method: magnitude, sparsity: 0.5}]
+                - name: c
+                  at_init: {sparsity: 0.5}
+            """;
+        var problems = Assert.Throws<RecipeException>(() => Recipe.Parse(text, "cmp.yaml")).Problems.Select(p => p.ToString()).ToList();
+        Assert.Equal(new[]
+        {
+            "cmp.yaml:8:25: comparison.variants[0].at_init.method 'synflo' is not one of snip, iterative-snip, grasp, synflow, magnitude, random (did you mean synflow?)",
+            "cmp.yaml:8:43: comparison.variants[0].at_init.sparsity must be in [0, 1), got 1.5",
+            "cmp.yaml:10:16: comparison.variants[1].at_init trains the variant from initialisation with comparison.dense's settings: it takes no stages or recovery",
+            "cmp.yaml:10:46: unknown key 'comparison.variants[1].at_init.scop'; comparison.variants[1].at_init holds method, sparsity, batches, rounds, scope (did you mean scope?)",
+            "cmp.yaml:13:16: comparison.variants[2].at_init.method is required (snip, iterative-snip, grasp, synflow, magnitude, random)",
+        }, problems);
+
+        // Without comparison.dense there is no training to start from initialisation.
+        var given = Assert.Throws<RecipeException>(() => Recipe.Parse(
+            "model: dense.onnx\ndata: {source: fashion-mnist}\ncomparison:\n  folder: out\n  variants: [{name: a, at_init: {method: synflow, sparsity: 0.9}}]\n", "given.yaml"));
+        Assert.Contains(given.Problems, p => p.ToString() ==
+            "given.yaml:5:33: comparison.variants[0].at_init trains the variant from initialisation with comparison.dense's settings: give comparison.dense");
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void An_at_init_variant_is_the_training_run_pruned_at_initialisation_bit_for_bit_and_is_recorded_and_cached_as_a_row()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("study.yaml"), """
+            model: lenet-300-100
+            data: {source: fashion-mnist, test_examples: 200}
+            recovery: {kind: none}
+            comparison:
+              folder: out
+              dense: {epochs: 1, batch_size: 50, threads: 1, train_examples: 200}
+              variants:
+                - {name: synflow-90, label: SynFlow at init 90%, at_init: {method: synflow, sparsity: 0.9, rounds: 5}}
+                - {name: global-90, stages: [{method: magnitude, sparsity: 0.9, scope: global}]}
+            """);
+        var d = Recipe.Load(folder.File("study.yaml")).Comparison!;
+        var lines = new Lines();
+        var result = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
+        Assert.Equal(["dense", "synflow-90", "global-90"], result.Rows.Select(r => r.Name));
+
+        // The same training written out by hand, run by the training pipeline (what `train --at-init synflow` runs).
+        string reference = folder.File("reference.onnx");
+        var training = new TrainingDescription("lenet-300-100", new DataDescription(DataLocations.FashionMnist, TrainExamples: 200, TestExamples: 200),
+            new ExportDescription(reference), new RecoveryDescription(Epochs: 1, BatchSize: 50, Threads: 1)) { AtInit = new AtInitDescription("synflow", 0.9, Rounds: 5) };
+        var trained = TrainingPipeline.Run(training);
+        using (var expected = OnnxFile.Load(reference))
+        using (var actual = OnnxFile.Load(folder.File("out", "lenet-300-100-synflow-90.onnx")))
+        {
+            var want = expected.state_dict();
+            var got = actual.state_dict();
+            Assert.Equal(want.Keys.Order(), got.Keys.Order());
+            foreach (var (name, tensor) in want)
+                Assert.True(tensor.cpu().bytes.SequenceEqual(got[name].cpu().bytes), $"{name} differs from the training run's");
+        }
+        var row = result.Rows[1];
+        Assert.Equal(trained.AtInit!.Sparsity, row.Sparsity);
+        Assert.Equal(0.9, row.Sparsity, 2);
+        Assert.Equal(trained.Test!.Top1, row.Accuracy);
+        Assert.Null(row.AccuracyAfterPruning);
+        Assert.Equal(result.Rows[0].Parameters, row.Parameters);
+        Assert.True(row.NonZeros < result.Rows[0].Parameters / 5, $"{row.NonZeros} non-zeros of {row.Parameters}");
+        Assert.True(row.EffectiveMacs < row.DenseMacs);
+
+        // Recorded as the other rows: its method is the training run's, its sparsity the one pruned at initialisation.
+        using (var store = RunStores.OpenExisting(result.Store))
+        {
+            var run = store.ListRuns().Select(r => store.GetRun(r.Id)).Single(r => r.Parameters["variant"] == "synflow-90");
+            Assert.Equal((RunStatus.Completed, "at-init:synflow", "SynFlow at init 90%"), (run.Summary.Status, run.Summary.Method, run.Summary.Name));
+            Assert.Equal(row.Sparsity, run.Summary.TargetSparsity!.Value);
+            Assert.Equal(row.Accuracy!.Value, run.Summary.Metrics[MetricNames.Accuracy]);
+        }
+        Assert.Contains("at-init:synflow", File.ReadAllText(result.Report));
+
+        // Cached like the other steps, and computed again when its settings change (the others kept).
+        lines.All.Clear();
+        Assert.Equal(Json(result.Rows), Json(ComparisonPipeline.Run(d, new PipelineProgress(Status: lines)).Rows));
+        Assert.Equal(3, lines.All.Count(l => l.StartsWith("reusing", StringComparison.Ordinal)));
+        lines.All.Clear();
+        var changed = Recipe.Load(folder.File("study.yaml"), [RecipeOverride.Parse("comparison.variants.0.at_init.sparsity=0.8")]).Comparison!;
+        var again = ComparisonPipeline.Run(changed, new PipelineProgress(Status: lines));
+        Assert.Equal(2, lines.All.Count(l => l.StartsWith("reusing", StringComparison.Ordinal)));
+        Assert.Equal(0.8, again.Rows[1].Sparsity, 2);
     }
 
     /// <summary>Status lines, kept as they are reported.</summary>
