@@ -58,11 +58,15 @@ public class ComparisonRecipeTests
             ["2of4"] = new("magnitude", 0.5, "2:4", FirstLast: "prune"),
             ["channels-50"] = new("l2", null, Structure: "channel", Ratio: 0.5),
         };
-        Assert.Equal(stages.Keys, d.Variants.Select(v => v.Name));
-        foreach (var v in d.Variants)
+        Assert.Equal([.. stages.Keys, "synflow-90"], d.Variants.Select(v => v.Name));
+        foreach (var v in d.Variants.Where(v => v.AtInit is null))
             Assert.Equal(Json(new PipelineDescription(dense, new DataDescription(DataLocations.FashionMnist), [stages[v.Name]],
                 new RecoveryDescription("finetune", 1, 128, "sgd", 0.01, 0.9, 5e-4, "cosine"), new ExportDescription(folder.File($"lenet-5-{v.Name}.onnx")),
                 Seed: 0, Latency: new LatencyDescription(Threads: 1))), Json(ComparisonPipeline.VariantPipeline(d, v)));
+        // Pruned at initialisation, then trained as the dense model is: `train --at-init synflow --sparsity 0.9` with the dense model's settings.
+        Assert.Equal(Json(new TrainingDescription("lenet-5", new DataDescription(DataLocations.FashionMnist), new ExportDescription(folder.File("lenet-5-synflow-90.onnx")),
+            new RecoveryDescription("finetune", 2, 128, "sgd", 0.05, 0.9, 5e-4, "cosine")) { AtInit = new AtInitDescription("synflow", 0.9) }),
+            Json(ComparisonPipeline.AtInitTraining(d, d.Variants[^1])));
     }
 
     [Fact]
@@ -119,7 +123,7 @@ public class ComparisonRecipeTests
         var (code, output, error) = Invoke([.. demo, "--json"]);
         Assert.True(code == 0, error);
         var rows = JsonDocument.Parse(output).RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(["dense", "global-50", "global-80", "global-90", "global-95", "2of4", "channels-50"], rows.Select(r => r.GetProperty("Name").GetString()));
+        Assert.Equal(["dense", "global-50", "global-80", "global-90", "global-95", "2of4", "channels-50", "synflow-90"], rows.Select(r => r.GetProperty("Name").GetString()));
         // Each row's accuracy is that of its written model on the same test examples.
         var test = Subset.First(Sources.LoadData(DataLocations.FashionMnist, DataSplit.Test), 300);
         foreach (var row in rows)
@@ -131,19 +135,20 @@ public class ComparisonRecipeTests
         using (var store = RunStores.OpenExisting(folder.File("runs.db")))
         {
             var runs = store.ListRuns().Select(r => store.GetRun(r.Id)).ToList();
-            Assert.Equal(7, runs.Count);
+            Assert.Equal(8, runs.Count);
             Assert.Equal(rows.Select(r => r.GetProperty("Accuracy").GetDouble()).Order(), runs.Select(r => r.Summary.Metrics[MetricNames.Accuracy]).Order());
         }
         string html = File.ReadAllText(report);
         Assert.Contains("<svg", html);
         Assert.Contains("magnitude/global", html);
+        Assert.Contains("at-init:synflow", html);
 
         // The recipe file with the same settings is the same study: every step is reused, and it prints the demo's table.
         string[] run = ["run", DemoFile, "--set", $"comparison.folder={folder.Path}", "--set", $"comparison.report={report}", "--set", "comparison.dense.epochs=1",
             "--set", "data.train_examples=300", "--no-store", .. tiny];
         var (fromFile, table, reused) = Invoke(run);
         Assert.True(fromFile == 0, reused);
-        Assert.Equal(7, reused.Split('\n').Count(l => l.StartsWith("reusing ", StringComparison.Ordinal)));
+        Assert.Equal(8, reused.Split('\n').Count(l => l.StartsWith("reusing ", StringComparison.Ordinal)));
         var (again, demoTable, _) = Invoke(demo);
         Assert.Equal(0, again);
         Assert.Equal(demoTable, table);
