@@ -4,7 +4,8 @@ namespace PruneSharp.Pipelines;
 
 /// <summary>
 /// A comparison study as data: one dense model (trained from <see cref="Model"/> when <see cref="Dense"/> is given,
-/// else the ONNX file <see cref="Model"/> itself), then each variant, a pruning pipeline run on that dense model, and
+/// else the ONNX file <see cref="Model"/> itself), then each variant, a pruning pipeline run on that dense model (or
+/// the dense model's training from initialisation, pruned at initialisation), and
 /// one row per model measured on the same test split. What a recipe's <c>comparison</c> section and the <c>demo</c>
 /// verb describe; <see cref="ComparisonPipeline.Run"/> runs it, reusing the finished steps cached in <see cref="Folder"/>.
 /// </summary>

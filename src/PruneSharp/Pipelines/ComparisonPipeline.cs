@@ -37,9 +37,9 @@ public sealed record ComparisonResult(ComparisonDescription Description, string 
 
 /// <summary>
 /// Runs a <see cref="ComparisonDescription"/>: trains the dense model (or takes the given file), runs each variant's
-/// pipeline on it, measures every model on the same test split, records one run per row in the folder's run store
-/// (made afresh, so that it holds exactly the table) and in the caller's store when given one, and writes the HTML
-/// report of the folder's store. Each step's row is cached in the folder (a JSON file beside the step's model) under
+/// pipeline on it (an at-init variant: its training from initialisation, <see cref="AtInitTraining"/>), measures every
+/// model on the same test split, records one run per row in the folder's run store (made afresh, so that it holds
+/// exactly the table) and in the caller's store when given one, and writes the HTML report of the folder's store. Each step's row is cached in the folder (a JSON file beside the step's model) under
 /// a key made of the resolved description and the hashes of the data; a step whose key matches and whose model is
 /// present is reused, so that a re-run, or a run after an interruption, only computes what is missing
 /// (<see cref="ComparisonDescription.Recompute"/>: all of it).
@@ -185,14 +185,7 @@ public static class ComparisonPipeline
                 if (training is not null)
                 {
                     progress.Status?.Report($"[1/{steps}] training {d.Model} on {d.Data.Source} for {training.Training.Epochs} epoch(s)");
-                    try
-                    {
-                        TrainingPipeline.Run(training, progress, cancellation);
-                    }
-                    catch (TrainingInterruptedException e)
-                    {
-                        throw new OperationCanceledException($"interrupted; the finished steps are cached in {folder}: run again to continue", e);
-                    }
+                    Train(training, folder, progress, cancellation);
                 }
                 return Measure(denseKey, d, DenseName, DenseLabel, 0, dense, null, test, clock, cancellation);
             }),
@@ -207,15 +200,7 @@ public static class ComparisonPipeline
                 {
                     var clock = Stopwatch.StartNew();
                     progress.Status?.Report($"[{i + 2}/{steps}] {variant.Label ?? variant.Name}: prune at initialisation ({atInit.AtInit!.Method}), train {atInit.Training.Epochs} epoch(s)");
-                    TrainingRunResult trained;
-                    try
-                    {
-                        trained = TrainingPipeline.Run(atInit, progress, cancellation);
-                    }
-                    catch (TrainingInterruptedException e)
-                    {
-                        throw new OperationCanceledException($"interrupted; the finished steps are cached in {folder}: run again to continue", e);
-                    }
+                    var trained = Train(atInit, folder, progress, cancellation);
                     return Measure(trainingKey, d, variant.Name, variant.Label ?? variant.Name, trained.AtInit!.Sparsity, atInit.Export.Path, dense, test, clock, cancellation);
                 }));
                 continue;
@@ -239,6 +224,19 @@ public static class ComparisonPipeline
     }
 
     static string Key<T>(T description) => JsonSerializer.Serialize(description);
+
+    /// <summary>Runs a training step; an interruption says that the finished steps are cached in <paramref name="folder"/>.</summary>
+    static TrainingRunResult Train(TrainingDescription training, string folder, PipelineProgress progress, CancellationToken cancellation)
+    {
+        try
+        {
+            return TrainingPipeline.Run(training, progress, cancellation);
+        }
+        catch (TrainingInterruptedException e)
+        {
+            throw new OperationCanceledException($"interrupted; the finished steps are cached in {folder}: run again to continue", e);
+        }
+    }
 
     /// <summary>
     /// The row of a trained model (the dense one, or an at-init variant's, timed alternately with <paramref name="baseline"/>):
