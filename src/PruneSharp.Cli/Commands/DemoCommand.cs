@@ -10,7 +10,8 @@ namespace PruneSharp.Cli.Commands;
 /// <c>prunesharp demo</c>: the comparison recipe examples/demo.yaml (built into the command), run by the library's
 /// <see cref="ComparisonPipeline"/>: LeNet-5 trained on Fashion-MNIST, then pruned with global magnitude at
 /// 50/80/90/95%, with 2:4, and structurally (half the channels of every layer removed, so the model itself shrinks),
-/// each fine-tuned briefly; sparsity, MACs, accuracy and latency per model. The verb only turns its flags into
+/// each fine-tuned briefly, and pruned at initialisation by SynFlow to 90% then trained as the dense model; sparsity,
+/// MACs, accuracy and latency per model. The verb only turns its flags into
 /// overrides of the recipe (<see cref="Overrides"/>) and renders the rows; <c>prunesharp run examples/demo.yaml</c>
 /// runs the same study. The library caches every step in the folder, records the rows in its run store
 /// (<c>runs.db</c>) and writes the HTML report (<c>demo-report/report.html</c> by default).
@@ -55,7 +56,8 @@ static class DemoCommand
         var report = new Option<string>("--report") { Description = "HTML report of the demo's runs.", DefaultValueFactory = _ => Path.Combine("demo-report", "report.html") };
         var set = new Option<string[]>("--set") { Description = "Override a key of the demo's recipe (examples/demo.yaml): KEY=VALUE, e.g. data.test_examples=1000. Repeatable." };
         var command = new Command("demo",
-            "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4, half the channels), fine-tune, and compare sparsity, MACs and accuracy. " +
+            "Train LeNet-5 on Fashion-MNIST, prune it (global magnitude 50/80/90/95%, 2:4, half the channels), fine-tune, train it pruned at initialisation (SynFlow 90%), " +
+            "and compare sparsity, MACs and accuracy. " +
             "Finished steps are cached and reused. The demo is the recipe examples/demo.yaml: prunesharp run examples/demo.yaml runs the same.")
         {
             output, epochs, finetune, examples, threads, json, recompute, report, set,
@@ -99,6 +101,8 @@ static class DemoCommand
         Console.WriteLine($"sparsity: of the pruned weights; non-zeros: of all {PruneCommand.Count(rows[0].Parameters)} parameters; dense MACs {PruneCommand.Count(rows[0].DenseMacs)} per image.");
         if (rows.Any(r => r.Smaller))
             Console.WriteLine("smaller: whole channels were removed, so the model itself shrank (its non-zeros are its parameters, its MACs run on any hardware).");
+        if (d.Variants.Any(v => v.AtInit is not null))
+            Console.WriteLine("at init: pruned before training, then trained as the dense model (same initialisation, data and epochs), so it has no accuracy right after pruning.");
         if (d.Latency is { } timing)
             Console.WriteLine($"latency: ONNX Runtime, batch 1, {timing.Threads} thread(s), median of {timing.Rounds} calls alternating with the dense model (zeros are not skipped: only the smaller model is faster).");
         Console.WriteLine($"report (open in a browser): {result.Report}; the runs are in {result.Store} (prunesharp runs list --store ...).");

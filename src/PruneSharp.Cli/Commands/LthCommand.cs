@@ -23,18 +23,19 @@ static class LthCommand
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
         var restart = new Option<bool>("--restart") { Description = "Delete the results an earlier run stored in --out and start afresh (a folder made under other settings is otherwise refused)." };
         var flags = new TrainingFlags();
+        var normalize = new PreprocessingFlags(canEmbed: false).Normalize;
         var command = new Command("lth",
             "Lottery Ticket experiment: train, prune p% of the survivors by magnitude, rewind, retrain, repeat; with controls.\n" +
             "Example: prunesharp lth --model lenet-300-100 --data fashion-mnist --rounds 10 --rate 0.2 --epochs 3 --variants ticket,random --out lth-lenet")
         {
-            model, data, rounds, rate, rewind, retrain, variants, scope, epochs, output, json, restart,
+            model, data, normalize, rounds, rate, rewind, retrain, variants, scope, epochs, output, json, restart,
         };
         foreach (var option in flags.All) command.Options.Add(option);
         var store = new StoreFlags();
         foreach (var option in store.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Augment: flags.AugmentSpec(parse)),
+            var description = new LotteryTicketDescription(parse.GetValue(model)!, new DataDescription(parse.GetValue(data)!, Normalize: parse.GetValue(normalize), Augment: flags.AugmentSpec(parse)),
                 Path.GetFullPath(parse.GetValue(output)!), flags.Description(parse, parse.GetValue(epochs)),
                 parse.GetValue(rounds), parse.GetValue(rate), parse.GetValue(rewind)!, parse.GetValue(retrain)!,
                 parse.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(scope)!,
@@ -78,7 +79,7 @@ static class LthCommand
     static readonly (string Field, string Flag)[] Fields =
     {
         ("lottery.variants", "--variants"), ("lottery.retrain", "--retrain"), ("lottery.scope", "--scope"), ("lottery.rate", "--rate"), ("lottery.rounds", "--rounds"),
-        ("lottery.rewind", "--rewind"), ("lottery.folder", "--out"), ("model", "--model"), ("data.source", "--data"), ("data.augment", "--augment"),
+        ("lottery.rewind", "--rewind"), ("lottery.folder", "--out"), ("model", "--model"), ("data.source", "--data"), ("data.normalize", "--normalize"), ("data.augment", "--augment"),
         ("recovery.epochs", "--epochs"), ("recovery.batch_size", "--batch-size"), ("recovery.optimizer", "--optimizer"), ("recovery.lr_schedule", "--schedule"),
         ("recovery.lr", "--lr"), ("recovery.threads", "--threads"),
     };

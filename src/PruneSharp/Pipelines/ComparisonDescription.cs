@@ -4,7 +4,8 @@ namespace PruneSharp.Pipelines;
 
 /// <summary>
 /// A comparison study as data: one dense model (trained from <see cref="Model"/> when <see cref="Dense"/> is given,
-/// else the ONNX file <see cref="Model"/> itself), then each variant, a pruning pipeline run on that dense model, and
+/// else the ONNX file <see cref="Model"/> itself), then each variant, a pruning pipeline run on that dense model (or
+/// the dense model's training from initialisation, pruned at initialisation), and
 /// one row per model measured on the same test split. What a recipe's <c>comparison</c> section and the <c>demo</c>
 /// verb describe; <see cref="ComparisonPipeline.Run"/> runs it, reusing the finished steps cached in <see cref="Folder"/>.
 /// </summary>
@@ -37,11 +38,22 @@ public sealed record ComparisonDescription(string Model, DataDescription Data, R
 /// <param name="TrainExamples">Train on the first this many training examples (null: all; the comparison's <see cref="DataDescription.TrainExamples"/> limits the variants only).</param>
 public sealed record DenseTrainingDescription(RecoveryDescription Training, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? TrainExamples = null);
 
-/// <summary>One pruned model of a comparison: pruning stages run on the dense model, then the recovery.</summary>
+/// <summary>
+/// One pruned model of a comparison: pruning stages run on the dense model, then the recovery; or, with
+/// <see cref="AtInit"/>, the dense model's training from the same initialisation, pruned at initialisation.
+/// </summary>
 /// <param name="Name">Its name in file names and the run store (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>; not <c>dense</c>).</param>
-/// <param name="Stages">The pruning stages, in order.</param>
+/// <param name="Stages">The pruning stages, in order (none with <see cref="AtInit"/>).</param>
 /// <param name="Label">Its name in the table (null: <see cref="Name"/>).</param>
 /// <param name="Recovery">Its own recovery (null: the comparison's).</param>
 public sealed record ComparisonVariant(string Name, IReadOnlyList<StageDescription> Stages,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Label = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RecoveryDescription? Recovery = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RecoveryDescription? Recovery = null)
+{
+    /// <summary>
+    /// Train from initialisation, pruned at initialisation, with the comparison's dense training (same data, seed and
+    /// epochs as the dense model: the row compares with it), instead of pruning the trained dense model (null: stages).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AtInitDescription? AtInit { get; init; }
+}

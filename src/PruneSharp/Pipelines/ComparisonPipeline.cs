@@ -37,9 +37,9 @@ public sealed record ComparisonResult(ComparisonDescription Description, string 
 
 /// <summary>
 /// Runs a <see cref="ComparisonDescription"/>: trains the dense model (or takes the given file), runs each variant's
-/// pipeline on it, measures every model on the same test split, records one run per row in the folder's run store
-/// (made afresh, so that it holds exactly the table) and in the caller's store when given one, and writes the HTML
-/// report of the folder's store. Each step's row is cached in the folder (a JSON file beside the step's model) under
+/// pipeline on it (an at-init variant: its training from initialisation, <see cref="AtInitTraining"/>), measures every
+/// model on the same test split, records one run per row in the folder's run store (made afresh, so that it holds
+/// exactly the table) and in the caller's store when given one, and writes the HTML report of the folder's store. Each step's row is cached in the folder (a JSON file beside the step's model) under
 /// a key made of the resolved description and the hashes of the data; a step whose key matches and whose model is
 /// present is reused, so that a re-run, or a run after an interruption, only computes what is missing
 /// (<see cref="ComparisonDescription.Recompute"/>: all of it).
@@ -67,6 +67,14 @@ public static class ComparisonPipeline
     /// <summary>The training run of the dense model (null when the comparison's model is the dense model).</summary>
     public static TrainingDescription? DenseTraining(ComparisonDescription d) => d.Dense is not { } dense ? null
         : new TrainingDescription(d.Model, d.Data with { TrainExamples = dense.TrainExamples }, new ExportDescription(ModelFile(d, DenseName)), dense.Training, d.Seed);
+
+    /// <summary>
+    /// The training run of an at-init <paramref name="variant"/> (null for one of stages): the dense model's training
+    /// (same model, data, seed and settings) with <see cref="ComparisonVariant.AtInit"/>, written to the folder.
+    /// </summary>
+    public static TrainingDescription? AtInitTraining(ComparisonDescription d, ComparisonVariant variant) =>
+        variant.AtInit is not { } atInit || DenseTraining(d) is not { } dense ? null
+            : dense with { Export = new ExportDescription(ModelFile(d, variant.Name)), AtInit = atInit };
 
     /// <summary>The pipeline of <paramref name="variant"/>: its stages and recovery on the dense model, written to the folder, measured as the comparison asks.</summary>
     public static PipelineDescription VariantPipeline(ComparisonDescription d, ComparisonVariant variant) =>
@@ -99,6 +107,18 @@ public static class ComparisonPipeline
         {
             var v = d.Variants[i];
             string at = $"comparison.variants[{i}]";
+            if (v.AtInit is not null)
+            {
+                problems.Require($"{at}.at_init", v.Stages.Count == 0 && v.Recovery is null,
+                    $"{at}.at_init trains the variant from initialisation with comparison.dense's settings: it takes no stages or recovery");
+                problems.Require($"{at}.at_init", d.Dense is not null,
+                    $"{at}.at_init trains the variant from initialisation with comparison.dense's settings: give comparison.dense");
+                // The training's own problems are the dense model's, reported above; those of the at-init settings are the variant's.
+                if (AtInitTraining(d, v) is { } atInitTraining)
+                    problems.AddRange(TrainingPipeline.Validate(atInitTraining).Where(p => p.Field.StartsWith("training.at_init", StringComparison.Ordinal))
+                        .Select(p => Rebased(p, "training.at_init", $"{at}.at_init")));
+                continue;
+            }
             // Checked on the comparison's model: the dense model's file does not exist before its training.
             foreach (var p in Pipeline.Validate(VariantPipeline(d, v) with { Model = d.Model }))
             {
@@ -165,21 +185,26 @@ public static class ComparisonPipeline
                 if (training is not null)
                 {
                     progress.Status?.Report($"[1/{steps}] training {d.Model} on {d.Data.Source} for {training.Training.Epochs} epoch(s)");
-                    try
-                    {
-                        TrainingPipeline.Run(training, progress, cancellation);
-                    }
-                    catch (TrainingInterruptedException e)
-                    {
-                        throw new OperationCanceledException($"interrupted; the finished steps are cached in {folder}: run again to continue", e);
-                    }
+                    Train(training, folder, progress, cancellation);
                 }
-                return Measure(denseKey, d, dense, test, clock, cancellation);
+                return Measure(denseKey, d, DenseName, DenseLabel, 0, dense, null, test, clock, cancellation);
             }),
         };
         for (int i = 0; i < d.Variants.Count; i++)
         {
             var variant = d.Variants[i];
+            if (AtInitTraining(d, variant) is { } atInit)
+            {
+                string trainingKey = $"{Key(atInit with { Export = atInit.Export with { Path = "" }, Training = atInit.Training with { Threads = null } })} {data}";
+                rows.Add(cache.Row(Path.ChangeExtension(atInit.Export.Path, ".json"), trainingKey, atInit.Export.Path, () =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    progress.Status?.Report($"[{i + 2}/{steps}] {variant.Label ?? variant.Name}: prune at initialisation ({atInit.AtInit!.Method}), train {atInit.Training.Epochs} epoch(s)");
+                    var trained = Train(atInit, folder, progress, cancellation);
+                    return Measure(trainingKey, d, variant.Name, variant.Label ?? variant.Name, trained.AtInit!.Sparsity, atInit.Export.Path, dense, test, clock, cancellation);
+                }));
+                continue;
+            }
             var pipeline = VariantPipeline(d, variant);
             string key = $"{denseKey} | {Key(pipeline with { Model = "", Export = pipeline.Export! with { Path = "" }, Recovery = pipeline.Recovery with { Threads = null } })}";
             string step = $"[{i + 2}/{steps}] {variant.Label ?? variant.Name}";
@@ -200,8 +225,25 @@ public static class ComparisonPipeline
 
     static string Key<T>(T description) => JsonSerializer.Serialize(description);
 
-    /// <summary>The dense model's row: its size, MACs, accuracy on the test split (fed as the pipelines feed it) and latency.</summary>
-    static ComparisonRow Measure(string key, ComparisonDescription d, string file, ImageDataset test, Stopwatch clock, CancellationToken cancellation)
+    /// <summary>Runs a training step; an interruption says that the finished steps are cached in <paramref name="folder"/>.</summary>
+    static TrainingRunResult Train(TrainingDescription training, string folder, PipelineProgress progress, CancellationToken cancellation)
+    {
+        try
+        {
+            return TrainingPipeline.Run(training, progress, cancellation);
+        }
+        catch (TrainingInterruptedException e)
+        {
+            throw new OperationCanceledException($"interrupted; the finished steps are cached in {folder}: run again to continue", e);
+        }
+    }
+
+    /// <summary>
+    /// The row of a trained model (the dense one, or an at-init variant's, timed alternately with <paramref name="baseline"/>):
+    /// its size, MACs, accuracy on the test split (fed as the pipelines feed it) and latency.
+    /// </summary>
+    static ComparisonRow Measure(string key, ComparisonDescription d, string name, string label, double sparsity, string file, string? baseline, ImageDataset test,
+        Stopwatch clock, CancellationToken cancellation)
     {
         using var model = Sources.LoadModel(file, test, d.Seed, false, "model");
         var fed = Pipeline.Input(file, d.Data, null, null, model);
@@ -209,11 +251,16 @@ public static class ComparisonPipeline
         var macs = MacCounter.Measure(model, new[] { test.GetBatch(new[] { 0 }).Inputs });
         var all = SparsityReport.Measure(model);
         double? accuracy = d.Evaluate ? Evaluator.Classify(model, d.Data.TestExamples is { } m ? Subset.First(test, m) : test).Top1 : null;
-        double? latency = d.Latency is { } timing
-            ? ModelBenchmark.Run(file, new ModelBenchmarkOptions { Threads = timing.Threads, Rounds = timing.Rounds }, cancellation).Batches[0].Rows[0].Latency.Median * 1e3
-            : null;
-        return new ComparisonRow(key, DenseName, DenseLabel, 0, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs, null, accuracy,
-            clock.Elapsed.TotalSeconds, LatencyMs: latency, DenseLatencyMs: latency);
+        double? latency = null, denseLatency = null;
+        if (d.Latency is { } timing && baseline is not null)
+        {
+            var timed = Pipeline.Latency(file, baseline, timing, cancellation);
+            (latency, denseLatency) = (timed.Median * 1e3, timed.DenseMedian * 1e3);
+        }
+        else if (d.Latency is { } alone)
+            latency = denseLatency = ModelBenchmark.Run(file, new ModelBenchmarkOptions { Threads = alone.Threads, Rounds = alone.Rounds }, cancellation).Batches[0].Rows[0].Latency.Median * 1e3;
+        return new ComparisonRow(key, name, label, sparsity, all.Parameters, all.NonZeros, macs.DenseMacs, macs.EffectiveMacs, null, accuracy,
+            clock.Elapsed.TotalSeconds, LatencyMs: latency, DenseLatencyMs: denseLatency);
     }
 
     /// <summary>A variant's row from what its pipeline did.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PruneSharp.Metrics;
 using PruneSharp.Onnx;
 using PruneSharp.Reporting;
@@ -47,17 +48,20 @@ static class ComparisonRecording
 
     /// <summary>
     /// The run of the row <paramref name="name"/> from <paramref name="start"/>: the variant's method as a recipe
-    /// run's (<see cref="ComparisonPipeline.DenseName"/> for the dense model), the comparison's model, data and seed,
+    /// run's (<see cref="ComparisonPipeline.DenseName"/> for the dense model, a training run's <c>at-init:METHOD</c> for an
+    /// at-init variant), the comparison's model, data and seed,
     /// the sparsity, the row's name and label as the parameters <c>variant</c> and <c>label</c>, and, unless
-    /// <paramref name="start"/> holds a recipe, the variant's pipeline as JSON.
+    /// <paramref name="start"/> holds a recipe, the variant's pipeline (or training) as JSON.
     /// </summary>
     public static RunStart Start(RunStart start, ComparisonDescription d, string name, string label, double? sparsity)
     {
         var variant = d.Variants.FirstOrDefault(v => v.Name == name);
-        var described = variant is null ? null : PipelineRecording.Describe(ComparisonPipeline.VariantPipeline(d, variant));
+        var training = variant is null ? null : ComparisonPipeline.AtInitTraining(d, variant);
+        var described = variant is null || training is not null ? null : PipelineRecording.Describe(ComparisonPipeline.VariantPipeline(d, variant));
         return start with
         {
-            Method = described?.Method ?? ComparisonPipeline.DenseName, Recipe = start.Recipe ?? described?.Recipe,
+            Method = training is not null ? TrainingPipeline.Method(training) : described?.Method ?? ComparisonPipeline.DenseName,
+            Recipe = start.Recipe ?? (training is not null ? JsonSerializer.Serialize(training) : described?.Recipe),
             Model = d.Model, Dataset = d.Data.Source, Seed = d.Seed, TargetSparsity = sparsity,
             Parameters = new Dictionary<string, string>(start.Parameters) { ["variant"] = name, ["label"] = label },
         };

@@ -11,10 +11,11 @@ namespace PruneSharp.Pipelines;
 
 /// <summary>
 /// A Lottery Ticket experiment as data (Frankle &amp; Carbin 2019): train a zoo classifier, prune a fraction of the
-/// surviving weights by magnitude, rewind, retrain, repeat, with controls; what <c>lth</c>'s flags describe.
+/// surviving weights by magnitude, rewind, retrain, repeat, with controls; what <c>lth</c>'s flags and a recipe's
+/// <c>lottery</c> section describe.
 /// </summary>
 /// <param name="Model">A zoo classifier (re-created from seeds for every run).</param>
-/// <param name="Data">The labelled data (its source, the first examples used, augmentation; no normalisation or resizing).</param>
+/// <param name="Data">The labelled data (its source, the first examples used, normalisation, augmentation; no resizing).</param>
 /// <param name="Folder">The experiment folder: results, masks and weights of every round; running again resumes.</param>
 /// <param name="Training">How every run trains (its <see cref="RecoveryDescription.Epochs"/> at least 1).</param>
 /// <param name="Rounds">Pruning rounds after the dense run.</param>
@@ -92,11 +93,11 @@ public static class LotteryTicketPipeline
         Require("model", ModelZoo.IsClassifier(d.Model),
             $"model '{d.Model}' is not a zoo classifier; a Lottery Ticket experiment re-creates the model from seeds ({string.Join(", ", ModelZoo.ClassifierNames)})");
         if (problems.Count > 0 && !d.Model.Contains('/')) problems[^1] = problems[^1] with { Suggestions = NearestNames.Find(d.Model, ModelZoo.ClassifierNames) };
-        // The data's checks are the pipeline's (a known data set or folder, positive counts, augmentation); normalisation and sizes do not apply.
+        // The data's checks are the pipeline's (a known data set or folder, positive counts, normalisation, augmentation); sizes do not apply.
         foreach (var problem in Pipeline.Validate(new PipelineDescription(d.Model, d.Data, [new StageDescription("magnitude", 0)], d.Training, null, d.Seed)))
             if (problem.Field.StartsWith("data.", StringComparison.Ordinal) || problem.Field.StartsWith("recovery.", StringComparison.Ordinal)) problems.Add(problem);
-        foreach (var (key, set) in new[] { ("normalize", d.Data.Normalize is not null), ("resize", d.Data.Resize is not null), ("crop", d.Data.Crop is not null) })
-            Require($"data.{key}", !set, $"data.{key} does not apply to a Lottery Ticket experiment (IDX or CIFAR data, fed as stored)");
+        foreach (var (key, set) in new[] { ("resize", d.Data.Resize is not null), ("crop", d.Data.Crop is not null) })
+            Require($"data.{key}", !set, $"data.{key} does not apply to a Lottery Ticket experiment (IDX or CIFAR data, fed at their stored size)");
         Require("recovery.kind", d.Training.Kind == "finetune", $"recovery.kind {d.Training.Kind}: a Lottery Ticket experiment trains on labels (finetune)");
         Require("recovery.epochs", d.Training.Epochs >= 1, $"recovery.epochs must be at least 1 (every run trains), got {d.Training.Epochs}");
         Require("lottery.rate", d.Rate is > 0 and < 1, $"lottery.rate must be in (0, 1), got {d.Rate.ToString(CultureInfo.InvariantCulture)}");
@@ -117,6 +118,11 @@ public static class LotteryTicketPipeline
         var full = Sources.LoadData(d.Data.Source, DataSplit.Train, field: "data.source");
         full.Augmentation = d.Data.Augment is { } augment ? Augmentation.Parse(augment, "data.augment") : null;
         var test = Sources.LoadData(d.Data.Source, DataSplit.Test, field: "data.source");
+        // What the runs are fed, as a training run feeds its model: data.normalize, else none (a zoo model has no metadata).
+        Preprocessing fed;
+        using (var probe = Sources.LoadModel(d.Model, full, d.Seed, field: "model"))
+            fed = Pipeline.Input(d.Model, d.Data, null, null, probe);
+        foreach (var set in new[] { full, test }) set.Normalization = fed.Fed ?? Normalization.None(set.Channels);
         IDataset train = d.Data.TrainExamples is { } n ? Subset.First(full, n) : full;
         var training = Pipeline.FineTune(d.Training, d.Seed, train.Count);
         long step = RewindStep(d.Rewind, (train.Count + training.BatchSize - 1) / training.BatchSize);

@@ -317,7 +317,7 @@ public static class Pipeline
     }
 
     /// <summary>The median latency of <paramref name="model"/> and of <paramref name="dense"/> at batch 1, timed alternately in ONNX Runtime.</summary>
-    static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
+    internal static LatencyResult Latency(string model, string dense, LatencyDescription timing, CancellationToken cancellation)
     {
         var report = ModelBenchmark.Run(model, new ModelBenchmarkOptions { Baseline = dense, Batches = new[] { 1 }, Threads = timing.Threads, Rounds = timing.Rounds }, cancellation);
         var rows = report.Batches[0].Rows;

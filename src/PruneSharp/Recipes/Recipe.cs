@@ -225,6 +225,19 @@ sealed class RecipeBinder
             Strings(r, "freeze", $"{field}.freeze"), Strings(r, "train_only", $"{field}.train_only"), Number(r, "threads", $"{field}.threads", int.Parse));
     }
 
+    /// <summary>The pruning at initialisation under <c>at_init</c> in <paramref name="parent"/> (null without one), each field named under <paramref name="field"/>.</summary>
+    AtInitDescription? AtInit(MappingNode parent, string field)
+    {
+        if (Section(parent, "at_init", field, RecipeSchema.AtInit) is not { } a) return null;
+        string? method = Text(a, "method", $"{field}.method");
+        double? sparsity = Number(a, "sparsity", $"{field}.sparsity", double.Parse);
+        if (method is null) Problem(a.Position, $"{field}.method is required ({string.Join(", ", TrainingPipeline.AtInitMethods)})", field: $"{field}.method");
+        if (sparsity is null) Problem(a.Position, $"{field}.sparsity is required", field: $"{field}.sparsity");
+        var defaults = new AtInitDescription("", 0);
+        return new AtInitDescription(method ?? "", sparsity ?? 0, Number(a, "batches", $"{field}.batches", int.Parse) ?? defaults.Batches,
+            Number(a, "rounds", $"{field}.rounds", int.Parse), Text(a, "scope", $"{field}.scope") ?? defaults.Scope);
+    }
+
     /// <summary>
     /// The Lottery Ticket experiment of a recipe with a <c>lottery</c> section (null without one): the model, data,
     /// seed and training (<c>recovery</c>) of <paramref name="d"/>, the rounds of the section; pruning stages, export,
@@ -255,17 +268,7 @@ sealed class RecipeBinder
         NotApplicable(root, ["stages", "evaluate", "inputs"], "a training recipe (it trains the model and writes it to export.path)");
         if (d.Data is null && root["data"] is null) Problem(t.Position, "a training recipe needs data.source (a data set, a folder or a text file)", field: "data.source");
         if (d.Export is null && root["export"] is null) Problem(t.Position, "a training recipe needs export.path (where the trained model is written)", field: "export.path");
-        AtInitDescription? atInit = null;
-        if (Section(t, "at_init", "training.at_init", RecipeSchema.AtInit) is { } a)
-        {
-            string? method = Text(a, "method", "training.at_init.method");
-            double? sparsity = Number(a, "sparsity", "training.at_init.sparsity", double.Parse);
-            if (method is null) Problem(a.Position, $"training.at_init.method is required ({string.Join(", ", TrainingPipeline.AtInitMethods)})", field: "training.at_init.method");
-            if (sparsity is null) Problem(a.Position, "training.at_init.sparsity is required", field: "training.at_init.sparsity");
-            var defaults = new AtInitDescription("", 0);
-            atInit = new AtInitDescription(method ?? "", sparsity ?? 0, Number(a, "batches", "training.at_init.batches", int.Parse) ?? defaults.Batches,
-                Number(a, "rounds", "training.at_init.rounds", int.Parse), Text(a, "scope", "training.at_init.scope") ?? defaults.Scope);
-        }
+        var atInit = AtInit(t, "training.at_init");
         RegularizationDescription? regularize = null;
         if (Section(t, "regularize", "training.regularize", RecipeSchema.Regularize) is { } r)
         {
@@ -340,10 +343,10 @@ sealed class RecipeBinder
                 string? name = Text(v, "name", $"{at}.name");
                 if (name is null) Problem(v.Position, $"{at}.name is required (it names the variant's files and run)", field: $"{at}.name");
                 var recovery = Section(v, "recovery", $"{at}.recovery", RecipeSchema.Recovery) is { } r ? Recovery(r, $"{at}.recovery") : null;
-                variants.Add(new ComparisonVariant(name ?? "", Stages(v, $"{at}.stages"), Text(v, "label", $"{at}.label"), recovery));
+                variants.Add(new ComparisonVariant(name ?? "", Stages(v, $"{at}.stages"), Text(v, "label", $"{at}.label"), recovery) { AtInit = AtInit(v, $"{at}.at_init") });
             }
         }
-        else Problem(c["variants"]?.Position ?? c.Position, "comparison.variants is a list of variants (- name: ..., stages: [...])", field: "comparison.variants");
+        else Problem(c["variants"]?.Position ?? c.Position, "comparison.variants is a list of variants (- name: ..., stages: [...] or at_init: {...})", field: "comparison.variants");
         return new ComparisonDescription(d.Model, d.Data ?? new DataDescription(""), d.Recovery, variants, folder ?? "", d.Seed, d.Evaluate, d.Latency)
         {
             Dense = dense, Report = Path(c, "report", "comparison.report", keepNames: _ => false), Recompute = Flag(c, "recompute", "comparison.recompute") ?? false,

@@ -41,7 +41,7 @@ static class RecipeSchema
         "epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "lr_schedule", "freeze", "train_only", "threads", "train_examples",
     };
 
-    public static readonly string[] ComparisonVariant = { "name", "label", "stages", "recovery" };
+    public static readonly string[] ComparisonVariant = { "name", "label", "stages", "recovery", "at_init" };
 
     public static readonly string[] Inputs = { "shape", "tensors", "normalize" };
 

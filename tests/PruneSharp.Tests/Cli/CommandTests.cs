@@ -107,6 +107,7 @@ public class CommandTests
     [InlineData("--variants", "ticket,lucky", "'lucky' is not one of")]
     [InlineData("--retrain", "again", "--retrain 'again'")]
     [InlineData("--model", "model.onnx", "is not a zoo classifier")]
+    [InlineData("--normalize", "0.5", "--normalize '0.5' is not MEAN[,MEAN...]/STD[,STD...]")]
     public void Lth_refuses_bad_settings(string option, string value, string message)
     {
         using var folder = new TempFolder();

@@ -74,6 +74,43 @@ public class LotteryTicketPipelineTests
     }
 
     [Fact]
+    public void Normalize_as_a_flag_and_in_a_recipe_feeds_the_same_inputs_and_gives_the_same_rounds_and_normalising_changes_them()
+    {
+        using var folder = new TempFolder();
+        string data = ReliabilityTests.Data(folder, count: 32);
+        (string Results, string TrainHash, byte[] Weights) Run(string experiment, params string[] args)
+        {
+            var (code, output, error) = CliInvocation.Run(new RootCommand("test") { LthCommand.Create(), RunCommand.Create() }, args);
+            Assert.True(code == 0, error);
+            // The hash of the training inputs as the runs were fed them (the experiment's fingerprint), and the last round's trained weights.
+            var fingerprint = JsonDocument.Parse(File.ReadAllText(Path.Combine(experiment, "fingerprint.json"))).RootElement;
+            return (JsonDocument.Parse(output).RootElement.GetProperty("results").ToString(), fingerprint.GetProperty("data.train").GetString()!,
+                File.ReadAllBytes(Path.Combine(experiment, "round-01", "weights.bin")));
+        }
+        string[] common = ["--rounds", "1", "--epochs", "1", "--batch-size", "16", "--json"];
+        var flags = Run(folder.File("flags"), ["lth", "--model", "lenet-300-100", "--data", data, "--normalize", "0.5/0.25", "--out", folder.File("flags"), "--no-store", .. common]);
+        File.WriteAllText(folder.File("lth.yaml"), $$"""
+            model: lenet-300-100
+            data: {source: '{{data}}', normalize: 0.5/0.25}
+            recovery: {epochs: 1, batch_size: 16}
+            lottery: {rounds: 1, folder: recipe}
+            """);
+        var recipe = Run(folder.File("recipe"), "run", folder.File("lth.yaml"), "--set", $"lottery.folder={folder.File("recipe")}", "--json", "--no-store");
+        var plain = Run(folder.File("plain"), ["lth", "--model", "lenet-300-100", "--data", data, "--out", folder.File("plain"), "--no-store", .. common]);
+
+        Assert.Equal(flags.Results, recipe.Results);
+        Assert.Equal(flags.TrainHash, recipe.TrainHash);
+        Assert.Equal(flags.Weights, recipe.Weights);
+        // Normalised, the runs see other inputs, and train other weights from the same initialisation and batches.
+        Assert.NotEqual(plain.TrainHash, flags.TrainHash);
+        Assert.NotEqual(plain.Weights, flags.Weights);
+
+        var bad = Assert.Throws<RecipeException>(() => Recipe.Parse("model: lenet-300-100\ndata: {source: fashion-mnist, normalize: 0.5, crop: 24}\nlottery: {folder: x}\n", "n.yaml"));
+        Assert.Contains(bad.Problems, p => p.ToString().StartsWith("n.yaml:2:42: data.normalize", StringComparison.Ordinal));
+        Assert.Contains(bad.Problems, p => p.ToString().Contains("data.crop does not apply to a Lottery Ticket experiment", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Lottery_keys_are_checked_at_their_line_and_column_with_the_nearest_names()
     {
         const string text = """

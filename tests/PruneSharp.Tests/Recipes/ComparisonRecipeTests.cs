@@ -58,11 +58,15 @@ public class ComparisonRecipeTests
             ["2of4"] = new("magnitude", 0.5, "2:4", FirstLast: "prune"),
             ["channels-50"] = new("l2", null, Structure: "channel", Ratio: 0.5),
         };
-        Assert.Equal(stages.Keys, d.Variants.Select(v => v.Name));
-        foreach (var v in d.Variants)
+        Assert.Equal([.. stages.Keys, "synflow-90"], d.Variants.Select(v => v.Name));
+        foreach (var v in d.Variants.Where(v => v.AtInit is null))
             Assert.Equal(Json(new PipelineDescription(dense, new DataDescription(DataLocations.FashionMnist), [stages[v.Name]],
                 new RecoveryDescription("finetune", 1, 128, "sgd", 0.01, 0.9, 5e-4, "cosine"), new ExportDescription(folder.File($"lenet-5-{v.Name}.onnx")),
                 Seed: 0, Latency: new LatencyDescription(Threads: 1))), Json(ComparisonPipeline.VariantPipeline(d, v)));
+        // Pruned at initialisation, then trained as the dense model is: `train --at-init synflow --sparsity 0.9` with the dense model's settings.
+        Assert.Equal(Json(new TrainingDescription("lenet-5", new DataDescription(DataLocations.FashionMnist), new ExportDescription(folder.File("lenet-5-synflow-90.onnx")),
+            new RecoveryDescription("finetune", 2, 128, "sgd", 0.05, 0.9, 5e-4, "cosine")) { AtInit = new AtInitDescription("synflow", 0.9) }),
+            Json(ComparisonPipeline.AtInitTraining(d, d.Variants[^1])));
     }
 
     [Fact]
@@ -96,7 +100,7 @@ public class ComparisonRecipeTests
             "cmp.yaml:10:13: comparison.variants[1].name 'a' is also the name of comparison.variants[0]",
             "cmp.yaml:11:42: comparison.variants[1].recovery.lr_schedule 'cosin' is not one of constant, cosine, step, onecycle (did you mean cosine?)",
             "cmp.yaml:13:7: comparison.variants[2].name is required (it names the variant's files and run)",
-            "cmp.yaml:15:7: unknown key 'comparison.variants[2].stage'; comparison.variants[2] holds name, label, stages, recovery (did you mean stages?)",
+            "cmp.yaml:15:7: unknown key 'comparison.variants[2].stage'; comparison.variants[2] holds name, label, stages, recovery, at_init (did you mean stages?)",
         }, problems);
 
         var both = Assert.Throws<RecipeException>(() => Recipe.Parse("model: lenet-5\ndata: {source: fashion-mnist}\ntraining: {}\nexport: {path: x.onnx}\ncomparison: {folder: out, variants: []}\n", "two.yaml"));
@@ -119,7 +123,7 @@ public class ComparisonRecipeTests
         var (code, output, error) = Invoke([.. demo, "--json"]);
         Assert.True(code == 0, error);
         var rows = JsonDocument.Parse(output).RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(["dense", "global-50", "global-80", "global-90", "global-95", "2of4", "channels-50"], rows.Select(r => r.GetProperty("Name").GetString()));
+        Assert.Equal(["dense", "global-50", "global-80", "global-90", "global-95", "2of4", "channels-50", "synflow-90"], rows.Select(r => r.GetProperty("Name").GetString()));
         // Each row's accuracy is that of its written model on the same test examples.
         var test = Subset.First(Sources.LoadData(DataLocations.FashionMnist, DataSplit.Test), 300);
         foreach (var row in rows)
@@ -131,19 +135,20 @@ public class ComparisonRecipeTests
         using (var store = RunStores.OpenExisting(folder.File("runs.db")))
         {
             var runs = store.ListRuns().Select(r => store.GetRun(r.Id)).ToList();
-            Assert.Equal(7, runs.Count);
+            Assert.Equal(8, runs.Count);
             Assert.Equal(rows.Select(r => r.GetProperty("Accuracy").GetDouble()).Order(), runs.Select(r => r.Summary.Metrics[MetricNames.Accuracy]).Order());
         }
         string html = File.ReadAllText(report);
         Assert.Contains("<svg", html);
         Assert.Contains("magnitude/global", html);
+        Assert.Contains("at-init:synflow", html);
 
         // The recipe file with the same settings is the same study: every step is reused, and it prints the demo's table.
         string[] run = ["run", DemoFile, "--set", $"comparison.folder={folder.Path}", "--set", $"comparison.report={report}", "--set", "comparison.dense.epochs=1",
             "--set", "data.train_examples=300", "--no-store", .. tiny];
         var (fromFile, table, reused) = Invoke(run);
         Assert.True(fromFile == 0, reused);
-        Assert.Equal(7, reused.Split('\n').Count(l => l.StartsWith("reusing ", StringComparison.Ordinal)));
+        Assert.Equal(8, reused.Split('\n').Count(l => l.StartsWith("reusing ", StringComparison.Ordinal)));
         var (again, demoTable, _) = Invoke(demo);
         Assert.Equal(0, again);
         Assert.Equal(demoTable, table);
@@ -156,6 +161,105 @@ public class ComparisonRecipeTests
         var again7 = JsonDocument.Parse(fresh).RootElement.GetProperty("rows").EnumerateArray().ToList();
         foreach (var property in new[] { "Key", "Accuracy", "AccuracyAfterPruning", "NonZeros", "EffectiveMacs" })
             Assert.Equal(rows.Select(r => r.GetProperty(property).ToString()), again7.Select(r => r.GetProperty(property).ToString()));
+    }
+
+    [Fact]
+    public void Problems_of_an_at_init_variant_name_line_column_and_nearest_names()
+    {
+        const string text = """
+            model: lenet-5
+            data: {source: fashion-mnist}
+            comparison:
+              folder: out
+              dense: {epochs: 1}
+              variants:
+                - name: a
+                  at_init: {method: synflo, sparsity: 1.5}
+                - name: b
+                  at_init: {method: snip, sparsity: 0.5, scop: local}
+                  stages: [{method: magnitude, sparsity: 0.5}]
+                - name: c
+                  at_init: {sparsity: 0.5}
+            """;
+        var problems = Assert.Throws<RecipeException>(() => Recipe.Parse(text, "cmp.yaml")).Problems.Select(p => p.ToString()).ToList();
+        Assert.Equal(new[]
+        {
+            "cmp.yaml:8:25: comparison.variants[0].at_init.method 'synflo' is not one of snip, iterative-snip, grasp, synflow, magnitude, random (did you mean synflow?)",
+            "cmp.yaml:8:43: comparison.variants[0].at_init.sparsity must be in [0, 1), got 1.5",
+            "cmp.yaml:10:16: comparison.variants[1].at_init trains the variant from initialisation with comparison.dense's settings: it takes no stages or recovery",
+            "cmp.yaml:10:46: unknown key 'comparison.variants[1].at_init.scop'; comparison.variants[1].at_init holds method, sparsity, batches, rounds, scope (did you mean scope?)",
+            "cmp.yaml:13:16: comparison.variants[2].at_init.method is required (snip, iterative-snip, grasp, synflow, magnitude, random)",
+        }, problems);
+
+        // Without comparison.dense there is no training to start from initialisation.
+        var given = Assert.Throws<RecipeException>(() => Recipe.Parse(
+            "model: dense.onnx\ndata: {source: fashion-mnist}\ncomparison:\n  folder: out\n  variants: [{name: a, at_init: {method: synflow, sparsity: 0.9}}]\n", "given.yaml"));
+        Assert.Contains(given.Problems, p => p.ToString() ==
+            "given.yaml:5:33: comparison.variants[0].at_init trains the variant from initialisation with comparison.dense's settings: give comparison.dense");
+    }
+
+    [RequiresPathFact(DataLocations.DebianFashionMnist, "dataset-fashion-mnist")]
+    public void An_at_init_variant_is_the_training_run_pruned_at_initialisation_bit_for_bit_and_is_recorded_and_cached_as_a_row()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File("study.yaml"), """
+            model: lenet-300-100
+            data: {source: fashion-mnist, test_examples: 200}
+            recovery: {kind: none}
+            comparison:
+              folder: out
+              dense: {epochs: 1, batch_size: 50, threads: 1, train_examples: 200}
+              variants:
+                - {name: synflow-90, label: SynFlow at init 90%, at_init: {method: synflow, sparsity: 0.9, rounds: 5}}
+                - {name: global-90, stages: [{method: magnitude, sparsity: 0.9, scope: global}]}
+            """);
+        var d = Recipe.Load(folder.File("study.yaml")).Comparison!;
+        var lines = new Lines();
+        var result = ComparisonPipeline.Run(d, new PipelineProgress(Status: lines));
+        Assert.Equal(["dense", "synflow-90", "global-90"], result.Rows.Select(r => r.Name));
+
+        // The same training written out by hand, run by the training pipeline (what `train --at-init synflow` runs).
+        string reference = folder.File("reference.onnx");
+        var training = new TrainingDescription("lenet-300-100", new DataDescription(DataLocations.FashionMnist, TrainExamples: 200, TestExamples: 200),
+            new ExportDescription(reference), new RecoveryDescription(Epochs: 1, BatchSize: 50, Threads: 1)) { AtInit = new AtInitDescription("synflow", 0.9, Rounds: 5) };
+        var trained = TrainingPipeline.Run(training);
+        using (var expected = OnnxFile.Load(reference))
+        using (var actual = OnnxFile.Load(folder.File("out", "lenet-300-100-synflow-90.onnx")))
+        {
+            var want = expected.state_dict();
+            var got = actual.state_dict();
+            Assert.Equal(want.Keys.Order(), got.Keys.Order());
+            foreach (var (name, tensor) in want)
+                Assert.True(tensor.cpu().bytes.SequenceEqual(got[name].cpu().bytes), $"{name} differs from the training run's");
+        }
+        var row = result.Rows[1];
+        Assert.Equal(trained.AtInit!.Sparsity, row.Sparsity);
+        Assert.Equal(0.9, row.Sparsity, 2);
+        Assert.Equal(trained.Test!.Top1, row.Accuracy);
+        Assert.Null(row.AccuracyAfterPruning);
+        Assert.Equal(result.Rows[0].Parameters, row.Parameters);
+        Assert.True(row.NonZeros < result.Rows[0].Parameters / 5, $"{row.NonZeros} non-zeros of {row.Parameters}");
+        Assert.True(row.EffectiveMacs < row.DenseMacs);
+
+        // Recorded as the other rows: its method is the training run's, its sparsity the one pruned at initialisation.
+        using (var store = RunStores.OpenExisting(result.Store))
+        {
+            var run = store.ListRuns().Select(r => store.GetRun(r.Id)).Single(r => r.Parameters["variant"] == "synflow-90");
+            Assert.Equal((RunStatus.Completed, "at-init:synflow", "SynFlow at init 90%"), (run.Summary.Status, run.Summary.Method, run.Summary.Name));
+            Assert.Equal(row.Sparsity, run.Summary.TargetSparsity!.Value);
+            Assert.Equal(row.Accuracy!.Value, run.Summary.Metrics[MetricNames.Accuracy]);
+        }
+        Assert.Contains("at-init:synflow", File.ReadAllText(result.Report));
+
+        // Cached like the other steps, and computed again when its settings change (the others kept).
+        lines.All.Clear();
+        Assert.Equal(Json(result.Rows), Json(ComparisonPipeline.Run(d, new PipelineProgress(Status: lines)).Rows));
+        Assert.Equal(3, lines.All.Count(l => l.StartsWith("reusing", StringComparison.Ordinal)));
+        lines.All.Clear();
+        var changed = Recipe.Load(folder.File("study.yaml"), [RecipeOverride.Parse("comparison.variants.0.at_init.sparsity=0.8")]).Comparison!;
+        var again = ComparisonPipeline.Run(changed, new PipelineProgress(Status: lines));
+        Assert.Equal(2, lines.All.Count(l => l.StartsWith("reusing", StringComparison.Ordinal)));
+        Assert.Equal(0.8, again.Rows[1].Sparsity, 2);
     }
 
     /// <summary>Status lines, kept as they are reported.</summary>
