@@ -30,7 +30,7 @@ public static class MaskSelection
         long pruned = ExactSelection.PrunedCount(sparsity, columns);
         if (pruned == 0) return ones(rows, columns, dtype: ScalarType.Bool);
         if (pruned == columns) return zeros(rows, columns, dtype: ScalarType.Bool);
-        if (columns > Array.MaxLength) throw new PruningException($"a row of {columns} scores is longer than one selection handles ({Array.MaxLength})");
+        if (2 * columns > Array.MaxLength) throw new PruningException($"a row of {columns} scores is longer than one selection handles ({Array.MaxLength / 2})");
         using var scope = NewDisposeScope();
         var values = scores.detach().to(ScalarType.Float32).cpu().contiguous();
         var keep = empty(rows, columns, dtype: ScalarType.Bool);
@@ -41,7 +41,7 @@ public static class MaskSelection
         WorkSharing.Run(pieces, threads, piece =>
         {
             long first = piece * rowsPerPiece, end = Math.Min(rows, first + rowsPerPiece);
-            var keys = ArrayPool<int>.Shared.Rent(width);
+            var keys = ArrayPool<int>.Shared.Rent(2 * width);
             try
             {
                 for (long r = first; r < end; r++) KeepRow(source, target, r * width, width, k, keys);
@@ -57,15 +57,18 @@ public static class MaskSelection
     {
         var row = new ReadOnlySpan<float>((float*)source + offset, width);
         var keep = new Span<bool>((bool*)target + offset, width);
-        var scratch = keys.AsSpan(0, width);
-        for (int c = 0; c < width; c++) scratch[c] = OrderKey(row[c]);
+        var order = keys.AsSpan(0, width);
+        var scratch = keys.AsSpan(width, width);
+        for (int c = 0; c < width; c++) order[c] = OrderKey(row[c]);
+        order.CopyTo(scratch);
         int threshold = Quickselect(scratch, pruned - 1);
+        // The selection leaves every key below the threshold in front of it.
         int below = 0;
-        for (int c = 0; c < width; c++) if (OrderKey(row[c]) < threshold) below++;
+        foreach (int key in scratch[..(pruned - 1)]) if (key < threshold) below++;
         int tiesToPrune = pruned - below;
         for (int c = 0; c < width; c++)
         {
-            int key = OrderKey(row[c]);
+            int key = order[c];
             keep[c] = key > threshold || (key == threshold && tiesToPrune-- <= 0);
         }
     }
