@@ -176,7 +176,7 @@ public static class ComparisonPipeline
         string dense = DenseModel(d);
         // Threads change how fast, not what: they are left out of the keys.
         string denseKey = training is null ? $"model {RunFingerprint.HashFile(dense)} {data}"
-            : $"{Key(training with { Export = training.Export with { Path = "" }, Training = training.Training with { Threads = null } })} {data}";
+            : TrainingKey(training, data);
         var rows = new List<ComparisonRow>
         {
             cache.Row(Path.ChangeExtension(ModelFile(d, DenseName), ".json"), denseKey, dense, () =>
@@ -195,7 +195,7 @@ public static class ComparisonPipeline
             var variant = d.Variants[i];
             if (AtInitTraining(d, variant) is { } atInit)
             {
-                string trainingKey = $"{Key(atInit with { Export = atInit.Export with { Path = "" }, Training = atInit.Training with { Threads = null } })} {data}";
+                string trainingKey = TrainingKey(atInit, data);
                 rows.Add(cache.Row(Path.ChangeExtension(atInit.Export.Path, ".json"), trainingKey, atInit.Export.Path, () =>
                 {
                     var clock = Stopwatch.StartNew();
@@ -224,6 +224,10 @@ public static class ComparisonPipeline
     }
 
     static string Key<T>(T description) => JsonSerializer.Serialize(description);
+
+    /// <summary>The cache key of a training step: its description without the output path and the thread count, and the data's hashes.</summary>
+    static string TrainingKey(TrainingDescription training, string data) =>
+        $"{Key(training with { Export = training.Export with { Path = "" }, Training = training.Training with { Threads = null } })} {data}";
 
     /// <summary>Runs a training step; an interruption says that the finished steps are cached in <paramref name="folder"/>.</summary>
     static TrainingRunResult Train(TrainingDescription training, string folder, PipelineProgress progress, CancellationToken cancellation)
