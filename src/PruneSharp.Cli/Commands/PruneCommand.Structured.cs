@@ -16,7 +16,7 @@ static partial class PruneCommand
         public Option<string?> Kind { get; } = new("--structured") { Description = "channel: remove whole channels/neurons (coupled across the graph); head: remove whole attention heads; block: remove whole residual blocks (depth). Saves a smaller dense model." };
         public Option<double> Ratio { get; } = new("--ratio") { Description = "Fraction to remove: of the channels or heads (per group, or of all with --global), or of the removable residual blocks.", DefaultValueFactory = _ => 0.5 };
         public Option<int?> Blocks { get; } = new("--blocks") { Description = "--structured block: number of residual blocks to remove (instead of --ratio)." };
-        public Option<bool> Global { get; } = new("--global") { Description = "Rank channels of all groups together (scores normalised by each group's mean)." };
+        public Option<bool> Global { get; } = new("--global") { Description = "Rank channels of all groups together (scores normalised by each group's mean; bn-scale compares |γ| as they are, network slimming's one threshold)." };
         public Option<int> RoundTo { get; } = new("--round-to") { Description = "Keep a multiple of this many channels per group.", DefaultValueFactory = _ => 1 };
         public Option<double> MaxRatio { get; } = new("--max-ratio") { Description = "Never remove more than this fraction of one group.", DefaultValueFactory = _ => 0.9 };
         public Option<string[]> Ignore { get; } = new("--ignore") { Description = "Nodes or weights whose output channels are kept (e.g. fc).", AllowMultipleArgumentsPerToken = true };

@@ -86,7 +86,7 @@ public sealed record DataDescription(string Source, int? TrainExamples = null, i
 /// <param name="Ratio">Channels and heads: the fraction of each group's channels removed (of all channels with <see cref="Global"/>); blocks: of the removable residual blocks (or give <see cref="Blocks"/>).</param>
 /// <param name="RoundTo">Channels: keep a multiple of this many per group.</param>
 /// <param name="MaxRatio">Channels: never remove more than this fraction of one group.</param>
-/// <param name="Global">Channels: rank the channels of all groups together (scores normalised by each group's mean).</param>
+/// <param name="Global">Channels: rank the channels of all groups together (scores normalised by each group's mean; BatchNorm scales compared as they are).</param>
 /// <param name="Ignore">Channels: nodes or weights whose output channels are kept (e.g. the classifier).</param>
 /// <param name="Approximate">Channels and heads: also prune channels a LayerNorm normalises over (the renormalised model only approximates the dense one).</param>
 /// <param name="FfnRatio">Heads: also remove this fraction of every exact channel group (a transformer's FFN width) in the same stage.</param>

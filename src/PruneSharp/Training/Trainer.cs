@@ -134,6 +134,7 @@ public sealed class Trainer : IDisposable
                 foreach (var group in Optimizer.ParamGroups) group.LearningRate = rate;
                 context.LearningRate = rate;
                 context.Batch = batch;
+                context.SkipOptimizerStep = false;
                 foreach (var callback in Callbacks) callback.OnBatchStart(context);
 
                 Optimizer.zero_grad();
@@ -153,8 +154,11 @@ public sealed class Trainer : IDisposable
                 context.Loss = loss;
                 loss.backward();
                 foreach (var callback in Callbacks) callback.OnBeforeOptimizerStep(context);
-                if (Options.ClipGradientNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
-                StepWithoutCollection(Optimizer);
+                if (!context.SkipOptimizerStep)
+                {
+                    if (Options.ClipGradientNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
+                    StepWithoutCollection(Optimizer);
+                }
                 Position = new TrainingPosition(epoch, b + 1, Position.Step + 1);
                 foreach (var callback in Callbacks) callback.OnAfterOptimizerStep(context);
 

@@ -34,6 +34,13 @@ public sealed class TrainingContext
     /// <summary>The batch's loss (set after the forward pass; <c>null</c> before).</summary>
     public Tensor? Loss { get; internal set; }
 
+    /// <summary>
+    /// Set by a callback in <see cref="ITrainingCallback.OnBeforeOptimizerStep"/> to leave this batch's weights as they
+    /// are: the trainer then clips nothing and takes no optimizer step (the step still counts in <see cref="Position"/>
+    /// and <see cref="ITrainingCallback.OnAfterOptimizerStep"/> is still called). Cleared before every batch.
+    /// </summary>
+    public bool SkipOptimizerStep { get; set; }
+
     /// <summary>The token passed to <see cref="Trainer.Fit(Data.IDataset, CancellationToken)"/>.</summary>
     public CancellationToken Cancellation { get; }
 }

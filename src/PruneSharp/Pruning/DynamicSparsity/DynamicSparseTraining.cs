@@ -11,8 +11,11 @@ namespace PruneSharp.Pruning.DynamicSparsity;
 /// <param name="Name">The weight.</param>
 /// <param name="Active">Active weights before and after (they are equal).</param>
 /// <param name="Dropped">Connections dropped (the smallest magnitudes among the active).</param>
-/// <param name="Grown">Connections grown (as many; they start at zero with their optimizer state reset).</param>
-public sealed record TopologyChange(string Name, long Active, long Dropped, long Grown);
+/// <param name="Grown">Connections grown (as many), counting those dropped and grown back in the same update.</param>
+/// <param name="New">The grown connections that were inactive before the update: they start at zero with their optimizer
+/// state reset. <paramref name="Grown"/> − <paramref name="New"/> connections were dropped and grown back, and kept their
+/// weights and state.</param>
+public sealed record TopologyChange(string Name, long Active, long Dropped, long Grown, long New);
 
 /// <summary>
 /// Dynamic sparse training at a fixed overall sparsity: SET (Mocanu et al. 2018) and RigL (Evci et al. 2020).
@@ -21,14 +24,18 @@ public sealed record TopologyChange(string Name, long Active, long Dropped, long
 /// re-applied after it; after every ΔT steps (until <see cref="DynamicSparsityOptions.EndFraction"/> of training)
 /// each layer drops the fraction f(t) of its active weights with the smallest magnitude and grows the same number
 /// among the connections inactive after the drop: at random (SET) or by the largest magnitude of the dense gradient
-/// of the step just taken (RigL). Grown weights start at zero and their optimizer state (momentum, Adam moments) is
-/// zeroed, so the count of active weights per layer never changes. The masks travel in the trainer's checkpoints.
+/// of the batch (RigL; its update replaces that batch's optimizer step, as in the paper's Algorithm 1 and the authors'
+/// code, whereas SET takes the step and then updates). A grown connection that was inactive before the update starts at zero with its
+/// optimizer state (momentum, Adam moments) zeroed; one dropped and grown back in the same update keeps its weight and
+/// state, as in RigL's reference implementation (it never left). The count of active weights per layer never
+/// changes. The masks travel in the trainer's checkpoints.
 /// </summary>
 public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
 {
     const string Prefix = "dynamic-sparsity/";
     readonly Dictionary<string, Tensor> _gradients = new(StringComparer.Ordinal);
     readonly Dictionary<string, Tensor> _lastGrown = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Tensor> _lastNew = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Sets up dynamic sparse training of <paramref name="layers"/> (parameter names of <paramref name="masks"/>'
@@ -76,8 +83,17 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
     /// <summary>The changes of the last update (empty before the first).</summary>
     public IReadOnlyList<TopologyChange> LastChanges { get; private set; } = Array.Empty<TopologyChange>();
 
-    /// <summary>Where the last update grew connections, by layer (bool, the weight's shape; owned by this object).</summary>
+    /// <summary>
+    /// Where the last update grew connections, by layer (bool, the weight's shape; owned by this object), those
+    /// dropped and grown back in the same update included.
+    /// </summary>
     public IReadOnlyDictionary<string, Tensor> LastGrown => _lastGrown;
+
+    /// <summary>
+    /// The connections of <see cref="LastGrown"/> that were inactive before the last update, by layer: they started
+    /// at zero with their optimizer state reset.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> LastNew => _lastNew;
 
     /// <summary>The overall fraction of inactive weights in the sparse layers.</summary>
     public double Sparsity
@@ -96,6 +112,7 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
     public void OnBeforeOptimizerStep(TrainingContext context)
     {
         if (Options.Regrowth == RegrowthRule.Gradient && Options.IsUpdateStep(context.Position.Step + 1))
+        {
             using (no_grad())
                 foreach (string name in Layers)
                 {
@@ -103,6 +120,9 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
                     if (parameter.grad is not { } grad) continue;
                     Remember(_gradients, name, grad.abs());
                 }
+            // RigL's Algorithm 1: an update step changes the topology instead of the weights.
+            context.SkipOptimizerStep = true;
+        }
         Masks.MaskGradients();
     }
 
@@ -119,9 +139,9 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
 
     /// <summary>
     /// Changes the topology after optimizer step <paramref name="step"/>: per layer, drops round(f(t)·active) of the
-    /// smallest-magnitude active weights and grows as many inactive connections (RigL by
-    /// <paramref name="gradients"/>' magnitudes, SET at random), zeroing the grown weights and their state in
-    /// <paramref name="optimizer"/>.
+    /// smallest-magnitude active weights and grows as many connections among those inactive after the drop (RigL by
+    /// <paramref name="gradients"/>' magnitudes, SET at random), zeroing the new ones (inactive before the update) and
+    /// their state in <paramref name="optimizer"/>.
     /// </summary>
     /// <exception cref="PruningException">RigL without a gradient for a layer.</exception>
     public IReadOnlyList<TopologyChange> Update(long step, OptimizerHelper? optimizer, IReadOnlyDictionary<string, Tensor>? gradients = null)
@@ -129,8 +149,9 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
         double fraction = Options.DropFractionAt(step);
         var changes = new List<TopologyChange>();
         var updated = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var old in _lastGrown.Values) old.Dispose();
+        foreach (var old in _lastGrown.Values.Concat(_lastNew.Values)) old.Dispose();
         _lastGrown.Clear();
+        _lastNew.Clear();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         using var generator = new Generator((ulong)Options.Seed * 1_000_003UL + (ulong)step);
@@ -144,7 +165,7 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
             long k = (long)Math.Round(fraction * active, MidpointRounding.ToEven);
             if (k == 0 || active == size)
             {
-                changes.Add(new TopologyChange(name, active, 0, 0));
+                changes.Add(new TopologyChange(name, active, 0, 0, 0));
                 continue;
             }
             var weight = parameter.detach().flatten();
@@ -159,11 +180,13 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
             var growIndex = growScore.masked_fill(afterDrop, double.NegativeInfinity).topk((int)k).indexes;
             var next = afterDrop.clone().index_fill_(0, growIndex, true);
             var grown = next.logical_and(afterDrop.logical_not()).reshape(parameter.shape);
-            parameter.masked_fill_(grown, 0);
-            if (optimizer is not null) OptimizerMoments.Reset(optimizer, parameter, grown);
+            var fresh = next.logical_and(mask.logical_not()).reshape(parameter.shape);
+            parameter.masked_fill_(fresh, 0);
+            if (optimizer is not null) OptimizerMoments.Reset(optimizer, parameter, fresh);
             _lastGrown[name] = grown.clone().DetachFromDisposeScope();
+            _lastNew[name] = fresh.clone().DetachFromDisposeScope();
             updated[name] = next;
-            changes.Add(new TopologyChange(name, active, k, grown.count_nonzero().item<long>()));
+            changes.Add(new TopologyChange(name, active, k, grown.count_nonzero().item<long>(), fresh.count_nonzero().item<long>()));
         }
         Masks.LoadStateDict(updated.ToDictionary(kv => kv.Key, kv => kv.Value.reshape(Masks.Parameter(kv.Key).shape)));
         Updates++;
@@ -180,9 +203,10 @@ public sealed class DynamicSparseTraining : ITrainingCallback, IDisposable
     /// <summary>Disposes the remembered gradients and grown masks (not the mask set).</summary>
     public void Dispose()
     {
-        foreach (var t in _gradients.Values.Concat(_lastGrown.Values)) t.Dispose();
+        foreach (var t in _gradients.Values.Concat(_lastGrown.Values).Concat(_lastNew.Values)) t.Dispose();
         _gradients.Clear();
         _lastGrown.Clear();
+        _lastNew.Clear();
     }
 
     static void Remember(Dictionary<string, Tensor> store, string name, Tensor value)

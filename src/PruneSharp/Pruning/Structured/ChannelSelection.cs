@@ -19,7 +19,11 @@ public sealed record ChannelPruningOptions
     public PruningUnit Unit { get; init; } = PruningUnit.Channel;
     /// <summary>Fraction of channels to remove: of each group (local) or of all eligible channels (global).</summary>
     public double Ratio { get; init; } = 0.5;
-    /// <summary>Rank channels of all groups together (scores normalised by each group's mean) instead of per group.</summary>
+    /// <summary>
+    /// Rank channels of all groups together instead of per group: scores normalised by each group's mean, or as they
+    /// are where the importance says they are comparable (<see cref="IGroupImportance.ComparableAcrossGroups"/>:
+    /// BatchNorm scales).
+    /// </summary>
     public bool Global { get; init; }
     /// <summary>Keep a multiple of this many channels in every pruned group (e.g. 8 for vector hardware), rounding the kept count down.</summary>
     public int RoundTo { get; init; } = 1;
@@ -112,7 +116,7 @@ public static class ChannelSelection
         if (options.RoundTo > 1 && groups.Count > 0 && groups.All(g => g.Size <= options.RoundTo))
             throw new ArgumentException($"round-to {options.RoundTo} is at least the size of every group (the largest has {groups.Max(g => g.Size)} {units}): nothing would be removed");
         var scores = groups.ToDictionary(g => g.Id, g => importance.Score(g, graph.Module).to_type(ScalarType.Float64).cpu());
-        var removeCount = options.Global ? GlobalCounts(groups, scores, ratio, options.MaxRatio) : groups.ToDictionary(g => g.Id, g => (int)Math.Round(ratio * g.Size));
+        var removeCount = options.Global ? GlobalCounts(groups, scores, ratio, options.MaxRatio, !importance.ComparableAcrossGroups) : groups.ToDictionary(g => g.Id, g => (int)Math.Round(ratio * g.Size));
 
         var result = new Dictionary<int, int[]>();
         foreach (var group in groups)
@@ -135,13 +139,13 @@ public static class ChannelSelection
         return result;
     }
 
-    static Dictionary<int, int> GlobalCounts(List<ChannelGroup> groups, Dictionary<int, Tensor> scores, double ratio, double maxRatio)
+    static Dictionary<int, int> GlobalCounts(List<ChannelGroup> groups, Dictionary<int, Tensor> scores, double ratio, double maxRatio, bool normalise)
     {
         var all = new List<(double Score, int Group)>();
         foreach (var group in groups)
         {
             var s = scores[group.Id];
-            double mean = s.mean().item<double>();
+            double mean = normalise ? s.mean().item<double>() : 1;
             all.AddRange(s.data<double>().ToArray().Select(v => (mean > 0 ? v / mean : v, group.Id)));
         }
         int target = (int)Math.Round(ratio * all.Count);

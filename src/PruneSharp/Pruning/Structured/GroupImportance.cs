@@ -22,6 +22,12 @@ public interface IGroupImportance
 {
     /// <summary>Scores of <paramref name="group"/>'s channels, shape [Size], on the CPU.</summary>
     Tensor Score(ChannelGroup group, GraphModule module);
+
+    /// <summary>
+    /// Whether scores of different groups are on one scale, so that a global ranking compares them as they are;
+    /// otherwise (the default) it divides each group's scores by their mean first.
+    /// </summary>
+    bool ComparableAcrossGroups => false;
 }
 
 /// <summary>Helpers shared by the importance criteria.</summary>
@@ -125,10 +131,15 @@ public sealed record FpgmImportance : IGroupImportance
 
 /// <summary>
 /// BatchNorm scale (network slimming, Liu et al. 2017): score_c = Σ |γ_c| over the group's BatchNormalization
-/// scales. Groups without BatchNorm score zero (so use it where every group has one).
+/// scales. Groups without BatchNorm score zero (so use it where every group has one). The scales of all layers are
+/// compared as they are in a global ranking (<see cref="ComparableAcrossGroups"/>): the paper's single threshold,
+/// under which the sparsity penalty decides how many channels each layer loses.
 /// </summary>
 public sealed record BatchNormScaleImportance : IGroupImportance
 {
+    /// <inheritdoc />
+    public bool ComparableAcrossGroups => true;
+
     /// <inheritdoc />
     public Tensor Score(ChannelGroup group, GraphModule module)
     {

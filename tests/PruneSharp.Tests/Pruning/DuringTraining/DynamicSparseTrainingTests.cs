@@ -33,7 +33,7 @@ public class DynamicSparseTrainingTests
             }
             if (dst.Updates == Updates) return;
             Updates = dst.Updates;
-            foreach (var (name, grown) in dst.LastGrown)
+            foreach (var (name, grown) in dst.LastNew)
             {
                 Grown += grown.count_nonzero().item<long>();
                 var parameter = dst.Masks.Parameter(name);
@@ -110,8 +110,16 @@ public class DynamicSparseTrainingTests
             Assert.Equal(10, active.Count);
             Assert.True(Enumerable.Range(4, 6).All(active.Contains), $"seed {seed}: a survivor of the drop was lost: {string.Join(",", active)}");
             var grown = dst.LastGrown["fc.weight"].flatten();
+            var fresh = dst.LastNew["fc.weight"].flatten();
             Assert.All(Enumerable.Range(4, 6), i => Assert.False(grown[i].item<bool>()));
-            Assert.Equal(0, masks.Parameter("fc.weight").detach().flatten().masked_select(grown).abs().sum().item<float>());
+            // New connections (10-19) start at zero; a dropped one grown back (0-3) keeps its weight i + 1.
+            var weight = masks.Parameter("fc.weight").detach().flatten();
+            Assert.Equal(0, weight.masked_select(fresh).abs().sum().item<float>());
+            for (int i = 0; i < 20; i++)
+                Assert.Equal(grown[i].item<bool>() && i >= 10, fresh[i].item<bool>());
+            for (int i = 0; i < 4; i++)
+                if (grown[i].item<bool>()) Assert.Equal(i + 1, weight[i].item<float>());
+            Assert.Equal(change.New, fresh.count_nonzero().item<long>());
             dst.Dispose();
             masks.Dispose();
             model.Dispose();
@@ -143,6 +151,35 @@ public class DynamicSparseTrainingTests
         {
             Assert.Equal(0, moment.flatten().masked_select(grown).abs().sum().item<float>());
             Assert.Equal(16, moment.count_nonzero().item<long>());
+        }
+        dst.Dispose();
+        masks.Dispose();
+        model.Dispose();
+    }
+
+    [Fact]
+    public void A_connection_dropped_and_grown_back_in_the_same_update_keeps_its_weight_and_optimizer_state()
+    {
+        var (model, masks, dst) = Controlled(RegrowthRule.Gradient);
+        var parameter = masks.Parameter("fc.weight");
+        using var optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9).Create(new[] { parameter }, 0.1);
+        parameter.grad = ones_like(parameter);
+        optimizer.step();
+        using (no_grad()) parameter.copy_((arange(20, dtype: float32) + 1).reshape(4, 5) * masks.Mask("fc.weight"));
+        // Position 0 (magnitude 1) is dropped, but its gradient is the largest: it comes back with 17, 12 and 19.
+        var gradient = zeros(20);
+        gradient[0] = 100; gradient[17] = 50; gradient[12] = -40; gradient[19] = 30; gradient[15] = 20;
+        var change = Assert.Single(dst.Update(step: 1, optimizer, new Dictionary<string, Tensor> { ["fc.weight"] = gradient.reshape(4, 5) }));
+        Assert.Equal((4L, 4L, 3L), (change.Dropped, change.Grown, change.New));
+        static long[] Where(Tensor t) { var f = t.flatten(); return Enumerable.Range(0, 20).Where(i => f[i].item<bool>()).Select(i => (long)i).ToArray(); }
+        Assert.Equal(new long[] { 0, 12, 17, 19 }, Where(dst.LastGrown["fc.weight"]));
+        Assert.Equal(new long[] { 12, 17, 19 }, Where(dst.LastNew["fc.weight"]));
+        Assert.Equal(new long[] { 0, 4, 5, 6, 7, 8, 9, 12, 17, 19 }, Where(masks.Mask("fc.weight")));
+        Assert.Equal(1f, parameter.detach().flatten()[0].item<float>());
+        foreach (var moment in OptimizerMoments.Of(optimizer, parameter))
+        {
+            Assert.NotEqual(0f, moment.flatten()[0].item<float>());
+            Assert.Equal(0, moment.flatten().masked_select(dst.LastNew["fc.weight"].flatten()).abs().sum().item<float>());
         }
         dst.Dispose();
         masks.Dispose();
@@ -240,5 +277,61 @@ public class DynamicSparseTrainingTests
         Assert.Empty(probe.Failures);
         Assert.Equal(4, probe.Checked);
         Assert.True(probe.LayersChecked >= 4, $"only {probe.LayersChecked} layer updates grew connections");
+    }
+
+    /// <summary>Snapshots every parameter before each optimizer step and records which steps left them all unchanged.</summary>
+    sealed class StepProbe(DynamicSparseTraining dst) : ITrainingCallback
+    {
+        Dictionary<string, Tensor> _before = new();
+        public List<long> Unchanged { get; } = new();
+        public List<string> Failures { get; } = new();
+
+        public void OnBeforeOptimizerStep(TrainingContext context)
+        {
+            foreach (var t in _before.Values) t.Dispose();
+            _before = context.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        }
+
+        public void OnAfterOptimizerStep(TrainingContext context)
+        {
+            bool same = true;
+            foreach (var (name, parameter) in context.Model.named_parameters())
+            {
+                var now = parameter.detach();
+                // A layer under dynamic sparsity may change where the topology did: compare where it did not.
+                var where = dst.Layers.Contains(name) && dst.LastGrown.TryGetValue(name, out var grown) && dst.Updates > 0
+                    ? dst.Masks.Mask(name).logical_and(grown.logical_not())
+                    : ones_like(now, dtype: ScalarType.Bool);
+                same &= now.masked_select(where).eq(_before[name].masked_select(where)).all().item<bool>();
+            }
+            if (same) Unchanged.Add(context.Position.Step);
+        }
+    }
+
+    [Theory]
+    [InlineData(RegrowthRule.Gradient)]
+    [InlineData(RegrowthRule.Random)]
+    public void A_rigl_update_replaces_the_optimizer_step_and_a_set_update_follows_it(RegrowthRule rule)
+    {
+        using var model = TinyModels.Mlp(3, dropout: 0);
+        using var masks = new MaskSet(model);
+        var options = new TrainerOptions
+        {
+            Epochs = 2, BatchSize = 16, Seed = 1,
+            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9),
+            Schedule = new ConstantSchedule(0.1),
+        };
+        using var dst = new DynamicSparseTraining(masks, Layers, new DynamicSparsityOptions
+        {
+            Regrowth = rule, Sparsity = 0.8, UpdateEvery = 3, DropFraction = 0.3, TotalSteps = 12, Seed = 5,
+        });
+        var probe = new StepProbe(dst);
+        using var trainer = new Trainer(model, options);
+        trainer.Callbacks.Add(dst);
+        trainer.Callbacks.Add(probe);
+        trainer.Fit(TinyModels.Columns(96, seed: 2));
+        Assert.Equal(2, dst.Updates);
+        // Updates after steps 3 and 6 (before 75% of 12 steps): RigL leaves every other weight as it was there.
+        Assert.Equal(rule == RegrowthRule.Gradient ? new long[] { 3, 6 } : Array.Empty<long>(), probe.Unchanged.ToArray());
     }
 }

@@ -77,6 +77,29 @@ public class DependencyGraphTests
     }
 
     [Fact]
+    public void A_global_bn_scale_ranking_compares_the_scales_as_they_are()
+    {
+        using var model = ModelZoo.CreateClassifier("vgg-11", new ClassifierOptions(1, 28, 10, Seed: 3));
+        var graph = DependencyGraph.Build(model, new[] { randn(1, 1, 28, 28) });
+        var groups = graph.Groups.Where(g => g.Members.Any(m => m.OpType == "BatchNormalization")).ToList();
+        // Every γ of the first group is 0.1 + tiny, of the others 1 + tiny: one threshold takes the first group's
+        // channels first (up to --max-ratio), where a mean-normalised ranking would spread the removal.
+        using (no_grad())
+            foreach (var (group, index) in groups.Select((g, i) => (g, i)))
+                foreach (var member in group.Members.Where(m => m.OpType == "BatchNormalization" && m.Input == 1))
+                {
+                    var gamma = model.Weights()[member.Weight];
+                    gamma.copy_((index == 0 ? 0.1 : 1.0) + 1e-3 * rand(gamma.shape));
+                }
+        var first = groups[0];
+        var removed = ChannelSelection.Select(graph, new BatchNormScaleImportance(), new ChannelPruningOptions { Ratio = 0.01, Global = true, Ignore = new[] { "classifier" } });
+        int target = (int)Math.Round(0.01 * graph.Groups.Where(g => !g.Producers.Contains("classifier")).Sum(g => g.Size));
+        Assert.True(target <= (int)(0.9 * first.Size), "the test needs the target inside the first group's cap");
+        Assert.Equal(target, Assert.Single(removed).Value.Length);
+        Assert.Equal(first.Id, removed.Keys.Single());
+    }
+
+    [Fact]
     public void The_pruned_model_owns_its_weights()
     {
         using var model = ModelZoo.CreateClassifier("resnet-20", new ClassifierOptions(1, 28, 10, Seed: 4));
