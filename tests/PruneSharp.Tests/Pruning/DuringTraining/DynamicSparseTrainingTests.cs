@@ -254,23 +254,25 @@ public class DynamicSparseTrainingTests
         }
     }
 
+    /// <summary>2 epochs of 96 examples in batches of 16: 12 steps of SGD with momentum.</summary>
+    static readonly TrainerOptions TwelveSgdSteps = new()
+    {
+        Epochs = 2, BatchSize = 16, Seed = 1,
+        Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9),
+        Schedule = new ConstantSchedule(0.1),
+    };
+
     [Fact]
     public void Rigl_grows_by_the_dense_gradient_of_the_batch_loss_at_the_inactive_weights()
     {
         using var model = TinyModels.Mlp(3, dropout: 0);
         using var masks = new MaskSet(model);
-        var options = new TrainerOptions
-        {
-            Epochs = 2, BatchSize = 16, Seed = 1,
-            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9),
-            Schedule = new ConstantSchedule(0.1),
-        };
         using var dst = new DynamicSparseTraining(masks, Layers, new DynamicSparsityOptions
         {
             Regrowth = RegrowthRule.Gradient, Sparsity = 0.8, UpdateEvery = 2, DropFraction = 0.3, TotalSteps = 12, Seed = 5,
         });
         var probe = new DenseGradientProbe(dst);
-        using var trainer = new Trainer(model, options);
+        using var trainer = new Trainer(model, TwelveSgdSteps);
         trainer.Callbacks.Add(dst);
         trainer.Callbacks.Add(probe);
         trainer.Fit(TinyModels.Columns(96, seed: 2));
@@ -315,18 +317,12 @@ public class DynamicSparseTrainingTests
     {
         using var model = TinyModels.Mlp(3, dropout: 0);
         using var masks = new MaskSet(model);
-        var options = new TrainerOptions
-        {
-            Epochs = 2, BatchSize = 16, Seed = 1,
-            Optimizer = new OptimizerSettings(OptimizerKind.Sgd, Momentum: 0.9),
-            Schedule = new ConstantSchedule(0.1),
-        };
         using var dst = new DynamicSparseTraining(masks, Layers, new DynamicSparsityOptions
         {
             Regrowth = rule, Sparsity = 0.8, UpdateEvery = 3, DropFraction = 0.3, TotalSteps = 12, Seed = 5,
         });
         var probe = new StepProbe(dst);
-        using var trainer = new Trainer(model, options);
+        using var trainer = new Trainer(model, TwelveSgdSteps);
         trainer.Callbacks.Add(dst);
         trainer.Callbacks.Add(probe);
         trainer.Fit(TinyModels.Columns(96, seed: 2));
