@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Pruning at initialisation and the data-driven weight criteria on a Fashion-MNIST subset (see docs/benchmarks.md).
-# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, dense, grid,
-# grid-conv6, dense-conv6, criteria (default: collapse dense grid criteria).
-# Environment: METHODS (collapse, grid-conv6, criteria), SPARSITIES (grid, grid-conv6), THREADS (libtorch threads, default 2),
-# SEED (initialisation, batch order and random pruning, default 0; the grid-conv6, dense-conv6 and criteria files get a
+# Usage: bench/scripts/at_init_fashion.sh OUT [part...]; parts: collapse, collapse-mlp, collapse-conv6, collapse-vgg11,
+# dense, grid, grid-conv6, dense-conv6, grid-vgg11, dense-vgg11, criteria (default: collapse dense grid criteria).
+# Environment: METHODS (collapse*, grid-*, criteria), SPARSITIES (grid, grid-*), THREADS (libtorch threads, default 2),
+# SEED (initialisation, batch order and random pruning, default 0; the grid-*, dense-* and criteria files get a
 # -sSEED suffix when set), TRAIN_IMAGES and TEST_IMAGES (the subset, default 5000 and 2000; 60000 and 10000 copy the
 # full set), LR (Adam's rate, default 2e-3), NORMALIZE (MEAN/STD of the inputs, default none: [0, 1] pixels).
 # Reduced to fit a shared 2-core machine: the first 5,000 training and 2,000 test images, LeNet-5, 2 epochs, 1 seed.
@@ -29,6 +29,19 @@ collapse() {
     fi
   done
 }
+# grid MODEL PREFIX: every method in METHODS at every sparsity in SPARSITIES; files PREFIX-METHOD-SPARSITY[-sSEED].
+grid() {
+  for s in ${SPARSITIES:-0.9 0.99}; do
+    for m in ${METHODS:-synflow snip magnitude}; do
+      f=$out/$2-$m-$s${SEED:+-s$SEED}
+      $cli train --model $1 "${common[@]}" --epochs 0 --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
+      if grep -q '"path_survives": true' "$f.json"; then
+        $cli train --model $1 "${train[@]}" --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
+      fi
+    done
+  done
+}
+zoo_name() { case $1 in conv6) echo conv-6 ;; vgg11) echo vgg-11 ;; esac; }
 for part in $parts; do
   case $part in
     collapse) collapse lenet-5 collapse ;;
@@ -36,20 +49,15 @@ for part in $parts; do
     collapse-mlp) collapse lenet-300-100 collapse-mlp ;;
     # The same check on Conv-6 (about 1.8 M layer weights, about 1,800 kept at 99.9%), the model of the SynFlow target.
     collapse-conv6) collapse conv-6 collapse-conv6 ;;
-    grid-conv6)
-      # Conv-6 at each sparsity: scored first (--epochs 0); trained only where a path survives (a collapsed network
-      # stays at chance by construction, and training it would cost as much as any other run).
-      for s in ${SPARSITIES:-0.9 0.99}; do
-        for m in ${METHODS:-synflow snip magnitude}; do
-          f=$out/grid-conv6-$m-$s${SEED:+-s$SEED}
-          $cli train --model conv-6 "${common[@]}" --epochs 0 --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
-          if grep -q '"path_survives": true' "$f.json"; then
-            $cli train --model conv-6 "${train[@]}" --at-init $m --sparsity $s -o "$f.onnx" > "$f.json"
-          fi
-        done
-      done ;;
-    dense-conv6)
-      $cli train --model conv-6 "${train[@]}" -o "$out/grid-conv6-dense${SEED:+-s$SEED}.onnx" > "$out/grid-conv6-dense${SEED:+-s$SEED}.json" ;;
+    # And on VGG-11 with BN (9.2 M layer weights, about 9,200 kept at 99.9%).
+    collapse-vgg11) collapse vgg-11 collapse-vgg11 ;;
+    # MODEL at each sparsity (grid-conv6: Conv-6, grid-vgg11: VGG-11 with BN): scored first (--epochs 0); trained
+    # only where a path survives (a collapsed network stays at chance by construction, and training it would cost as
+    # much as any other run).
+    grid-conv6|grid-vgg11) grid "$(zoo_name ${part#grid-})" $part ;;
+    dense-conv6|dense-vgg11)
+      f=$out/grid-${part#dense-}-dense${SEED:+-s$SEED}
+      $cli train --model "$(zoo_name ${part#dense-})" "${train[@]}" -o "$f.onnx" > "$f.json" ;;
     dense)
       $cli train --model lenet-5 "${train[@]}" -o "$out/grid-dense.onnx" > "$out/grid-dense.json" ;;
     grid)

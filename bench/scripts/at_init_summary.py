@@ -23,7 +23,8 @@ methods = ["synflow", "snip", "grasp", "magnitude", "random"]
 print("### Layer collapse at 99.9%\n")
 print("| model | method | kept weights | path survives | emptied layers | smallest layer density | top-1 after 2 epochs |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
-for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-"), ("Conv-6", "collapse-conv6-")):
+for model, prefix in (("LeNet-5", "collapse-"), ("LeNet-300-100", "collapse-mlp-"), ("Conv-6", "collapse-conv6-"),
+                      ("VGG-11", "collapse-vgg11-")):
     for m in methods:
         r = load(os.path.join(out, f"{prefix}{m}.json"))
         if r is None:
@@ -50,14 +51,6 @@ if conv6:
         path = "" if p is None else "yes" if p["path_survives"] else "no"
         print(f"| {m} | " + " | ".join(cells) + f" | {kept} | {p['effective'] if p else ''} | {path} |")
 
-# Conv-6 grid: grid-conv6-METHOD-SPARSITY[-sSEED].json (seed 0 has no suffix), grid-conv6-dense[-sSEED].json.
-conv6_runs = {}
-for path in glob.glob(os.path.join(out, "grid-conv6-*.json")):
-    match = re.fullmatch(r"grid-conv6-(dense|[a-z]+-[0-9.]+)(?:-s([0-9]+))?", os.path.basename(path)[:-5])
-    r = load(path)
-    if match and r is not None:
-        conv6_runs.setdefault(match.group(1), {})[int(match.group(2) or 0)] = r
-
 
 def cell(runs):
     """Mean top-1 over seeds, with the spread (sample standard deviation) and the seed count; marks collapse."""
@@ -72,20 +65,29 @@ def cell(runs):
     return text + (f" [{', '.join(emptied)}]" if emptied else "")
 
 
-levels = sorted({k.rsplit("-", 1)[1] for k in conv6_runs if k != "dense"}, key=float)
-if levels:
-    print("\n### Accuracy after pruning at initialisation (Conv-6, top-1 %: mean ± sd (seeds); emptied layers in brackets)\n")
+# Model grids: grid-MODEL-METHOD-SPARSITY[-sSEED].json (a seed-0 file may have no suffix), grid-MODEL-dense[-sSEED].json.
+for model, tag in (("Conv-6", "conv6"), ("VGG-11", "vgg11")):
+    grid_runs = {}
+    for path in glob.glob(os.path.join(out, f"grid-{tag}-*.json")):
+        match = re.fullmatch(rf"grid-{tag}-(dense|[a-z]+-[0-9.]+)(?:-s([0-9]+))?", os.path.basename(path)[:-5])
+        r = load(path)
+        if match and r is not None:
+            grid_runs.setdefault(match.group(1), {})[int(match.group(2) or 0)] = r
+    levels = sorted({k.rsplit("-", 1)[1] for k in grid_runs if k != "dense"}, key=float)
+    if not levels:
+        continue
+    print(f"\n### Accuracy after pruning at initialisation ({model}, top-1 %: mean ± sd (seeds); emptied layers in brackets)\n")
     print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in levels) + " |")
     print("| --- |" + " --- |" * len(levels))
-    if "dense" in conv6_runs:
-        print("| dense | " + " | ".join(cell(conv6_runs["dense"]) for _ in levels) + " |")
+    if "dense" in grid_runs:
+        print("| dense | " + " | ".join(cell(grid_runs["dense"]) for _ in levels) + " |")
     for m in methods:
-        cells = [cell(conv6_runs.get(f"{m}-{s}", {})) for s in levels]
+        cells = [cell(grid_runs.get(f"{m}-{s}", {})) for s in levels]
         if any(cells):
             print(f"| {m} | " + " | ".join(cells) + " |")
 
 sparsities = sorted({os.path.basename(p)[:-5].rsplit("-", 1)[1] for p in glob.glob(os.path.join(out, "grid-*-*.json"))
-                     if not os.path.basename(p).startswith("grid-conv6-")}, key=float)
+                     if not os.path.basename(p).startswith(("grid-conv6-", "grid-vgg11-"))}, key=float)
 if sparsities:
     print("\n### Accuracy after pruning at initialisation (LeNet-5, top-1 %)\n")
     print("| method | " + " | ".join(f"{100 * float(s):g}%" for s in sparsities) + " |")
