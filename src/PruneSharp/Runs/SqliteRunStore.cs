@@ -29,7 +29,12 @@ public sealed class SqliteRunStore : SqlRunStore
         {
             DataSource = Location,
             Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
+            // No pooling: every operation opens and closes its own native connection. Microsoft.Data.Sqlite 10's pool
+            // can prune a connection from a timer thread, or hand one native connection to two owners under
+            // concurrent opens, and a transaction's rollback hook then fires on a freed callback, killing the process
+            // (seen once in this project's tests: NullReferenceException in rollback_hook_bridge_impl). The cost is
+            // opening the file once per operation.
+            Pooling = false,
             DefaultTimeout = (int)BusyTimeout.TotalSeconds,
         }.ToString();
         using (var connection = (SqliteConnection)Open())
@@ -85,12 +90,4 @@ public sealed class SqliteRunStore : SqlRunStore
 
     /// <inheritdoc/>
     protected override bool IsDriverError(Exception e) => e is SqliteException;
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        // Closes this file's pooled connections, so the last one checkpoints the WAL and the file can be moved.
-        using var connection = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(connection);
-    }
 }
